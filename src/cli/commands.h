@@ -1,0 +1,25 @@
+// Subcommands. Each registers itself on the CLI11 app and returns a runner
+// that produces an exit status (0 ok, 1 user or data error, 2 internal).
+#pragma once
+
+#include "util/result.h"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace zipllm::cli {
+
+using Runner = std::function<int()>;
+
+// Prints "git-zipllm: <message>" to stderr and returns the exit status for
+// the error's category.
+int fail(const Error& e);
+std::string human_bytes(uint64_t n);
+
+Runner add_compress(CLI::App& app);
+Runner add_decompress(CLI::App& app);
+Runner add_demo(CLI::App& app);
+
+}  // namespace zipllm::cli

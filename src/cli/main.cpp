@@ -1,0 +1,59 @@
+// git-zipllm entry point: builds the command line, runs one subcommand.
+#include "cli/commands.h"
+
+#include <cstdio>
+#include <map>
+
+namespace zipllm::cli {
+
+int fail(const Error& e) {
+  std::fprintf(stderr, "git-zipllm: error: %s\n", e.message.c_str());
+  return e.code == Errc::Internal ? 2 : 1;
+}
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
+  return buf;
+}
+
+}  // namespace zipllm::cli
+
+int main(int argc, char** argv) {
+  using namespace zipllm::cli;
+  CLI::App app{"git-zipllm: deduplicated, delta-compressed storage of safetensors models in git"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("git-zipllm ") + ZIPLLM_VERSION);
+  std::map<CLI::App*, Runner> runners;
+  auto reg = [&](Runner r) {
+    runners[app.get_subcommands([](CLI::App*) { return true; }).back()] = std::move(r);
+  };
+  reg(add_compress(app));
+  reg(add_decompress(app));
+  reg(add_demo(app));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 1;
+  }
+  for (CLI::App* sub : app.get_subcommands()) {
+    auto it = runners.find(sub);
+    if (it != runners.end()) {
+      try {
+        return it->second();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "git-zipllm: internal error: %s\n", e.what());
+        return 2;
+      }
+    }
+  }
+  return 2;
+}

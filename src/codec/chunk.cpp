@@ -1,0 +1,420 @@
+#include "codec/chunk.h"
+
+#include <cstring>
+
+namespace zipllm::codec {
+
+namespace {
+
+using format::DtypeInfo;
+
+template <class W>
+W load(const uint8_t* p) {
+  W w;
+  std::memcpy(&w, p, sizeof(W));
+  return w;
+}
+
+template <class W>
+void store(uint8_t* p, W w) {
+  std::memcpy(p, &w, sizeof(W));
+}
+
+template <class W>
+constexpr W k_sign = W(W(1) << (8 * sizeof(W) - 1));
+
+// Order-preserving bijection of IEEE sign-magnitude words onto unsigned
+// integers: -max ... -0 +0 ... +max map to increasing values, so the
+// difference of two keys counts the representable values between them.
+template <class W>
+W float_key(W x) {
+  return (x & k_sign<W>) ? W(~x) : W(x | k_sign<W>);
+}
+
+template <class W>
+W float_unkey(W k) {
+  return (k & k_sign<W>) ? W(k & ~k_sign<W>) : W(~k);
+}
+
+template <class W>
+W zigzag(W d) {
+  W neg = (d & k_sign<W>) ? W(~W(0)) : W(0);
+  return W(W(d << 1) ^ neg);
+}
+
+template <class W>
+W unzigzag(W z) {
+  return W(W(z >> 1) ^ W(W(0) - W(z & 1)));
+}
+
+template <class W>
+W rotl1(W x) {
+  return W(W(x << 1) | W(x >> (8 * sizeof(W) - 1)));
+}
+
+template <class W>
+W rotr1(W x) {
+  return W(W(x >> 1) | W(x << (8 * sizeof(W) - 1)));
+}
+
+uint32_t get_u32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
+void put_u32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) {
+    out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+}
+
+// Exponent sub-streams: which bucket each element goes to, derived from the
+// base chunk alone so the decoder can recompute it. Bucket 0 collects every
+// exponent seen fewer than `threshold` times; the others, in increasing
+// exponent order, get one bucket each.
+struct Buckets {
+  std::vector<uint32_t> pos;       // element i's position in bucket-sorted order
+  std::vector<uint32_t> counts;    // elements per bucket
+};
+
+template <class W>
+Buckets make_buckets(const uint8_t* base, size_t n, const DtypeInfo& dt, uint32_t threshold) {
+  Buckets b;
+  b.pos.resize(n);
+  if (threshold == 0 || dt.exp_bits == 0) {
+    b.counts = {static_cast<uint32_t>(n)};
+    for (size_t i = 0; i < n; ++i) {
+      b.pos[i] = static_cast<uint32_t>(i);
+    }
+    return b;
+  }
+  const uint32_t emask = (1u << dt.exp_bits) - 1;
+  const unsigned shift = dt.mant_bits;
+  std::vector<uint32_t> exp_count(emask + 1, 0);
+  std::vector<uint16_t> expo(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t e = static_cast<uint32_t>(load<W>(base + i * sizeof(W)) >> shift) & emask;
+    expo[i] = static_cast<uint16_t>(e);
+    exp_count[e]++;
+  }
+  std::vector<uint16_t> bucket_of(emask + 1, 0);
+  b.counts.push_back(0);
+  for (uint32_t e = 0; e <= emask; ++e) {
+    if (exp_count[e] >= threshold) {
+      bucket_of[e] = static_cast<uint16_t>(b.counts.size());
+      b.counts.push_back(exp_count[e]);
+    } else {
+      b.counts[0] += exp_count[e];
+    }
+  }
+  std::vector<uint32_t> next(b.counts.size(), 0);
+  for (size_t k = 1; k < next.size(); ++k) {
+    next[k] = next[k - 1] + b.counts[k - 1];
+  }
+  for (size_t i = 0; i < n; ++i) {
+    b.pos[i] = next[bucket_of[expo[i]]]++;
+  }
+  return b;
+}
+
+// Encodes `planes` (w planes of n bytes, already in bucket order) as one
+// record per non-empty bucket per plane.
+void encode_planes(const std::vector<std::vector<uint8_t>>& planes,
+                   const std::vector<uint32_t>& counts, const Policy& policy,
+                   std::vector<uint8_t>& out) {
+  for (const auto& plane : planes) {
+    size_t off = 0;
+    for (uint32_t c : counts) {
+      if (c) {
+        encode_stream(Bytes(plane.data() + off, c), policy, out);
+      }
+      off += c;
+    }
+  }
+}
+
+Status decode_planes(Bytes enc, size_t& pos, std::vector<std::vector<uint8_t>>& planes,
+                     const std::vector<uint32_t>& counts, size_t n) {
+  std::vector<uint8_t> tmp;
+  for (auto& plane : planes) {
+    plane.resize(n);
+    size_t off = 0;
+    for (uint32_t c : counts) {
+      if (c) {
+        TRY_STATUS(decode_stream(enc, pos, tmp, c));
+        std::memcpy(plane.data() + off, tmp.data(), c);
+      }
+      off += c;
+    }
+  }
+  return {};
+}
+
+template <class W>
+void solo_encode(Bytes raw, const DtypeInfo& dt, const Policy& policy, std::vector<uint8_t>& out) {
+  constexpr size_t w = sizeof(W);
+  const size_t n = raw.size() / w;
+  const bool is_float = dt.exp_bits > 0;
+  std::vector<std::vector<uint8_t>> planes(w, std::vector<uint8_t>(n));
+  for (size_t i = 0; i < n; ++i) {
+    W x = load<W>(raw.data() + i * w);
+    if (is_float) {
+      x = rotl1(x);  // sign to bit 0: the top byte is then all exponent (BF16, F32)
+    }
+    for (size_t j = 0; j < w; ++j) {
+      planes[j][i] = static_cast<uint8_t>(x >> (8 * j));
+    }
+  }
+  out.push_back(static_cast<uint8_t>(ChunkMode::Solo));
+  encode_planes(planes, {static_cast<uint32_t>(n)}, policy, out);
+  encode_stream(raw.subspan(n * w), Policy{false, false, false}, out);
+}
+
+template <class W>
+Status solo_decode(Bytes enc, size_t pos, const DtypeInfo& dt, std::span<uint8_t> out) {
+  constexpr size_t w = sizeof(W);
+  const size_t n = out.size() / w;
+  const bool is_float = dt.exp_bits > 0;
+  std::vector<std::vector<uint8_t>> planes(w);
+  TRY_STATUS(decode_planes(enc, pos, planes, {static_cast<uint32_t>(n)}, n));
+  for (size_t i = 0; i < n; ++i) {
+    W x = 0;
+    for (size_t j = 0; j < w; ++j) {
+      x = W(x | W(W(planes[j][i]) << (8 * j)));
+    }
+    store<W>(out.data() + i * w, is_float ? rotr1(x) : x);
+  }
+  std::vector<uint8_t> rest;
+  TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * w));
+  std::memcpy(out.data() + n * w, rest.data(), rest.size());
+  if (pos != enc.size()) {
+    return make_error(Errc::Corrupt, "trailing bytes after solo chunk");
+  }
+  return {};
+}
+
+template <class W>
+void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold,
+                  const Policy& policy, std::vector<uint8_t>& out) {
+  constexpr size_t w = sizeof(W);
+  const size_t n = raw.size() / w;
+  const bool is_float = dt.exp_bits > 0;
+  if (!is_float) {
+    threshold = 0;
+  }
+  Buckets b = make_buckets<W>(base.data(), n, dt, threshold);
+  std::vector<std::vector<uint8_t>> planes(w, std::vector<uint8_t>(n));
+  for (size_t i = 0; i < n; ++i) {
+    W f = load<W>(raw.data() + i * w);
+    W g = load<W>(base.data() + i * w);
+    if (is_float) {
+      f = float_key(f);
+      g = float_key(g);
+    }
+    W z = zigzag<W>(W(f - g));
+    uint32_t p = b.pos[i];
+    for (size_t j = 0; j < w; ++j) {
+      planes[j][p] = static_cast<uint8_t>(z >> (8 * j));
+    }
+  }
+  out.push_back(static_cast<uint8_t>(ChunkMode::Delta));
+  put_u32(out, threshold);
+  encode_planes(planes, b.counts, policy, out);
+  // The rest (bytes past the last whole word) is XORed with the base's.
+  std::vector<uint8_t> rest(raw.begin() + static_cast<std::ptrdiff_t>(n * w), raw.end());
+  for (size_t k = 0; k < rest.size(); ++k) {
+    rest[k] ^= base[n * w + k];
+  }
+  encode_stream(rest, Policy{false, false, false}, out);
+}
+
+template <class W>
+Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
+                    std::span<uint8_t> out) {
+  constexpr size_t w = sizeof(W);
+  const size_t n = out.size() / w;
+  const bool is_float = dt.exp_bits > 0;
+  if (enc.size() - pos < 4) {
+    return make_error(Errc::Corrupt, "delta chunk truncated");
+  }
+  uint32_t threshold = get_u32(enc.data() + pos);
+  pos += 4;
+  Buckets b = make_buckets<W>(base.data(), n, dt, threshold);
+  std::vector<std::vector<uint8_t>> planes(w);
+  TRY_STATUS(decode_planes(enc, pos, planes, b.counts, n));
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t p = b.pos[i];
+    W z = 0;
+    for (size_t j = 0; j < w; ++j) {
+      z = W(z | W(W(planes[j][p]) << (8 * j)));
+    }
+    W g = load<W>(base.data() + i * w);
+    if (is_float) {
+      g = float_key(g);
+    }
+    W f = W(g + unzigzag<W>(z));
+    store<W>(out.data() + i * w, is_float ? float_unkey(f) : f);
+  }
+  std::vector<uint8_t> rest;
+  TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * w));
+  for (size_t k = 0; k < rest.size(); ++k) {
+    out[n * w + k] = rest[k] ^ base[n * w + k];
+  }
+  if (pos != enc.size()) {
+    return make_error(Errc::Corrupt, "trailing bytes after delta chunk");
+  }
+  return {};
+}
+
+template <template <class> class F, class... Args>
+auto by_word(const DtypeInfo& dt, Args&&... args) {
+  switch (dt.word) {
+    case 2: return F<uint16_t>::run(std::forward<Args>(args)...);
+    case 4: return F<uint32_t>::run(std::forward<Args>(args)...);
+    case 8: return F<uint64_t>::run(std::forward<Args>(args)...);
+    default: return F<uint8_t>::run(std::forward<Args>(args)...);
+  }
+}
+
+template <class W>
+struct SoloEnc {
+  static void run(Bytes raw, const DtypeInfo& dt, const Policy& p, std::vector<uint8_t>& out) {
+    solo_encode<W>(raw, dt, p, out);
+  }
+};
+template <class W>
+struct SoloDec {
+  static Status run(Bytes enc, size_t pos, const DtypeInfo& dt, std::span<uint8_t> out) {
+    return solo_decode<W>(enc, pos, dt, out);
+  }
+};
+template <class W>
+struct DeltaEnc {
+  static void run(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t t, const Policy& p,
+                  std::vector<uint8_t>& out) {
+    delta_encode<W>(raw, base, dt, t, p, out);
+  }
+};
+template <class W>
+struct DeltaDec {
+  static Status run(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
+                    std::span<uint8_t> out) {
+    return delta_decode<W>(enc, pos, base, dt, out);
+  }
+};
+
+}  // namespace
+
+void encode_solo(Bytes raw, const DtypeInfo& dt, const Policy& policy, std::vector<uint8_t>& out) {
+  by_word<SoloEnc>(dt, raw, dt, policy, out);
+}
+
+void encode_delta(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold,
+                  const Policy& policy, std::vector<uint8_t>& out) {
+  by_word<DeltaEnc>(dt, raw, base, dt, threshold, policy, out);
+}
+
+// Sub-stream threshold: an exponent gets its own stream when it holds at
+// least this many elements, so each stream's frequency table (a few hundred
+// bytes at most) is paid for by enough symbols.
+static uint32_t split_threshold(size_t n) { return std::max<uint32_t>(512, static_cast<uint32_t>(n / 128)); }
+
+void encode_chunk(Bytes raw, Bytes base, const DtypeInfo& dt, const EncodeOptions& opts,
+                  std::vector<uint8_t>& out) {
+  if (base.size() > raw.size()) {
+    base = base.first(raw.size());
+  }
+  if (!base.empty() && base.size() < raw.size()) {
+    // The base covers a prefix (a grown leading dimension): delta-code the
+    // rows both share, code the new rows on their own.
+    out.push_back(static_cast<uint8_t>(ChunkMode::Split));
+    put_u32(out, static_cast<uint32_t>(base.size()));
+    size_t len_pos = out.size();
+    put_u32(out, 0);
+    size_t start = out.size();
+    encode_chunk(raw.first(base.size()), base, dt, opts, out);
+    uint32_t first_len = static_cast<uint32_t>(out.size() - start);
+    for (int i = 0; i < 4; ++i) {
+      out[len_pos + i] = static_cast<uint8_t>(first_len >> (8 * i));
+    }
+    encode_chunk(raw.subspan(base.size()), Bytes(), dt, opts, out);
+    return;
+  }
+  std::vector<uint8_t> best;
+  if (!base.empty()) {
+    const size_t n = raw.size() / dt.word;
+    const bool can_split = opts.try_split && dt.exp_bits > 0 && n >= 2 * 512;
+    // Large chunks always gain from exponent sub-streams; small ones may
+    // not, so they try both.
+    if (!can_split || n < 65536) {
+      encode_delta(raw, base, dt, 0, opts.policy, best);
+    }
+    if (can_split) {
+      std::vector<uint8_t> split;
+      encode_delta(raw, base, dt, split_threshold(n), opts.policy, split);
+      if (best.empty() || split.size() < best.size()) {
+        best.swap(split);
+      }
+    }
+  }
+  if (best.empty() || static_cast<double>(best.size()) > opts.solo_skip_ratio * raw.size()) {
+    std::vector<uint8_t> solo;
+    encode_solo(raw, dt, opts.policy, solo);
+    if (best.empty() || solo.size() < best.size()) {
+      best.swap(solo);
+    }
+  }
+  if (best.size() > raw.size() + 1) {
+    out.push_back(static_cast<uint8_t>(ChunkMode::Raw));
+    out.insert(out.end(), raw.begin(), raw.end());
+    return;
+  }
+  out.insert(out.end(), best.begin(), best.end());
+}
+
+Result<ChunkMode> chunk_mode(Bytes enc) {
+  if (enc.empty() || enc[0] > 3) {
+    return make_error(Errc::Corrupt, "unknown chunk mode");
+  }
+  return static_cast<ChunkMode>(enc[0]);
+}
+
+static Status decode_chunk_at(Bytes enc, Bytes base, const DtypeInfo& dt, std::span<uint8_t> out,
+                              int depth) {
+  ChunkMode mode = TRY(chunk_mode(enc));
+  switch (mode) {
+    case ChunkMode::Raw:
+      if (enc.size() != out.size() + 1) {
+        return make_error(Errc::Corrupt, "raw chunk has wrong length");
+      }
+      std::memcpy(out.data(), enc.data() + 1, out.size());
+      return {};
+    case ChunkMode::Solo:
+      return by_word<SoloDec>(dt, enc, size_t{1}, dt, out);
+    case ChunkMode::Delta:
+      if (base.size() < out.size()) {
+        return make_error(Errc::Corrupt, "delta chunk without enough base data");
+      }
+      return by_word<DeltaDec>(dt, enc, size_t{1}, base.first(out.size()), dt, out);
+    case ChunkMode::Split: {
+      if (depth > 0 || enc.size() < 9) {
+        return make_error(Errc::Corrupt, "malformed split chunk");
+      }
+      uint32_t prefix = get_u32(enc.data() + 1);
+      uint32_t first_len = get_u32(enc.data() + 5);
+      if (prefix > out.size() || prefix > base.size() || first_len > enc.size() - 9) {
+        return make_error(Errc::Corrupt, "split chunk lengths out of range");
+      }
+      TRY_STATUS(decode_chunk_at(enc.subspan(9, first_len), base.first(prefix), dt,
+                                 out.first(prefix), depth + 1));
+      return decode_chunk_at(enc.subspan(9 + first_len), Bytes(), dt, out.subspan(prefix),
+                             depth + 1);
+    }
+  }
+  return make_error(Errc::Corrupt, "unknown chunk mode");
+}
+
+Status decode_chunk(Bytes enc, Bytes base, const DtypeInfo& dt, std::span<uint8_t> out) {
+  return decode_chunk_at(enc, base, dt, out, 0);
+}
+
+}  // namespace zipllm::codec

@@ -1,0 +1,62 @@
+// Chunk codec: the encoding of one chunk (at most a few MiB) of one tensor.
+// Pure: spans in, bytes out; thread-safe.
+//
+//   chunk := mode:u8 body
+//   mode 0 raw:   body = the bytes
+//   mode 1 solo:  body = plane streams of the rotated words (see FORMAT.md)
+//   mode 2 delta: body = threshold:u32le plane streams of the zigzagged
+//                 difference against the base chunk, each plane split into
+//                 sub-streams by the base element's exponent
+//   mode 3 split: body = prefix:u32le first_len:u32le first:chunk rest:chunk
+//                 `first` (first_len bytes) codes raw[0,prefix) against the
+//                 base; `rest` codes the remaining bytes without a base. Used
+//                 when the base is shorter (a grown leading dimension).
+//                 Not nested.
+//
+// Streams are entropy.h records. Bytes past the last whole word ("rest") are
+// carried raw in a final record, so any length round-trips.
+#pragma once
+
+#include "codec/entropy.h"
+#include "format/dtype.h"
+#include "util/result.h"
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace zipllm::codec {
+
+enum class ChunkMode : uint8_t { Raw = 0, Solo = 1, Delta = 2, Split = 3 };
+
+struct EncodeOptions {
+  // Try delta with and without exponent sub-streams and keep the smaller.
+  bool try_split = true;
+  // Skip the solo attempt when the delta is already below this fraction of
+  // the raw size (solo coding of float weights never gets that low).
+  double solo_skip_ratio = 0.55;
+  Policy policy{};
+};
+
+// Encodes `raw` (a whole number of dtype words, except possibly a short rest)
+// on its own. Appends to out.
+void encode_solo(Bytes raw, const format::DtypeInfo& dt, const Policy& policy,
+                 std::vector<uint8_t>& out);
+
+// Encodes `raw` against `base` (same length). Appends to out.
+void encode_delta(Bytes raw, Bytes base, const format::DtypeInfo& dt, uint32_t threshold,
+                  const Policy& policy, std::vector<uint8_t>& out);
+
+// Picks the smallest of solo, delta (if base is non-empty) and raw. A base
+// shorter than raw covers a prefix (split mode); a longer one is truncated.
+void encode_chunk(Bytes raw, Bytes base, const format::DtypeInfo& dt, const EncodeOptions& opts,
+                  std::vector<uint8_t>& out);
+
+// Returns the mode of an encoded chunk (Corrupt if empty or unknown).
+Result<ChunkMode> chunk_mode(Bytes enc);
+
+// Decodes into `out` (whose size is the raw length). `base` must hold the
+// same bytes the encoder was given (it may be longer; the excess is unused).
+Status decode_chunk(Bytes enc, Bytes base, const format::DtypeInfo& dt, std::span<uint8_t> out);
+
+}  // namespace zipllm::codec

@@ -1,0 +1,299 @@
+#include "ops/ingest.h"
+
+#include "ops/safetensors_file.h"
+#include "store/object_io.h"
+
+#include <deque>
+#include <future>
+#include <optional>
+#include <unordered_set>
+
+namespace zipllm::ops {
+
+namespace {
+
+using Buffer = std::vector<uint8_t>;
+
+struct EncodedChunk {
+  Result<Buffer> bytes = Buffer();
+  uint64_t raw_sum = 0;
+  bool used_base = false;
+};
+
+// One step of the in-order write queue.
+struct Pending {
+  enum Kind { Begin, Chunk, Finish } kind;
+  format::ObjectHeader header;            // Begin
+  std::future<EncodedChunk> chunk;        // Chunk
+  uint64_t raw_bytes = 0;                 // Chunk
+  size_t report_index = SIZE_MAX;         // Finish: which TensorReport gets the size
+};
+
+class Ingest {
+public:
+  Ingest(const std::string& path, const BaseModel* base, const store::Resolver& resolver,
+         store::ObjectSink& sink, ThreadPool& pool, const IngestOptions& opts,
+         IngestReport& report)
+      : m_path(path), m_base(base), m_resolver(resolver), m_sink(sink), m_pool(pool),
+        m_opts(opts), m_report(report) {}
+
+  ~Ingest() {
+    // Jobs refer to this object: never leave while one still runs.
+    for (auto& p : m_pending) {
+      if (p.kind == Pending::Chunk && p.chunk.valid()) {
+        p.chunk.wait();
+      }
+    }
+  }
+
+  Result<format::Manifest> run();
+
+private:
+  Status add_blob(Bytes data, ObjectId id);
+  Status add_tensor(const SafetensorsFile& f, const format::TensorInfo& t, format::ManifestTensor& mt);
+  void queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint32_t len,
+                   const format::DtypeInfo& dt, std::optional<ObjectId> base_id,
+                   uint64_t base_off, uint32_t base_len, codec::EncodeOptions copts);
+  Status drain(uint64_t keep_bytes);
+  bool have(const ObjectId& id) const {
+    return m_written.count(id) || m_sink.contains(id) || m_resolver.raw_tensor(id);
+  }
+
+  const std::string& m_path;
+  const BaseModel* m_base;
+  const store::Resolver& m_resolver;
+  store::ObjectSink& m_sink;
+  ThreadPool& m_pool;
+  const IngestOptions& m_opts;
+  IngestReport& m_report;
+
+  Sha256 m_sha;
+  uint64_t m_read = 0;
+  std::deque<Pending> m_pending;
+  uint64_t m_inflight = 0;
+  std::optional<store::ObjectWriter> m_writer;
+  std::unordered_set<ObjectId, ObjectIdHash> m_written;
+};
+
+void Ingest::queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint32_t len,
+                         const format::DtypeInfo& dt, std::optional<ObjectId> base_id,
+                         uint64_t base_off, uint32_t base_len, codec::EncodeOptions copts) {
+  const store::Resolver* resolver = &m_resolver;
+  const format::DtypeInfo* dtp = &dt;
+  auto fut = m_pool.submit([raw, raw_off, len, dtp, base_id, base_off, base_len, copts,
+                            resolver]() -> EncodedChunk {
+    EncodedChunk out;
+    Bytes data(raw->data() + raw_off, len);
+    out.raw_sum = checksum64(data);
+    Buffer base;
+    if (base_id && base_len > 0) {
+      base.resize(base_len);
+      Status s = resolver->read_raw(*base_id, base_off, base);
+      if (!s) {
+        out.bytes = std::move(s).error();
+        return out;
+      }
+    }
+    Buffer enc;
+    codec::encode_chunk(data, base, *dtp, copts, enc);
+    out.used_base = enc[0] == static_cast<uint8_t>(codec::ChunkMode::Delta) ||
+                    enc[0] == static_cast<uint8_t>(codec::ChunkMode::Split);
+    out.bytes = std::move(enc);
+    return out;
+  });
+  m_pending.push_back(Pending{Pending::Chunk, {}, std::move(fut), len, SIZE_MAX});
+  m_inflight += len;
+}
+
+Status Ingest::drain(uint64_t keep_bytes) {
+  while (!m_pending.empty() && (m_inflight > keep_bytes || keep_bytes == 0)) {
+    Pending p = std::move(m_pending.front());
+    m_pending.pop_front();
+    switch (p.kind) {
+      case Pending::Begin: {
+        auto out = TRY(m_sink.create(p.header.id));
+        m_writer.emplace(TRY(store::ObjectWriter::begin(std::move(out), p.header)));
+        break;
+      }
+      case Pending::Chunk: {
+        EncodedChunk c = p.chunk.get();
+        m_inflight -= p.raw_bytes;
+        if (!c.bytes) {
+          return std::move(c.bytes).error();
+        }
+        TRY_STATUS(m_writer->append_chunk(*c.bytes, c.raw_sum, c.used_base));
+        break;
+      }
+      case Pending::Finish: {
+        uint64_t size = TRY(m_writer->finish());
+        m_report.stored_size += size;
+        if (p.report_index != SIZE_MAX) {
+          m_report.tensors[p.report_index].stored_size = size;
+          m_report.tensors[p.report_index].delta = m_writer->used_base();
+        }
+        m_writer.reset();
+        break;
+      }
+    }
+  }
+  return {};
+}
+
+Status Ingest::add_blob(Bytes data, ObjectId id) {
+  if (have(id)) {
+    return {};
+  }
+  m_written.insert(id);
+  format::ObjectHeader h;
+  h.kind = format::ObjectKind::Blob;
+  h.dtype = format::Dtype::U8;
+  h.raw_size = data.size();
+  h.chunk_size = m_opts.chunk_size;
+  h.id = id;
+  m_pending.push_back(Pending{Pending::Begin, h, {}, 0, SIZE_MAX});
+  auto buf = std::make_shared<const Buffer>(data.begin(), data.end());
+  codec::EncodeOptions copts = m_opts.codec;
+  copts.policy = codec::Policy{true, false, true, 12};  // JSON and odd bytes: zstd often wins
+  for (uint64_t off = 0; off < data.size(); off += h.chunk_size) {
+    uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(h.chunk_size, data.size() - off));
+    queue_chunk(buf, off, len, format::dtype_info(format::Dtype::U8), std::nullopt, 0, 0, copts);
+  }
+  m_pending.push_back(Pending{Pending::Finish, {}, {}, 0, SIZE_MAX});
+  return drain(m_opts.max_inflight);
+}
+
+Status Ingest::add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
+                          format::ManifestTensor& mt) {
+  const uint64_t start = f.header.data_start() + t.begin;
+  const uint32_t cs = m_opts.chunk_size;
+  const bool keep = t.size() <= m_opts.keep_limit;
+  // Pass 1: hash (id and the file's SHA-256), keeping the bytes if small.
+  IdHasher hasher;
+  std::shared_ptr<Buffer> kept;
+  if (keep) {
+    kept = std::make_shared<Buffer>(t.size());
+    TRY_STATUS(read_exact_at(f.fd->get(), start, *kept, m_path));
+    hasher.update(*kept);
+    m_sha.update(*kept);
+  } else {
+    Buffer buf(cs);
+    for (uint64_t off = 0; off < t.size(); off += cs) {
+      buf.resize(std::min<uint64_t>(cs, t.size() - off));
+      TRY_STATUS(read_exact_at(f.fd->get(), start + off, buf, m_path));
+      hasher.update(buf);
+      m_sha.update(buf);
+      if (m_opts.on_progress) {
+        m_opts.on_progress(m_read + off + buf.size());
+      }
+    }
+  }
+  m_read += t.size();
+  if (m_opts.on_progress) {
+    m_opts.on_progress(m_read);
+  }
+  mt.id = hasher.finish();
+  mt.info = t;
+  TensorReport rep{t.name, mt.id, t.size(), 0, false, false, ""};
+  if (have(mt.id)) {
+    rep.reused = true;
+    m_report.tensors.push_back(rep);
+    return {};
+  }
+  m_written.insert(mt.id);
+  // Base: the tensor of the same name in the base model, if its dtype
+  // matches and the chain would not grow too deep.
+  const format::DtypeInfo& dt = format::dtype_info(t.dtype);
+  format::ObjectHeader h;
+  h.kind = format::ObjectKind::Tensor;
+  h.dtype = t.dtype;
+  h.raw_size = t.size();
+  h.chunk_size = cs;
+  h.id = mt.id;
+  std::optional<ObjectId> base_id;
+  const BaseTensor* bt = m_base ? m_base->find(t.name) : nullptr;
+  if (bt && bt->dtype == t.dtype && bt->size > 0 && t.size() > 0) {
+    auto depth = m_resolver.depth_of(bt->id);
+    if (!depth) {
+      return std::move(depth).error().context("tensor '" + t.name + "': base");
+    }
+    if (*depth + 1 <= format::k_max_depth) {
+      base_id = bt->id;
+      h.base_id = bt->id;
+      h.base_size = bt->size;
+      h.depth = static_cast<uint8_t>(*depth + 1);
+      rep.base = bt->origin;
+    }
+  }
+  m_report.tensors.push_back(rep);
+  size_t report_index = m_report.tensors.size() - 1;
+  m_pending.push_back(Pending{Pending::Begin, h, {}, 0, SIZE_MAX});
+  // Pass 2: encode chunk by chunk.
+  for (uint64_t off = 0; off < t.size(); off += cs) {
+    uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(cs, t.size() - off));
+    std::shared_ptr<const Buffer> raw;
+    size_t raw_off = 0;
+    if (keep) {
+      raw = kept;
+      raw_off = off;
+    } else {
+      auto buf = std::make_shared<Buffer>(len);
+      TRY_STATUS(read_exact_at(f.fd->get(), start + off, *buf, m_path));
+      raw = buf;
+    }
+    uint32_t base_len = 0;
+    if (base_id && off < h.base_size) {
+      base_len = static_cast<uint32_t>(std::min<uint64_t>(len, h.base_size - off));
+    }
+    queue_chunk(raw, raw_off, len, dt, base_id, off, base_len, m_opts.codec);
+    TRY_STATUS(drain(m_opts.max_inflight));
+  }
+  m_pending.push_back(Pending{Pending::Finish, {}, {}, 0, report_index});
+  return drain(m_opts.max_inflight);
+}
+
+Result<format::Manifest> Ingest::run() {
+  SafetensorsFile f = TRY(open_safetensors(m_path));
+  format::Manifest m;
+  m.size = f.size;
+  m.header_len = f.header_json.size();
+  m.header_id = object_id_of(f.header_json);
+  m_sha.update(f.prefix);
+  m_sha.update(f.header_json);
+  m_read = 8 + f.header_json.size();
+  TRY_STATUS(add_blob(f.header_json, m.header_id));
+  m.tensors.resize(f.header.tensors.size());
+  for (size_t i = 0; i < f.header.tensors.size(); ++i) {
+    const auto& t = f.header.tensors[i];
+    TRY_STATUS_CTX(add_tensor(f, t, m.tensors[i]), "tensor '" + t.name + "'");
+    m_report.raw_size += t.size();
+  }
+  if (f.header.tail_size > 0) {
+    Buffer tail(f.header.tail_size);
+    TRY_STATUS(read_exact_at(f.fd->get(), f.size - tail.size(), tail, m_path));
+    m_sha.update(tail);
+    m.has_tail = true;
+    m.tail_len = tail.size();
+    m.tail_id = object_id_of(tail);
+    TRY_STATUS(add_blob(tail, m.tail_id));
+  }
+  TRY_STATUS(drain(0));
+  m.sha256 = m_sha.finish();
+  return m;
+}
+
+}  // namespace
+
+Result<format::Manifest> ingest_file(const std::string& path, const BaseModel* base,
+                                     const store::Resolver& resolver, store::ObjectSink& sink,
+                                     ThreadPool& pool, const IngestOptions& opts,
+                                     IngestReport* report) {
+  IngestReport local;
+  Ingest ingest(path, base, resolver, sink, pool, opts, report ? *report : local);
+  auto r = ingest.run();
+  if (!r) {
+    return std::move(r).error().context(path);
+  }
+  return r;
+}
+
+}  // namespace zipllm::ops

@@ -1,0 +1,215 @@
+#include "ops/restore.h"
+
+#include "format/safetensors.h"
+
+#include <deque>
+#include <future>
+
+namespace zipllm::ops {
+
+namespace {
+
+using Buffer = std::vector<uint8_t>;
+
+struct PendingChunk {
+  std::future<Result<Buffer>> data;
+  uint64_t raw_bytes = 0;
+  bool last_of_object = false;
+  size_t tensor = 0;
+};
+
+// Checks that the header JSON describes exactly the manifest's tensors.
+Status check_header(const format::Manifest& m, Bytes header_json) {
+  auto h = format::parse_header(header_json, m.size);
+  if (!h) {
+    return make_error(Errc::Corrupt, "stored header: " + h.error().message);
+  }
+  if (h->tensors.size() != m.tensors.size()) {
+    return make_error(Errc::Corrupt, "stored header lists " + std::to_string(h->tensors.size()) +
+                                         " tensors, the manifest " +
+                                         std::to_string(m.tensors.size()));
+  }
+  for (size_t i = 0; i < m.tensors.size(); ++i) {
+    const auto& a = h->tensors[i];
+    const auto& b = m.tensors[i].info;
+    if (a.name != b.name || a.dtype != b.dtype || a.shape != b.shape || a.begin != b.begin ||
+        a.end != b.end) {
+      return make_error(Errc::Corrupt, "manifest line for tensor '" + b.name +
+                                           "' disagrees with the stored header");
+    }
+  }
+  uint64_t tail = m.has_tail ? m.tail_len : 0;
+  if (h->tail_size != tail) {
+    return make_error(Errc::Corrupt, "manifest tail disagrees with the stored header");
+  }
+  return {};
+}
+
+class Restore {
+public:
+  Restore(const format::Manifest& m, const store::Resolver& resolver, ThreadPool& pool,
+          const RestoreOptions& opts)
+      : m_m(m), m_resolver(resolver), m_pool(pool), m_opts(opts) {}
+  ~Restore() {
+    for (auto& p : m_pending) {
+      if (p.data.valid()) {
+        p.data.wait();
+      }
+    }
+  }
+  Status run(AtomicFile& out);
+
+private:
+  Status drain(AtomicFile& out, uint64_t keep);
+  Status queue_tensor(AtomicFile& out, size_t index);
+
+  const format::Manifest& m_m;
+  const store::Resolver& m_resolver;
+  ThreadPool& m_pool;
+  const RestoreOptions& m_opts;
+  std::deque<PendingChunk> m_pending;
+  uint64_t m_inflight = 0;
+  Sha256 m_sha;
+  IdHasher* m_hasher = nullptr;
+  std::unique_ptr<IdHasher> m_hasher_owner;
+  uint64_t m_written = 0;
+};
+
+Status Restore::drain(AtomicFile& out, uint64_t keep) {
+  while (!m_pending.empty() && (keep == 0 || m_inflight > keep)) {
+    PendingChunk p = std::move(m_pending.front());
+    m_pending.pop_front();
+    Result<Buffer> data = p.data.get();
+    m_inflight -= p.raw_bytes;
+    const auto& t = m_m.tensors[p.tensor];
+    if (!data) {
+      return std::move(data).error().context("tensor '" + t.info.name + "'");
+    }
+    if (!m_hasher) {
+      m_hasher_owner = std::make_unique<IdHasher>();
+      m_hasher = m_hasher_owner.get();
+    }
+    m_hasher->update(*data);
+    m_sha.update(*data);
+    TRY_STATUS(out.write(*data));
+    m_written += data->size();
+    if (m_opts.on_progress) {
+      m_opts.on_progress(m_written);
+    }
+    if (p.last_of_object) {
+      if (m_hasher->finish() != t.id) {
+        return make_error(Errc::Corrupt, "tensor '" + t.info.name + "': object " + t.id.hex() +
+                                             " decodes to bytes with a different hash");
+      }
+      m_hasher = nullptr;
+    }
+  }
+  return {};
+}
+
+Status Restore::queue_tensor(AtomicFile& out, size_t index) {
+  const auto& t = m_m.tensors[index];
+  const store::Resolver* resolver = &m_resolver;
+  const uint64_t size = t.info.size();
+  std::shared_ptr<const store::ObjectReader> reader;
+  uint32_t cs = format::k_default_chunk_size;
+  if (const store::RawTensor* raw = m_resolver.raw_tensor(t.id)) {
+    if (raw->size != size) {
+      return make_error(Errc::Corrupt, "base tensor " + raw->where + " has the wrong size");
+    }
+  } else {
+    auto r = m_resolver.open(t.id);
+    if (!r) {
+      return std::move(r).error().context("tensor '" + t.info.name + "'");
+    }
+    const auto& h = r->header();
+    if (h.raw_size != size || (size > 0 && h.dtype != t.info.dtype)) {
+      return make_error(Errc::Corrupt, "tensor '" + t.info.name + "': object " + t.id.hex() +
+                                           " has the wrong size or dtype");
+    }
+    cs = h.chunk_size;
+    reader = std::make_shared<const store::ObjectReader>(std::move(*r));
+  }
+  if (size == 0) {
+    std::promise<Result<Buffer>> empty;
+    empty.set_value(Buffer());
+    m_pending.push_back(PendingChunk{empty.get_future(), 0, true, index});
+    return {};
+  }
+  ObjectId id = t.id;
+  for (uint64_t off = 0; off < size; off += cs) {
+    uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(cs, size - off));
+    uint32_t i = static_cast<uint32_t>(off / cs);
+    auto fut = m_pool.submit([resolver, reader, id, off, len, i]() -> Result<Buffer> {
+      if (reader) {
+        return resolver->decode_chunk(*reader, i);
+      }
+      Buffer b(len);
+      TRY_STATUS(resolver->read_raw(id, off, b));
+      return b;
+    });
+    m_pending.push_back(PendingChunk{std::move(fut), len, off + len == size, index});
+    m_inflight += len;
+    TRY_STATUS(drain(out, m_opts.max_inflight));
+  }
+  return {};
+}
+
+Status Restore::run(AtomicFile& out) {
+  Buffer header = TRY_CTX(read_blob(m_resolver, m_m.header_id, m_m.header_len), "header");
+  TRY_STATUS(check_header(m_m, header));
+  Buffer prefix(8);
+  for (int i = 0; i < 8; ++i) {
+    prefix[i] = static_cast<uint8_t>(m_m.header_len >> (8 * i));
+  }
+  m_sha.update(prefix);
+  m_sha.update(header);
+  TRY_STATUS(out.write(prefix));
+  TRY_STATUS(out.write(header));
+  m_written = prefix.size() + header.size();
+  for (size_t i = 0; i < m_m.tensors.size(); ++i) {
+    TRY_STATUS(queue_tensor(out, i));
+  }
+  TRY_STATUS(drain(out, 0));
+  if (m_m.has_tail) {
+    Buffer tail = TRY_CTX(read_blob(m_resolver, m_m.tail_id, m_m.tail_len), "tail");
+    m_sha.update(tail);
+    TRY_STATUS(out.write(tail));
+    m_written += tail.size();
+  }
+  if (m_written != m_m.size) {
+    return make_error(Errc::Corrupt, "restored " + std::to_string(m_written) +
+                                         " bytes, the manifest says " + std::to_string(m_m.size));
+  }
+  if (m_sha.finish() != m_m.sha256) {
+    return make_error(Errc::Corrupt, "restored bytes do not match the manifest's SHA-256");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> read_blob(const store::Resolver& resolver, const ObjectId& id,
+                                       uint64_t size) {
+  if (size > (1ull << 32)) {
+    return make_error(Errc::InvalidArgument, "blob of " + std::to_string(size) + " bytes is too large");
+  }
+  std::vector<uint8_t> data(size);
+  TRY_STATUS(resolver.read_raw(id, 0, data));
+  if (object_id_of(data) != id) {
+    return make_error(Errc::Corrupt, "object " + id.hex() + " decodes to bytes with a different hash");
+  }
+  return data;
+}
+
+Status restore_file(const format::Manifest& m, const store::Resolver& resolver,
+                    const std::string& out_path, ThreadPool& pool, const RestoreOptions& opts) {
+  AtomicFile out = TRY(AtomicFile::create(out_path, opts.mode));
+  {
+    Restore r(m, resolver, pool, opts);
+    TRY_STATUS_CTX(r.run(out), out_path);
+  }
+  return out.commit();
+}
+
+}  // namespace zipllm::ops

@@ -1,0 +1,31 @@
+// Restore: a manifest -> the exact original file, written atomically.
+//
+// Chunks are decoded in parallel and written in order; every chunk is
+// checked against its checksum, every object against its id, and the whole
+// file against the manifest's size and SHA-256 before it is renamed into
+// place. On any error nothing appears at `out_path` (an existing file there
+// is left untouched). Memory is bounded by `max_inflight` decoded bytes.
+#pragma once
+
+#include "format/manifest.h"
+#include "store/resolver.h"
+#include "util/thread_pool.h"
+
+#include <functional>
+
+namespace zipllm::ops {
+
+struct RestoreOptions {
+  uint64_t max_inflight = 64u << 20;
+  unsigned mode = 0644;
+  std::function<void(uint64_t)> on_progress;
+};
+
+Status restore_file(const format::Manifest& m, const store::Resolver& resolver,
+                    const std::string& out_path, ThreadPool& pool, const RestoreOptions& opts);
+
+// Reads a whole blob object (header JSON, tail) and checks its id.
+Result<std::vector<uint8_t>> read_blob(const store::Resolver& resolver, const ObjectId& id,
+                                       uint64_t size);
+
+}  // namespace zipllm::ops

@@ -1,0 +1,54 @@
+// Interfaces between the places objects live and the code that reads and
+// writes them.
+//
+// ObjectSource: finds an encoded object by id (a local store, a pack file).
+// ObjectSink:   accepts new encoded objects, written sequentially and
+//               published atomically on commit.
+// Implementations must be safe to call from several threads at once.
+#pragma once
+
+#include "util/file.h"
+#include "util/hash.h"
+#include "util/result.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace zipllm::store {
+
+// An encoded object: `length` bytes at `offset` of an open file.
+struct ObjectLocation {
+  std::shared_ptr<const Fd> fd;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  std::string where;  // a path, for error messages
+};
+
+class ObjectSource {
+public:
+  virtual ~ObjectSource() = default;
+  // nullopt when the object is not here.
+  virtual Result<std::optional<ObjectLocation>> locate(const ObjectId& id) const = 0;
+  virtual bool contains(const ObjectId& id) const = 0;
+};
+
+// One object being written. Offsets are relative to the object's start.
+class ObjectOutput {
+public:
+  virtual ~ObjectOutput() = default;
+  virtual Status append(Bytes data) = 0;
+  virtual Status write_at(uint64_t offset, Bytes data) = 0;
+  // Publishes the object. Without commit() nothing becomes visible.
+  virtual Status commit() = 0;
+};
+
+class ObjectSink {
+public:
+  virtual ~ObjectSink() = default;
+  virtual bool contains(const ObjectId& id) const = 0;
+  // At most one output may be open at a time per sink.
+  virtual Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id) = 0;
+};
+
+}  // namespace zipllm::store

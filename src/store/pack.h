@@ -1,0 +1,56 @@
+// Pack file, version 1: one self-contained file holding a manifest and the
+// encoded objects it needs (what `git zipllm compress` writes). Objects that
+// are deltas name their base by id; bases may live outside the pack.
+//
+//   pack    := "ZLLP" version:u16 pad:u16 object* manifest index trailer
+//   index   := (id:16 offset:u64 length:u64)*        sorted by id
+//   trailer := manifest_offset:u64 manifest_len:u64 index_offset:u64
+//              count:u64 sum:u64 "ZLLP"               (44 bytes)
+//   sum     := XXH3-64 of manifest bytes followed by index bytes
+// Little-endian. Each object is an object container (format/object.h) and
+// carries its own checksums.
+#pragma once
+
+#include "store/object_source.h"
+
+#include <map>
+#include <vector>
+
+namespace zipllm::store {
+
+inline constexpr uint64_t k_pack_trailer_size = 44;
+
+class PackWriter : public ObjectSink {
+public:
+  static Result<std::unique_ptr<PackWriter>> open_new(const std::string& path);
+
+  bool contains(const ObjectId& id) const override { return m_index.count(id) > 0; }
+  Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id) override;
+  // Writes manifest, index and trailer, then publishes the file.
+  Status finish(const std::string& manifest);
+  uint64_t objects_bytes() const { return m_file.size(); }
+
+private:
+  friend class PackOutput;
+  explicit PackWriter(AtomicFile f) : m_file(std::move(f)) {}
+  AtomicFile m_file;
+  std::map<ObjectId, std::pair<uint64_t, uint64_t>> m_index;
+  bool m_open = false;
+};
+
+class PackReader : public ObjectSource {
+public:
+  static Result<std::unique_ptr<PackReader>> open(const std::string& path);
+  Result<std::optional<ObjectLocation>> locate(const ObjectId& id) const override;
+  bool contains(const ObjectId& id) const override { return m_index.count(id) > 0; }
+  const std::string& manifest() const { return m_manifest; }
+
+private:
+  PackReader() = default;
+  std::string m_path;
+  std::shared_ptr<const Fd> m_fd;
+  std::string m_manifest;
+  std::map<ObjectId, std::pair<uint64_t, uint64_t>> m_index;
+};
+
+}  // namespace zipllm::store

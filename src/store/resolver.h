@@ -1,0 +1,51 @@
+// Resolver: raw bytes of any object id, wherever it lives.
+//
+// An id resolves to either a raw tensor in a plain safetensors file (a base
+// the user passed on the command line) or an encoded object in one of the
+// registered ObjectSources, whose delta chunks resolve their base ids
+// recursively. Recursion is bounded because a delta object's base must have
+// a smaller chain depth (raw tensors have depth 0).
+//
+// Thread-safe after setup: add_* must not race with reads.
+#pragma once
+
+#include "format/dtype.h"
+#include "store/object_io.h"
+
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+namespace zipllm::store {
+
+struct RawTensor {
+  std::shared_ptr<const Fd> fd;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  format::Dtype dtype = format::Dtype::U8;
+  std::string where;  // "path: tensor 'name'"
+};
+
+class Resolver {
+public:
+  void add_source(const ObjectSource* source) { m_sources.push_back(source); }
+  void add_raw(const ObjectId& id, RawTensor t) { m_raw.emplace(id, std::move(t)); }
+
+  const RawTensor* raw_tensor(const ObjectId& id) const;
+  bool contains(const ObjectId& id) const;
+  // Opens the encoded object; NotFound naming the id if no source has it.
+  Result<ObjectReader> open(const ObjectId& id) const;
+  // Chain depth of id: 0 for raw tensors and self-contained objects.
+  Result<uint8_t> depth_of(const ObjectId& id) const;
+
+  // Reads raw bytes [offset, offset + out.size()) of object `id`.
+  Status read_raw(const ObjectId& id, uint64_t offset, std::span<uint8_t> out) const;
+  // Decodes chunk i of r, fetching base bytes as needed; checks raw_sum.
+  Result<std::vector<uint8_t>> decode_chunk(const ObjectReader& r, uint32_t i) const;
+
+private:
+  std::vector<const ObjectSource*> m_sources;
+  std::unordered_map<ObjectId, RawTensor, ObjectIdHash> m_raw;
+};
+
+}  // namespace zipllm::store

@@ -1,0 +1,218 @@
+#include "util/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+namespace zipllm {
+
+Error os_error(const std::string& what, const std::string& path, int err) {
+  Errc code = (err == ENOENT) ? Errc::NotFound : Errc::IoError;
+  return make_error(code, what + " " + path + ": " + std::strerror(err));
+}
+
+Fd::~Fd() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+Fd& Fd::operator=(Fd&& other) noexcept {
+  if (this != &other) {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = other.release();
+  }
+  return *this;
+}
+
+Result<Fd> open_read(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return os_error("cannot open", path, errno);
+  }
+  return Fd(fd);
+}
+
+Result<uint64_t> file_size(int fd, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    return os_error("cannot stat", path, errno);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return make_error(Errc::InvalidArgument, path + " is a directory");
+  }
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Status read_exact_at(int fd, uint64_t offset, std::span<uint8_t> out, const std::string& path) {
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return os_error("cannot read", path, errno);
+    }
+    if (n == 0) {
+      return make_error(Errc::InvalidArgument,
+                        path + ": unexpected end of file at byte " + std::to_string(offset + done));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+Result<size_t> read_some(int fd, std::span<uint8_t> out, const std::string& path) {
+  while (true) {
+    ssize_t n = ::read(fd, out.data(), out.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return os_error("cannot read", path, errno);
+    }
+    return static_cast<size_t>(n);
+  }
+}
+
+Status write_all(int fd, std::span<const uint8_t> data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return os_error("cannot write", path, errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+Result<std::vector<uint8_t>> read_whole_file(const std::string& path, uint64_t max_size) {
+  Fd fd = TRY(open_read(path));
+  uint64_t size = TRY(file_size(fd.get(), path));
+  if (size > max_size) {
+    return make_error(Errc::InvalidArgument, path + ": file too large (" + std::to_string(size) +
+                                                 " bytes, limit " + std::to_string(max_size) + ")");
+  }
+  std::vector<uint8_t> data(size);
+  TRY_STATUS(read_exact_at(fd.get(), 0, data, path));
+  return data;
+}
+
+Status make_dirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return make_error(Errc::IoError, "cannot create directory " + path + ": " + ec.message());
+  }
+  return {};
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+static std::string unique_suffix() {
+  static std::atomic<uint64_t> counter{0};
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, ".tmp-%d-%llu-%08llx", static_cast<int>(::getpid()),
+                static_cast<unsigned long long>(counter++),
+                static_cast<unsigned long long>(rng() & 0xffffffffu));
+  return buf;
+}
+
+Result<AtomicFile> AtomicFile::create(const std::string& path, unsigned mode) {
+  std::string tmp = path + unique_suffix();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return os_error("cannot create", tmp, errno);
+  }
+  return AtomicFile(path, tmp, Fd(fd), mode);
+}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : m_path(std::move(other.m_path)),
+      m_tmp(std::move(other.m_tmp)),
+      m_fd(std::move(other.m_fd)),
+      m_mode(other.m_mode),
+      m_written(other.m_written),
+      m_done(other.m_done) {
+  other.m_done = true;
+}
+
+AtomicFile::~AtomicFile() {
+  if (!m_done) {
+    ::unlink(m_tmp.c_str());
+  }
+}
+
+Status AtomicFile::write(std::span<const uint8_t> data) {
+  TRY_STATUS(write_all(m_fd.get(), data, m_tmp));
+  m_written += data.size();
+  return {};
+}
+
+Status AtomicFile::pwrite(uint64_t offset, std::span<const uint8_t> data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(m_fd.get(), data.data() + done, data.size() - done,
+                         static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return os_error("cannot write", m_tmp, errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+static void fsync_dir_of(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) {
+    dir = ".";
+  }
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+Status AtomicFile::commit(bool keep_existing) {
+  if (::fchmod(m_fd.get(), m_mode) != 0) {
+    return os_error("cannot chmod", m_tmp, errno);
+  }
+  if (::fsync(m_fd.get()) != 0) {
+    return os_error("cannot fsync", m_tmp, errno);
+  }
+  m_fd = Fd();
+  if (keep_existing && path_exists(m_path)) {
+    ::unlink(m_tmp.c_str());
+    m_done = true;
+    return {};
+  }
+  if (::rename(m_tmp.c_str(), m_path.c_str()) != 0) {
+    return os_error("cannot rename " + m_tmp + " to", m_path, errno);
+  }
+  m_done = true;
+  fsync_dir_of(m_path);
+  return {};
+}
+
+}  // namespace zipllm

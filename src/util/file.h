@@ -1,0 +1,86 @@
+// File access: an owning descriptor, positioned reads, and AtomicFile, which
+// publishes a file only on an explicit commit() (temp file in the target's
+// directory -> fsync -> rename). All OS access of the project goes through
+// here, so errors carry the path and errno text.
+#pragma once
+
+#include "util/result.h"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace zipllm {
+
+// Owning file descriptor. Move-only.
+class Fd {
+public:
+  Fd() = default;
+  explicit Fd(int fd) : m_fd(fd) {}
+  ~Fd();
+  Fd(Fd&& other) noexcept : m_fd(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+
+  int get() const { return m_fd; }
+  bool valid() const { return m_fd >= 0; }
+  int release() { int fd = m_fd; m_fd = -1; return fd; }
+
+private:
+  int m_fd = -1;
+};
+
+Result<Fd> open_read(const std::string& path);
+Result<uint64_t> file_size(int fd, const std::string& path);
+
+// Reads exactly out.size() bytes at offset; a short read is an error.
+Status read_exact_at(int fd, uint64_t offset, std::span<uint8_t> out, const std::string& path);
+// Reads up to out.size() bytes from a stream; returns how many (0 = EOF).
+Result<size_t> read_some(int fd, std::span<uint8_t> out, const std::string& path);
+Status write_all(int fd, std::span<const uint8_t> data, const std::string& path);
+
+Result<std::vector<uint8_t>> read_whole_file(const std::string& path, uint64_t max_size);
+Status make_dirs(const std::string& path);
+bool path_exists(const std::string& path);
+
+// A file that becomes visible at `path` only when commit() succeeds. Until
+// then it lives as a uniquely named temp file in the same directory; the
+// destructor removes it if commit() was never called or failed. Writing goes
+// straight to the descriptor (callers buffer).
+class AtomicFile {
+public:
+  // Creates the temp file. `mode` is applied at commit (e.g. 0444 for store
+  // objects, 0644 for work tree files).
+  static Result<AtomicFile> create(const std::string& path, unsigned mode = 0644);
+  ~AtomicFile();
+  AtomicFile(AtomicFile&&) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  AtomicFile(const AtomicFile&) = delete;
+
+  Status write(std::span<const uint8_t> data);
+  Status pwrite(uint64_t offset, std::span<const uint8_t> data);
+  int fd() const { return m_fd.get(); }
+  const std::string& path() const { return m_path; }
+  uint64_t size() const { return m_written; }
+
+  // fsync, rename over `path`, fsync the directory. If `keep_existing` and a
+  // file already exists at path, the temp file is discarded instead (the
+  // content-addressed case: losing a race to an identical object is fine).
+  Status commit(bool keep_existing = false);
+
+private:
+  AtomicFile(std::string path, std::string tmp, Fd fd, unsigned mode)
+      : m_path(std::move(path)), m_tmp(std::move(tmp)), m_fd(std::move(fd)), m_mode(mode) {}
+  std::string m_path;
+  std::string m_tmp;
+  Fd m_fd;
+  unsigned m_mode;
+  uint64_t m_written = 0;
+  bool m_done = false;
+};
+
+Error os_error(const std::string& what, const std::string& path, int err);
+
+}  // namespace zipllm
