@@ -8,6 +8,13 @@ namespace {
 
 using format::DtypeInfo;
 
+// memcpy that accepts empty (possibly null) ranges.
+void copy_bytes(uint8_t* dst, const uint8_t* src, size_t n) {
+  if (n) {
+    std::memcpy(dst, src, n);
+  }
+}
+
 template <class W>
 W load(const uint8_t* p) {
   W w;
@@ -141,7 +148,7 @@ Status decode_planes(Bytes enc, size_t& pos, std::vector<std::vector<uint8_t>>& 
     for (uint32_t c : counts) {
       if (c) {
         TRY_STATUS(decode_stream(enc, pos, tmp, c));
-        std::memcpy(plane.data() + off, tmp.data(), c);
+        copy_bytes(plane.data() + off, tmp.data(), c);
       }
       off += c;
     }
@@ -185,7 +192,7 @@ Status solo_decode(Bytes enc, size_t pos, const DtypeInfo& dt, std::span<uint8_t
   }
   std::vector<uint8_t> rest;
   TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * w));
-  std::memcpy(out.data() + n * w, rest.data(), rest.size());
+  copy_bytes(out.data() + n * w, rest.data(), rest.size());
   if (pos != enc.size()) {
     return make_error(Errc::Corrupt, "trailing bytes after solo chunk");
   }
@@ -386,7 +393,7 @@ static Status decode_chunk_at(Bytes enc, Bytes base, const DtypeInfo& dt, std::s
       if (enc.size() != out.size() + 1) {
         return make_error(Errc::Corrupt, "raw chunk has wrong length");
       }
-      std::memcpy(out.data(), enc.data() + 1, out.size());
+      copy_bytes(out.data(), enc.data() + 1, out.size());
       return {};
     case ChunkMode::Solo:
       return by_word<SoloDec>(dt, enc, size_t{1}, dt, out);

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sets up git-zipllm on Debian 12: installs the build and runtime packages,
+# builds Release, installs git-zipllm to /usr/local/bin (so `git zipllm`
+# works) and the demo models to /usr/local/share/git-zipllm.
+#
+#   ./install.sh           set up and install
+#   ./install.sh --test    the same, then run the whole test suite
+#
+# Idempotent: packages already present are not reinstalled, the build is
+# incremental.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+RUN_TESTS=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) RUN_TESTS=1 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $arg" >&2; exit 1 ;;
+  esac
+done
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+PACKAGES=(build-essential cmake ninja-build pkg-config git git-lfs zstd
+  libgit2-dev libzstd-dev libxxhash-dev libcli11-dev nlohmann-json3-dev doctest-dev
+  libhtscodecs-dev libssl-dev libcurl4-openssl-dev)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install.sh: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+BUILD=${ZIPLLM_BUILD_DIR:-build}
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr/local >/dev/null
+cmake --build "$BUILD" -j"$(nproc)"
+$SUDO cmake --install "$BUILD" >/dev/null
+echo "install.sh: installed $(command -v git-zipllm) ($(git-zipllm --version))"
+
+if [ "$RUN_TESTS" -eq 1 ]; then
+  ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)"
+fi

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# compress / decompress / demo through the real binary.
+. "$(dirname "$0")/lib.sh"
+S=$DATA/stories260K
+cd "$SCRATCH"
+
+same() { cmp -s "$1" "$2"; }
+
+t_roundtrip_solo() {
+  run "$BIN" compress "$S/base.bf16.safetensors" -o base.zpk && run "$BIN" decompress base.zpk -o base.out &&
+    same base.out "$S/base.bf16.safetensors"
+}
+t_roundtrip_delta() {
+  run "$BIN" compress "$S/ftA_licenses.bf16.safetensors" --base "$S/base.bf16.safetensors" -o ftA.zpk &&
+    run "$BIN" decompress ftA.zpk --base "$S/base.bf16.safetensors" -o ftA.out &&
+    same ftA.out "$S/ftA_licenses.bf16.safetensors" &&
+    [ "$(stat -c %s ftA.zpk)" -lt $(( $(stat -c %s "$S/ftA_licenses.bf16.safetensors") * 40 / 100 )) ]
+}
+t_vocab_grown() {
+  run "$BIN" compress "$S/ftV_vocab576.bf16.safetensors" --base "$S/base.bf16.safetensors" -o ftV.zpk &&
+    run "$BIN" decompress ftV.zpk --base "$S/base.bf16.safetensors" -o ftV.out &&
+    same ftV.out "$S/ftV_vocab576.bf16.safetensors"
+}
+t_missing_base() {
+  ! run "$BIN" decompress ftA.zpk -o nobase.out && grep -q "pass the base model" "$LOG" &&
+    [ ! -e nobase.out ] && [ -z "$(ls -A | grep '\.tmp-' || true)" ]
+}
+t_malformed_named() {
+  head -c 1000 "$S/base.bf16.safetensors" > trunc.safetensors
+  ! run "$BIN" compress trunc.safetensors -o trunc.zpk && grep -q "trunc.safetensors" "$LOG" &&
+    [ ! -e trunc.zpk ]
+}
+t_exit_status() {
+  printf 'hello' > tiny.safetensors
+  run "$BIN" compress tiny.safetensors -o tiny.zpk; [ $? -eq 1 ] && grep -q "8-byte header length" "$LOG"
+}
+t_missing_input() {
+  ! run "$BIN" compress does-not-exist.safetensors -o x.zpk && grep -q "does-not-exist" "$LOG"
+}
+t_corrupt_pack() {
+  cp ftA.zpk bad.zpk && printf '\x55' | dd of=bad.zpk bs=1 seek=200 conv=notrunc 2>/dev/null &&
+    ! run "$BIN" decompress bad.zpk --base "$S/base.bf16.safetensors" -o bad.out &&
+    grep -qi "corrupt\|checksum\|differ" "$LOG" && [ ! -e bad.out ]
+}
+t_deterministic() {
+  run "$BIN" compress "$S/ftA_licenses.bf16.safetensors" --base "$S/base.bf16.safetensors" -o again.zpk &&
+    cmp -s again.zpk ftA.zpk
+}
+t_demo() {
+  run "$BIN" demo --data "$S" && grep -q "byte-identical" "$LOG"
+}
+
+check "solo round-trip" t_roundtrip_solo
+check "delta round-trip, < 40% of raw" t_roundtrip_delta
+check "grown vocabulary round-trip" t_vocab_grown
+check "missing base: clear error, no output" t_missing_base
+check "malformed input named, no output" t_malformed_named
+check "exit status 1 on bad input" t_exit_status
+check "missing input named" t_missing_input
+check "corrupt pack detected, no output" t_corrupt_pack
+check "compress is deterministic" t_deterministic
+check "demo" t_demo
+finish

@@ -1,0 +1,178 @@
+#include "ops/ingest.h"
+#include "ops/restore.h"
+#include "store/local_store.h"
+#include "store/pack.h"
+
+#include "helpers.h"
+
+#include <doctest/doctest.h>
+
+using namespace zipllm;
+
+namespace {
+
+struct Env {
+  test::ScratchDir dir;
+  ThreadPool pool{2};
+  ops::IngestOptions opts;
+  Env() { opts.chunk_size = 4096; }  // small chunks: every boundary case on KB-sized data
+};
+
+std::vector<uint8_t> model(uint64_t seed, bool finetune_of_seed1 = false) {
+  auto emb = test::bf16_weights(300 * 16, 1);
+  auto w = test::bf16_weights(5000, 2);
+  if (finetune_of_seed1) {
+    emb = test::bf16_finetune(emb, seed);
+    w = test::bf16_finetune(w, seed + 1);
+  }
+  std::vector<uint8_t> f32(4 * 33);
+  for (size_t i = 0; i < f32.size(); ++i) {
+    f32[i] = static_cast<uint8_t>(i * seed);
+  }
+  return test::make_safetensors({{"embed", "BF16", {300, 16}, emb},
+                                 {"w", "BF16", {5000}, w},
+                                 {"empty", "F16", {0}, {}},
+                                 {"one", "U8", {1}, {static_cast<uint8_t>(seed)}},
+                                 {"f32", "F32", {33}, f32},
+                                 {"tied", "BF16", {5000}, w}},
+                                R"({"format":"pt"})");
+}
+
+}  // namespace
+
+TEST_CASE("ops: pack round-trip without and with a base file; bytes identical") {
+  Env e;
+  auto base = model(1);
+  auto fine = model(7, true);
+  test::write_file(e.dir.path("base.safetensors"), base);
+  test::write_file(e.dir.path("fine.safetensors"), fine);
+
+  for (bool use_base : {false, true}) {
+    CAPTURE(use_base);
+    store::Resolver resolver;
+    ops::BaseModel bm;
+    if (use_base) {
+      REQUIRE(bm.add_file(e.dir.path("base.safetensors"), resolver));
+    }
+    std::string pack_path = e.dir.path(use_base ? "delta.pack" : "solo.pack");
+    auto pack = *store::PackWriter::open_new(pack_path);
+    ops::IngestReport rep;
+    auto m = ops::ingest_file(e.dir.path("fine.safetensors"), use_base ? &bm : nullptr, resolver,
+                              *pack, e.pool, e.opts, &rep);
+    REQUIRE(m);
+    REQUIRE(pack->finish(format::serialize_manifest(*m)));
+    CHECK(rep.tensors.size() == 6);
+    CHECK(rep.tensors[5].reused == (rep.tensors[5].name == "tied" || rep.tensors[5].name == "w"));
+
+    auto reader = *store::PackReader::open(pack_path);
+    auto m2 = format::parse_manifest(reader->manifest());
+    REQUIRE(m2);
+    CHECK(format::serialize_manifest(*m2) == format::serialize_manifest(*m));
+    store::Resolver r2;
+    r2.add_source(reader.get());
+    ops::BaseModel bm2;
+    if (use_base) {
+      // Without the base the restore must fail cleanly, leaving no file.
+      std::string out = e.dir.path("nobase.out");
+      Status s = ops::restore_file(*m2, r2, out, e.pool, {});
+      REQUIRE_FALSE(s);
+      CHECK(s.error().code == Errc::NotFound);
+      CHECK_FALSE(path_exists(out));
+      REQUIRE(bm2.add_file(e.dir.path("base.safetensors"), r2));
+    }
+    std::string out = e.dir.path("restored.safetensors");
+    REQUIRE(ops::restore_file(*m2, r2, out, e.pool, {}));
+    CHECK(*read_whole_file(out, 1 << 24) == fine);
+  }
+}
+
+TEST_CASE("ops: the manifest is a pure function of the file's bytes") {
+  Env e;
+  auto base = model(1);
+  auto fine = model(7, true);
+  test::write_file(e.dir.path("base.safetensors"), base);
+  test::write_file(e.dir.path("fine.safetensors"), fine);
+  auto s1 = *store::LocalStore::open(e.dir.path("s1"));
+  auto s2 = *store::LocalStore::open(e.dir.path("s2"));
+  store::Resolver r1, r2;
+  r1.add_source(s1.get());
+  r2.add_source(s2.get());
+  ops::BaseModel bm;
+  REQUIRE(bm.add_file(e.dir.path("base.safetensors"), r2));
+  auto a = ops::ingest_file(e.dir.path("fine.safetensors"), nullptr, r1, *s1, e.pool, e.opts, nullptr);
+  auto b = ops::ingest_file(e.dir.path("fine.safetensors"), &bm, r2, *s2, e.pool, e.opts, nullptr);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(format::serialize_manifest(*a) == format::serialize_manifest(*b));
+}
+
+TEST_CASE("ops: store chain base -> ft1 -> ft2 restores from the store alone") {
+  Env e;
+  auto s = *store::LocalStore::open(e.dir.path("store"));
+  store::Resolver r;
+  r.add_source(s.get());
+  std::vector<std::vector<uint8_t>> files = {model(1), model(3, true), model(5, true)};
+  std::vector<format::Manifest> ms;
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::string p = e.dir.path("m" + std::to_string(i));
+    test::write_file(p, files[i]);
+    ops::BaseModel bm;
+    if (i > 0) {
+      REQUIRE(bm.add_manifest(ms.back(), "previous"));
+    }
+    ops::IngestReport rep;
+    auto m = ops::ingest_file(p, i ? &bm : nullptr, r, *s, e.pool, e.opts, &rep);
+    REQUIRE(m);
+    if (i > 0) {
+      CHECK(rep.tensors[0].delta);
+    }
+    ms.push_back(*m);
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::string out = e.dir.path("out" + std::to_string(i));
+    REQUIRE(ops::restore_file(ms[i], r, out, e.pool, {}));
+    CHECK(*read_whole_file(out, 1 << 24) == files[i]);
+  }
+}
+
+TEST_CASE("ops: malformed input names the file; nothing is written") {
+  Env e;
+  auto s = *store::LocalStore::open(e.dir.path("store"));
+  store::Resolver r;
+  r.add_source(s.get());
+  auto f = model(1);
+  f.resize(f.size() - 10);  // truncated data section
+  test::write_file(e.dir.path("bad.safetensors"), f);
+  auto m = ops::ingest_file(e.dir.path("bad.safetensors"), nullptr, r, *s, e.pool, e.opts, nullptr);
+  REQUIRE_FALSE(m);
+  CHECK(m.error().message.find("bad.safetensors") != std::string::npos);
+  CHECK(m.error().message.find("tensor '") != std::string::npos);
+  size_t files = 0;
+  for (auto& ent : std::filesystem::recursive_directory_iterator(e.dir.path("store"))) {
+    files += ent.is_regular_file();
+  }
+  CHECK(files == 0);
+}
+
+TEST_CASE("ops: a corrupt object fails the restore with its id; an existing file survives") {
+  Env e;
+  auto s = *store::LocalStore::open(e.dir.path("store"));
+  store::Resolver r;
+  r.add_source(s.get());
+  auto f = model(1);
+  test::write_file(e.dir.path("m.safetensors"), f);
+  auto m = ops::ingest_file(e.dir.path("m.safetensors"), nullptr, r, *s, e.pool, e.opts, nullptr);
+  REQUIRE(m);
+  std::string obj = s->path_of(m->tensors[0].id);
+  auto bytes = *read_whole_file(obj, 1 << 24);
+  bytes[bytes.size() - 3] ^= 1;
+  ::chmod(obj.c_str(), 0644);
+  test::write_file(obj, bytes);
+  std::string out = e.dir.path("existing");
+  test::write_file(out, {1, 2, 3});
+  Status st = ops::restore_file(*m, r, out, e.pool, {});
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == Errc::Corrupt);
+  CHECK(st.error().message.find(m->tensors[0].id.hex()) != std::string::npos);
+  CHECK(*read_whole_file(out, 100) == std::vector<uint8_t>{1, 2, 3});
+}

@@ -1,0 +1,138 @@
+#include "store/local_store.h"
+#include "store/object_io.h"
+#include "store/resolver.h"
+
+#include "codec/chunk.h"
+#include "helpers.h"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+using namespace zipllm;
+
+namespace {
+
+// Writes `raw` as a solo-coded object into the store, chunked small.
+ObjectId put_object(store::LocalStore& s, const std::vector<uint8_t>& raw, uint32_t chunk_size,
+                    format::Dtype dtype = format::Dtype::BF16) {
+  format::ObjectHeader h;
+  h.dtype = dtype;
+  h.raw_size = raw.size();
+  h.chunk_size = chunk_size;
+  h.id = object_id_of(raw);
+  auto w = store::ObjectWriter::begin(*s.create(h.id), h);
+  REQUIRE(w);
+  for (uint64_t off = 0; off < raw.size(); off += chunk_size) {
+    Bytes part(raw.data() + off, std::min<uint64_t>(chunk_size, raw.size() - off));
+    std::vector<uint8_t> enc;
+    codec::encode_chunk(part, {}, format::dtype_info(dtype), codec::EncodeOptions{}, enc);
+    REQUIRE(w->append_chunk(enc, checksum64(part), false));
+  }
+  REQUIRE(w->finish());
+  return h.id;
+}
+
+std::string golden_path() { return std::string(ZIPLLM_TEST_DATA) + "/golden/object_v1.bin"; }
+
+}  // namespace
+
+TEST_CASE("object: write, read back by ranges across chunks, verify") {
+  test::ScratchDir dir;
+  auto s = *store::LocalStore::open(dir.path("store"));
+  auto raw = test::bf16_weights(10000, 3);
+  ObjectId id = put_object(*s, raw, 4096);
+  CHECK(s->contains(id));
+  store::Resolver r;
+  r.add_source(s.get());
+  std::vector<uint8_t> part(5000);
+  REQUIRE(r.read_raw(id, 3000, part));
+  CHECK(std::equal(part.begin(), part.end(), raw.begin() + 3000));
+}
+
+TEST_CASE("object: golden file v1 decodes to its id") {
+  auto raw = test::bf16_weights(3000, 42);
+  test::ScratchDir dir;
+  auto s = *store::LocalStore::open(dir.path("store"));
+  ObjectId id = put_object(*s, raw, 2048);
+  auto written = *read_whole_file(s->path_of(id), 1 << 20);
+  if (std::getenv("ZIPLLM_UPDATE_GOLDEN")) {
+    test::write_file(golden_path(), written);
+  }
+  auto golden = read_whole_file(golden_path(), 1 << 20);
+  REQUIRE_MESSAGE(golden, "missing " << golden_path());
+  CHECK(*golden == written);  // the encoder is deterministic and the format unchanged
+  test::ScratchDir other;
+  auto s2 = *store::LocalStore::open(other.path("store"));
+  std::filesystem::create_directories(std::filesystem::path(s2->path_of(id)).parent_path());
+  test::write_file(s2->path_of(id), *golden);
+  store::Resolver r;
+  r.add_source(s2.get());
+  std::vector<uint8_t> out(raw.size());
+  REQUIRE(r.read_raw(id, 0, out));
+  CHECK(out == raw);
+}
+
+TEST_CASE("object: every corrupted byte is detected as Corrupt, never decoded silently") {
+  test::ScratchDir dir;
+  auto s = *store::LocalStore::open(dir.path("store"));
+  auto raw = test::bf16_weights(3000, 42);
+  ObjectId id = put_object(*s, raw, 2048);
+  std::string path = s->path_of(id);
+  auto good = *read_whole_file(path, 1 << 20);
+  for (size_t pos = 0; pos < good.size(); pos += std::max<size_t>(1, good.size() / 97)) {
+    auto bad = good;
+    bad[pos] ^= 0x40;
+    ::chmod(path.c_str(), 0644);
+    test::write_file(path, bad);
+    store::Resolver r;
+    r.add_source(s.get());
+    std::vector<uint8_t> out(raw.size());
+    Status st = r.read_raw(id, 0, out);
+    CAPTURE(pos);
+    REQUIRE_FALSE(st);
+    CHECK(st.error().code == Errc::Corrupt);
+    CHECK(st.error().message.find(id.hex()) != std::string::npos);
+  }
+  // Truncated object.
+  test::write_file(path, std::vector<uint8_t>(good.begin(), good.begin() + 50));
+  store::Resolver r;
+  r.add_source(s.get());
+  std::vector<uint8_t> out(raw.size());
+  CHECK_FALSE(r.read_raw(id, 0, out));
+}
+
+TEST_CASE("store: concurrent writers of the same object all succeed, one file results") {
+  test::ScratchDir dir;
+  auto s = *store::LocalStore::open(dir.path("store"));
+  auto raw = test::bf16_weights(50000, 8);
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 4; ++i) {
+    ts.emplace_back([&] { put_object(*s, raw, 8192); });
+  }
+  for (auto& t : ts) {
+    t.join();
+  }
+  ObjectId id = object_id_of(raw);
+  CHECK(s->contains(id));
+  size_t files = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir.path("store"))) {
+    files += e.is_regular_file();
+  }
+  CHECK(files == 1);  // no temp files left behind
+}
+
+TEST_CASE("store: a missing object is NotFound naming the id") {
+  test::ScratchDir dir;
+  auto s = *store::LocalStore::open(dir.path("store"));
+  store::Resolver r;
+  r.add_source(s.get());
+  ObjectId id = object_id_of(Bytes(reinterpret_cast<const uint8_t*>("x"), 1));
+  std::vector<uint8_t> out(1);
+  Status st = r.read_raw(id, 0, out);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == Errc::NotFound);
+  CHECK(st.error().message.find(id.hex()) != std::string::npos);
+}
