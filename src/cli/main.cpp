@@ -1,6 +1,8 @@
 // git-zipllm entry point: builds the command line, runs one subcommand.
 #include "cli/commands.h"
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <map>
 
@@ -28,6 +30,11 @@ std::string human_bytes(uint64_t n) {
 
 int main(int argc, char** argv) {
   using namespace zipllm::cli;
+  // Chunk buffers are a few MiB and short-lived: keep them on the heap
+  // instead of fresh mmaps, whose page faults and zeroing otherwise cost
+  // more than decoding.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   CLI::App app{"git-zipllm: deduplicated, delta-compressed storage of safetensors models in git"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("git-zipllm ") + ZIPLLM_VERSION);

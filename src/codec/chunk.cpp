@@ -1,5 +1,6 @@
 #include "codec/chunk.h"
 
+#include <array>
 #include <cstring>
 
 namespace zipllm::codec {
@@ -77,50 +78,90 @@ void put_u32(std::vector<uint8_t>& out, uint32_t v) {
 // Exponent sub-streams: which bucket each element goes to, derived from the
 // base chunk alone so the decoder can recompute it. Bucket 0 collects every
 // exponent seen fewer than `threshold` times; the others, in increasing
-// exponent order, get one bucket each.
+// exponent order, get one bucket each. Within a bucket, elements keep their
+// order.
+//
+// The element loops walk four quarters of the chunk at once, each quarter
+// with its own bucket cursors (`lane_next`), so four independent dependency
+// chains run in parallel instead of one serialized on a cursor. The stream
+// layout is the same as a single sequential pass.
+constexpr size_t k_lanes = 4;
+
 struct Buckets {
-  std::vector<uint32_t> pos;       // element i's position in bucket-sorted order
-  std::vector<uint32_t> counts;    // elements per bucket
+  std::vector<uint16_t> bucket_of;  // exponent -> bucket (empty: one bucket)
+  std::vector<uint32_t> counts;     // elements per bucket
+  std::array<std::vector<uint32_t>, k_lanes> lane_next;  // per-quarter cursors
+  size_t quarter = 0;               // elements per lane; the last lane also takes the rest
+  unsigned shift = 0;
+  uint32_t emask = 0;
 };
 
 template <class W>
 Buckets make_buckets(const uint8_t* base, size_t n, const DtypeInfo& dt, uint32_t threshold) {
   Buckets b;
-  b.pos.resize(n);
+  b.quarter = n / k_lanes;
   if (threshold == 0 || dt.exp_bits == 0) {
     b.counts = {static_cast<uint32_t>(n)};
-    for (size_t i = 0; i < n; ++i) {
-      b.pos[i] = static_cast<uint32_t>(i);
-    }
     return b;
   }
-  const uint32_t emask = (1u << dt.exp_bits) - 1;
-  const unsigned shift = dt.mant_bits;
-  std::vector<uint32_t> exp_count(emask + 1, 0);
-  std::vector<uint16_t> expo(n);
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t e = static_cast<uint32_t>(load<W>(base + i * sizeof(W)) >> shift) & emask;
-    expo[i] = static_cast<uint16_t>(e);
-    exp_count[e]++;
-  }
-  std::vector<uint16_t> bucket_of(emask + 1, 0);
-  b.counts.push_back(0);
-  for (uint32_t e = 0; e <= emask; ++e) {
-    if (exp_count[e] >= threshold) {
-      bucket_of[e] = static_cast<uint16_t>(b.counts.size());
-      b.counts.push_back(exp_count[e]);
-    } else {
-      b.counts[0] += exp_count[e];
+  b.emask = (1u << dt.exp_bits) - 1;
+  b.shift = dt.mant_bits;
+  const size_t stride = b.emask + 1;
+  std::vector<uint32_t> hist(k_lanes * stride, 0);
+  for (size_t t = 0; t < b.quarter; ++t) {
+    for (size_t q = 0; q < k_lanes; ++q) {
+      size_t i = q * b.quarter + t;
+      hist[q * stride + ((load<W>(base + i * sizeof(W)) >> b.shift) & b.emask)]++;
     }
   }
-  std::vector<uint32_t> next(b.counts.size(), 0);
-  for (size_t k = 1; k < next.size(); ++k) {
-    next[k] = next[k - 1] + b.counts[k - 1];
+  for (size_t i = k_lanes * b.quarter; i < n; ++i) {
+    hist[(k_lanes - 1) * stride + ((load<W>(base + i * sizeof(W)) >> b.shift) & b.emask)]++;
   }
-  for (size_t i = 0; i < n; ++i) {
-    b.pos[i] = next[bucket_of[expo[i]]]++;
+  b.bucket_of.assign(stride, 0);
+  b.counts.push_back(0);
+  for (uint32_t e = 0; e < stride; ++e) {
+    uint32_t c = 0;
+    for (size_t q = 0; q < k_lanes; ++q) {
+      c += hist[q * stride + e];
+    }
+    if (c >= threshold) {
+      b.bucket_of[e] = static_cast<uint16_t>(b.counts.size());
+      b.counts.push_back(c);
+    } else {
+      b.counts[0] += c;
+    }
+  }
+  std::vector<uint32_t> pos(b.counts.size(), 0);
+  for (size_t k = 1; k < pos.size(); ++k) {
+    pos[k] = pos[k - 1] + b.counts[k - 1];
+  }
+  for (size_t q = 0; q < k_lanes; ++q) {
+    b.lane_next[q] = pos;
+    for (uint32_t e = 0; e < stride; ++e) {
+      pos[b.bucket_of[e]] += hist[q * stride + e];
+    }
   }
   return b;
+}
+
+// Calls step(i, cursors) for every element, four lanes interleaved; each
+// lane visits its own elements in order.
+template <class Step>
+void for_each_lane(Buckets& b, size_t n, Step&& step) {
+  uint32_t* __restrict c0 = b.lane_next[0].data();
+  uint32_t* __restrict c1 = b.lane_next[1].data();
+  uint32_t* __restrict c2 = b.lane_next[2].data();
+  uint32_t* __restrict c3 = b.lane_next[3].data();
+  const size_t q = b.quarter;
+  for (size_t t = 0; t < q; ++t) {
+    step(t, c0);
+    step(q + t, c1);
+    step(2 * q + t, c2);
+    step(3 * q + t, c3);
+  }
+  for (size_t i = k_lanes * q; i < n; ++i) {
+    step(i, c3);
+  }
 }
 
 // Encodes `planes` (w planes of n bytes, already in bucket order) as one
@@ -141,14 +182,12 @@ void encode_planes(const std::vector<std::vector<uint8_t>>& planes,
 
 Status decode_planes(Bytes enc, size_t& pos, std::vector<std::vector<uint8_t>>& planes,
                      const std::vector<uint32_t>& counts, size_t n) {
-  std::vector<uint8_t> tmp;
   for (auto& plane : planes) {
     plane.resize(n);
     size_t off = 0;
     for (uint32_t c : counts) {
       if (c) {
-        TRY_STATUS(decode_stream(enc, pos, tmp, c));
-        copy_bytes(plane.data() + off, tmp.data(), c);
+        TRY_STATUS(decode_stream_to(enc, pos, std::span<uint8_t>(plane.data() + off, c)));
       }
       off += c;
     }
@@ -210,17 +249,35 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
   }
   Buckets b = make_buckets<W>(base.data(), n, dt, threshold);
   std::vector<std::vector<uint8_t>> planes(w, std::vector<uint8_t>(n));
-  for (size_t i = 0; i < n; ++i) {
-    W f = load<W>(raw.data() + i * w);
-    W g = load<W>(base.data() + i * w);
+  // Raw pointers with __restrict: byte stores may alias anything, and
+  // without them the compiler reloads every pointer per element.
+  // Words go to their bucket-sorted position in one store; the planes are
+  // then split off sequentially (fast, vectorizable).
+  std::vector<W> sorted(n);
+  W* __restrict zs = sorted.data();
+  const uint16_t* __restrict bucket_of = b.bucket_of.data();
+  const uint8_t* __restrict rp = raw.data();
+  const uint8_t* __restrict bp = base.data();
+  const bool split = !b.bucket_of.empty();
+  const unsigned shift = b.shift;
+  const uint32_t emask = b.emask;
+  for_each_lane(b, n, [&](size_t i, uint32_t* __restrict next) {
+    W f = load<W>(rp + i * w);
+    W g = load<W>(bp + i * w);
+    uint32_t p = static_cast<uint32_t>(i);
+    if (split) {
+      p = next[bucket_of[static_cast<uint32_t>(g >> shift) & emask]]++;
+    }
     if (is_float) {
       f = float_key(f);
       g = float_key(g);
     }
-    W z = zigzag<W>(W(f - g));
-    uint32_t p = b.pos[i];
-    for (size_t j = 0; j < w; ++j) {
-      planes[j][p] = static_cast<uint8_t>(z >> (8 * j));
+    zs[p] = zigzag<W>(W(f - g));
+  });
+  for (size_t j = 0; j < w; ++j) {
+    uint8_t* __restrict pl = planes[j].data();
+    for (size_t i = 0; i < n; ++i) {
+      pl[i] = static_cast<uint8_t>(zs[i] >> (8 * j));
     }
   }
   out.push_back(static_cast<uint8_t>(ChunkMode::Delta));
@@ -248,19 +305,34 @@ Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
   Buckets b = make_buckets<W>(base.data(), n, dt, threshold);
   std::vector<std::vector<uint8_t>> planes(w);
   TRY_STATUS(decode_planes(enc, pos, planes, b.counts, n));
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t p = b.pos[i];
-    W z = 0;
-    for (size_t j = 0; j < w; ++j) {
-      z = W(z | W(W(planes[j][p]) << (8 * j)));
+  // Join the planes sequentially into whole words, then gather one word
+  // per element.
+  std::vector<W> sorted(n, 0);
+  W* __restrict zs = sorted.data();
+  for (size_t j = 0; j < w; ++j) {
+    const uint8_t* __restrict pl = planes[j].data();
+    for (size_t i = 0; i < n; ++i) {
+      zs[i] = W(zs[i] | W(W(pl[i]) << (8 * j)));
     }
-    W g = load<W>(base.data() + i * w);
+  }
+  const uint16_t* __restrict bucket_of = b.bucket_of.data();
+  const uint8_t* __restrict bp = base.data();
+  uint8_t* __restrict op = out.data();
+  const bool split = !b.bucket_of.empty();
+  const unsigned shift = b.shift;
+  const uint32_t emask = b.emask;
+  for_each_lane(b, n, [&](size_t i, uint32_t* __restrict next) {
+    W g = load<W>(bp + i * w);
+    uint32_t p = static_cast<uint32_t>(i);
+    if (split) {
+      p = next[bucket_of[static_cast<uint32_t>(g >> shift) & emask]]++;
+    }
     if (is_float) {
       g = float_key(g);
     }
-    W f = W(g + unzigzag<W>(z));
-    store<W>(out.data() + i * w, is_float ? float_unkey(f) : f);
-  }
+    W f = W(g + unzigzag<W>(zs[p]));
+    store<W>(op + i * w, is_float ? float_unkey(f) : f);
+  });
   std::vector<uint8_t> rest;
   TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * w));
   for (size_t k = 0; k < rest.size(); ++k) {

@@ -98,7 +98,13 @@ void encode_stream(Bytes in, const Policy& policy, std::vector<uint8_t>& out) {
 }
 
 Status decode_stream(Bytes in, size_t& pos, std::vector<uint8_t>& out, size_t expect_len) {
-  if (in.size() - pos < k_record_overhead) {
+  out.resize(expect_len);
+  return decode_stream_to(in, pos, out);
+}
+
+Status decode_stream_to(Bytes in, size_t& pos, std::span<uint8_t> out) {
+  const size_t expect_len = out.size();
+  if (pos > in.size() || in.size() - pos < k_record_overhead) {
     return make_error(Errc::Corrupt, "stream record truncated");
   }
   const uint8_t* p = in.data() + pos;
@@ -113,7 +119,6 @@ Status decode_stream(Bytes in, size_t& pos, std::vector<uint8_t>& out, size_t ex
     return make_error(Errc::Corrupt, "stream payload runs past the chunk");
   }
   const uint8_t* payload = p + k_record_overhead;
-  out.resize(raw_len);
   switch (static_cast<Coder>(coder)) {
     case Coder::Raw:
       if (enc_len != raw_len) {

@@ -13,6 +13,7 @@
 #include "util/result.h"
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace zipllm::codec {
@@ -35,5 +36,7 @@ void encode_stream(Bytes in, const Policy& policy, std::vector<uint8_t>& out);
 // Decodes one record starting at in[pos], advancing pos. The decoded bytes
 // must be exactly `expect_len` long (the caller knows them from its layout).
 Status decode_stream(Bytes in, size_t& pos, std::vector<uint8_t>& out, size_t expect_len);
+// The same, decoding straight into `out` (whose size is the expected length).
+Status decode_stream_to(Bytes in, size_t& pos, std::span<uint8_t> out);
 
 }  // namespace zipllm::codec
