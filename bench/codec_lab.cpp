@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
   std::vector<Variant> variants = {
       {"solo r0", 0, {true, false, false}},
       {"solo r0+r1+zstd", 0, {true, true, true}},
+      {"solo r0+zstd", 0, {true, false, true, 3}},
+      {"solo r0+zstd1", 0, {true, false, true, 1}},
+      {"solo r0+r1", 0, {true, true, false}},
       {"delta r0", 1, {true, false, false}},
       {"delta r0+r1", 1, {true, true, false}},
       {"delta split r0", 2, {true, false, false}},

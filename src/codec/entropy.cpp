@@ -12,6 +12,8 @@ namespace zipllm::codec {
 
 namespace {
 
+constexpr uint32_t k_small_stream = 8192;
+
 void put_u32(std::vector<uint8_t>& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) {
     out.push_back(static_cast<uint8_t>(v >> (8 * i)));
@@ -86,7 +88,10 @@ void encode_stream(Bytes in, const Policy& policy, std::vector<uint8_t>& out) {
     if (policy.rans1 && n >= 1024 && rans_encode(in, 1, buf)) {
       consider(Coder::Rans1);
     }
-    if (policy.zstd && zstd_encode(in, policy.zstd_level, buf)) {
+    // Small streams: rANS's frequency table is a large share of the output,
+    // and zstd's Huffman literals sometimes cost less; trying is cheap.
+    if ((policy.zstd || n <= k_small_stream) &&
+        zstd_encode(in, policy.zstd ? policy.zstd_level : 3, buf)) {
       consider(Coder::Zstd);
     }
   }
