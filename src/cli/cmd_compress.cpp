@@ -17,13 +17,13 @@ struct Args {
 };
 
 Status run(const Args& a) {
+  ThreadPool pool(ThreadPool::default_threads());
   store::Resolver resolver;
   ops::BaseModel base;
   for (const auto& b : a.bases) {
-    TRY_STATUS_CTX(base.add_file(b, resolver), "base");
+    TRY_STATUS_CTX(base.add_file(b, resolver, &pool), "base");
   }
   auto pack = TRY(store::PackWriter::open_new(a.output));
-  ThreadPool pool(ThreadPool::default_threads());
   ops::IngestOptions opts;
   ops::IngestReport report;
   format::Manifest m =

@@ -17,13 +17,13 @@ struct Args {
 Status run(const Args& a) {
   auto pack = TRY(store::PackReader::open(a.input));
   format::Manifest m = TRY_CTX(format::parse_manifest(pack->manifest()), a.input);
+  ThreadPool pool(ThreadPool::default_threads());
   store::Resolver resolver;
   resolver.add_source(pack.get());
   ops::BaseModel base;
   for (const auto& b : a.bases) {
-    TRY_STATUS_CTX(base.add_file(b, resolver), "base");
+    TRY_STATUS_CTX(base.add_file(b, resolver, &pool), "base");
   }
-  ThreadPool pool(ThreadPool::default_threads());
   Status s = ops::restore_file(m, resolver, a.output, pool, ops::RestoreOptions{});
   if (!s && s.error().code == Errc::NotFound) {
     return std::move(s).error().context(

@@ -2,18 +2,43 @@
 
 namespace zipllm::ops {
 
-Status BaseModel::add_file(const std::string& path, store::Resolver& resolver) {
-  SafetensorsFile f = TRY(open_safetensors(path));
+namespace {
+
+Result<ObjectId> hash_range(const SafetensorsFile& f, uint64_t offset, uint64_t size) {
+  IdHasher hasher;
+  constexpr uint64_t k_step = 8u << 20;
   std::vector<uint8_t> buf;
+  for (uint64_t off = 0; off < size; off += k_step) {
+    buf.resize(std::min(k_step, size - off));
+    TRY_STATUS(read_exact_at(f.fd->get(), offset + off, buf, f.path));
+    hasher.update(buf);
+  }
+  return hasher.finish();
+}
+
+}  // namespace
+
+Status BaseModel::add_file(const std::string& path, store::Resolver& resolver, ThreadPool* pool) {
+  SafetensorsFile f = TRY(open_safetensors(path));
+  std::vector<std::future<Result<ObjectId>>> ids;
+  std::vector<Result<ObjectId>> done;
   for (const auto& t : f.header.tensors) {
-    IdHasher hasher;
-    constexpr uint64_t k_step = 8u << 20;
-    for (uint64_t off = 0; off < t.size(); off += k_step) {
-      buf.resize(std::min(k_step, t.size() - off));
-      TRY_STATUS(read_exact_at(f.fd->get(), f.header.data_start() + t.begin + off, buf, path));
-      hasher.update(buf);
+    uint64_t start = f.header.data_start() + t.begin, size = t.size();
+    if (pool) {
+      ids.push_back(pool->submit([&f, start, size] { return hash_range(f, start, size); }));
+    } else {
+      done.push_back(hash_range(f, start, size));
     }
-    BaseTensor bt{hasher.finish(), t.dtype, t.size(), path};
+  }
+  for (auto& fut : ids) {
+    done.push_back(fut.get());
+  }
+  for (size_t i = 0; i < f.header.tensors.size(); ++i) {
+    const auto& t = f.header.tensors[i];
+    if (!done[i]) {
+      return done[i].error();
+    }
+    BaseTensor bt{*done[i], t.dtype, t.size(), path};
     if (m_by_name.count(t.name)) {
       return make_error(Errc::InvalidArgument, path + ": tensor '" + t.name +
                                                    "' is also in " + m_by_name[t.name].origin +

@@ -5,6 +5,7 @@
 #include "format/manifest.h"
 #include "ops/safetensors_file.h"
 #include "store/resolver.h"
+#include "util/thread_pool.h"
 
 #include <map>
 
@@ -21,8 +22,9 @@ class BaseModel {
 public:
   // Adds every tensor of a safetensors file: hashes it and registers its raw
   // bytes with `resolver` so deltas against it can be encoded and decoded.
-  // A name already present (from an earlier shard) is an error.
-  Status add_file(const std::string& path, store::Resolver& resolver);
+  // A name already present (from an earlier shard) is an error. Tensors are
+  // hashed in parallel on `pool` when given.
+  Status add_file(const std::string& path, store::Resolver& resolver, ThreadPool* pool = nullptr);
   // Adds the tensors of a stored model (their objects are in a store the
   // resolver reads). `origin` names it in reports.
   Status add_manifest(const format::Manifest& m, const std::string& origin);

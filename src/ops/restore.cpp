@@ -60,7 +60,7 @@ public:
   Status run(AtomicFile& out);
 
 private:
-  Status drain(AtomicFile& out, uint64_t keep);
+  Status drain(uint64_t keep);
   Status queue_tensor(AtomicFile& out, size_t index);
 
   const format::Manifest& m_m;
@@ -75,7 +75,7 @@ private:
   uint64_t m_written = 0;
 };
 
-Status Restore::drain(AtomicFile& out, uint64_t keep) {
+Status Restore::drain(uint64_t keep) {
   while (!m_pending.empty() && (keep == 0 || m_inflight > keep)) {
     PendingChunk p = std::move(m_pending.front());
     m_pending.pop_front();
@@ -91,7 +91,6 @@ Status Restore::drain(AtomicFile& out, uint64_t keep) {
     }
     m_hasher->update(*data);
     m_sha.update(*data);
-    TRY_STATUS(out.write(*data));
     m_written += data->size();
     if (m_opts.on_progress) {
       m_opts.on_progress(m_written);
@@ -140,17 +139,24 @@ Status Restore::queue_tensor(AtomicFile& out, size_t index) {
   for (uint64_t off = 0; off < size; off += cs) {
     uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(cs, size - off));
     uint32_t i = static_cast<uint32_t>(off / cs);
-    auto fut = m_pool.submit([resolver, reader, id, off, len, i]() -> Result<Buffer> {
+    // Workers write their chunk at its place in the file themselves; the
+    // main thread only hashes, in order.
+    const uint64_t file_pos = 8 + m_m.header_len + t.info.begin + off;
+    AtomicFile* file = &out;
+    auto fut = m_pool.submit([resolver, reader, id, off, len, i, file, file_pos]() -> Result<Buffer> {
+      Buffer b;
       if (reader) {
-        return resolver->decode_chunk(*reader, i);
+        b = TRY(resolver->decode_chunk(*reader, i));
+      } else {
+        b.resize(len);
+        TRY_STATUS(resolver->read_raw(id, off, b));
       }
-      Buffer b(len);
-      TRY_STATUS(resolver->read_raw(id, off, b));
+      TRY_STATUS(file->pwrite(file_pos, b));
       return b;
     });
     m_pending.push_back(PendingChunk{std::move(fut), len, off + len == size, index});
     m_inflight += len;
-    TRY_STATUS(drain(out, m_opts.max_inflight));
+    TRY_STATUS(drain(m_opts.max_inflight));
   }
   return {};
 }
@@ -164,17 +170,17 @@ Status Restore::run(AtomicFile& out) {
   }
   m_sha.update(prefix);
   m_sha.update(header);
-  TRY_STATUS(out.write(prefix));
-  TRY_STATUS(out.write(header));
+  TRY_STATUS(out.pwrite(0, prefix));
+  TRY_STATUS(out.pwrite(8, header));
   m_written = prefix.size() + header.size();
   for (size_t i = 0; i < m_m.tensors.size(); ++i) {
     TRY_STATUS(queue_tensor(out, i));
   }
-  TRY_STATUS(drain(out, 0));
+  TRY_STATUS(drain(0));
   if (m_m.has_tail) {
     Buffer tail = TRY_CTX(read_blob(m_resolver, m_m.tail_id, m_m.tail_len), "tail");
     m_sha.update(tail);
-    TRY_STATUS(out.write(tail));
+    TRY_STATUS(out.pwrite(m_m.size - tail.size(), tail));
     m_written += tail.size();
   }
   if (m_written != m_m.size) {
