@@ -34,6 +34,19 @@ t_exit_status() {
   printf 'hello' > tiny.safetensors
   run "$BIN" compress tiny.safetensors -o tiny.zpk; [ $? -eq 1 ] && grep -q "8-byte header length" "$LOG"
 }
+t_empty_file() {
+  : > empty.safetensors
+  run "$BIN" compress empty.safetensors -o empty.zpk; [ $? -eq 1 ] && grep -q "empty.safetensors" "$LOG" &&
+    grep -q "0 bytes" "$LOG" && [ ! -e empty.zpk ]
+}
+t_family_roundtrip() {
+  local ok=0
+  for f in "$S"/*.bf16.safetensors; do
+    run "$BIN" compress "$f" --base "$S/base.bf16.safetensors" -o one.zpk &&
+      run "$BIN" decompress one.zpk --base "$S/base.bf16.safetensors" -o one.out && same one.out "$f" || ok=1
+  done
+  return $ok
+}
 t_missing_input() {
   ! run "$BIN" compress does-not-exist.safetensors -o x.zpk && grep -q "does-not-exist" "$LOG"
 }
@@ -57,6 +70,8 @@ check "missing base: clear error, no output" t_missing_base
 check "malformed input named, no output" t_malformed_named
 check "exit status 1 on bad input" t_exit_status
 check "missing input named" t_missing_input
+check "0-byte file rejected with its name" t_empty_file
+check "every shipped model round-trips against the base" t_family_roundtrip
 check "corrupt pack detected, no output" t_corrupt_pack
 check "compress is deterministic" t_deterministic
 check "demo" t_demo
