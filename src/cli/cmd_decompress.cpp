@@ -30,6 +30,9 @@ Status run(const Args& a) {
         a.input + " needs base tensors that are not in the pack; pass the base model it was "
                   "compressed against with --base (every shard)");
   }
+  if (!s) {
+    return std::move(s).error().context(a.input);
+  }
   return s;
 }
 

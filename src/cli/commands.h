@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace zipllm::cli {
 
@@ -21,5 +22,10 @@ std::string human_bytes(uint64_t n);
 Runner add_compress(CLI::App& app);
 Runner add_decompress(CLI::App& app);
 Runner add_demo(CLI::App& app);
+std::vector<Runner> add_filter(CLI::App& app);    // filter-process, clean, smudge
+std::vector<Runner> add_install(CLI::App& app);   // install, uninstall
+std::vector<Runner> add_track(CLI::App& app);     // track, untrack
+std::vector<Runner> add_checkout(CLI::App& app);  // checkout
+std::vector<Runner> add_status(CLI::App& app);    // status, show, textconv
 
 }  // namespace zipllm::cli

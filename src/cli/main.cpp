@@ -3,6 +3,7 @@
 
 #include <malloc.h>
 
+#include <csignal>
 #include <cstdio>
 #include <map>
 
@@ -35,16 +36,28 @@ int main(int argc, char** argv) {
   // more than decoding.
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  // A closed pipe is an error to report, not a reason to die silently.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"git-zipllm: deduplicated, delta-compressed storage of safetensors models in git"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("git-zipllm ") + ZIPLLM_VERSION);
   std::map<CLI::App*, Runner> runners;
-  auto reg = [&](Runner r) {
-    runners[app.get_subcommands([](CLI::App*) { return true; }).back()] = std::move(r);
+  // Each add_* registers subcommands in order and returns their runners.
+  auto reg = [&](std::vector<Runner> rs) {
+    auto subs = app.get_subcommands([](CLI::App*) { return true; });
+    size_t first = subs.size() - rs.size();
+    for (size_t i = 0; i < rs.size(); ++i) {
+      runners[subs[first + i]] = std::move(rs[i]);
+    }
   };
-  reg(add_compress(app));
-  reg(add_decompress(app));
-  reg(add_demo(app));
+  reg({add_compress(app)});
+  reg({add_decompress(app)});
+  reg({add_demo(app)});
+  reg(add_install(app));
+  reg(add_track(app));
+  reg(add_filter(app));
+  reg(add_checkout(app));
+  reg(add_status(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

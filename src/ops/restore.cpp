@@ -213,7 +213,7 @@ Status restore_file(const format::Manifest& m, const store::Resolver& resolver,
   AtomicFile out = TRY(AtomicFile::create(out_path, opts.mode));
   {
     Restore r(m, resolver, pool, opts);
-    TRY_STATUS_CTX(r.run(out), out_path);
+    TRY_STATUS(r.run(out));
   }
   return out.commit();
 }

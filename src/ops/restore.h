@@ -5,6 +5,7 @@
 // file against the manifest's size and SHA-256 before it is renamed into
 // place. On any error nothing appears at `out_path` (an existing file there
 // is left untouched). Memory is bounded by `max_inflight` decoded bytes.
+// Errors do not name `out_path` (often a temp file); callers add context.
 #pragma once
 
 #include "format/manifest.h"

@@ -216,3 +216,23 @@ Status AtomicFile::commit(bool keep_existing) {
 }
 
 }  // namespace zipllm
+
+namespace zipllm {
+
+Result<TempFile> TempFile::create(const std::string& dir, const std::string& prefix) {
+  TRY_STATUS(make_dirs(dir));
+  std::string path = dir + "/" + prefix + unique_suffix();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return os_error("cannot create", path, errno);
+  }
+  return TempFile(path, Fd(fd));
+}
+
+TempFile::~TempFile() {
+  if (!m_path.empty()) {
+    ::unlink(m_path.c_str());
+  }
+}
+
+}  // namespace zipllm

@@ -84,3 +84,24 @@ private:
 Error os_error(const std::string& what, const std::string& path, int err);
 
 }  // namespace zipllm
+
+namespace zipllm {
+
+// A scratch file removed when the object dies. Created with O_EXCL in `dir`.
+class TempFile {
+public:
+  static Result<TempFile> create(const std::string& dir, const std::string& prefix);
+  ~TempFile();
+  TempFile(TempFile&& o) noexcept : m_path(std::move(o.m_path)), m_fd(std::move(o.m_fd)) { o.m_path.clear(); }
+  TempFile& operator=(TempFile&&) = delete;
+  TempFile(const TempFile&) = delete;
+  const std::string& path() const { return m_path; }
+  int fd() const { return m_fd.get(); }
+
+private:
+  TempFile(std::string p, Fd fd) : m_path(std::move(p)), m_fd(std::move(fd)) {}
+  std::string m_path;
+  Fd m_fd;
+};
+
+}  // namespace zipllm

@@ -1,0 +1,118 @@
+// git zipllm checkout [--force] [PATH...]
+// Writes tracked model files straight into the work tree (no trip through
+// git's in-memory smudge buffer, which needs RAM the size of the file), then
+// refreshes the index so `git status` stays clean. Restores files that are
+// missing, hold a manifest (GIT_ZIPLLM_SKIP_SMUDGE=1 clones) or have the
+// wrong size; --force restores all.
+#include "cli/commands.h"
+#include "git/base_resolution.h"
+#include "git/git_command.h"
+#include "git/model_store.h"
+#include "ops/restore.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+
+namespace zipllm::cli {
+
+namespace {
+
+struct Args {
+  std::vector<std::string> paths;
+  bool force = false;
+};
+
+bool selected(const std::string& path, const std::vector<std::string>& wanted) {
+  if (wanted.empty()) {
+    return true;
+  }
+  for (const auto& w : wanted) {
+    std::string p = w;
+    while (p.rfind("./", 0) == 0) {
+      p = p.substr(2);
+    }
+    if (path == p || (path.rfind(p + "/", 0) == 0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool needs_restore(const std::string& file, const format::Manifest& m) {
+  struct stat st;
+  if (::stat(file.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != m.size) {
+    return true;
+  }
+  auto fd = open_read(file);
+  if (!fd) {
+    return true;
+  }
+  std::vector<uint8_t> head(format::k_manifest_magic.size());
+  return read_exact_at(fd->get(), 0, head, file) && format::looks_like_manifest(head);
+}
+
+Status run(const Args& a) {
+  auto repo = TRY(git::Repo::open());
+  auto wd = repo.workdir();
+  if (!wd) {
+    return make_error(Errc::InvalidArgument, "a bare repository has no work tree");
+  }
+  auto store = TRY(git::ModelStore::open(repo));
+  ThreadPool pool(ThreadPool::default_threads());
+  auto paths = TRY(repo.tracked_paths());
+  std::string refreshed;
+  size_t restored = 0, failed = 0;
+  for (const auto& p : paths) {
+    if (!selected(p, a.paths)) {
+      continue;
+    }
+    auto text = TRY(repo.blob(":" + p, format::k_max_manifest_size));
+    if (!text) {
+      continue;
+    }
+    auto m = format::parse_manifest(*text);
+    if (!m) {
+      continue;  // stored before the filter: git's own checkout handles it
+    }
+    std::string target = *wd + "/" + p;
+    if (!a.force && !needs_restore(target, *m)) {
+      continue;
+    }
+    std::fprintf(stderr, "git-zipllm: restoring %s (%s)\n", p.c_str(), human_bytes(m->size).c_str());
+    Status s = ops::restore_file(*m, store->resolver, target, pool, ops::RestoreOptions{});
+    if (!s) {
+      std::fprintf(stderr, "git-zipllm: error: %s: %s\n", p.c_str(), s.error().message.c_str());
+      ++failed;
+      continue;
+    }
+    ++restored;
+    refreshed += p + "\n";
+  }
+  if (!refreshed.empty()) {
+    auto r = TRY(git::run_git({"update-index", "-q", "--refresh", "--stdin"}, refreshed));
+    (void)r;  // exit status 1 only means "needs update" for paths we did not touch
+  }
+  std::printf("git-zipllm checkout: %zu file(s) restored%s\n", restored,
+              failed ? (", " + std::to_string(failed) + " failed").c_str() : "");
+  if (failed) {
+    return make_error(Errc::NotFound, std::to_string(failed) + " file(s) could not be restored");
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<Runner> add_checkout(CLI::App& app) {
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("checkout", "Write tracked model files straight to the work tree");
+  cmd->alias("pull");
+  cmd->add_option("paths", a->paths, "files or folders (default: all tracked)");
+  cmd->add_flag("--force", a->force, "restore even files that look up to date");
+  return {[a] {
+    Status s = run(*a);
+    return s ? 0 : fail(s.error().context("checkout"));
+  }};
+}
+
+}  // namespace zipllm::cli

@@ -1,0 +1,219 @@
+// git zipllm status | show REV:PATH|FILE | textconv FILE
+#include "cli/commands.h"
+#include "git/base_resolution.h"
+#include "git/model_store.h"
+#include "ops/safetensors_file.h"
+#include "store/object_io.h"
+
+#include <cstdio>
+#include <set>
+
+namespace zipllm::cli {
+
+namespace {
+
+struct ObjectInfo {
+  bool present = false;
+  uint64_t stored = 0;
+  bool delta = false;
+  ObjectId base;
+};
+
+ObjectInfo inspect(git::ModelStore& store, const ObjectId& id) {
+  ObjectInfo info;
+  auto loc = store.local->locate(id);
+  if (!loc || !*loc) {
+    return info;
+  }
+  auto r = store::ObjectReader::open(**loc, id);
+  info.present = true;
+  info.stored = (*loc)->length;
+  if (r) {
+    info.delta = r->header().has_base();
+    info.base = r->header().base_id;
+  }
+  return info;
+}
+
+Status status() {
+  auto repo = TRY(git::Repo::open());
+  auto store = TRY(git::ModelStore::open(repo));
+  auto paths = TRY(repo.tracked_paths());
+  std::printf("%-48s %12s %12s %7s %7s %8s\n", "path", "raw", "stored", "ratio", "deltas", "missing");
+  uint64_t total_raw = 0, total_stored = 0;
+  std::set<ObjectId> counted;
+  for (const auto& p : paths) {
+    auto m = TRY(git::stored_manifest(repo, p));
+    if (!m) {
+      std::printf("%-48s (not a zipllm manifest in the index: committed before the filter?)\n",
+                  p.c_str());
+      continue;
+    }
+    uint64_t stored = format::serialize_manifest(*m).size();
+    size_t deltas = 0, missing = 0;
+    std::vector<ObjectId> ids = {m->header_id};
+    for (const auto& t : m->tensors) {
+      ids.push_back(t.id);
+    }
+    if (m->has_tail) {
+      ids.push_back(m->tail_id);
+    }
+    for (const auto& id : ids) {
+      ObjectInfo info = inspect(*store, id);
+      if (!info.present) {
+        ++missing;
+        continue;
+      }
+      deltas += info.delta;
+      if (counted.insert(id).second) {
+        stored += info.stored;
+      }
+    }
+    total_raw += m->size;
+    total_stored += stored;
+    std::printf("%-48s %12s %12s %7.2f %7zu %8zu\n", p.c_str(), human_bytes(m->size).c_str(),
+                human_bytes(stored).c_str(), stored ? double(m->size) / double(stored) : 0.0, deltas,
+                missing);
+  }
+  std::printf("%-48s %12s %12s %7.2f   (objects shared between files counted once)\n", "total",
+              human_bytes(total_raw).c_str(), human_bytes(total_stored).c_str(),
+              total_stored ? double(total_raw) / double(total_stored) : 0.0);
+  return {};
+}
+
+// The manifest a safetensors file would get (hashing every tensor), so a
+// work tree file and a stored manifest print the same way.
+Result<format::Manifest> manifest_of_file(const std::string& path) {
+  auto f = TRY(ops::open_safetensors(path));
+  format::Manifest m;
+  m.size = f.size;
+  m.header_len = f.header_json.size();
+  m.header_id = object_id_of(f.header_json);
+  Sha256 sha;
+  sha.update(f.prefix);
+  sha.update(f.header_json);
+  std::vector<uint8_t> buf;
+  for (const auto& t : f.header.tensors) {
+    IdHasher h;
+    for (uint64_t off = 0; off < t.size(); off += 8u << 20) {
+      buf.resize(std::min<uint64_t>(8u << 20, t.size() - off));
+      TRY_STATUS(read_exact_at(f.fd->get(), f.header.data_start() + t.begin + off, buf, path));
+      h.update(buf);
+      sha.update(buf);
+    }
+    m.tensors.push_back({h.finish(), t});
+  }
+  if (f.header.tail_size) {
+    buf.resize(f.header.tail_size);
+    TRY_STATUS(read_exact_at(f.fd->get(), f.size - buf.size(), buf, path));
+    sha.update(buf);
+    m.has_tail = true;
+    m.tail_len = buf.size();
+    m.tail_id = object_id_of(buf);
+  }
+  m.sha256 = sha.finish();
+  return m;
+}
+
+Result<format::Manifest> load_manifest(std::optional<git::Repo>& repo, const std::string& what) {
+  if (path_exists(what)) {
+    std::vector<uint8_t> head(format::k_manifest_magic.size());
+    {
+      Fd fd = TRY(open_read(what));
+      uint64_t size = TRY(file_size(fd.get(), what));
+      if (size < head.size() || !read_exact_at(fd.get(), 0, head, what)) {
+        head.clear();
+      }
+    }
+    if (!format::looks_like_manifest(head)) {
+      if (auto m = manifest_of_file(what)) {
+        return *m;
+      }
+      if (repo) {
+        // A work tree file: show what the index stores for it.
+        auto m = TRY(git::stored_manifest(*repo, what));
+        if (m) {
+          return *m;
+        }
+      }
+      return make_error(Errc::InvalidArgument, what + " is neither a zipllm manifest nor a safetensors file");
+    }
+    auto bytes = TRY(read_whole_file(what, format::k_max_manifest_size));
+    std::string text(bytes.begin(), bytes.end());
+    return TRY_CTX(format::parse_manifest(text), what);
+  }
+  if (!repo) {
+    return make_error(Errc::NotFound, what + ": no such file, and not inside a git repository");
+  }
+  auto text = TRY(repo->blob(what, format::k_max_manifest_size));
+  if (!text) {
+    return make_error(Errc::NotFound, what + ": no such file or revision");
+  }
+  return TRY_CTX(format::parse_manifest(*text), what);
+}
+
+Status show(const std::string& what, bool with_store) {
+  std::optional<git::Repo> repo;
+  if (auto r = git::Repo::open()) {
+    repo.emplace(std::move(*r));
+  }
+  format::Manifest m = TRY(load_manifest(repo, what));
+  std::unique_ptr<git::ModelStore> store;
+  if (with_store && repo) {
+    auto s = git::ModelStore::open(*repo);
+    if (s) {
+      store = std::move(*s);
+    }
+  }
+  std::printf("size %llu  sha256 %s  tensors %zu\n", static_cast<unsigned long long>(m.size),
+              to_hex(m.sha256).c_str(), m.tensors.size());
+  if (store) {
+    std::printf("%-56s %-6s %-16s %12s %12s  %s\n", "tensor", "dtype", "shape", "raw", "stored",
+                "codec (base object)");
+  } else {
+    std::printf("%-56s %-6s %-16s %12s  %s\n", "tensor", "dtype", "shape", "raw", "object");
+  }
+  for (const auto& t : m.tensors) {
+    std::string shape = format::shape_string(t.info.shape);
+    const char* dtype = format::dtype_info(t.info.dtype).name.data();
+    if (store) {
+      ObjectInfo info = inspect(*store, t.id);
+      std::string codec = !info.present ? "missing"
+                          : info.delta  ? "delta (" + info.base.hex().substr(0, 12) + ")"
+                                        : "solo";
+      std::printf("%-56s %-6s %-16s %12llu %12llu  %s\n", t.info.name.c_str(), dtype, shape.c_str(),
+                  static_cast<unsigned long long>(t.info.size()),
+                  static_cast<unsigned long long>(info.stored), codec.c_str());
+    } else {
+      std::printf("%-56s %-6s %-16s %12llu  %s\n", t.info.name.c_str(), dtype, shape.c_str(),
+                  static_cast<unsigned long long>(t.info.size()), t.id.hex().c_str());
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<Runner> add_status(CLI::App& app) {
+  app.add_subcommand("status", "Tracked model files: raw and stored size, deltas, missing objects");
+  auto what = std::make_shared<std::string>();
+  auto* sh = app.add_subcommand("show", "Per-tensor table of a stored model");
+  sh->add_option("what", *what, "REV:PATH, a manifest file, or a tracked work tree file")->required();
+  auto file = std::make_shared<std::string>();
+  auto* tc = app.add_subcommand("textconv", "Readable form of a manifest (git diff runs this)");
+  tc->add_option("file", *file)->required();
+  return {[] {
+            Status s = status();
+            return s ? 0 : fail(s.error().context("status"));
+          },
+          [what] {
+            Status s = show(*what, true);
+            return s ? 0 : fail(s.error().context("show"));
+          },
+          [file] {
+            Status s = show(*file, false);
+            return s ? 0 : fail(s.error().context("textconv"));
+          }};
+}
+
+}  // namespace zipllm::cli

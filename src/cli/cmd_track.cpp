@@ -1,0 +1,142 @@
+// git zipllm track [PATTERN...] / untrack PATTERN...
+// Edits the work tree's .gitattributes: `PATTERN filter=zipllm diff=zipllm -text`
+// placed after any other line for the same pattern (the last match wins, so
+// it overrides Hugging Face's default `filter=lfs` line).
+#include "cli/commands.h"
+#include "git/repo.h"
+#include "util/file.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace zipllm::cli {
+
+namespace {
+
+std::string attr_line(const std::string& pattern) {
+  return pattern + " filter=zipllm diff=zipllm -text";
+}
+
+bool is_ours(const std::string& line, const std::string& pattern) {
+  std::istringstream in(line);
+  std::string first, word;
+  in >> first;
+  if (!pattern.empty() && first != pattern) {
+    return false;
+  }
+  while (in >> word) {
+    if (word == "filter=zipllm") {
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<std::string> attributes_path() {
+  auto repo = TRY(git::Repo::open());
+  auto wd = repo.workdir();
+  if (!wd) {
+    return make_error(Errc::InvalidArgument, "a bare repository has no work tree to track files in");
+  }
+  return *wd + "/.gitattributes";
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  std::string l;
+  while (std::getline(in, l)) {
+    lines.push_back(l);
+  }
+  return lines;
+}
+
+Status write_lines(const std::string& path, const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& l : lines) {
+    text += l + "\n";
+  }
+  AtomicFile f = TRY(AtomicFile::create(path, 0644));
+  TRY_STATUS(f.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+  return f.commit();
+}
+
+Status track(const std::vector<std::string>& patterns) {
+  std::string path = TRY(attributes_path());
+  auto lines = read_lines(path);
+  if (patterns.empty()) {
+    for (const auto& l : lines) {
+      if (is_ours(l, "")) {
+        std::printf("%s\n", l.c_str());
+      }
+    }
+    return {};
+  }
+  for (const auto& p : patterns) {
+    std::string want = attr_line(p);
+    // Already the last line for this pattern? Then nothing to do.
+    int last = -1;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::istringstream in(lines[i]);
+      std::string first;
+      in >> first;
+      if (first == p) {
+        last = static_cast<int>(i);
+      }
+    }
+    if (last >= 0 && lines[static_cast<size_t>(last)] == want) {
+      std::printf("%s already tracked\n", p.c_str());
+      continue;
+    }
+    std::vector<std::string> kept;
+    for (const auto& l : lines) {
+      if (!is_ours(l, p)) {
+        kept.push_back(l);
+      }
+    }
+    kept.push_back(want);
+    lines.swap(kept);
+    std::printf("Tracking \"%s\"\n", p.c_str());
+  }
+  return write_lines(path, lines);
+}
+
+Status untrack(const std::vector<std::string>& patterns) {
+  std::string path = TRY(attributes_path());
+  auto lines = read_lines(path);
+  for (const auto& p : patterns) {
+    std::vector<std::string> kept;
+    for (const auto& l : lines) {
+      if (!is_ours(l, p)) {
+        kept.push_back(l);
+      }
+    }
+    if (kept.size() != lines.size()) {
+      std::printf("Untracking \"%s\"\n", p.c_str());
+    }
+    lines.swap(kept);
+  }
+  return write_lines(path, lines);
+}
+
+}  // namespace
+
+std::vector<Runner> add_track(CLI::App& app) {
+  auto pats = std::make_shared<std::vector<std::string>>();
+  auto* t = app.add_subcommand("track", "Store files matching PATTERN with git-zipllm");
+  t->add_option("pattern", *pats, "gitattributes pattern, e.g. \"*.safetensors\"");
+  auto upats = std::make_shared<std::vector<std::string>>();
+  auto* u = app.add_subcommand("untrack", "Stop storing files matching PATTERN with git-zipllm");
+  u->add_option("pattern", *upats)->required();
+  return {[pats] {
+            Status s = track(*pats);
+            return s ? 0 : fail(s.error().context("track"));
+          },
+          [upats] {
+            Status s = untrack(*upats);
+            return s ? 0 : fail(s.error().context("untrack"));
+          }};
+}
+
+}  // namespace zipllm::cli

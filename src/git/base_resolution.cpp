@@ -1,0 +1,124 @@
+#include "git/base_resolution.h"
+
+#include <git2.h>
+
+namespace zipllm::git {
+
+namespace {
+
+Result<std::optional<format::Manifest>> manifest_at(Repo& repo, const std::string& spec) {
+  auto text = TRY(repo.blob(spec, format::k_max_manifest_size));
+  if (!text) {
+    return std::optional<format::Manifest>();
+  }
+  auto m = format::parse_manifest(*text);
+  if (!m) {
+    return std::optional<format::Manifest>();  // not a manifest (committed before the filter)
+  }
+  return std::optional<format::Manifest>(std::move(*m));
+}
+
+std::string normalize(std::string p) {
+  while (p.rfind("./", 0) == 0) {
+    p = p.substr(2);
+  }
+  while (p.size() > 1 && p.back() == '/') {
+    p.pop_back();
+  }
+  return p;
+}
+
+// A declared base path: a tracked file, or a folder of tracked shards.
+Result<std::optional<ResolvedBase>> base_from_path(Repo& repo, const std::string& self,
+                                                   const std::string& declared,
+                                                   const std::string& origin) {
+  std::string p = normalize(declared);
+  ResolvedBase rb;
+  rb.origin = origin;
+  if (p == self) {
+    return std::optional<ResolvedBase>();
+  }
+  auto single = TRY(stored_manifest(repo, p));
+  if (single) {
+    TRY_STATUS(rb.model.add_manifest(*single, p));
+    return std::optional<ResolvedBase>(std::move(rb));
+  }
+  auto tracked = TRY(repo.tracked_paths());
+  size_t shards = 0;
+  for (const auto& t : tracked) {
+    if (t.rfind(p + "/", 0) == 0 && t != self && t.size() > 12 &&
+        t.compare(t.size() - 12, 12, ".safetensors") == 0) {
+      auto m = TRY(stored_manifest(repo, t));
+      if (m) {
+        TRY_STATUS(rb.model.add_manifest(*m, t));
+        ++shards;
+      }
+    }
+  }
+  if (shards == 0) {
+    return make_error(Errc::NotFound, origin + ": no tracked model at '" + p +
+                                          "' (add and commit the base first)");
+  }
+  return std::optional<ResolvedBase>(std::move(rb));
+}
+
+std::optional<std::string> zipllmconfig_base(Repo& repo) {
+  auto wd = repo.workdir();
+  if (!wd) {
+    return std::nullopt;
+  }
+  std::string path = *wd + "/.zipllmconfig";
+  if (!path_exists(path)) {
+    return std::nullopt;
+  }
+  git_config* cfg = nullptr;
+  if (git_config_open_ondisk(&cfg, path.c_str()) != 0) {
+    return std::nullopt;
+  }
+  const char* v = nullptr;
+  std::optional<std::string> out;
+  git_buf buf = GIT_BUF_INIT;
+  if (git_config_get_string_buf(&buf, cfg, "zipllm.base") == 0) {
+    out = std::string(buf.ptr, buf.size);
+  }
+  (void)v;
+  git_buf_dispose(&buf);
+  git_config_free(cfg);
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<format::Manifest>> stored_manifest(Repo& repo, const std::string& path,
+                                                        bool index_first) {
+  if (index_first) {
+    auto m = TRY(manifest_at(repo, ":" + path));
+    if (m) {
+      return m;
+    }
+  }
+  return manifest_at(repo, "HEAD:" + path);
+}
+
+Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, const std::string& path) {
+  auto attr = TRY(repo.attribute(path, "zipllm-base"));
+  if (attr && *attr != "true" && *attr != "false") {
+    return base_from_path(repo, path, *attr, "attribute zipllm-base=" + *attr);
+  }
+  if (auto cfg = zipllmconfig_base(repo)) {
+    auto rb = TRY(base_from_path(repo, path, *cfg, ".zipllmconfig zipllm.base=" + *cfg));
+    if (rb) {
+      return rb;
+    }
+  }
+  auto prev = TRY(manifest_at(repo, "HEAD:" + path));
+  if (prev) {
+    ResolvedBase rb;
+    rb.origin = "previous version (HEAD:" + path + ")";
+    TRY_STATUS(rb.model.add_manifest(*prev, "HEAD:" + path));
+    return std::optional<ResolvedBase>(std::move(rb));
+  }
+  return std::optional<ResolvedBase>();
+}
+
+}  // namespace zipllm::git

@@ -1,0 +1,32 @@
+// Which base model a tracked file is delta-coded against, in an order the
+// user can predict and override:
+//   1. the gitattribute `zipllm-base=<path>`: another tracked safetensors
+//      file, or a folder whose tracked *.safetensors are the shards of one
+//      base;
+//   2. `zipllm.base` in the committed .zipllmconfig (git-config syntax);
+//   3. the previous committed version of the same path (HEAD:path), so a
+//      series of checkpoints deltas against its predecessor; chain depth is
+//      bounded by the object format (ingest falls back to solo coding).
+// The base's tensors are taken from its manifest (index first, then HEAD),
+// so its objects must be in the store. Per tensor, ingest still keeps a
+// delta only where it beats solo coding.
+#pragma once
+
+#include "git/repo.h"
+#include "ops/base_model.h"
+
+namespace zipllm::git {
+
+struct ResolvedBase {
+  ops::BaseModel model;
+  std::string origin;  // e.g. "attribute zipllm-base=base/model.safetensors"
+};
+
+Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, const std::string& path);
+
+// The manifest stored for `path` in the index, else in HEAD; nullopt if
+// neither holds a manifest.
+Result<std::optional<format::Manifest>> stored_manifest(Repo& repo, const std::string& path,
+                                                        bool index_first = true);
+
+}  // namespace zipllm::git

@@ -1,0 +1,49 @@
+// The clean and smudge transforms of the git filter, and the long-running
+// filter-process protocol that carries them.
+//
+// clean:  safetensors bytes -> manifest (objects written to the store first,
+//         durably, so a manifest never points at missing data). A manifest
+//         given to clean comes back unchanged.
+// smudge: manifest -> the exact file (restored to a temp file and verified
+//         before the first byte goes to git). Content that is not a manifest
+//         (a file committed before the filter) comes back unchanged, as does
+//         everything when GIT_ZIPLLM_SKIP_SMUDGE=1.
+// One bad file fails only itself (status=error); the process keeps serving.
+// stdout carries only pkt-lines; messages go to stderr.
+#pragma once
+
+#include "git/model_store.h"
+#include "git/repo.h"
+#include "util/thread_pool.h"
+
+namespace zipllm::git {
+
+class Filter {
+public:
+  explicit Filter(ThreadPool& pool) : m_pool(pool) {}
+
+  // `content` holds what git sent; the result is written to `out_fd`.
+  Status clean(const std::string& path, const TempFile& content, std::string& out);
+  // On success either `passthrough` is true (send `content` back as is) or
+  // `restored` holds the file.
+  struct SmudgeResult {
+    bool passthrough = false;
+    std::optional<TempFile> restored;
+  };
+  Result<SmudgeResult> smudge(const std::string& path, const TempFile& content);
+  // Where spool files go (the store's tmp folder).
+  Result<std::string> tmp_dir();
+
+private:
+  Status ensure_open();
+  ThreadPool& m_pool;
+  std::optional<Repo> m_repo;
+  std::unique_ptr<ModelStore> m_store;
+};
+
+// Runs the filter-process protocol on stdin/stdout until git closes stdin.
+int run_filter_process(ThreadPool& pool);
+// One-shot clean or smudge (filter.zipllm.clean / .smudge): stdin -> stdout.
+int run_filter_once(ThreadPool& pool, bool clean, const std::string& path);
+
+}  // namespace zipllm::git

@@ -1,0 +1,71 @@
+#include "git/git_command.h"
+
+#include "util/file.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace zipllm::git {
+
+Result<CommandResult> run_git(const std::vector<std::string>& args, const std::string& input) {
+  int in_pipe[2], out_pipe[2];
+  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    return os_error("cannot create a pipe for", "git", errno);
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+  std::vector<std::string> argv_s = {"git"};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, "git", &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  if (rc != 0) {
+    ::close(in_pipe[1]);
+    ::close(out_pipe[0]);
+    return make_error(Errc::IoError, std::string("cannot run git: ") + std::strerror(rc));
+  }
+  std::thread writer([fd = in_pipe[1], &input] {
+    (void)write_all(fd, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(input.data()),
+                                                 input.size()),
+                    "git stdin");
+    ::close(fd);
+  });
+  CommandResult res;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(out_pipe[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    res.output.append(buf, static_cast<size_t>(n));
+  }
+  ::close(out_pipe[0]);
+  writer.join();
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return res;
+}
+
+}  // namespace zipllm::git

@@ -1,0 +1,21 @@
+// Running the real `git` binary (for what libgit2 1.5 cannot do the way
+// git itself does: writing config at a scope, refreshing the index).
+#pragma once
+
+#include "util/result.h"
+
+#include <string>
+#include <vector>
+
+namespace zipllm::git {
+
+struct CommandResult {
+  int status = 0;      // exit status (or 128 + signal)
+  std::string output;  // stdout
+};
+
+// Runs `git args...`, feeding `input` on stdin, capturing stdout; stderr
+// passes through.
+Result<CommandResult> run_git(const std::vector<std::string>& args, const std::string& input = "");
+
+}  // namespace zipllm::git

@@ -1,0 +1,53 @@
+// The repository a command runs in, through libgit2: paths, attributes,
+// blobs of the index and of commits, remotes. Honors GIT_DIR,
+// GIT_WORK_TREE and friends as git sets them for filters and hooks.
+// Not thread-safe; one per thread.
+#pragma once
+
+#include "util/result.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct git_repository;
+
+namespace zipllm::git {
+
+class Repo {
+public:
+  // Discovers the repository from the environment or the current directory.
+  static Result<Repo> open();
+  // Opens the repository at `path` (bare or not); NotFound if none.
+  static Result<Repo> open_at(const std::string& path);
+  ~Repo();
+  Repo(Repo&&) noexcept;
+  Repo& operator=(Repo&&) noexcept;
+  Repo(const Repo&) = delete;
+  Repo& operator=(const Repo&) = delete;
+
+  std::string common_dir() const;  // shared by all worktrees, ends without '/'
+  std::optional<std::string> workdir() const;
+  // Where this repository's zipllm objects live: <common_dir>/zipllm.
+  std::string store_path() const { return common_dir() + "/zipllm"; }
+
+  // Value of gitattribute `name` for `path`; nullopt when unset/unspecified,
+  // "true"/"false" for set/unset.
+  Result<std::optional<std::string>> attribute(const std::string& path, const std::string& name);
+  // Blob content at a revision spec such as "HEAD:path" or ":path" (index);
+  // nullopt when the spec names nothing.
+  Result<std::optional<std::string>> blob(const std::string& spec, uint64_t max_size);
+  // Paths in the index whose `filter` attribute is `zipllm`.
+  Result<std::vector<std::string>> tracked_paths();
+  // URLs of remotes that are local paths (plain paths or file://).
+  std::vector<std::string> local_remote_paths();
+  // A config string, if set.
+  std::optional<std::string> config_string(const std::string& key);
+
+private:
+  explicit Repo(git_repository* r) : m_repo(r) {}
+  git_repository* m_repo = nullptr;
+};
+
+}  // namespace zipllm::git

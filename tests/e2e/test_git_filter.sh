@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The git filter through real git: install, track, add/commit/checkout,
+# branches, stash, clone, failure modes.
+. "$(dirname "$0")/lib.sh"
+export PATH="$(dirname "$BIN"):$PATH"
+S=$DATA/stories260K
+git config --global user.email test@example.com
+git config --global user.name Test
+git config --global init.defaultBranch main
+git config --global advice.detachedHead false
+cd "$SCRATCH"
+
+clean_tree() { [ -z "$(git status --porcelain)" ] && git diff --exit-code >/dev/null; }
+
+t_install_track() {
+  run git zipllm install && [ "$(git config --global filter.zipllm.process)" = "git-zipllm filter-process" ] &&
+    [ "$(git config --global filter.zipllm.required)" = true ] &&
+    git init -q repo && cd repo &&
+    printf '*.safetensors filter=lfs diff=lfs merge=lfs -text\n' > .gitattributes &&
+    run git zipllm track '*.safetensors' && run git zipllm track '*.safetensors' &&
+    [ "$(tail -n1 .gitattributes)" = "*.safetensors filter=zipllm diff=zipllm -text" ] &&
+    [ "$(grep -c zipllm .gitattributes)" = 1 ] &&
+    [ "$(git check-attr filter base.safetensors | awk '{print $3}')" = zipllm ]
+}
+t_add_commit() {
+  cp "$S/base.bf16.safetensors" base.safetensors &&
+    cp "$S/ftA_licenses.bf16.safetensors" ftA.safetensors &&
+    printf 'ftA.safetensors zipllm-base=base.safetensors\n' >> .gitattributes &&
+    run git add .gitattributes base.safetensors && run git commit -qm base &&
+    run git add ftA.safetensors && run git commit -qm ftA &&
+    git cat-file -p HEAD:ftA.safetensors | head -1 | grep -q '^zipllm manifest v1$' &&
+    [ "$(git cat-file -s HEAD:ftA.safetensors)" -lt 20000 ] && clean_tree
+}
+t_delete_checkout() {
+  rm base.safetensors ftA.safetensors && run git checkout -- . &&
+    cmp -s base.safetensors "$S/base.bf16.safetensors" && cmp -s ftA.safetensors "$S/ftA_licenses.bf16.safetensors" &&
+    clean_tree
+}
+t_delta_used() {
+  run git zipllm show HEAD:ftA.safetensors && [ "$(grep -c 'delta (' "$LOG")" -ge 40 ]
+}
+t_branch_switch() {
+  run git switch -q -c other && cp "$S/ftB_changelogs.bf16.safetensors" ftA.safetensors &&
+    run git commit -qam "ftB over ftA" && run git switch -q main &&
+    cmp -s ftA.safetensors "$S/ftA_licenses.bf16.safetensors" && clean_tree &&
+    run git switch -q other && cmp -s ftA.safetensors "$S/ftB_changelogs.bf16.safetensors" && clean_tree &&
+    run git switch -q main
+}
+t_reset_hard() {
+  cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" ftA.safetensors && ! clean_tree &&
+    run git reset -q --hard && cmp -s ftA.safetensors "$S/ftA_licenses.bf16.safetensors" && clean_tree
+}
+t_stash() {
+  cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" ftA.safetensors && run git stash -q &&
+    cmp -s ftA.safetensors "$S/ftA_licenses.bf16.safetensors" && clean_tree &&
+    run git stash pop -q && cmp -s ftA.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors" &&
+    run git checkout -- ftA.safetensors && clean_tree
+}
+t_renormalize() {
+  run git add --renormalize . && clean_tree
+}
+t_diff_readable() {
+  cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" ftA.safetensors
+  git diff > "$LOG" 2>&1
+  local ok=$?
+  git checkout -- ftA.safetensors
+  [ $ok -eq 0 ] && grep -q '^-model.embed_tokens.weight' "$LOG" && grep -q '^+model.embed_tokens.weight' "$LOG" && clean_tree
+}
+t_chain_previous_version() {
+  cp "$S/ftA2_chain_manpages.bf16.safetensors" chain.safetensors && run git add chain.safetensors &&
+    run git commit -qm "chain v1 = ftA2's parent would be ftA; start with ftA" &&
+    cp "$S/ftA_licenses.bf16.safetensors" chain.safetensors && run git commit -qam "v2" &&
+    run git zipllm show HEAD:chain.safetensors && [ "$(grep -c 'delta (' "$LOG")" -ge 40 ]
+}
+t_clone_local_path() {
+  cd "$SCRATCH" && run git clone -q repo clone && cd clone &&
+    cmp -s ftA.safetensors "$S/ftA_licenses.bf16.safetensors" && cmp -s base.safetensors "$S/base.bf16.safetensors" &&
+    clean_tree && [ -n "$(ls .git/zipllm/objects)" ]
+}
+t_skip_smudge_then_checkout() {
+  cd "$SCRATCH" && GIT_ZIPLLM_SKIP_SMUDGE=1 run git clone -q repo lazy && cd lazy &&
+    head -c 18 ftA.safetensors | grep -q 'zipllm manifest v1' &&
+    run git zipllm checkout && cmp -s ftA.safetensors "$S/ftA_licenses.bf16.safetensors" && clean_tree
+}
+t_process_only() {
+  cd "$SCRATCH/repo" && git config filter.zipllm.clean false && git config filter.zipllm.smudge false &&
+    rm -f base.safetensors ftA.safetensors && run git checkout -- . &&
+    cmp -s ftA.safetensors "$S/ftA_licenses.bf16.safetensors" &&
+    cp "$S/ftV_vocab576.bf16.safetensors" v.safetensors && run git add v.safetensors && run git commit -qm v &&
+    clean_tree && git config --unset filter.zipllm.clean && git config --unset filter.zipllm.smudge
+}
+t_malformed_add() {
+  cd "$SCRATCH/repo" && head -c 3000 "$S/base.bf16.safetensors" > broken.safetensors &&
+    ! run git add broken.safetensors && grep -q 'broken.safetensors' "$LOG" &&
+    [ -z "$(git ls-files broken.safetensors)" ] && rm broken.safetensors
+}
+t_corrupt_object() {
+  cd "$SCRATCH" && rm -rf corrupt && git clone -q repo corrupt && cd corrupt &&
+    id=$(git cat-file -p HEAD:ftA.safetensors | grep '"model.embed_tokens.weight"' | awk '{print $2}') &&
+    obj=.git/zipllm/objects/${id:0:2}/${id:2} && [ -f "$obj" ] && chmod u+w "$obj" &&
+    printf '\x01\x02\x03\x04' | dd of="$obj" bs=1 seek=2000 conv=notrunc 2>/dev/null &&
+    rm -f ftA.safetensors && ! run git checkout -- ftA.safetensors &&
+    grep -q 'ftA.safetensors' "$LOG" && grep -q "$id" "$LOG" && grep -qi 'checksum\|wrong' "$LOG" &&
+    { [ ! -e ftA.safetensors ] || [ "$(stat -c %s ftA.safetensors)" = 0 ]; }
+}
+t_status() {
+  cd "$SCRATCH/repo" && run git zipllm status && grep -q 'ftA.safetensors' "$LOG" && grep -q total "$LOG"
+}
+t_uninstall() {
+  run git zipllm uninstall && [ -z "$(git config --global --get-regexp '^filter\.zipllm\.' || true)" ] &&
+    run git zipllm install
+}
+
+check "install and track (after an LFS line)" t_install_track
+check "add and commit store manifests; tree clean" t_add_commit
+check "delete and checkout restore byte-identical" t_delete_checkout
+check "declared base gives deltas" t_delta_used
+check "branch switch" t_branch_switch
+check "reset --hard" t_reset_hard
+check "stash and pop" t_stash
+check "add --renormalize leaves the tree clean" t_renormalize
+check "git diff shows tensor lines" t_diff_readable
+check "previous version is the default base" t_chain_previous_version
+check "clone of a local path restores from the origin's store" t_clone_local_path
+check "GIT_ZIPLLM_SKIP_SMUDGE clone + git zipllm checkout" t_skip_smudge_then_checkout
+check "filter-process alone (one-shot filters disabled)" t_process_only
+check "malformed safetensors: git add fails naming the file" t_malformed_add
+check "corrupt object: checkout fails clearly, no truncated file" t_corrupt_object
+check "status" t_status
+check "uninstall removes exactly what install added" t_uninstall
+finish
