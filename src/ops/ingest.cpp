@@ -111,7 +111,7 @@ Status Ingest::drain(uint64_t keep_bytes) {
     m_pending.pop_front();
     switch (p.kind) {
       case Pending::Begin: {
-        auto out = TRY(m_sink.create(p.header.id));
+        auto out = TRY(m_sink.create(p.header.id, p.header.raw_size));
         m_writer.emplace(TRY(store::ObjectWriter::begin(std::move(out), p.header)));
         break;
       }
@@ -277,6 +277,7 @@ Result<format::Manifest> Ingest::run() {
     TRY_STATUS(add_blob(tail, m.tail_id));
   }
   TRY_STATUS(drain(0));
+  TRY_STATUS(m_sink.finish());
   m.sha256 = m_sha.finish();
   return m;
 }

@@ -24,7 +24,8 @@ Result<std::optional<ObjectLocation>> FetchThroughSource::locate(const ObjectId&
     if (!there) {
       continue;
     }
-    auto out = TRY(m_local.create(id));
+    // Loose (no batching): the copy must be visible as soon as it commits.
+    auto out = TRY(m_local.create(id, UINT64_MAX));
     std::vector<uint8_t> buf(1 << 20);
     for (uint64_t off = 0; off < there->length; off += buf.size()) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), there->length - off));

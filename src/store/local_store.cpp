@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <filesystem>
 
 namespace zipllm::store {
 
@@ -23,38 +25,142 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<LocalStore>> LocalStore::open(const std::string& root) {
+// A small object: written into the store's open batch pack.
+class BatchedOutput : public ObjectOutput {
+public:
+  BatchedOutput(LocalStore& s, ObjectId id, std::unique_ptr<ObjectOutput> inner)
+      : m_store(s), m_id(id), m_inner(std::move(inner)) {}
+  Status append(Bytes data) override { return m_inner->append(data); }
+  Status write_at(uint64_t offset, Bytes data) override { return m_inner->write_at(offset, data); }
+  Status commit() override {
+    TRY_STATUS(m_inner->commit());
+    std::lock_guard lock(m_store.m_mutex);
+    m_store.m_batch_ids.insert(m_id);
+    return {};
+  }
+
+private:
+  LocalStore& m_store;
+  ObjectId m_id;
+  std::unique_ptr<ObjectOutput> m_inner;
+};
+
+Result<std::unique_ptr<LocalStore>> LocalStore::open(const std::string& root,
+                                                     uint64_t pack_threshold) {
   TRY_STATUS(make_dirs(root + "/objects"));
-  return std::unique_ptr<LocalStore>(new LocalStore(root));
+  TRY_STATUS(make_dirs(root + "/packs"));
+  return std::unique_ptr<LocalStore>(new LocalStore(root, pack_threshold));
 }
+
+LocalStore::~LocalStore() = default;  // an unfinished batch is discarded
 
 std::string LocalStore::path_of(const ObjectId& id) const {
   std::string hex = id.hex();
   return m_root + "/objects/" + hex.substr(0, 2) + "/" + hex.substr(2);
 }
 
-bool LocalStore::contains(const ObjectId& id) const { return path_exists(path_of(id)); }
+void LocalStore::scan_packs() const {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(m_root + "/packs", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.size() < 4 || name.compare(name.size() - 4, 4, ".zpk") != 0 ||
+        m_pack_names.count(name)) {
+      continue;
+    }
+    auto r = PackReader::open(e.path().string());
+    if (r) {
+      m_pack_names.insert(name);
+      m_packs.push_back(std::move(*r));
+    }
+  }
+}
+
+bool LocalStore::in_packs(const ObjectId& id, std::optional<ObjectLocation>* loc) const {
+  std::lock_guard lock(m_mutex);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& p : m_packs) {
+      if (p->contains(id)) {
+        if (loc) {
+          auto l = p->locate(id);
+          if (l) {
+            *loc = *l;
+          }
+        }
+        return true;
+      }
+    }
+    if (pass == 0) {
+      scan_packs();  // another process may have published a pack since
+    }
+  }
+  return false;
+}
+
+bool LocalStore::contains(const ObjectId& id) const {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_batch_ids.count(id)) {
+      return true;
+    }
+  }
+  return path_exists(path_of(id)) || in_packs(id, nullptr);
+}
 
 Result<std::optional<ObjectLocation>> LocalStore::locate(const ObjectId& id) const {
   std::string path = path_of(id);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) {
-      return std::optional<ObjectLocation>();
+    if (errno != ENOENT) {
+      return os_error("cannot open object", path, errno);
     }
-    return os_error("cannot open object", path, errno);
+    std::optional<ObjectLocation> loc;
+    in_packs(id, &loc);
+    return loc;
   }
   auto owned = std::make_shared<const Fd>(fd);
   uint64_t size = TRY(file_size(fd, path));
   return std::optional<ObjectLocation>(ObjectLocation{owned, 0, size, path});
 }
 
-Result<std::unique_ptr<ObjectOutput>> LocalStore::create(const ObjectId& id) {
+Result<std::unique_ptr<ObjectOutput>> LocalStore::create(const ObjectId& id, uint64_t raw_size) {
+  if (raw_size < m_threshold) {
+    std::lock_guard lock(m_mutex);
+    if (!m_batch) {
+      auto now = std::chrono::system_clock::now().time_since_epoch().count();
+      std::string name = m_root + "/packs/pack-" + std::to_string(now) + "-" +
+                         std::to_string(::getpid()) + ".zpk";
+      m_batch = TRY(PackWriter::open_new(name));
+    }
+    auto inner = TRY(m_batch->create(id, raw_size));
+    return std::unique_ptr<ObjectOutput>(new BatchedOutput(*this, id, std::move(inner)));
+  }
   std::string path = path_of(id);
   std::string dir = path.substr(0, path.rfind('/'));
   TRY_STATUS(make_dirs(dir));
   AtomicFile f = TRY(AtomicFile::create(path, 0444));
   return std::unique_ptr<ObjectOutput>(new FileOutput(std::move(f)));
+}
+
+Status LocalStore::finish() {
+  std::unique_ptr<PackWriter> batch;
+  {
+    std::lock_guard lock(m_mutex);
+    batch = std::move(m_batch);
+  }
+  if (!batch) {
+    return {};
+  }
+  TRY_STATUS(batch->finish(""));
+  std::lock_guard lock(m_mutex);
+  m_batch_ids.clear();
+  scan_packs();
+  return {};
+}
+
+size_t LocalStore::pack_count() const {
+  std::lock_guard lock(m_mutex);
+  scan_packs();
+  return m_packs.size();
 }
 
 }  // namespace zipllm::store

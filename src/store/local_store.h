@@ -1,34 +1,63 @@
 // The local content-addressed object store: a directory
 //
-//   <root>/objects/<id[0:2]>/<id[2:32]>   one encoded object per file, mode 0444
-//   <root>/tmp/                           (unused by objects: temp files are
-//                                          created beside their target so the
-//                                          rename never crosses a filesystem)
+//   <root>/objects/<id[0:2]>/<id[2:32]>   loose objects, one per file, mode 0444
+//   <root>/packs/pack-*.zpk               small objects, batched (pack format v1,
+//                                         empty manifest; docs/FORMAT.md §4)
+//   <root>/tmp/                           scratch (filter spools)
 //
-// Writes are atomic (temp file -> fsync -> rename) and idempotent: losing a
-// race to another process writing the same id is success, because equal ids
-// mean equal raw bytes. Safe for many processes and threads at once.
+// Objects smaller than k_pack_threshold (raw) written between two finish()
+// calls go into one new pack, published atomically by finish(); so a model
+// of many small tensors costs one file, not hundreds of 4 KiB blocks. Larger
+// objects are loose files. All writes are temp file -> fsync -> rename and
+// idempotent: losing a race to another process writing the same id is
+// success, because equal ids mean equal raw bytes. Readers see new packs
+// from other processes (the packs folder is rescanned on a miss). Safe for
+// many processes and threads at once.
 #pragma once
 
 #include "store/object_source.h"
+#include "store/pack.h"
+
+#include <mutex>
+#include <set>
+#include <unordered_set>
 
 namespace zipllm::store {
 
 class LocalStore : public ObjectSource, public ObjectSink {
 public:
-  // Creates the directory layout if missing.
-  static Result<std::unique_ptr<LocalStore>> open(const std::string& root);
+  static constexpr uint64_t k_pack_threshold = 256u << 10;
+
+  // Creates the directory layout if missing. `pack_threshold` 0 keeps every
+  // object loose.
+  static Result<std::unique_ptr<LocalStore>> open(const std::string& root,
+                                                  uint64_t pack_threshold = k_pack_threshold);
+  ~LocalStore() override;
 
   const std::string& root() const { return m_root; }
   std::string path_of(const ObjectId& id) const;
 
   Result<std::optional<ObjectLocation>> locate(const ObjectId& id) const override;
   bool contains(const ObjectId& id) const override;
-  Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id) override;
+  Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id, uint64_t raw_size) override;
+  Status finish() override;
+
+  // Number of pack files currently known (for tests and status).
+  size_t pack_count() const;
 
 private:
-  explicit LocalStore(std::string root) : m_root(std::move(root)) {}
+  friend class BatchedOutput;
+  LocalStore(std::string root, uint64_t threshold) : m_root(std::move(root)), m_threshold(threshold) {}
+  bool in_packs(const ObjectId& id, std::optional<ObjectLocation>* loc) const;
+  void scan_packs() const;
+
   std::string m_root;
+  uint64_t m_threshold;
+  mutable std::mutex m_mutex;
+  mutable std::vector<std::unique_ptr<PackReader>> m_packs;
+  mutable std::set<std::string> m_pack_names;
+  std::unique_ptr<PackWriter> m_batch;
+  std::unordered_set<ObjectId, ObjectIdHash> m_batch_ids;
 };
 
 }  // namespace zipllm::store

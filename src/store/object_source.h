@@ -47,8 +47,13 @@ class ObjectSink {
 public:
   virtual ~ObjectSink() = default;
   virtual bool contains(const ObjectId& id) const = 0;
-  // At most one output may be open at a time per sink.
-  virtual Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id) = 0;
+  // At most one output may be open at a time per sink. `raw_size` is the
+  // object's decoded size (a hint: small objects may be batched).
+  virtual Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id, uint64_t raw_size) = 0;
+  // Makes everything committed so far durable and visible. Until then a
+  // sink may hold committed objects back (batching); callers must finish
+  // before publishing anything that refers to them.
+  virtual Status finish() { return {}; }
 };
 
 }  // namespace zipllm::store

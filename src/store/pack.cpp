@@ -56,7 +56,7 @@ Result<std::unique_ptr<PackWriter>> PackWriter::open_new(const std::string& path
   return std::unique_ptr<PackWriter>(new PackWriter(std::move(f)));
 }
 
-Result<std::unique_ptr<ObjectOutput>> PackWriter::create(const ObjectId& id) {
+Result<std::unique_ptr<ObjectOutput>> PackWriter::create(const ObjectId& id, uint64_t) {
   if (m_open) {
     return make_error(Errc::Internal, "pack writer: two objects open at once");
   }

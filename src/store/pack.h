@@ -25,7 +25,7 @@ public:
   static Result<std::unique_ptr<PackWriter>> open_new(const std::string& path);
 
   bool contains(const ObjectId& id) const override { return m_index.count(id) > 0; }
-  Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id) override;
+  Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id, uint64_t raw_size) override;
   // Writes manifest, index and trailer, then publishes the file.
   Status finish(const std::string& manifest);
   uint64_t objects_bytes() const { return m_file.size(); }

@@ -111,6 +111,27 @@ t_uninstall() {
     run git zipllm install
 }
 
+t_family_size() {
+  cd "$SCRATCH" && git init -q fam && cd fam && run git zipllm track '*.safetensors' &&
+    for m in base ftA_licenses ftB_changelogs ftC_copyright_lr1e-5 ftV_vocab576; do
+      mkdir -p "$m" && cp "$S/$m.bf16.safetensors" "$m/model.safetensors" || return 1
+    done &&
+    printf '[zipllm]\n\tbase = base/model.safetensors\n' > .zipllmconfig &&
+    run git add .gitattributes .zipllmconfig base && run git commit -qm base &&
+    run git add . && run git commit -qm finetunes &&
+    mkdir ftA2 && cp "$S/ftA2_chain_manpages.bf16.safetensors" ftA2/model.safetensors &&
+    printf 'ftA2/*.safetensors zipllm-base=ftA_licenses/model.safetensors\n' >> .gitattributes &&
+    run git add . && run git commit -qm ftA2 && run git gc -q && clean_tree &&
+    local raw git_size
+    raw=$(cat */model.safetensors | wc -c)
+    git_size=$(du -s --block-size=1 .git | cut -f1)
+    echo "family: raw $raw, .git $git_size bytes on disk" >> "$LOG.all"
+    [ $((git_size * 100)) -le $((raw * 45)) ] &&
+    run git zipllm show HEAD:ftA2/model.safetensors &&
+    base_of_embed=$(git cat-file -p HEAD:ftA_licenses/model.safetensors | grep '"model.embed_tokens.weight"' | awk '{print substr($2,1,12)}') &&
+    grep '"\?model.embed_tokens.weight' "$LOG" | grep -q "delta ($base_of_embed)"
+}
+
 check "install and track (after an LFS line)" t_install_track
 check "add and commit store manifests; tree clean" t_add_commit
 check "delete and checkout restore byte-identical" t_delete_checkout
@@ -127,5 +148,6 @@ check "filter-process alone (one-shot filters disabled)" t_process_only
 check "malformed safetensors: git add fails naming the file" t_malformed_add
 check "corrupt object: checkout fails clearly, no truncated file" t_corrupt_object
 check "status" t_status
+check "stories family: .git <= 0.45 x raw; ftA2 deltas against ftA" t_family_size
 check "uninstall removes exactly what install added" t_uninstall
 finish

@@ -156,7 +156,7 @@ TEST_CASE("ops: malformed input names the file; nothing is written") {
 
 TEST_CASE("ops: a corrupt object fails the restore with its id; an existing file survives") {
   Env e;
-  auto s = *store::LocalStore::open(e.dir.path("store"));
+  auto s = *store::LocalStore::open(e.dir.path("store"), 0);  // loose, to corrupt one file
   store::Resolver r;
   r.add_source(s.get());
   auto f = model(1);

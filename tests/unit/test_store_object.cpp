@@ -23,7 +23,7 @@ ObjectId put_object(store::LocalStore& s, const std::vector<uint8_t>& raw, uint3
   h.raw_size = raw.size();
   h.chunk_size = chunk_size;
   h.id = object_id_of(raw);
-  auto w = store::ObjectWriter::begin(*s.create(h.id), h);
+  auto w = store::ObjectWriter::begin(*s.create(h.id, h.raw_size), h);
   REQUIRE(w);
   for (uint64_t off = 0; off < raw.size(); off += chunk_size) {
     Bytes part(raw.data() + off, std::min<uint64_t>(chunk_size, raw.size() - off));
@@ -32,6 +32,7 @@ ObjectId put_object(store::LocalStore& s, const std::vector<uint8_t>& raw, uint3
     REQUIRE(w->append_chunk(enc, checksum64(part), false));
   }
   REQUIRE(w->finish());
+  REQUIRE(s.finish());
   return h.id;
 }
 
@@ -41,7 +42,7 @@ std::string golden_path() { return std::string(ZIPLLM_TEST_DATA) + "/golden/obje
 
 TEST_CASE("object: write, read back by ranges across chunks, verify") {
   test::ScratchDir dir;
-  auto s = *store::LocalStore::open(dir.path("store"));
+  auto s = *store::LocalStore::open(dir.path("store"), 0);
   auto raw = test::bf16_weights(10000, 3);
   ObjectId id = put_object(*s, raw, 4096);
   CHECK(s->contains(id));
@@ -55,7 +56,7 @@ TEST_CASE("object: write, read back by ranges across chunks, verify") {
 TEST_CASE("object: golden file v1 decodes to its id") {
   auto raw = test::bf16_weights(3000, 42);
   test::ScratchDir dir;
-  auto s = *store::LocalStore::open(dir.path("store"));
+  auto s = *store::LocalStore::open(dir.path("store"), 0);
   ObjectId id = put_object(*s, raw, 2048);
   auto written = *read_whole_file(s->path_of(id), 1 << 20);
   if (std::getenv("ZIPLLM_UPDATE_GOLDEN")) {
@@ -65,7 +66,7 @@ TEST_CASE("object: golden file v1 decodes to its id") {
   REQUIRE_MESSAGE(golden, "missing " << golden_path());
   CHECK(*golden == written);  // the encoder is deterministic and the format unchanged
   test::ScratchDir other;
-  auto s2 = *store::LocalStore::open(other.path("store"));
+  auto s2 = *store::LocalStore::open(other.path("store"), 0);
   std::filesystem::create_directories(std::filesystem::path(s2->path_of(id)).parent_path());
   test::write_file(s2->path_of(id), *golden);
   store::Resolver r;
@@ -77,7 +78,7 @@ TEST_CASE("object: golden file v1 decodes to its id") {
 
 TEST_CASE("object: every corrupted byte is detected as Corrupt, never decoded silently") {
   test::ScratchDir dir;
-  auto s = *store::LocalStore::open(dir.path("store"));
+  auto s = *store::LocalStore::open(dir.path("store"), 0);
   auto raw = test::bf16_weights(3000, 42);
   ObjectId id = put_object(*s, raw, 2048);
   std::string path = s->path_of(id);
@@ -106,12 +107,16 @@ TEST_CASE("object: every corrupted byte is detected as Corrupt, never decoded si
 
 TEST_CASE("store: concurrent writers of the same object all succeed, one file results") {
   test::ScratchDir dir;
-  auto s = *store::LocalStore::open(dir.path("store"));
   auto raw = test::bf16_weights(50000, 8);
   std::vector<std::thread> ts;
   for (int i = 0; i < 4; ++i) {
-    ts.emplace_back([&] { put_object(*s, raw, 8192); });
+    // One store handle per writer, as separate git processes have.
+    ts.emplace_back([&] {
+      auto s = *store::LocalStore::open(dir.path("store"), 0);
+      put_object(*s, raw, 8192);
+    });
   }
+  auto s = *store::LocalStore::open(dir.path("store"), 0);
   for (auto& t : ts) {
     t.join();
   }
@@ -126,7 +131,7 @@ TEST_CASE("store: concurrent writers of the same object all succeed, one file re
 
 TEST_CASE("store: a missing object is NotFound naming the id") {
   test::ScratchDir dir;
-  auto s = *store::LocalStore::open(dir.path("store"));
+  auto s = *store::LocalStore::open(dir.path("store"), 0);
   store::Resolver r;
   r.add_source(s.get());
   ObjectId id = object_id_of(Bytes(reinterpret_cast<const uint8_t*>("x"), 1));
@@ -135,4 +140,46 @@ TEST_CASE("store: a missing object is NotFound naming the id") {
   REQUIRE_FALSE(st);
   CHECK(st.error().code == Errc::NotFound);
   CHECK(st.error().message.find(id.hex()) != std::string::npos);
+}
+
+TEST_CASE("store: small objects are batched into one pack, visible after finish") {
+  test::ScratchDir dir;
+  auto s = *store::LocalStore::open(dir.path("store"));
+  std::vector<ObjectId> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto raw = test::bf16_weights(1000 + i, 100 + i);
+    format::ObjectHeader h;
+    h.raw_size = raw.size();
+    h.chunk_size = 4096;
+    h.id = object_id_of(raw);
+    auto w = store::ObjectWriter::begin(*s->create(h.id, h.raw_size), h);
+    REQUIRE(w);
+    for (uint64_t off = 0; off < raw.size(); off += h.chunk_size) {
+      Bytes part(raw.data() + off, std::min<uint64_t>(h.chunk_size, raw.size() - off));
+      std::vector<uint8_t> enc;
+      codec::encode_chunk(part, {}, format::dtype_info(h.dtype), codec::EncodeOptions{}, enc);
+      REQUIRE(w->append_chunk(enc, checksum64(part), false));
+    }
+    REQUIRE(w->finish());
+    ids.push_back(h.id);
+    CHECK(s->contains(h.id));  // known to this writer before finish
+  }
+  // Another handle (another process) sees nothing until finish.
+  auto other = *store::LocalStore::open(dir.path("store"));
+  CHECK_FALSE(other->contains(ids[0]));
+  REQUIRE(s->finish());
+  CHECK(s->pack_count() == 1);
+  store::Resolver r;
+  r.add_source(other.get());
+  for (int i = 0; i < 20; ++i) {
+    auto raw = test::bf16_weights(1000 + i, 100 + i);
+    std::vector<uint8_t> out(raw.size());
+    REQUIRE(r.read_raw(ids[i], 0, out));
+    CHECK(out == raw);
+  }
+  size_t loose = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir.path("store") + "/objects")) {
+    loose += e.is_regular_file();
+  }
+  CHECK(loose == 0);
 }
