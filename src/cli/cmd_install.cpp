@@ -19,6 +19,8 @@ constexpr Key k_keys[] = {
     {"filter.zipllm.smudge", "git-zipllm smudge %f"},
     {"filter.zipllm.required", "true"},
     {"diff.zipllm.textconv", "git-zipllm textconv"},
+    {"merge.zipllm.name", "git-zipllm model merge (whole files)"},
+    {"merge.zipllm.driver", "git-zipllm merge-driver %O %A %B %P"},
 };
 
 struct Args {
@@ -65,7 +67,7 @@ Status uninstall(const Args& a) {
     TRY(git::run_git({"config", scope, "--unset-all", k.name}));
   }
   // Drop the sections if they are now empty.
-  for (const char* section : {"filter.zipllm", "diff.zipllm"}) {
+  for (const char* section : {"filter.zipllm", "diff.zipllm", "merge.zipllm"}) {
     auto r = TRY(git::run_git({"config", scope, "--get-regexp", std::string("^") + section + "\\."}));
     if (r.output.empty()) {
       (void)git::run_git({"config", scope, "--remove-section", section});

@@ -1,5 +1,5 @@
 // git zipllm track [PATTERN...] / untrack PATTERN...
-// Edits the work tree's .gitattributes: `PATTERN filter=zipllm diff=zipllm -text`
+// Edits the work tree's .gitattributes: `PATTERN filter=zipllm diff=zipllm merge=zipllm -text`
 // placed after any other line for the same pattern (the last match wins, so
 // it overrides Hugging Face's default `filter=lfs` line).
 #include "cli/commands.h"
@@ -15,7 +15,7 @@ namespace zipllm::cli {
 namespace {
 
 std::string attr_line(const std::string& pattern) {
-  return pattern + " filter=zipllm diff=zipllm -text";
+  return pattern + " filter=zipllm diff=zipllm merge=zipllm -text";
 }
 
 bool is_ours(const std::string& line, const std::string& pattern) {

@@ -27,5 +27,7 @@ std::vector<Runner> add_install(CLI::App& app);   // install, uninstall
 std::vector<Runner> add_track(CLI::App& app);     // track, untrack
 std::vector<Runner> add_checkout(CLI::App& app);  // checkout
 std::vector<Runner> add_status(CLI::App& app);    // status, show, textconv
+std::vector<Runner> add_merge(CLI::App& app);     // merge-driver
+std::vector<Runner> add_verify(CLI::App& app);    // verify
 
 }  // namespace zipllm::cli

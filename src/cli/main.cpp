@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   reg(add_filter(app));
   reg(add_checkout(app));
   reg(add_status(app));
+  reg(add_merge(app));
+  reg(add_verify(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,7 +5,10 @@
 #include "ops/ingest.h"
 #include "ops/restore.h"
 
+#include <chrono>
 #include <csignal>
+#include <map>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
@@ -79,6 +82,13 @@ Status Filter::clean(const std::string& path, const TempFile& content, std::stri
   }
   out = format::serialize_manifest(*m);
   return {};
+}
+
+bool Filter::is_manifest(const TempFile& content) {
+  const char* skip = std::getenv("GIT_ZIPLLM_SKIP_SMUDGE");
+  auto size = spool_size(content);
+  return !(skip && std::string(skip) == "1") && size && *size <= format::k_max_manifest_size &&
+         starts_with_manifest_magic(content, *size);
 }
 
 Result<Filter::SmudgeResult> Filter::smudge(const std::string& path, const TempFile& content) {
@@ -159,7 +169,11 @@ Status receive_content(PktReader& r, const TempFile& spool) {
   }
 }
 
-Status handshake(PktReader& r, PktWriter& w, bool& can_clean, bool& can_smudge) {
+struct Caps {
+  bool clean = false, smudge = false, delay = false;
+};
+
+Status handshake(PktReader& r, PktWriter& w, Caps& caps) {
   auto hello = TRY(r.read_text_list());
   if (hello.size() < 2 || hello[0] != "git-filter-client") {
     return make_error(Errc::InvalidArgument, "filter-process: not a git filter client");
@@ -174,35 +188,191 @@ Status handshake(PktReader& r, PktWriter& w, bool& can_clean, bool& can_smudge) 
   TRY_STATUS(w.write_text("git-filter-server"));
   TRY_STATUS(w.write_text("version=2"));
   TRY_STATUS(w.flush());
-  auto caps = TRY(r.read_text_list());
-  for (const auto& c : caps) {
-    can_clean = can_clean || c == "capability=clean";
-    can_smudge = can_smudge || c == "capability=smudge";
+  auto offered = TRY(r.read_text_list());
+  for (const auto& c : offered) {
+    caps.clean = caps.clean || c == "capability=clean";
+    caps.smudge = caps.smudge || c == "capability=smudge";
+    caps.delay = caps.delay || c == "capability=delay";
   }
   // Answer only capabilities git offered: anything else makes git die.
-  if (can_clean) {
+  if (caps.clean) {
     TRY_STATUS(w.write_text("capability=clean"));
   }
-  if (can_smudge) {
+  if (caps.smudge) {
     TRY_STATUS(w.write_text("capability=smudge"));
+  }
+  if (caps.delay) {
+    TRY_STATUS(w.write_text("capability=delay"));
   }
   return w.flush();
 }
 
-}  // namespace
+// The filter-process state machine: handshake, then one request at a time.
+// Delayed smudges (checkout of many files) restore on their own threads
+// while git goes on sending requests; git collects them through
+// list_available_blobs and asks for each again with empty content.
+class FilterServer {
+public:
+  explicit FilterServer(ThreadPool& pool)
+      : m_filter(pool), m_files(2), m_r(STDIN_FILENO), m_w(STDOUT_FILENO) {}
+  ~FilterServer() {
+    for (auto& [path, d] : m_delayed) {
+      if (d.job.valid()) {
+        d.job.wait();
+      }
+    }
+  }
+  int run();
 
-int run_filter_process(ThreadPool& pool) {
-  std::signal(SIGPIPE, SIG_IGN);
-  PktReader r(STDIN_FILENO);
-  PktWriter w(STDOUT_FILENO);
-  bool can_clean = false, can_smudge = false;
-  if (Status s = handshake(r, w, can_clean, can_smudge); !s) {
+private:
+  struct Delayed {
+    std::shared_ptr<TempFile> spool;
+    std::future<Result<Filter::SmudgeResult>> job;
+    bool announced = false;
+  };
+
+  Status respond_error(const std::string& what, const Error& e) {
+    report(what, e);
+    TRY_STATUS(m_w.write_text("status=error"));
+    return m_w.flush();
+  }
+  Status respond_file(const std::string& path_to_send) {
+    TRY_STATUS(m_w.write_text("status=success"));
+    TRY_STATUS(m_w.flush());
+    TRY_STATUS(copy_file_to_pkts(path_to_send, m_w));
+    TRY_STATUS(m_w.flush());
+    return m_w.flush();  // empty status list: keep "success"
+  }
+  Status respond_bytes(const std::string& data) {
+    TRY_STATUS(m_w.write_text("status=success"));
+    TRY_STATUS(m_w.flush());
+    TRY_STATUS(m_w.write_data(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size())));
+    TRY_STATUS(m_w.flush());
+    return m_w.flush();
+  }
+  Status list_available();
+  Status handle(const std::vector<std::string>& header);
+
+  Filter m_filter;
+  ThreadPool m_files;  // delayed smudges; each restore uses the main pool for chunks
+  PktReader m_r;
+  PktWriter m_w;
+  Caps m_caps;
+  std::map<std::string, Delayed> m_delayed;
+};
+
+Status FilterServer::list_available() {
+  std::vector<std::string> ready;
+  while (ready.empty()) {
+    bool pending = false;
+    for (auto& [path, d] : m_delayed) {
+      if (d.announced) {
+        continue;
+      }
+      pending = true;
+      if (d.job.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) {
+        d.announced = true;
+        ready.push_back(path);
+      }
+    }
+    if (!pending) {
+      break;  // nothing left: an empty list ends the delayed phase
+    }
+    if (ready.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  for (const auto& p : ready) {
+    TRY_STATUS(m_w.write_text("pathname=" + p));
+  }
+  TRY_STATUS(m_w.flush());
+  TRY_STATUS(m_w.write_text("status=success"));
+  return m_w.flush();
+}
+
+Status FilterServer::handle(const std::vector<std::string>& header) {
+  std::string command = value_of(header, "command");
+  std::string path = value_of(header, "pathname");
+  if (command == "list_available_blobs") {
+    return list_available();  // no content section
+  }
+  auto spool = std::make_shared<std::optional<TempFile>>();
+  Status prep;
+  if (auto dir = m_filter.tmp_dir(); !dir) {
+    prep = dir.error();
+  } else if (auto t = TempFile::create(*dir, "spool"); !t) {
+    prep = t.error();
+  } else {
+    spool->emplace(std::move(*t));
+  }
+  // Always consume the content, even when we cannot use it.
+  if (*spool) {
+    Status got = receive_content(m_r, **spool);
+    if (prep) {
+      prep = got;
+    }
+  } else {
+    while (true) {
+      auto pkt = m_r.read_packet();
+      if (!pkt) {
+        return pkt.error();
+      }
+      if (!*pkt) {
+        break;
+      }
+    }
+  }
+  std::string what = command + " " + path;
+  if (!prep) {
+    return respond_error(what, prep.error());
+  }
+  if (command == "clean" && m_caps.clean) {
+    std::string out;
+    Status s = m_filter.clean(path, **spool, out);
+    return s ? respond_bytes(out) : respond_error(what, s.error());
+  }
+  if (command != "smudge" || !m_caps.smudge) {
+    return respond_error(what, make_error(Errc::Unsupported, "unknown command '" + command + "'"));
+  }
+  // A delayed file, now collected.
+  if (auto it = m_delayed.find(path); it != m_delayed.end()) {
+    Delayed d = std::move(it->second);
+    m_delayed.erase(it);
+    auto r = d.job.get();
+    if (!r) {
+      return respond_error(what, r.error());
+    }
+    return respond_file(r->passthrough ? d.spool->path() : r->restored->path());
+  }
+  bool can_delay = m_caps.delay && value_of(header, "can-delay") == "1";
+  if (can_delay && m_filter.is_manifest(**spool)) {
+    auto owned = std::make_shared<TempFile>(std::move(**spool));
+    Filter* filter = &m_filter;
+    Delayed d;
+    d.spool = owned;
+    d.job = m_files.submit([filter, owned, path] { return filter->smudge(path, *owned); });
+    m_delayed.emplace(path, std::move(d));
+    if (std::getenv("GIT_ZIPLLM_TRACE")) {
+      std::fprintf(stderr, "git-zipllm: trace: smudge %s delayed\n", path.c_str());
+    }
+    TRY_STATUS(m_w.write_text("status=delayed"));
+    return m_w.flush();
+  }
+  auto r = m_filter.smudge(path, **spool);
+  if (!r) {
+    return respond_error(what, r.error());
+  }
+  return respond_file(r->passthrough ? (*spool)->path() : r->restored->path());
+}
+
+int FilterServer::run() {
+  if (Status s = handshake(m_r, m_w, m_caps); !s) {
     report("filter-process handshake", s.error());
     return 1;
   }
-  Filter filter(pool);
   while (true) {
-    auto header = r.read_text_list();
+    auto header = m_r.read_text_list();
     if (!header) {
       if (header.error().code == Errc::NotFound) {
         return 0;  // git closed the pipe: done
@@ -210,77 +380,19 @@ int run_filter_process(ThreadPool& pool) {
       report("filter-process", header.error());
       return 1;
     }
-    std::string command = value_of(*header, "command");
-    std::string path = value_of(*header, "pathname");
-    auto dir = filter.tmp_dir();
-    std::optional<TempFile> spool;
-    Status prep;
-    if (dir) {
-      auto t = TempFile::create(*dir, "spool");
-      if (t) {
-        spool.emplace(std::move(*t));
-      } else {
-        prep = t.error();
-      }
-    } else {
-      prep = dir.error();
-    }
-    // Always consume the content, even when we cannot use it.
-    if (spool) {
-      prep = receive_content(r, *spool);
-    } else {
-      while (true) {
-        auto pkt = r.read_packet();
-        if (!pkt || !*pkt) {
-          break;
-        }
-      }
-    }
-    Status result = prep;
-    std::string clean_out;
-    std::optional<Filter::SmudgeResult> smudged;
-    if (result) {
-      if (command == "clean" && can_clean) {
-        result = filter.clean(path, *spool, clean_out);
-      } else if (command == "smudge" && can_smudge) {
-        auto sr = filter.smudge(path, *spool);
-        if (sr) {
-          smudged.emplace(std::move(*sr));
-        } else {
-          result = sr.error();
-        }
-      } else {
-        result = make_error(Errc::Unsupported, "unknown command '" + command + "'");
-      }
-    }
-    Status io;
-    if (!result) {
-      report(command + " " + path, result.error());
-      io = w.write_text("status=error");
-      if (io) {
-        io = w.flush();
-      }
-    } else {
-      io = w.write_text("status=success");
-      if (io) io = w.flush();
-      if (io) {
-        if (command == "clean") {
-          io = w.write_data(std::span<const uint8_t>(
-              reinterpret_cast<const uint8_t*>(clean_out.data()), clean_out.size()));
-        } else if (smudged->passthrough) {
-          io = copy_file_to_pkts(spool->path(), w);
-        } else {
-          io = copy_file_to_pkts(smudged->restored->path(), w);
-        }
-      }
-      if (io) io = w.flush();
-      if (io) io = w.flush();  // empty status list: keep "success"
-    }
-    if (!io) {
-      report("filter-process", io.error());
+    if (Status s = handle(*header); !s) {
+      report("filter-process", s.error());
       return 1;
     }
   }
+}
+
+}  // namespace
+
+int run_filter_process(ThreadPool& pool) {
+  std::signal(SIGPIPE, SIG_IGN);
+  FilterServer server(pool);
+  return server.run();
 }
 
 int run_filter_once(ThreadPool& pool, bool clean, const std::string& path) {

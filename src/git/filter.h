@@ -30,7 +30,10 @@ public:
     bool passthrough = false;
     std::optional<TempFile> restored;
   };
+  // Thread-safe once tmp_dir() has succeeded (the store is open).
   Result<SmudgeResult> smudge(const std::string& path, const TempFile& content);
+  // Whether smudge would restore (not pass through) this content.
+  bool is_manifest(const TempFile& content);
   // Where spool files go (the store's tmp folder).
   Result<std::string> tmp_dir();
 

@@ -2,6 +2,7 @@
 
 #include <git2.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 namespace zipllm::git {
@@ -25,13 +26,29 @@ std::string strip_slash(std::string s) {
 Result<Repo> Repo::open() {
   git_libgit2_init();
   git_repository* r = nullptr;
-  int rc = git_repository_open_ext(&r, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
-  if (rc != 0) {
-    git_libgit2_shutdown();
-    if (rc == GIT_ENOTFOUND) {
-      return make_error(Errc::NotFound, "not inside a git repository");
+  int rc;
+  const char* work_tree = std::getenv("GIT_WORK_TREE");
+  if (work_tree) {
+    // libgit2 1.5's OPEN_FROM_ENV refuses GIT_WORK_TREE (git sets it for
+    // filters in `git worktree add`, among others): open GIT_DIR (or
+    // discover) and set the work tree ourselves.
+    const char* git_dir = std::getenv("GIT_DIR");
+    rc = git_repository_open_ext(&r, git_dir ? git_dir : ".",
+                                 git_dir ? GIT_REPOSITORY_OPEN_NO_SEARCH : 0, nullptr);
+    if (rc == 0 && git_repository_set_workdir(r, work_tree, 0) != 0) {
+      Error e = lib_error("cannot use GIT_WORK_TREE " + std::string(work_tree));
+      git_repository_free(r);
+      git_libgit2_shutdown();
+      return e;
     }
-    return lib_error("cannot open the git repository");
+  } else {
+    rc = git_repository_open_ext(&r, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
+  }
+  if (rc != 0) {
+    Error e = rc == GIT_ENOTFOUND ? make_error(Errc::NotFound, "not inside a git repository")
+                                  : lib_error("cannot open the git repository");
+    git_libgit2_shutdown();
+    return e;
   }
   return Repo(r);
 }

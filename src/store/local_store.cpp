@@ -157,6 +157,29 @@ Status LocalStore::finish() {
   return {};
 }
 
+std::vector<ObjectId> LocalStore::list_ids() const {
+  std::set<ObjectId> ids;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(m_root + "/objects", ec)) {
+    if (!e.is_regular_file()) {
+      continue;
+    }
+    std::string name = e.path().filename().string();
+    std::string dir = e.path().parent_path().filename().string();
+    if (auto id = ObjectId::from_hex(dir + name)) {
+      ids.insert(*id);  // temp files (".tmp-…") do not parse as ids
+    }
+  }
+  std::lock_guard lock(m_mutex);
+  scan_packs();
+  for (const auto& p : m_packs) {
+    for (const auto& id : p->ids()) {
+      ids.insert(id);
+    }
+  }
+  return {ids.begin(), ids.end()};
+}
+
 size_t LocalStore::pack_count() const {
   std::lock_guard lock(m_mutex);
   scan_packs();

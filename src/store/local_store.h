@@ -44,6 +44,8 @@ public:
 
   // Number of pack files currently known (for tests and status).
   size_t pack_count() const;
+  // Every published object id (loose and packed; duplicates removed).
+  std::vector<ObjectId> list_ids() const;
 
 private:
   friend class BatchedOutput;

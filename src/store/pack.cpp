@@ -139,6 +139,14 @@ Result<std::unique_ptr<PackReader>> PackReader::open(const std::string& path) {
   return r;
 }
 
+std::vector<ObjectId> PackReader::ids() const {
+  std::vector<ObjectId> out;
+  for (const auto& [id, loc] : m_index) {
+    out.push_back(id);
+  }
+  return out;
+}
+
 Result<std::optional<ObjectLocation>> PackReader::locate(const ObjectId& id) const {
   auto it = m_index.find(id);
   if (it == m_index.end()) {

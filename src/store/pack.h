@@ -44,6 +44,7 @@ public:
   Result<std::optional<ObjectLocation>> locate(const ObjectId& id) const override;
   bool contains(const ObjectId& id) const override { return m_index.count(id) > 0; }
   const std::string& manifest() const { return m_manifest; }
+  std::vector<ObjectId> ids() const;
 
 private:
   PackReader() = default;

@@ -18,7 +18,7 @@ t_install_track() {
     git init -q repo && cd repo &&
     printf '*.safetensors filter=lfs diff=lfs merge=lfs -text\n' > .gitattributes &&
     run git zipllm track '*.safetensors' && run git zipllm track '*.safetensors' &&
-    [ "$(tail -n1 .gitattributes)" = "*.safetensors filter=zipllm diff=zipllm -text" ] &&
+    [ "$(tail -n1 .gitattributes)" = "*.safetensors filter=zipllm diff=zipllm merge=zipllm -text" ] &&
     [ "$(grep -c zipllm .gitattributes)" = 1 ] &&
     [ "$(git check-attr filter base.safetensors | awk '{print $3}')" = zipllm ]
 }
@@ -89,6 +89,51 @@ t_process_only() {
     cp "$S/ftV_vocab576.bf16.safetensors" v.safetensors && run git add v.safetensors && run git commit -qm v &&
     clean_tree && git config --unset filter.zipllm.clean && git config --unset filter.zipllm.smudge
 }
+t_delayed_checkout() {
+  cd "$SCRATCH/fam" && rm -rf ftA_licenses ftB_changelogs ftC_copyright_lr1e-5 &&
+    GIT_ZIPLLM_TRACE=1 git checkout -- . > "$LOG" 2>&1 &&
+    [ "$(grep -c 'delayed' "$LOG")" -ge 3 ] &&
+    cmp -s ftA_licenses/model.safetensors "$S/ftA_licenses.bf16.safetensors" &&
+    cmp -s ftB_changelogs/model.safetensors "$S/ftB_changelogs.bf16.safetensors" &&
+    cmp -s ftC_copyright_lr1e-5/model.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors" && clean_tree
+}
+t_merge_conflict() {
+  cd "$SCRATCH/fam" && git switch -q -c left && cp "$S/ftB_changelogs.bf16.safetensors" base/model.safetensors &&
+    git commit -qam left && git switch -q main && git switch -q -c right &&
+    cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" base/model.safetensors && git commit -qam right &&
+    ! run git merge left && grep -q 'CONFLICT' "$LOG" && grep -q 'both sides changed this model' "$LOG" &&
+    cmp -s base/model.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors" &&
+    run git merge --abort && cmp -s base/model.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors" &&
+    clean_tree && git switch -q main
+}
+t_parallel_adds() {
+  cd "$SCRATCH/fam" && git worktree add -q ../wt2 && (
+    cp "$S/ftA2_chain_manpages.bf16.safetensors" p1.safetensors && git add p1.safetensors &
+    cd ../wt2 && cp "$S/ftA2_chain_manpages.bf16.safetensors" p2.safetensors && git add p2.safetensors &
+    wait ) && cd ../wt2 && run git commit -qm p2 && cd ../fam && run git commit -qm p1 &&
+    rm p1.safetensors && run git checkout -- p1.safetensors && cmp -s p1.safetensors "$S/ftA2_chain_manpages.bf16.safetensors" &&
+    cd ../wt2 && rm p2.safetensors && run git checkout -- p2.safetensors &&
+    cmp -s p2.safetensors "$S/ftA2_chain_manpages.bf16.safetensors" && [ ! -d .git/zipllm ] &&
+    [ -z "$(find "$SCRATCH/fam/.git/zipllm" -name '*.tmp-*')" ]
+}
+t_killed_clean() {
+  cd "$SCRATCH/fam" && head -c 200000000 /dev/zero > /dev/null &&
+    python3 - "$S/base.bf16.safetensors" big.safetensors <<'PY' || return 1
+import sys, struct, json
+src = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', src[:8])[0]
+# one 64 MiB F32 tensor: big enough that git add takes a moment
+size = 64 << 20
+hdr = json.dumps({"w": {"dtype": "F32", "shape": [size // 4], "data_offsets": [0, size]}}).encode()
+with open(sys.argv[2], 'wb') as f:
+    f.write(struct.pack('<Q', len(hdr)) + hdr)
+    import os
+    f.write(os.urandom(size))
+PY
+  ( git add big.safetensors > /dev/null 2>&1 & pid=$!; sleep 0.3; pkill -9 -f 'git-zipllm filter-process'; wait $pid ) ;
+    run git zipllm verify && run git add big.safetensors && run git commit -qm big && rm big.safetensors && run git checkout -- big.safetensors &&
+    [ "$(stat -c %s big.safetensors)" -gt 67000000 ] && git rm -q big.safetensors && run git commit -qm rm-big
+}
 t_malformed_add() {
   cd "$SCRATCH/repo" && head -c 3000 "$S/base.bf16.safetensors" > broken.safetensors &&
     ! run git add broken.safetensors && grep -q 'broken.safetensors' "$LOG" &&
@@ -105,6 +150,10 @@ t_corrupt_object() {
 }
 t_status() {
   cd "$SCRATCH/repo" && run git zipllm status && grep -q 'ftA.safetensors' "$LOG" && grep -q total "$LOG"
+}
+t_verify_detects() {
+  cd "$SCRATCH/corrupt" && ! run git zipllm verify && grep -q "$(git cat-file -p HEAD:ftA.safetensors | grep '"model.embed_tokens.weight"' | awk '{print $2}')" "$LOG" &&
+    cd "$SCRATCH/repo" && run git zipllm verify && grep -q ' 0 corrupt' "$LOG"
 }
 t_uninstall() {
   run git zipllm uninstall && [ -z "$(git config --global --get-regexp '^filter\.zipllm\.' || true)" ] &&
@@ -148,6 +197,11 @@ check "filter-process alone (one-shot filters disabled)" t_process_only
 check "malformed safetensors: git add fails naming the file" t_malformed_add
 check "corrupt object: checkout fails clearly, no truncated file" t_corrupt_object
 check "status" t_status
+check "verify finds the corrupt object and passes a good store" t_verify_detects
 check "stories family: .git <= 0.45 x raw; ftA2 deltas against ftA" t_family_size
+check "checkout of several files uses delay and restores them" t_delayed_checkout
+check "a merge that conflicts on a model file says so and aborts cleanly" t_merge_conflict
+check "two worktrees adding at once share one store" t_parallel_adds
+check "killed during clean: no half-written object; retry works" t_killed_clean
 check "uninstall removes exactly what install added" t_uninstall
 finish
