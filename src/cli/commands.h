@@ -29,5 +29,6 @@ std::vector<Runner> add_checkout(CLI::App& app);  // checkout
 std::vector<Runner> add_status(CLI::App& app);    // status, show, textconv
 std::vector<Runner> add_merge(CLI::App& app);     // merge-driver
 std::vector<Runner> add_verify(CLI::App& app);    // verify
+std::vector<Runner> add_base(CLI::App& app);      // base add|list
 
 }  // namespace zipllm::cli

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   reg(add_status(app));
   reg(add_merge(app));
   reg(add_verify(app));
+  reg(add_base(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

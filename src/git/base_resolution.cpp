@@ -1,6 +1,10 @@
 #include "git/base_resolution.h"
 
+#include "git/base_registry.h"
+
 #include <git2.h>
+
+#include <filesystem>
 
 namespace zipllm::git {
 
@@ -62,6 +66,20 @@ Result<std::optional<ResolvedBase>> base_from_path(Repo& repo, const std::string
   return std::optional<ResolvedBase>(std::move(rb));
 }
 
+Result<std::optional<ResolvedBase>> registered(const ModelStore& store, const std::string& name,
+                                              const std::string& origin) {
+  auto rb = TRY(load_base(store, name));
+  if (!rb) {
+    return std::optional<ResolvedBase>();
+  }
+  ResolvedBase out;
+  out.origin = origin;
+  for (const auto& [shard, m] : rb->shards) {
+    TRY_STATUS(out.model.add_manifest(m, name + "/" + shard));
+  }
+  return std::optional<ResolvedBase>(std::move(out));
+}
+
 std::optional<std::string> zipllmconfig_base(Repo& repo) {
   auto wd = repo.workdir();
   if (!wd) {
@@ -100,15 +118,35 @@ Result<std::optional<format::Manifest>> stored_manifest(Repo& repo, const std::s
   return manifest_at(repo, "HEAD:" + path);
 }
 
-Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, const std::string& path) {
+Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, const ModelStore& store,
+                                                 const std::string& path) {
   auto attr = TRY(repo.attribute(path, "zipllm-base"));
   if (attr && *attr != "true" && *attr != "false") {
-    return base_from_path(repo, path, *attr, "attribute zipllm-base=" + *attr);
+    std::string origin = "attribute zipllm-base=" + *attr;
+    if (auto rb = TRY(registered(store, *attr, origin))) {
+      return rb;
+    }
+    return base_from_path(repo, path, *attr, origin);
   }
   if (auto cfg = zipllmconfig_base(repo)) {
-    auto rb = TRY(base_from_path(repo, path, *cfg, ".zipllmconfig zipllm.base=" + *cfg));
+    std::string origin = ".zipllmconfig zipllm.base=" + *cfg;
+    if (auto rb = TRY(registered(store, *cfg, origin))) {
+      return rb;
+    }
+    auto rb = TRY(base_from_path(repo, path, *cfg, origin));
     if (rb) {
       return rb;
+    }
+  }
+  if (auto wd = repo.workdir()) {
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    std::string card = *wd + "/" + (dir.empty() ? "" : dir + "/") + "README.md";
+    if (auto text = read_whole_file(card, 1 << 20)) {
+      for (const auto& name : model_card_bases(std::string(text->begin(), text->end()))) {
+        if (auto rb = TRY(registered(store, name, "model card base_model: " + name))) {
+          return rb;
+        }
+      }
     }
   }
   auto prev = TRY(manifest_at(repo, "HEAD:" + path));

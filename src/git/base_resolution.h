@@ -2,9 +2,13 @@
 // user can predict and override:
 //   1. the gitattribute `zipllm-base=<path>`: another tracked safetensors
 //      file, or a folder whose tracked *.safetensors are the shards of one
-//      base;
-//   2. `zipllm.base` in the committed .zipllmconfig (git-config syntax);
-//   3. the previous committed version of the same path (HEAD:path), so a
+//      base (or the name of a registered base);
+//   2. `zipllm.base` in the committed .zipllmconfig (git-config syntax): a
+//      registered base name or a path as in 1;
+//   3. the model card: `base_model:` in the YAML front matter of the
+//      README.md beside the file, matched against registered bases
+//      (`git zipllm base add NAME FILE...`);
+//   4. the previous committed version of the same path (HEAD:path), so a
 //      series of checkpoints deltas against its predecessor; chain depth is
 //      bounded by the object format (ingest falls back to solo coding).
 // The base's tensors are taken from its manifest (index first, then HEAD),
@@ -12,6 +16,7 @@
 // delta only where it beats solo coding.
 #pragma once
 
+#include "git/model_store.h"
 #include "git/repo.h"
 #include "ops/base_model.h"
 
@@ -22,7 +27,8 @@ struct ResolvedBase {
   std::string origin;  // e.g. "attribute zipllm-base=base/model.safetensors"
 };
 
-Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, const std::string& path);
+Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, const ModelStore& store,
+                                                 const std::string& path);
 
 // The manifest stored for `path` in the index, else in HEAD; nullopt if
 // neither holds a manifest.

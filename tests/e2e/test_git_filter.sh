@@ -134,6 +134,16 @@ PY
     run git zipllm verify && run git add big.safetensors && run git commit -qm big && rm big.safetensors && run git checkout -- big.safetensors &&
     [ "$(stat -c %s big.safetensors)" -gt 67000000 ] && git rm -q big.safetensors && run git commit -qm rm-big
 }
+t_model_card_base() {
+  cd "$SCRATCH" && git init -q hf && cd hf && run git zipllm track '*.safetensors' &&
+    run git zipllm base add org/stories-base "$S/base.bf16.safetensors" &&
+    run git zipllm base list && grep -q 'org/stories-base' "$LOG" &&
+    printf -- '---\nlicense: mit\nbase_model:\n- org/stories-base\n---\n# A fine-tune\n' > README.md &&
+    cp "$S/ftB_changelogs.bf16.safetensors" model.safetensors && run git add . && run git commit -qm ft &&
+    run git zipllm show HEAD:model.safetensors && [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] &&
+    rm model.safetensors && run git checkout -- model.safetensors &&
+    cmp -s model.safetensors "$S/ftB_changelogs.bf16.safetensors" && clean_tree
+}
 t_malformed_add() {
   cd "$SCRATCH/repo" && head -c 3000 "$S/base.bf16.safetensors" > broken.safetensors &&
     ! run git add broken.safetensors && grep -q 'broken.safetensors' "$LOG" &&
@@ -196,6 +206,7 @@ check "GIT_ZIPLLM_SKIP_SMUDGE clone + git zipllm checkout" t_skip_smudge_then_ch
 check "filter-process alone (one-shot filters disabled)" t_process_only
 check "malformed safetensors: git add fails naming the file" t_malformed_add
 check "corrupt object: checkout fails clearly, no truncated file" t_corrupt_object
+check "registered base found through the model card's base_model" t_model_card_base
 check "status" t_status
 check "verify finds the corrupt object and passes a good store" t_verify_detects
 check "stories family: .git <= 0.45 x raw; ftA2 deltas against ftA" t_family_size

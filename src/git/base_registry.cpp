@@ -1,0 +1,158 @@
+#include "git/base_registry.h"
+
+#include "ops/ingest.h"
+
+#include <filesystem>
+#include <sstream>
+
+namespace zipllm::git {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string bases_dir(const ModelStore& store) { return store.local->root() + "/bases"; }
+
+std::string trim(std::string s) {
+  size_t a = s.find_first_not_of(" \t\r\"'");
+  size_t b = s.find_last_not_of(" \t\r\"'");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+}  // namespace
+
+bool valid_base_name(const std::string& name) {
+  if (name.empty() || name.size() > 200 || name.front() == '/' || name.back() == '/' ||
+      name.find("..") != std::string::npos || name.find("//") != std::string::npos) {
+    return false;
+  }
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+          c == '/')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status register_base(ModelStore& store, const std::string& name,
+                     const std::vector<std::string>& files, ThreadPool& pool) {
+  if (!valid_base_name(name)) {
+    return make_error(Errc::InvalidArgument, "'" + name +
+                                                 "' is not a valid base name (use letters, digits, "
+                                                 "'.', '_', '-' and '/', like org/model)");
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : files) {
+    ops::IngestReport rep;
+    format::Manifest m = TRY(ops::ingest_file(f, nullptr, store.resolver, *store.local, pool,
+                                              ops::IngestOptions{}, &rep));
+    std::string shard = fs::path(f).filename().string();
+    for (const auto& [s, text] : out) {
+      if (s == shard) {
+        return make_error(Errc::InvalidArgument, "two shards are named " + shard);
+      }
+    }
+    out.emplace_back(shard, format::serialize_manifest(m));
+  }
+  std::string dir = bases_dir(store) + "/" + name;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  TRY_STATUS(make_dirs(dir));
+  for (const auto& [shard, text] : out) {
+    AtomicFile a = TRY(AtomicFile::create(dir + "/" + shard + ".manifest", 0644));
+    TRY_STATUS(a.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+    TRY_STATUS(a.commit());
+  }
+  return {};
+}
+
+Result<std::optional<RegisteredBase>> load_base(const ModelStore& store, const std::string& name) {
+  if (!valid_base_name(name)) {
+    return std::optional<RegisteredBase>();
+  }
+  std::string dir = bases_dir(store) + "/" + name;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return std::optional<RegisteredBase>();
+  }
+  RegisteredBase rb;
+  rb.name = name;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".manifest") {
+      files.push_back(e.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& p : files) {
+    auto bytes = TRY(read_whole_file(p.string(), format::k_max_manifest_size));
+    auto m = TRY_CTX(format::parse_manifest(std::string(bytes.begin(), bytes.end())), p.string());
+    std::string shard = p.filename().string();
+    rb.shards.emplace_back(shard.substr(0, shard.size() - 9), std::move(m));
+  }
+  if (rb.shards.empty()) {
+    return std::optional<RegisteredBase>();
+  }
+  return std::optional<RegisteredBase>(std::move(rb));
+}
+
+std::vector<std::string> list_bases(const ModelStore& store) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  std::string root = bases_dir(store);
+  for (const auto& e : fs::recursive_directory_iterator(root, ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".manifest") {
+      std::string name = fs::relative(e.path().parent_path(), root, ec).string();
+      if (names.empty() || names.back() != name) {
+        names.push_back(name);
+      }
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+std::vector<std::string> model_card_bases(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  if (!std::getline(in, line) || trim(line) != "---") {
+    return out;
+  }
+  bool in_list = false;
+  while (std::getline(in, line)) {
+    if (trim(line) == "---") {
+      break;
+    }
+    if (in_list) {
+      std::string t = trim(line);
+      if (t.rfind("- ", 0) == 0) {
+        out.push_back(trim(t.substr(2)));
+        continue;
+      }
+      in_list = false;
+    }
+    if (line.rfind("base_model:", 0) == 0) {
+      std::string v = trim(line.substr(11));
+      if (v.empty()) {
+        in_list = true;
+      } else if (v.front() == '[') {
+        v = v.substr(1, v.find(']') == std::string::npos ? std::string::npos : v.find(']') - 1);
+        std::istringstream items(v);
+        std::string item;
+        while (std::getline(items, item, ',')) {
+          if (!trim(item).empty()) {
+            out.push_back(trim(item));
+          }
+        }
+      } else {
+        out.push_back(v);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace zipllm::git
