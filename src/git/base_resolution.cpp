@@ -1,6 +1,7 @@
 #include "git/base_resolution.h"
 
 #include "git/base_registry.h"
+#include "ops/ingest.h"
 
 #include <git2.h>
 
@@ -32,10 +33,36 @@ std::string normalize(std::string p) {
   return p;
 }
 
+// A base file not committed or staged yet (added in the same `git add` as
+// its fine-tunes): ingest it from the work tree now. The manifest is the one
+// git will store for it, and its objects are then already in the store.
+// The base's own base is resolved the same way, so the objects come out as
+// git's clean of that file will want them.
+Result<std::optional<ResolvedBase>> resolve_at_depth(Repo& repo, ModelStore& store,
+                                                     ThreadPool& pool, const std::string& path,
+                                                     int depth);
+
+Result<std::optional<format::Manifest>> from_work_tree(Repo& repo, ModelStore& store,
+                                                       ThreadPool& pool, const std::string& p,
+                                                       int depth) {
+  auto wd = repo.workdir();
+  if (!wd || !path_exists(*wd + "/" + p) || depth > 4) {
+    return std::optional<format::Manifest>();
+  }
+  auto own = TRY(resolve_at_depth(repo, store, pool, p, depth + 1));
+  auto m = ops::ingest_file(*wd + "/" + p, own ? &own->model : nullptr, store.resolver,
+                            *store.local, pool, ops::IngestOptions{}, nullptr);
+  if (!m) {
+    return std::move(m).error().context("base " + p);
+  }
+  return std::optional<format::Manifest>(std::move(*m));
+}
+
 // A declared base path: a tracked file, or a folder of tracked shards.
-Result<std::optional<ResolvedBase>> base_from_path(Repo& repo, const std::string& self,
+Result<std::optional<ResolvedBase>> base_from_path(Repo& repo, ModelStore& store, ThreadPool& pool,
+                                                   const std::string& self,
                                                    const std::string& declared,
-                                                   const std::string& origin) {
+                                                   const std::string& origin, int depth) {
   std::string p = normalize(declared);
   ResolvedBase rb;
   rb.origin = origin;
@@ -43,6 +70,9 @@ Result<std::optional<ResolvedBase>> base_from_path(Repo& repo, const std::string
     return std::optional<ResolvedBase>();
   }
   auto single = TRY(stored_manifest(repo, p));
+  if (!single && p.size() > 12 && p.compare(p.size() - 12, 12, ".safetensors") == 0) {
+    single = TRY(from_work_tree(repo, store, pool, p, depth));
+  }
   if (single) {
     TRY_STATUS(rb.model.add_manifest(*single, p));
     return std::optional<ResolvedBase>(std::move(rb));
@@ -60,8 +90,7 @@ Result<std::optional<ResolvedBase>> base_from_path(Repo& repo, const std::string
     }
   }
   if (shards == 0) {
-    return make_error(Errc::NotFound, origin + ": no tracked model at '" + p +
-                                          "' (add and commit the base first)");
+    return make_error(Errc::NotFound, origin + ": no model at '" + p + "'");
   }
   return std::optional<ResolvedBase>(std::move(rb));
 }
@@ -118,22 +147,30 @@ Result<std::optional<format::Manifest>> stored_manifest(Repo& repo, const std::s
   return manifest_at(repo, "HEAD:" + path);
 }
 
-Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, const ModelStore& store,
+Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, ModelStore& store, ThreadPool& pool,
                                                  const std::string& path) {
+  return resolve_at_depth(repo, store, pool, path, 0);
+}
+
+namespace {
+
+Result<std::optional<ResolvedBase>> resolve_at_depth(Repo& repo, ModelStore& store,
+                                                     ThreadPool& pool, const std::string& path,
+                                                     int depth) {
   auto attr = TRY(repo.attribute(path, "zipllm-base"));
   if (attr && *attr != "true" && *attr != "false") {
     std::string origin = "attribute zipllm-base=" + *attr;
     if (auto rb = TRY(registered(store, *attr, origin))) {
       return rb;
     }
-    return base_from_path(repo, path, *attr, origin);
+    return base_from_path(repo, store, pool, path, *attr, origin, depth);
   }
   if (auto cfg = zipllmconfig_base(repo)) {
     std::string origin = ".zipllmconfig zipllm.base=" + *cfg;
     if (auto rb = TRY(registered(store, *cfg, origin))) {
       return rb;
     }
-    auto rb = TRY(base_from_path(repo, path, *cfg, origin));
+    auto rb = TRY(base_from_path(repo, store, pool, path, *cfg, origin, depth));
     if (rb) {
       return rb;
     }
@@ -158,5 +195,7 @@ Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, const ModelStore& s
   }
   return std::optional<ResolvedBase>();
 }
+
+}  // namespace
 
 }  // namespace zipllm::git

@@ -19,6 +19,7 @@
 #include "git/model_store.h"
 #include "git/repo.h"
 #include "ops/base_model.h"
+#include "util/thread_pool.h"
 
 namespace zipllm::git {
 
@@ -27,7 +28,9 @@ struct ResolvedBase {
   std::string origin;  // e.g. "attribute zipllm-base=base/model.safetensors"
 };
 
-Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, const ModelStore& store,
+// `store` and `pool` are used to ingest a declared base that is in the work
+// tree but not staged yet (added in the same `git add`).
+Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, ModelStore& store, ThreadPool& pool,
                                                  const std::string& path);
 
 // The manifest stored for `path` in the index, else in HEAD; nullopt if

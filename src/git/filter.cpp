@@ -63,7 +63,7 @@ Status Filter::clean(const std::string& path, const TempFile& content, std::stri
       return {};
     }
   }
-  auto base = TRY_CTX(resolve_base(*m_repo, *m_store, path), "base model");
+  auto base = TRY_CTX(resolve_base(*m_repo, *m_store, m_pool, path), "base model");
   ops::IngestOptions opts;
   auto m = ops::ingest_file(content.path(), base ? &base->model : nullptr, m_store->resolver,
                             *m_store->local, m_pool, opts, nullptr);
