@@ -51,14 +51,7 @@ Status status() {
     }
     uint64_t stored = format::serialize_manifest(*m).size();
     size_t deltas = 0, missing = 0;
-    std::vector<ObjectId> ids = {m->header_id};
-    for (const auto& t : m->tensors) {
-      ids.push_back(t.id);
-    }
-    if (m->has_tail) {
-      ids.push_back(m->tail_id);
-    }
-    for (const auto& id : ids) {
+    for (const auto& id : format::object_ids(*m)) {
       ObjectInfo info = inspect(*store, id);
       if (!info.present) {
         ++missing;

@@ -45,14 +45,7 @@ Status run() {
       continue;
     }
     ++files;
-    std::vector<ObjectId> need = {m->header_id};
-    for (const auto& t : m->tensors) {
-      need.push_back(t.id);
-    }
-    if (m->has_tail) {
-      need.push_back(m->tail_id);
-    }
-    for (const auto& id : need) {
+    for (const auto& id : format::object_ids(*m)) {
       if (!store->resolver.contains(id)) {
         std::fprintf(stderr, "git-zipllm: verify: %s needs object %s, which is missing\n", p.c_str(),
                      id.hex().c_str());

@@ -83,6 +83,17 @@ std::string serialize_manifest(const Manifest& m) {
   return out;
 }
 
+std::vector<ObjectId> object_ids(const Manifest& m) {
+  std::vector<ObjectId> ids = {m.header_id};
+  for (const auto& t : m.tensors) {
+    ids.push_back(t.id);
+  }
+  if (m.has_tail) {
+    ids.push_back(m.tail_id);
+  }
+  return ids;
+}
+
 bool looks_like_manifest(Bytes data) {
   return data.size() >= k_manifest_magic.size() &&
          std::string_view(reinterpret_cast<const char*>(data.data()), k_manifest_magic.size()) ==

@@ -48,6 +48,8 @@ struct Manifest {
 
 std::string serialize_manifest(const Manifest& m);
 Result<Manifest> parse_manifest(std::string_view text);
+// Every object a manifest refers to: header, tensors in order, tail.
+std::vector<ObjectId> object_ids(const Manifest& m);
 // Cheap check for "is this a manifest?" (the first line only).
 bool looks_like_manifest(Bytes data);
 

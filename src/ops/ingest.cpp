@@ -292,7 +292,8 @@ Result<format::Manifest> ingest_file(const std::string& path, const BaseModel* b
   Ingest ingest(path, base, resolver, sink, pool, opts, report ? *report : local);
   auto r = ingest.run();
   if (!r) {
-    return std::move(r).error().context(path);
+    Error e = std::move(r).error();
+    return e.message.rfind(path + ":", 0) == 0 ? e : std::move(e).context(path);
   }
   return r;
 }
