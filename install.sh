@@ -23,7 +23,7 @@ done
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-PACKAGES=(build-essential cmake ninja-build pkg-config git git-lfs zstd
+PACKAGES=(build-essential cmake ninja-build pkg-config git git-lfs zstd procps diffutils coreutils time
   libgit2-dev libzstd-dev libxxhash-dev libcli11-dev nlohmann-json3-dev doctest-dev
   libhtscodecs-dev libssl-dev libcurl4-openssl-dev)
 missing=()

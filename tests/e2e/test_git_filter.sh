@@ -117,19 +117,11 @@ t_parallel_adds() {
     [ -z "$(find "$SCRATCH/fam/.git/zipllm" -name '*.tmp-*')" ]
 }
 t_killed_clean() {
-  cd "$SCRATCH/fam" && head -c 200000000 /dev/zero > /dev/null &&
-    python3 - "$S/base.bf16.safetensors" big.safetensors <<'PY' || return 1
-import sys, struct, json
-src = open(sys.argv[1], 'rb').read()
-n = struct.unpack('<Q', src[:8])[0]
-# one 64 MiB F32 tensor: big enough that git add takes a moment
-size = 64 << 20
-hdr = json.dumps({"w": {"dtype": "F32", "shape": [size // 4], "data_offsets": [0, size]}}).encode()
-with open(sys.argv[2], 'wb') as f:
-    f.write(struct.pack('<Q', len(hdr)) + hdr)
-    import os
-    f.write(os.urandom(size))
-PY
+  # one 64 MiB F32 tensor of random bytes: big enough that git add takes a moment
+  local hdr='{"w":{"dtype":"F32","shape":[16777216],"data_offsets":[0,67108864]}}'
+  cd "$SCRATCH/fam" &&
+    { printf "\\x$(printf %02x ${#hdr})\\0\\0\\0\\0\\0\\0\\0"; printf '%s' "$hdr"; head -c 67108864 /dev/urandom; } > big.safetensors &&
+    [ "$(stat -c %s big.safetensors)" = $((8 + ${#hdr} + 67108864)) ] || return 1
   ( git add big.safetensors > /dev/null 2>&1 & pid=$!; sleep 0.3; pkill -9 -f 'git-zipllm filter-process'; wait $pid ) ;
     run git zipllm verify && run git add big.safetensors && run git commit -qm big && rm big.safetensors && run git checkout -- big.safetensors &&
     [ "$(stat -c %s big.safetensors)" -gt 67000000 ] && git rm -q big.safetensors && run git commit -qm rm-big
