@@ -53,9 +53,57 @@ Result<std::string> Filter::tmp_dir() {
   return m_store->local->root() + "/tmp";
 }
 
-Status Filter::clean(const std::string& path, const TempFile& content, std::string& out) {
+namespace {
+
+// The clean cache: <store>/cache/clean/<content id> holds the manifest an
+// earlier clean produced for exactly those bytes. A hit is used only if it
+// parses, has the content's size, and every object it names is present.
+std::string cache_path(const ModelStore& store, const ObjectId& id) {
+  return store.local->root() + "/cache/clean/" + id.hex();
+}
+
+std::optional<std::string> cache_lookup(const ModelStore& store, const ObjectId& id,
+                                        uint64_t size) {
+  auto bytes = read_whole_file(cache_path(store, id), format::k_max_manifest_size);
+  if (!bytes) {
+    return std::nullopt;
+  }
+  std::string text(bytes->begin(), bytes->end());
+  auto m = format::parse_manifest(text);
+  if (!m || m->size != size) {
+    return std::nullopt;
+  }
+  for (const auto& oid : format::object_ids(*m)) {
+    if (!store.resolver.contains(oid)) {
+      return std::nullopt;
+    }
+  }
+  return text;
+}
+
+void cache_store(const ModelStore& store, const ObjectId& id, const std::string& text) {
+  if (!make_dirs(store.local->root() + "/cache/clean")) {
+    return;
+  }
+  auto f = AtomicFile::create(cache_path(store, id), 0644);
+  if (f && f->write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()),
+                                             text.size()))) {
+    (void)f->commit();  // a cache: failing to keep it loses nothing
+  }
+}
+
+}  // namespace
+
+Status Filter::clean(const std::string& path, const TempFile& content, std::string& out,
+                     const std::optional<ObjectId>& content_id) {
   TRY_STATUS(ensure_open());
   uint64_t size = TRY(spool_size(content));
+  if (content_id) {
+    if (auto hit = cache_lookup(*m_store, *content_id, size)) {
+      out = std::move(*hit);
+      return {};
+    }
+  }
   if (starts_with_manifest_magic(content, size) && size <= format::k_max_manifest_size) {
     std::string text = TRY(read_small(content, size));
     if (format::parse_manifest(text)) {
@@ -81,6 +129,9 @@ Status Filter::clean(const std::string& path, const TempFile& content, std::stri
     return e;
   }
   out = format::serialize_manifest(*m);
+  if (content_id) {
+    cache_store(*m_store, *content_id, out);
+  }
   return {};
 }
 
@@ -158,13 +209,14 @@ void report(const std::string& what, const Error& e) {
   std::fprintf(stderr, "git-zipllm: %s failed: %s\n", what.c_str(), e.message.c_str());
 }
 
-// Reads content packets until flush into `spool`.
-Status receive_content(PktReader& r, const TempFile& spool) {
+// Reads content packets until flush into `spool`, hashing them.
+Status receive_content(PktReader& r, const TempFile& spool, IdHasher& hasher) {
   while (true) {
     auto pkt = TRY(r.read_packet());
     if (!pkt) {
       return {};
     }
+    hasher.update(*pkt);
     TRY_STATUS(write_all(spool.fd(), *pkt, spool.path()));
   }
 }
@@ -298,6 +350,7 @@ Status FilterServer::handle(const std::vector<std::string>& header) {
     return list_available();  // no content section
   }
   auto spool = std::make_shared<std::optional<TempFile>>();
+  IdHasher hasher;
   Status prep;
   if (auto dir = m_filter.tmp_dir(); !dir) {
     prep = dir.error();
@@ -308,7 +361,7 @@ Status FilterServer::handle(const std::vector<std::string>& header) {
   }
   // Always consume the content, even when we cannot use it.
   if (*spool) {
-    Status got = receive_content(m_r, **spool);
+    Status got = receive_content(m_r, **spool, hasher);
     if (prep) {
       prep = got;
     }
@@ -329,7 +382,7 @@ Status FilterServer::handle(const std::vector<std::string>& header) {
   }
   if (command == "clean" && m_caps.clean) {
     std::string out;
-    Status s = m_filter.clean(path, **spool, out);
+    Status s = m_filter.clean(path, **spool, out, hasher.finish());
     return s ? respond_bytes(out) : respond_error(what, s.error());
   }
   if (command != "smudge" || !m_caps.smudge) {
@@ -407,6 +460,7 @@ int run_filter_once(ThreadPool& pool, bool clean, const std::string& path) {
     report(clean ? "clean" : "smudge", spool.error());
     return 1;
   }
+  IdHasher hasher;
   std::vector<uint8_t> buf(1 << 20);
   while (true) {
     auto n = read_some(STDIN_FILENO, buf, "stdin");
@@ -417,6 +471,7 @@ int run_filter_once(ThreadPool& pool, bool clean, const std::string& path) {
     if (*n == 0) {
       break;
     }
+    hasher.update(std::span<const uint8_t>(buf.data(), *n));
     if (Status s = write_all(spool->fd(), std::span<const uint8_t>(buf.data(), *n), spool->path()); !s) {
       report("spool", s.error());
       return 1;
@@ -424,7 +479,7 @@ int run_filter_once(ThreadPool& pool, bool clean, const std::string& path) {
   }
   if (clean) {
     std::string out;
-    if (Status s = filter.clean(path, *spool, out); !s) {
+    if (Status s = filter.clean(path, *spool, out, hasher.finish()); !s) {
       report("clean " + path, s.error());
       return 1;
     }

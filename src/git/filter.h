@@ -22,8 +22,12 @@ class Filter {
 public:
   explicit Filter(ThreadPool& pool) : m_pool(pool) {}
 
-  // `content` holds what git sent; the result is written to `out_fd`.
-  Status clean(const std::string& path, const TempFile& content, std::string& out);
+  // `content` holds what git sent; the manifest goes to `out`. `content_id`
+  // (XXH3-128 of the content, computed while it arrived) keys a cache of
+  // earlier cleans: git re-cleans unchanged files on status, commit and
+  // branch switches, and a hit answers without parsing or SHA-256.
+  Status clean(const std::string& path, const TempFile& content, std::string& out,
+               const std::optional<ObjectId>& content_id = std::nullopt);
   // On success either `passthrough` is true (send `content` back as is) or
   // `restored` holds the file.
   struct SmudgeResult {

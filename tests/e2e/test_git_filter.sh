@@ -56,6 +56,12 @@ t_stash() {
     run git stash pop -q && cmp -s ftA.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors" &&
     run git checkout -- ftA.safetensors && clean_tree
 }
+t_reclean_cached() {
+  # git re-cleans a touched file; the clean cache answers without re-encoding
+  [ -n "$(ls .git/zipllm/cache/clean)" ] && touch ftA.safetensors base.safetensors &&
+    clean_tree && rm -rf .git/zipllm/cache && touch ftA.safetensors && clean_tree &&
+    [ -n "$(ls .git/zipllm/cache/clean)" ]
+}
 t_renormalize() {
   run git add --renormalize . && clean_tree
 }
@@ -190,6 +196,7 @@ check "declared base gives deltas" t_delta_used
 check "branch switch" t_branch_switch
 check "reset --hard" t_reset_hard
 check "stash and pop" t_stash
+check "re-clean of unchanged files hits the clean cache" t_reclean_cached
 check "add --renormalize leaves the tree clean" t_renormalize
 check "git diff shows tensor lines" t_diff_readable
 check "previous version is the default base" t_chain_previous_version
