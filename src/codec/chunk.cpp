@@ -1,6 +1,7 @@
 #include "codec/chunk.h"
 
 #include <array>
+#include <memory>
 #include <cstring>
 
 namespace zipllm::codec {
@@ -253,8 +254,8 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
   // without them the compiler reloads every pointer per element.
   // Words go to their bucket-sorted position in one store; the planes are
   // then split off sequentially (fast, vectorizable).
-  std::vector<W> sorted(n);
-  W* __restrict zs = sorted.data();
+  std::unique_ptr<W[]> sorted(new W[n]);  // every position is written once below
+  W* __restrict zs = sorted.get();
   const uint16_t* __restrict bucket_of = b.bucket_of.data();
   const uint8_t* __restrict rp = raw.data();
   const uint8_t* __restrict bp = base.data();
@@ -307,9 +308,15 @@ Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
   TRY_STATUS(decode_planes(enc, pos, planes, b.counts, n));
   // Join the planes sequentially into whole words, then gather one word
   // per element.
-  std::vector<W> sorted(n, 0);
-  W* __restrict zs = sorted.data();
-  for (size_t j = 0; j < w; ++j) {
+  std::unique_ptr<W[]> sorted(new W[n]);  // no zero fill: plane 0 assigns every word
+  W* __restrict zs = sorted.get();
+  {
+    const uint8_t* __restrict pl = planes[0].data();
+    for (size_t i = 0; i < n; ++i) {
+      zs[i] = W(pl[i]);
+    }
+  }
+  for (size_t j = 1; j < w; ++j) {
     const uint8_t* __restrict pl = planes[j].data();
     for (size_t i = 0; i < n; ++i) {
       zs[i] = W(zs[i] | W(W(pl[i]) << (8 * j)));
