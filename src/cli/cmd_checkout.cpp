@@ -5,6 +5,7 @@
 // missing, hold a manifest (GIT_ZIPLLM_SKIP_SMUDGE=1 clones) or have the
 // wrong size; --force restores all.
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "git/base_resolution.h"
 #include "git/git_command.h"
 #include "git/model_store.h"
@@ -80,7 +81,13 @@ Status run(const Args& a) {
       continue;
     }
     std::fprintf(stderr, "git-zipllm: restoring %s (%s)\n", p.c_str(), human_bytes(m->size).c_str());
-    Status s = ops::restore_file(*m, store->resolver, target, pool, ops::RestoreOptions{});
+    Status s;
+    {
+      Progress progress(p, m->size);
+      ops::RestoreOptions opts;
+      opts.on_progress = [&](uint64_t done) { progress.update(done); };
+      s = ops::restore_file(*m, store->resolver, target, pool, opts);
+    }
     if (!s) {
       std::fprintf(stderr, "git-zipllm: error: %s: %s\n", p.c_str(), s.error().message.c_str());
       ++failed;

@@ -1,9 +1,11 @@
 // git zipllm compress IN [--base B]... -o OUT
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "ops/ingest.h"
 #include "store/pack.h"
 
 #include <cstdio>
+#include <filesystem>
 
 namespace zipllm::cli {
 
@@ -25,6 +27,9 @@ Status run(const Args& a) {
   }
   auto pack = TRY(store::PackWriter::open_new(a.output));
   ops::IngestOptions opts;
+  std::error_code ec;
+  Progress progress("compress " + a.input, std::filesystem::file_size(a.input, ec));
+  opts.on_progress = [&](uint64_t done) { progress.update(done); };
   ops::IngestReport report;
   format::Manifest m =
       TRY(ops::ingest_file(a.input, base.empty() ? nullptr : &base, resolver, *pack, pool, opts, &report));

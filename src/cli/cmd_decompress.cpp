@@ -1,5 +1,6 @@
 // git zipllm decompress IN [--base B]... -o OUT
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "ops/base_model.h"
 #include "ops/restore.h"
 #include "store/pack.h"
@@ -24,7 +25,10 @@ Status run(const Args& a) {
   for (const auto& b : a.bases) {
     TRY_STATUS_CTX(base.add_file(b, resolver, &pool), "base");
   }
-  Status s = ops::restore_file(m, resolver, a.output, pool, ops::RestoreOptions{});
+  Progress progress("decompress " + a.output, m.size);
+  ops::RestoreOptions opts;
+  opts.on_progress = [&](uint64_t done) { progress.update(done); };
+  Status s = ops::restore_file(m, resolver, a.output, pool, opts);
   if (!s && s.error().code == Errc::NotFound) {
     return std::move(s).error().context(
         a.input + " needs base tensors that are not in the pack; pass the base model it was "
