@@ -135,7 +135,6 @@ Result<std::unique_ptr<PackReader>> PackReader::open(const std::string& path) {
     }
     r->m_index[id] = {off, len};
   }
-  r->m_fd = std::make_shared<const Fd>(std::move(fd));
   return r;
 }
 
@@ -152,8 +151,11 @@ Result<std::optional<ObjectLocation>> PackReader::locate(const ObjectId& id) con
   if (it == m_index.end()) {
     return std::optional<ObjectLocation>();
   }
-  return std::optional<ObjectLocation>(
-      ObjectLocation{m_fd, it->second.first, it->second.second, m_path});
+  // Opened per lookup, not held: a store may have thousands of packs, more
+  // than a process may keep open.
+  Fd fd = TRY(open_read(m_path));
+  return std::optional<ObjectLocation>(ObjectLocation{std::make_shared<const Fd>(std::move(fd)),
+                                                      it->second.first, it->second.second, m_path});
 }
 
 }  // namespace zipllm::store

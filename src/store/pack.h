@@ -49,7 +49,6 @@ public:
 private:
   PackReader() = default;
   std::string m_path;
-  std::shared_ptr<const Fd> m_fd;
   std::string m_manifest;
   std::map<ObjectId, std::pair<uint64_t, uint64_t>> m_index;
 };
