@@ -30,5 +30,6 @@ std::vector<Runner> add_status(CLI::App& app);    // status, show, textconv
 std::vector<Runner> add_merge(CLI::App& app);     // merge-driver
 std::vector<Runner> add_verify(CLI::App& app);    // verify
 std::vector<Runner> add_base(CLI::App& app);      // base add|list
+std::vector<Runner> add_gc(CLI::App& app);        // gc
 
 }  // namespace zipllm::cli

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   reg(add_merge(app));
   reg(add_verify(app));
   reg(add_base(app));
+  reg(add_gc(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
