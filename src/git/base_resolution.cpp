@@ -122,13 +122,11 @@ std::optional<std::string> zipllmconfig_base(Repo& repo) {
   if (git_config_open_ondisk(&cfg, path.c_str()) != 0) {
     return std::nullopt;
   }
-  const char* v = nullptr;
   std::optional<std::string> out;
   git_buf buf = GIT_BUF_INIT;
   if (git_config_get_string_buf(&buf, cfg, "zipllm.base") == 0) {
     out = std::string(buf.ptr, buf.size);
   }
-  (void)v;
   git_buf_dispose(&buf);
   git_config_free(cfg);
   return out;

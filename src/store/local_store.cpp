@@ -60,6 +60,21 @@ std::string LocalStore::path_of(const ObjectId& id) const {
 }
 
 void LocalStore::scan_packs() const {
+  // A miss (every new tensor during ingest) would otherwise list the folder
+  // each time. Publishing a pack renames into packs/, which changes its
+  // mtime; a timestamp from the last two seconds is not trusted (two changes
+  // may share a tick).
+  struct stat st;
+  if (::stat((m_root + "/packs").c_str(), &st) == 0) {
+    int64_t mtime = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    if (mtime == m_packs_mtime_ns && now - mtime > 2'000'000'000) {
+      return;
+    }
+    m_packs_mtime_ns = mtime;
+  }
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(m_root + "/packs", ec)) {
     std::string name = e.path().filename().string();

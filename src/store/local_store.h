@@ -58,6 +58,7 @@ private:
   mutable std::mutex m_mutex;
   mutable std::vector<std::unique_ptr<PackReader>> m_packs;
   mutable std::set<std::string> m_pack_names;
+  mutable int64_t m_packs_mtime_ns = -1;  // packs/ as of the last full scan
   std::unique_ptr<PackWriter> m_batch;
   std::unordered_set<ObjectId, ObjectIdHash> m_batch_ids;
 };
