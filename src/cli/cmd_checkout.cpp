@@ -5,10 +5,11 @@
 // missing, hold a manifest (GIT_ZIPLLM_SKIP_SMUDGE=1 clones) or have the
 // wrong size; --force restores all.
 #include "cli/commands.h"
-#include "cli/progress.h"
+#include "util/progress.h"
 #include "git/base_resolution.h"
 #include "git/git_command.h"
 #include "git/model_store.h"
+#include "git/sync.h"
 #include "ops/restore.h"
 
 #include <sys/stat.h>
@@ -62,8 +63,7 @@ Status run(const Args& a) {
   auto store = TRY(git::ModelStore::open(repo));
   ThreadPool pool(ThreadPool::default_threads());
   auto paths = TRY(repo.tracked_paths());
-  std::string refreshed;
-  size_t restored = 0, failed = 0;
+  std::vector<std::pair<std::string, format::Manifest>> todo;
   for (const auto& p : paths) {
     if (!selected(p, a.paths)) {
       continue;
@@ -76,17 +76,36 @@ Status run(const Args& a) {
     if (!m) {
       continue;  // stored before the filter: git's own checkout handles it
     }
-    std::string target = *wd + "/" + p;
-    if (!a.force && !needs_restore(target, *m)) {
-      continue;
+    if (a.force || needs_restore(*wd + "/" + p, *m)) {
+      todo.emplace_back(p, std::move(*m));
     }
-    std::fprintf(stderr, "git-zipllm: restoring %s (%s)\n", p.c_str(), human_bytes(m->size).c_str());
+  }
+  // Everything missing locally comes down first, in parallel.
+  std::vector<format::Manifest> manifests;
+  for (const auto& [p, m] : todo) {
+    manifests.push_back(m);
+  }
+  if (!manifests.empty() && !store->source->upstreams().empty()) {
+    auto st = git::prefetch(*store, manifests, remote::default_transfer_options("downloading objects"));
+    if (!st) {
+      return std::move(st).error();
+    }
+    if (st->objects) {
+      std::fprintf(stderr, "git-zipllm: downloaded %llu object(s) (%s)\n",
+                   static_cast<unsigned long long>(st->objects), human_bytes(st->bytes).c_str());
+    }
+  }
+  std::string refreshed;
+  size_t restored = 0, failed = 0;
+  for (const auto& [p, m] : todo) {
+    std::string target = *wd + "/" + p;
+    std::fprintf(stderr, "git-zipllm: restoring %s (%s)\n", p.c_str(), human_bytes(m.size).c_str());
     Status s;
     {
-      Progress progress(p, m->size);
+      Progress progress(p, m.size);
       ops::RestoreOptions opts;
       opts.on_progress = [&](uint64_t done) { progress.update(done); };
-      s = ops::restore_file(*m, store->resolver, target, pool, opts);
+      s = ops::restore_file(m, store->resolver, target, pool, opts);
     }
     if (!s) {
       std::fprintf(stderr, "git-zipllm: error: %s: %s\n", p.c_str(), s.error().message.c_str());
@@ -110,16 +129,20 @@ Status run(const Args& a) {
 
 }  // namespace
 
+int run_checkout(const std::vector<std::string>& paths, bool force) {
+  Args a;
+  a.paths = paths;
+  a.force = force;
+  Status s = run(a);
+  return s ? 0 : fail(s.error().context("checkout"));
+}
+
 std::vector<Runner> add_checkout(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("checkout", "Write tracked model files straight to the work tree");
-  cmd->alias("pull");
   cmd->add_option("paths", a->paths, "files or folders (default: all tracked)");
   cmd->add_flag("--force", a->force, "restore even files that look up to date");
-  return {[a] {
-    Status s = run(*a);
-    return s ? 0 : fail(s.error().context("checkout"));
-  }};
+  return {[a] { return run_checkout(a->paths, a->force); }};
 }
 
 }  // namespace zipllm::cli

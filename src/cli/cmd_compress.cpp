@@ -1,6 +1,6 @@
 // git zipllm compress IN [--base B]... -o OUT
 #include "cli/commands.h"
-#include "cli/progress.h"
+#include "util/progress.h"
 #include "ops/ingest.h"
 #include "store/pack.h"
 

@@ -1,6 +1,6 @@
 // git zipllm decompress IN [--base B]... -o OUT
 #include "cli/commands.h"
-#include "cli/progress.h"
+#include "util/progress.h"
 #include "ops/base_model.h"
 #include "ops/restore.h"
 #include "store/pack.h"

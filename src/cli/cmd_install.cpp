@@ -1,6 +1,7 @@
 // git zipllm install [--local|--global|--system] [--force] / uninstall
 #include "cli/commands.h"
 #include "git/git_command.h"
+#include "git/hooks.h"
 
 #include <cstdio>
 
@@ -21,10 +22,14 @@ constexpr Key k_keys[] = {
     {"diff.zipllm.textconv", "git-zipllm textconv"},
     {"merge.zipllm.name", "git-zipllm model merge (whole files)"},
     {"merge.zipllm.driver", "git-zipllm merge-driver %O %A %B %P"},
+    // The LFS door: git-lfs runs it for remotes that `lfs-enable` selects.
+    {"lfs.customtransfer.zipllm.path", "git-zipllm"},
+    {"lfs.customtransfer.zipllm.args", "transfer"},
+    {"lfs.customtransfer.zipllm.concurrent", "false"},
 };
 
 struct Args {
-  bool local = false, global = false, system = false, force = false;
+  bool local = false, global = false, system = false, force = false, skip_repo = false;
   std::string scope() const { return local ? "--local" : system ? "--system" : "--global"; }
 };
 
@@ -54,6 +59,17 @@ Status install(const Args& a) {
     }
   }
   std::printf("git-zipllm filter installed (%s config)\n", scope.substr(2).c_str());
+  // Inside a repository (or with --local): its hooks too.
+  if (!a.skip_repo) {
+    auto repo = git::Repo::open();
+    if (repo && repo->workdir()) {
+      for (const auto& line : TRY(git::install_hooks(*repo))) {
+        std::printf("hook %s\n", line.c_str());
+      }
+    } else if (a.local) {
+      return make_error(Errc::InvalidArgument, "--local needs a repository with a work tree");
+    }
+  }
   return {};
 }
 
@@ -67,13 +83,21 @@ Status uninstall(const Args& a) {
     TRY(git::run_git({"config", scope, "--unset-all", k.name}));
   }
   // Drop the sections if they are now empty.
-  for (const char* section : {"filter.zipllm", "diff.zipllm", "merge.zipllm"}) {
+  for (const char* section : {"filter.zipllm", "diff.zipllm", "merge.zipllm", "lfs.customtransfer.zipllm"}) {
     auto r = TRY(git::run_git({"config", scope, "--get-regexp", std::string("^") + section + "\\."}));
     if (r.output.empty()) {
       (void)git::run_git({"config", scope, "--remove-section", section});
     }
   }
   std::printf("git-zipllm filter removed (%s config)\n", scope.substr(2).c_str());
+  if (!a.skip_repo) {
+    auto repo = git::Repo::open();
+    if (repo && repo->workdir()) {
+      for (const auto& line : TRY(git::uninstall_hooks(*repo))) {
+        std::printf("hook %s\n", line.c_str());
+      }
+    }
+  }
   return {};
 }
 
@@ -82,6 +106,7 @@ void add_scope(CLI::App* cmd, Args& a) {
   cmd->add_flag("--global", a.global, "the user's config (default)");
   cmd->add_flag("--system", a.system, "the system config");
   cmd->add_flag("--force", a.force, "replace or remove values set by something else");
+  cmd->add_flag("--skip-repo", a.skip_repo, "leave the current repository's hooks alone");
 }
 
 }  // namespace

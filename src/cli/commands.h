@@ -2,6 +2,7 @@
 // that produces an exit status (0 ok, 1 user or data error, 2 internal).
 #pragma once
 
+#include "util/progress.h"
 #include "util/result.h"
 
 #include <CLI/CLI.hpp>
@@ -17,7 +18,6 @@ using Runner = std::function<int()>;
 // Prints "git-zipllm: <message>" to stderr and returns the exit status for
 // the error's category.
 int fail(const Error& e);
-std::string human_bytes(uint64_t n);
 
 Runner add_compress(CLI::App& app);
 Runner add_decompress(CLI::App& app);
@@ -31,5 +31,10 @@ std::vector<Runner> add_merge(CLI::App& app);     // merge-driver
 std::vector<Runner> add_verify(CLI::App& app);    // verify
 std::vector<Runner> add_base(CLI::App& app);      // base add|list
 std::vector<Runner> add_gc(CLI::App& app);        // gc
+std::vector<Runner> add_sync(CLI::App& app);      // push, fetch, pull, pre-push
+std::vector<Runner> add_transfer(CLI::App& app);  // transfer (LFS agent), lfs-enable
+
+// `git zipllm checkout PATHS` as a function (pull uses it).
+int run_checkout(const std::vector<std::string>& paths, bool force);
 
 }  // namespace zipllm::cli

@@ -14,18 +14,6 @@ int fail(const Error& e) {
   return e.code == Errc::Internal ? 2 : 1;
 }
 
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-  return buf;
-}
 
 }  // namespace zipllm::cli
 
@@ -62,6 +50,8 @@ int main(int argc, char** argv) {
   reg(add_verify(app));
   reg(add_base(app));
   reg(add_gc(app));
+  reg(add_sync(app));
+  reg(add_transfer(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 #include "git/base_resolution.h"
 
+#include "git/settings.h"
+
 #include "git/base_registry.h"
 #include "ops/ingest.h"
 
@@ -110,26 +112,7 @@ Result<std::optional<ResolvedBase>> registered(const ModelStore& store, const st
 }
 
 std::optional<std::string> zipllmconfig_base(Repo& repo) {
-  auto wd = repo.workdir();
-  if (!wd) {
-    return std::nullopt;
-  }
-  std::string path = *wd + "/.zipllmconfig";
-  if (!path_exists(path)) {
-    return std::nullopt;
-  }
-  git_config* cfg = nullptr;
-  if (git_config_open_ondisk(&cfg, path.c_str()) != 0) {
-    return std::nullopt;
-  }
-  std::optional<std::string> out;
-  git_buf buf = GIT_BUF_INIT;
-  if (git_config_get_string_buf(&buf, cfg, "zipllm.base") == 0) {
-    out = std::string(buf.ptr, buf.size);
-  }
-  git_buf_dispose(&buf);
-  git_config_free(cfg);
-  return out;
+  return Settings::load(repo).committed("zipllm.base");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "git/filter.h"
 
 #include "git/base_resolution.h"
+#include "git/hooks.h"
 #include "git/pkt_line.h"
 #include "ops/ingest.h"
 #include "ops/restore.h"
@@ -45,6 +46,8 @@ Status Filter::ensure_open() {
   }
   m_repo.emplace(TRY(Repo::open()));
   m_store = TRY(ModelStore::open(*m_repo));
+  // A fresh clone gets its pre-push hook here (never over an existing one).
+  install_missing_hooks(*m_repo);
   return {};
 }
 

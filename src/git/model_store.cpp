@@ -1,25 +1,54 @@
 #include "git/model_store.h"
 
+#include "git/settings.h"
+
+#include <set>
+
 namespace zipllm::git {
 
-Result<std::unique_ptr<ModelStore>> ModelStore::open(Repo& repo) {
+namespace {
+
+Result<std::unique_ptr<ModelStore>> open_with(Repo& repo, bool upstreams_too) {
   auto ms = std::make_unique<ModelStore>();
   std::string path = repo.config_string("zipllm.storepath").value_or(repo.store_path());
   ms->local = TRY(store::LocalStore::open(path));
-  std::vector<std::unique_ptr<store::LocalStore>> upstreams;
-  for (const auto& remote : repo.local_remote_paths()) {
-    auto other = Repo::open_at(remote);
-    if (!other) {
-      continue;
+  std::vector<std::unique_ptr<remote::RemoteStore>> upstreams;
+  std::set<std::string> seen{path};
+  if (upstreams_too) {
+    Settings settings = Settings::load(repo);
+    if (auto t = resolve_remote_store(repo, settings, ""); t && !seen.count(t->url)) {
+      // A misconfigured remote must not stop local work: it fails later,
+      // with its message, only if an object is actually missing.
+      if (auto r = remote::open_remote(t->url, settings.s3())) {
+        seen.insert(t->url);
+        upstreams.push_back(std::move(*r));
+      }
     }
-    std::string up = other->store_path();
-    if (up != path && path_exists(up + "/objects")) {
-      upstreams.push_back(TRY(store::LocalStore::open(up)));
+    for (const auto& remote : repo.local_remote_paths()) {
+      auto other = Repo::open_at(remote);
+      if (!other) {
+        continue;
+      }
+      std::string up = other->store_path();
+      if (!seen.count(up) && path_exists(up + "/objects")) {
+        if (auto r = remote::open_remote(up, {})) {
+          seen.insert(up);
+          upstreams.push_back(std::move(*r));
+        }
+      }
     }
   }
-  ms->source = std::make_unique<store::FetchThroughSource>(*ms->local, std::move(upstreams));
+  ms->source = std::make_unique<remote::FetchThroughSource>(*ms->local, std::move(upstreams));
   ms->resolver.add_source(ms->source.get());
   return ms;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ModelStore>> ModelStore::open(Repo& repo) { return open_with(repo, true); }
+
+Result<std::unique_ptr<ModelStore>> ModelStore::open_local(Repo& repo) {
+  return open_with(repo, false);
 }
 
 }  // namespace zipllm::git

@@ -1,20 +1,25 @@
 // The object store of a repository, ready to read and write: the local
-// store at <common_dir>/zipllm, the stores of local-path remotes as
-// upstreams, and a Resolver over them.
+// store at <common_dir>/zipllm (or zipllm.storepath), with upstreams that
+// missing objects are fetched from on demand — the zipllm store of the
+// default remote (git/settings.h) and the stores of remotes that are local
+// paths — and a Resolver over them.
 #pragma once
 
 #include "git/repo.h"
-#include "store/fetch_through.h"
+#include "remote/fetch_through.h"
 #include "store/resolver.h"
 
 namespace zipllm::git {
 
 struct ModelStore {
   std::unique_ptr<store::LocalStore> local;
-  std::unique_ptr<store::FetchThroughSource> source;
+  std::unique_ptr<remote::FetchThroughSource> source;
   store::Resolver resolver;
 
   static Result<std::unique_ptr<ModelStore>> open(Repo& repo);
+  // The local store alone (no upstreams): for commands that must not touch
+  // the network.
+  static Result<std::unique_ptr<ModelStore>> open_local(Repo& repo);
 };
 
 }  // namespace zipllm::git

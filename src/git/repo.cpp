@@ -167,38 +167,204 @@ Result<std::vector<std::string>> Repo::tracked_paths() {
   return out;
 }
 
-std::vector<std::string> Repo::local_remote_paths() {
+std::optional<std::string> Repo::local_path_of(const std::string& given) {
+  std::string url = given;
+  if (url.rfind("file://", 0) == 0) {
+    url = url.substr(7);
+  }
+  if (!url.empty() && url.find("://") == std::string::npos &&
+      (url[0] == '/' || url[0] == '.') && std::filesystem::exists(url)) {
+    return url;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Repo::remote_names() {
   std::vector<std::string> out;
   git_strarray names{};
   if (git_remote_list(&names, m_repo) != 0) {
     return out;
   }
   for (size_t i = 0; i < names.count; ++i) {
-    git_remote* remote = nullptr;
-    if (git_remote_lookup(&remote, m_repo, names.strings[i]) != 0) {
-      continue;
-    }
-    std::string url = git_remote_url(remote) ? git_remote_url(remote) : "";
-    git_remote_free(remote);
-    if (url.rfind("file://", 0) == 0) {
-      url = url.substr(7);
-    }
-    if (!url.empty() && url.find("://") == std::string::npos &&
-        (url[0] == '/' || url[0] == '.') && std::filesystem::exists(url)) {
-      out.push_back(url);
-    }
+    out.emplace_back(names.strings[i]);
   }
   git_strarray_dispose(&names);
   return out;
 }
 
+std::optional<std::string> Repo::remote_url(const std::string& name) {
+  git_remote* remote = nullptr;
+  if (git_remote_lookup(&remote, m_repo, name.c_str()) != 0) {
+    return std::nullopt;
+  }
+  std::optional<std::string> url;
+  if (git_remote_url(remote)) {
+    url = git_remote_url(remote);
+  }
+  git_remote_free(remote);
+  return url;
+}
+
+std::optional<std::string> Repo::default_remote() {
+  git_reference* head = nullptr;
+  if (git_repository_head(&head, m_repo) == 0) {
+    std::string branch = git_reference_shorthand(head);
+    git_reference_free(head);
+    if (auto r = config_string("branch." + branch + ".remote"); r && *r != ".") {
+      return r;
+    }
+  }
+  auto names = remote_names();
+  for (const auto& n : names) {
+    if (n == "origin") {
+      return n;
+    }
+  }
+  if (names.size() == 1) {
+    return names[0];
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Repo::local_remote_paths() {
+  std::vector<std::string> out;
+  for (const auto& name : remote_names()) {
+    if (auto url = remote_url(name)) {
+      if (auto p = local_path_of(*url)) {
+        out.push_back(*p);
+      }
+    }
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> Repo::blob_by_id(const std::string& hex, uint64_t max_size) {
+  git_oid oid;
+  if (git_oid_fromstr(&oid, hex.c_str()) != 0) {
+    return std::optional<std::string>();
+  }
+  git_odb* odb = nullptr;
+  if (git_repository_odb(&odb, m_repo) != 0) {
+    return lib_error("cannot open the object database");
+  }
+  std::unique_ptr<git_odb, decltype(&git_odb_free)> owned_odb(odb, git_odb_free);
+  size_t size = 0;
+  git_object_t type{};
+  if (git_odb_read_header(&size, &type, odb, &oid) != 0 || type != GIT_OBJECT_BLOB ||
+      size > max_size) {
+    return std::optional<std::string>();
+  }
+  git_odb_object* obj = nullptr;
+  if (git_odb_read(&obj, odb, &oid) != 0) {
+    return lib_error("cannot read blob " + hex);
+  }
+  const char* data = static_cast<const char*>(git_odb_object_data(obj));
+  std::string out(data, git_odb_object_size(obj));
+  git_odb_object_free(obj);
+  return std::optional<std::string>(std::move(out));
+}
+
+namespace {
+
+// `git -c key=value` reaches child processes as GIT_CONFIG_PARAMETERS (and
+// GIT_CONFIG_COUNT/KEY_n/VALUE_n), which libgit2 1.5 ignores: read them here.
+// Format: single-quoted words, "'key'='value'" or older "'key=value'".
+std::vector<std::pair<std::string, std::string>> command_line_config() {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (const char* p = std::getenv("GIT_CONFIG_PARAMETERS")) {
+    std::string s = p;
+    std::vector<std::string> words;
+    std::vector<bool> joined;  // word i was attached to word i-1 by '='
+    size_t i = 0;
+    bool attach = false;
+    while (i < s.size()) {
+      if (s[i] == ' ') {
+        ++i;
+        attach = false;
+        continue;
+      }
+      if (s[i] == '=') {
+        ++i;
+        attach = true;
+        continue;
+      }
+      if (s[i] != '\'') {
+        break;  // not the format we know
+      }
+      std::string w;
+      ++i;
+      while (i < s.size()) {
+        if (s[i] == '\'') {
+          // '\'' is an escaped quote inside a word
+          if (s.compare(i, 4, "'\\''") == 0) {
+            w += '\'';
+            i += 4;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        w += s[i++];
+      }
+      words.push_back(w);
+      joined.push_back(attach);
+      attach = false;
+    }
+    for (size_t k = 0; k < words.size(); ++k) {
+      if (k + 1 < words.size() && joined[k + 1]) {
+        out.emplace_back(words[k], words[k + 1]);
+        ++k;
+      } else {
+        size_t eq = words[k].find('=');
+        out.emplace_back(words[k].substr(0, eq), eq == std::string::npos ? "true" : words[k].substr(eq + 1));
+      }
+    }
+  }
+  if (const char* c = std::getenv("GIT_CONFIG_COUNT")) {
+    int n = std::atoi(c);
+    for (int k = 0; k < n; ++k) {
+      const char* key = std::getenv(("GIT_CONFIG_KEY_" + std::to_string(k)).c_str());
+      const char* val = std::getenv(("GIT_CONFIG_VALUE_" + std::to_string(k)).c_str());
+      if (key && val) {
+        out.emplace_back(key, val);
+      }
+    }
+  }
+  return out;
+}
+
+bool same_key(const std::string& a, const std::string& b) {
+  // Section and variable names ignore case; the subsection does not.
+  size_t a1 = a.find('.'), a2 = a.rfind('.'), b1 = b.find('.'), b2 = b.rfind('.');
+  if (a1 == std::string::npos || b1 == std::string::npos || a2 - a1 != b2 - b1) {
+    return false;
+  }
+  auto ieq = [](std::string_view x, std::string_view y) {
+    return x.size() == y.size() &&
+           std::equal(x.begin(), x.end(), y.begin(), [](char p, char q) { return ::tolower(p) == ::tolower(q); });
+  };
+  return ieq(std::string_view(a).substr(0, a1), std::string_view(b).substr(0, b1)) &&
+         std::string_view(a).substr(a1, a2 - a1) == std::string_view(b).substr(b1, b2 - b1) &&
+         ieq(std::string_view(a).substr(a2), std::string_view(b).substr(b2));
+}
+
+}  // namespace
+
 std::optional<std::string> Repo::config_string(const std::string& key) {
+  std::optional<std::string> out;
+  for (const auto& [k, v] : command_line_config()) {
+    if (same_key(k, key)) {
+      out = v;  // the last one wins
+    }
+  }
+  if (out) {
+    return out;
+  }
   git_config* cfg = nullptr;
   if (git_repository_config_snapshot(&cfg, m_repo) != 0) {
     return std::nullopt;
   }
   const char* v = nullptr;
-  std::optional<std::string> out;
   if (git_config_get_string(&v, cfg, key.c_str()) == 0 && v) {
     out = v;
   }

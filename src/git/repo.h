@@ -40,8 +40,18 @@ public:
   Result<std::optional<std::string>> blob(const std::string& spec, uint64_t max_size);
   // Paths in the index whose `filter` attribute is `zipllm`.
   Result<std::vector<std::string>> tracked_paths();
+  // A blob by its object id (hex); nullopt if absent, not a blob or larger
+  // than max_size (checked before reading it).
+  Result<std::optional<std::string>> blob_by_id(const std::string& hex, uint64_t max_size);
   // URLs of remotes that are local paths (plain paths or file://).
   std::vector<std::string> local_remote_paths();
+  std::vector<std::string> remote_names();
+  std::optional<std::string> remote_url(const std::string& name);
+  // The remote of the current branch's upstream, else "origin", else the
+  // only remote; nullopt when there is no choice.
+  std::optional<std::string> default_remote();
+  // The local folder a remote URL names (a path or file://), if it is one.
+  static std::optional<std::string> local_path_of(const std::string& url);
   // A config string, if set.
   std::optional<std::string> config_string(const std::string& key);
 

@@ -156,6 +156,12 @@ Result<std::unique_ptr<ObjectOutput>> LocalStore::create(const ObjectId& id, uin
   return std::unique_ptr<ObjectOutput>(new FileOutput(std::move(f)));
 }
 
+Result<AtomicFile> LocalStore::create_loose(const ObjectId& id) {
+  std::string path = path_of(id);
+  TRY_STATUS(make_dirs(path.substr(0, path.rfind('/'))));
+  return AtomicFile::create(path, 0444);
+}
+
 Status LocalStore::finish() {
   std::unique_ptr<PackWriter> batch;
   {

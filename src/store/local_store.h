@@ -41,6 +41,8 @@ public:
   bool contains(const ObjectId& id) const override;
   Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id, uint64_t raw_size) override;
   Status finish() override;
+  // A loose object file to fill by hand (downloads): commit(true) publishes it.
+  Result<AtomicFile> create_loose(const ObjectId& id);
 
   // Number of pack files currently known (for tests and status).
   size_t pack_count() const;

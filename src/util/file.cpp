@@ -137,7 +137,7 @@ static std::string unique_suffix() {
 
 Result<AtomicFile> AtomicFile::create(const std::string& path, unsigned mode) {
   std::string tmp = path + unique_suffix();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     return os_error("cannot create", tmp, errno);
   }

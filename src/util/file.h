@@ -63,6 +63,8 @@ public:
   Status pwrite(uint64_t offset, std::span<const uint8_t> data);
   int fd() const { return m_fd.get(); }
   const std::string& path() const { return m_path; }
+  // Where the bytes are until commit() (readable: opened read-write).
+  const std::string& temp_path() const { return m_tmp; }
   uint64_t size() const { return m_written; }
 
   // fsync, rename over `path`, fsync the directory. If `keep_existing` and a

@@ -9,6 +9,7 @@ const char* errc_name(Errc code) {
     case Errc::Corrupt: return "corrupt";
     case Errc::IoError: return "I/O error";
     case Errc::Unsupported: return "unsupported";
+    case Errc::Unavailable: return "unavailable";
     case Errc::Internal: return "internal error";
   }
   return "error";

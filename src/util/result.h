@@ -18,6 +18,7 @@ enum class Errc {
   Corrupt,          // stored data fails its checksum or does not decode
   IoError,          // the operating system refused (disk full, permission, ...)
   Unsupported,      // a valid input this version cannot handle
+  Unavailable,      // a remote did not answer or failed transiently (retry may help)
   Internal,         // our own bug
 };
 

@@ -1,0 +1,368 @@
+#include "git/lfs_agent.h"
+
+#include "git/base_resolution.h"
+#include "git/git_command.h"
+#include "git/settings.h"
+#include "git/sync.h"
+#include "ops/ingest.h"
+#include "ops/restore.h"
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <mutex>
+
+namespace zipllm::git {
+
+namespace {
+
+using nlohmann::json;
+
+// git-lfs shows agent stderr only under GIT_TRACE; messages go in errors.
+void trace(const std::string& s) {
+  if (std::getenv("GIT_ZIPLLM_TRACE")) {
+    std::fprintf(stderr, "git-zipllm: transfer: %s\n", s.c_str());
+  }
+}
+
+class Agent {
+public:
+  explicit Agent(ThreadPool& pool) : m_pool(pool) {}
+  int run();
+
+private:
+  void send(const json& j) {
+    std::lock_guard lock(m_out);
+    std::string line = j.dump() + "\n";
+    (void)write_all(STDOUT_FILENO,
+                    std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(line.data()), line.size()),
+                    "stdout");
+  }
+  // Progress for `oid`: at most ~10 per second, always the first and last.
+  void progress(const std::string& oid, uint64_t so_far, bool force = false) {
+    auto now = std::chrono::steady_clock::now();
+    uint64_t since = so_far > m_reported ? so_far - m_reported : 0;
+    if (!force && (since == 0 || now - m_last_report < std::chrono::milliseconds(100))) {
+      return;
+    }
+    m_last_report = now;
+    m_reported = so_far;
+    send({{"event", "progress"}, {"oid", oid}, {"bytesSoFar", so_far}, {"bytesSinceLast", since}});
+  }
+  Status init(const json& msg);
+  Status upload(const std::string& oid, uint64_t size, const std::string& path);
+  Result<std::string> download(const std::string& oid, uint64_t size);
+  Result<format::Manifest> ingest(const std::string& oid, const std::string& path, uint64_t size);
+  std::string repo_path_of(const std::string& oid);
+
+  ThreadPool& m_pool;
+  std::mutex m_out;
+  std::optional<Repo> m_repo;
+  std::unique_ptr<ModelStore> m_store;  // local store, upstream = the remote
+  remote::RemoteStore* m_remote = nullptr;
+  std::string m_operation;
+  std::optional<std::map<std::string, std::string>> m_paths;  // LFS oid -> repository path
+  std::mutex m_progress;
+  uint64_t m_reported = 0;
+  std::chrono::steady_clock::time_point m_last_report;
+};
+
+Status Agent::init(const json& msg) {
+  m_operation = msg.value("operation", "");
+  std::string remote_name = msg.value("remote", "");
+  m_repo.emplace(TRY(Repo::open()));
+  m_store = TRY(ModelStore::open_local(*m_repo));
+  Settings settings = Settings::load(*m_repo);
+  RemoteTarget t;
+  auto remote = TRY(open_remote_store(*m_repo, settings, remote_name, &t));
+  TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&] { return remote->ping(); }));
+  m_remote = remote.get();
+  // Objects missing locally come from the remote while restoring.
+  std::vector<std::unique_ptr<remote::RemoteStore>> ups;
+  ups.push_back(std::move(remote));
+  store::LocalStore& local = *m_store->local;
+  m_store->source = std::make_unique<remote::FetchThroughSource>(local, std::move(ups));
+  m_store->resolver = store::Resolver();
+  m_store->resolver.add_source(m_store->source.get());
+  trace("init " + m_operation + " remote=" + remote_name + " store=" + t.url + " (" + t.how + ")");
+  return {};
+}
+
+// The repository path whose LFS pointer names `oid` (index, then HEAD), for
+// base resolution; empty if none.
+std::string Agent::repo_path_of(const std::string& oid) {
+  if (!m_paths) {
+    m_paths.emplace();
+    for (const char* ref : {"HEAD"}) {
+      auto listed = run_git({"ls-tree", "-r", "-l", "-z", ref});
+      if (!listed || listed->status != 0) {
+        continue;
+      }
+      const std::string& o = listed->output;
+      size_t pos = 0;
+      while (pos < o.size()) {
+        size_t end = o.find('\0', pos);
+        if (end == std::string::npos) {
+          end = o.size();
+        }
+        std::string entry = o.substr(pos, end - pos);
+        pos = end + 1;
+        size_t tab = entry.find('\t');
+        if (tab == std::string::npos) {
+          continue;
+        }
+        std::string mode, type, hex, size_text;
+        std::istringstream in(entry.substr(0, tab));
+        in >> mode >> type >> hex >> size_text;
+        if (type != "blob" || size_text == "-" || std::stoull(size_text) >= 1024) {
+          continue;
+        }
+        auto text = m_repo->blob_by_id(hex, 1024);
+        if (!text || !*text || (*text)->rfind("version https://git-lfs.github.com/spec/v1", 0) != 0) {
+          continue;
+        }
+        size_t at = (*text)->find("\noid sha256:");
+        if (at != std::string::npos && (*text)->size() >= at + 12 + 64) {
+          m_paths->emplace((*text)->substr(at + 12, 64), entry.substr(tab + 1));
+        }
+      }
+    }
+  }
+  auto it = m_paths->find(oid);
+  return it == m_paths->end() ? "" : it->second;
+}
+
+Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string& path, uint64_t size) {
+  // An earlier upload (or the base of one) may have ingested it already.
+  std::string cache = m_store->local->root() + "/lfs/" + oid;
+  if (auto bytes = read_whole_file(cache, format::k_max_manifest_size)) {
+    auto m = format::parse_manifest(std::string(bytes->begin(), bytes->end()));
+    if (m && m->size == size) {
+      bool all = true;
+      for (const auto& id : format::object_ids(*m)) {
+        all = all && m_store->local->contains(id);
+      }
+      if (all) {
+        return std::move(*m);
+      }
+    }
+  }
+  std::string repo_path = repo_path_of(oid);
+  std::optional<ResolvedBase> base;
+  if (!repo_path.empty()) {
+    base = TRY_CTX(resolve_base(*m_repo, *m_store, m_pool, repo_path), "base model of " + repo_path);
+  }
+  trace("ingest " + (repo_path.empty() ? oid : repo_path) +
+        (base ? " against " + base->origin : " without a base"));
+  ops::IngestOptions opts;
+  // Ingest is the first half of an upload's work.
+  opts.on_progress = [&](uint64_t done) {
+    std::lock_guard lock(m_progress);
+    progress(oid, done / 2);
+  };
+  auto m = ops::ingest_file(path, base ? &base->model : nullptr, m_store->resolver, *m_store->local,
+                            m_pool, opts, nullptr);
+  if (!m) {
+    return std::move(m).error().context(repo_path.empty() ? oid : repo_path);
+  }
+  if (Sha256::hex(m->sha256) != oid) {
+    return make_error(Errc::Corrupt, path + " does not hash to its LFS oid " + oid);
+  }
+  std::string text = format::serialize_manifest(*m);
+  if (make_dirs(m_store->local->root() + "/lfs")) {
+    if (auto f = AtomicFile::create(cache, 0644)) {
+      if (f->write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()))) {
+        (void)f->commit();
+      }
+    }
+  }
+  return std::move(*m);
+}
+
+bool is_safetensors(const std::string& path) {
+  auto fd = open_read(path);
+  if (!fd) {
+    return false;
+  }
+  uint8_t head[9];
+  if (!read_exact_at(fd->get(), 0, std::span<uint8_t>(head, 9), path)) {
+    return false;
+  }
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) {
+    n = (n << 8) | head[i];
+  }
+  auto size = file_size(fd->get(), path);
+  return size && n >= 2 && n + 8 <= *size && head[8] == '{';
+}
+
+Status Agent::upload(const std::string& oid, uint64_t size, const std::string& path) {
+  std::string key = remote::RemoteStore::lfs_key(oid);
+  bool there = false;
+  TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&]() -> Status {
+    there = TRY(m_remote->has(key));
+    return {};
+  }));
+  if (there) {
+    trace("upload " + oid + ": already on the remote");
+    progress(oid, size, true);
+    return {};
+  }
+  if (!is_safetensors(path)) {
+    trace("upload " + oid + ": not safetensors, stored as is");
+    Fd fd = TRY(open_read(path));
+    uint64_t sent = 0;
+    return remote::with_retry(remote::default_transfer_options(""), [&]() -> Status {
+      sent = 0;
+      return m_remote->put(key, fd.get(), 0, size, [&](uint64_t n) {
+        sent += n;
+        std::lock_guard lock(m_progress);
+        progress(oid, sent);
+      });
+    });
+  }
+  auto m = TRY(ingest(oid, path, size));
+  // Then the objects, then the manifest: the remote never names missing data.
+  auto ids = TRY(needed_objects(*m_store, {m}));
+  auto st = TRY(remote::upload_objects(*m_store->local, *m_remote, ids,
+                                       remote::default_transfer_options("")));
+  trace("upload " + oid + ": " + std::to_string(st.objects) + " object(s) sent, " +
+        std::to_string(st.present) + " already there");
+  std::string text = format::serialize_manifest(m);
+  TempFile tmp = TRY(TempFile::create(m_store->local->root() + "/tmp", "lfs-manifest"));
+  TRY_STATUS(write_all(tmp.fd(),
+                       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+                       tmp.path()));
+  TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&] {
+    return m_remote->put(key, tmp.fd(), 0, text.size(), {});
+  }));
+  progress(oid, size, true);
+  return {};
+}
+
+Result<std::string> Agent::download(const std::string& oid, uint64_t size) {
+  std::string tmp_dir = m_repo->common_dir() + "/lfs/tmp";
+  TRY_STATUS(make_dirs(tmp_dir));
+  std::string key = remote::RemoteStore::lfs_key(oid);
+  TempFile got = TRY(TempFile::create(tmp_dir, "zipllm-" + oid.substr(0, 16) + "-"));
+  uint64_t received = 0;
+  TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&]() -> Status {
+    if (::ftruncate(got.fd(), 0) != 0 || ::lseek(got.fd(), 0, SEEK_SET) != 0) {
+      return os_error("cannot truncate", got.path(), errno);
+    }
+    received = 0;
+    return m_remote->get(key, got.fd(), got.path(), [&](uint64_t n) { received += n; });
+  }));
+  uint64_t have = TRY(file_size(got.fd(), got.path()));
+  std::vector<uint8_t> head(std::min<uint64_t>(have, format::k_manifest_magic.size()));
+  TRY_STATUS(read_exact_at(got.fd(), 0, head, got.path()));
+  std::string out = tmp_dir + "/zipllm-" + oid;
+  if (!format::looks_like_manifest(head)) {
+    // Stored as is: check it before git-lfs sees it (it re-hashes too).
+    Sha256 sha;
+    std::vector<uint8_t> buf(1 << 20);
+    for (uint64_t off = 0; off < have; off += buf.size()) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), have - off));
+      TRY_STATUS(read_exact_at(got.fd(), off, std::span<uint8_t>(buf.data(), n), got.path()));
+      sha.update(std::span<const uint8_t>(buf.data(), n));
+    }
+    if (Sha256::hex(sha.finish()) != oid || have != size) {
+      return make_error(Errc::Corrupt, "object " + oid + " from " + m_remote->url() +
+                                           " does not match its oid (corrupt in the remote store)");
+    }
+    if (::rename(got.path().c_str(), out.c_str()) != 0) {
+      return os_error("cannot rename to", out, errno);
+    }
+    return out;
+  }
+  auto text = TRY(read_whole_file(got.path(), format::k_max_manifest_size));
+  auto m = format::parse_manifest(std::string(text.begin(), text.end()));
+  if (!m) {
+    return std::move(m).error().context("manifest of " + oid + " in " + m_remote->url());
+  }
+  if (Sha256::hex(m->sha256) != oid || m->size != size) {
+    return make_error(Errc::Corrupt, "the manifest stored for " + oid + " in " + m_remote->url() +
+                                         " describes another file");
+  }
+  progress(oid, 1, true);
+  auto st = TRY(prefetch(*m_store, {*m}, remote::default_transfer_options("")));
+  if (!st.missing.empty()) {
+    return make_error(Errc::NotFound, "object " + st.missing[0].hex() + " of " + oid + " is not in " +
+                                          m_remote->url());
+  }
+  ops::RestoreOptions opts;
+  opts.on_progress = [&](uint64_t done) {
+    std::lock_guard lock(m_progress);
+    progress(oid, done);
+  };
+  TRY_STATUS(ops::restore_file(*m, m_store->resolver, out, m_pool, opts));
+  return out;
+}
+
+int Agent::run() {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    json msg = json::parse(line, nullptr, false);
+    if (msg.is_discarded() || !msg.is_object()) {
+      std::fprintf(stderr, "git-zipllm transfer: not a JSON object: %s\n", line.c_str());
+      return 1;
+    }
+    std::string event = msg.value("event", "");
+    if (event == "init") {
+      Status s = init(msg);
+      if (!s) {
+        send({{"error", {{"code", 32}, {"message", "git-zipllm: " + s.error().message}}}});
+      } else {
+        send(json::object());
+      }
+      continue;
+    }
+    if (event == "terminate") {
+      return 0;
+    }
+    if (event != "upload" && event != "download") {
+      continue;  // unknown events are ignored
+    }
+    std::string oid = msg.value("oid", "");
+    uint64_t size = msg.value("size", uint64_t(0));
+    m_reported = 0;
+    m_last_report = {};
+    json done = {{"event", "complete"}, {"oid", oid}};
+    Status s;
+    if (!m_remote) {
+      s = make_error(Errc::InvalidArgument, "transfer before a successful init");
+    } else if (oid.size() != 64 || oid.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      s = make_error(Errc::InvalidArgument, "bad oid '" + oid + "'");
+    } else if (event == "upload") {
+      progress(oid, 0, true);
+      s = upload(oid, size, msg.value("path", ""));
+    } else {
+      auto p = download(oid, size);
+      if (p) {
+        done["path"] = *p;
+      } else {
+        s = p.error();
+      }
+    }
+    if (!s) {
+      trace(event + " " + oid + " failed: " + s.error().message);
+      done["error"] = {{"code", s.error().code == Errc::NotFound ? 404 : 500},
+                       {"message", "git-zipllm: " + s.error().message}};
+    }
+    send(done);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_lfs_agent(ThreadPool& pool) {
+  Agent agent(pool);
+  return agent.run();
+}
+
+}  // namespace zipllm::git

@@ -1,0 +1,45 @@
+// Moving a repository's model objects between its local store and a remote
+// store: finding the manifests git is about to push or has checked out,
+// the objects they need (with delta bases), and transferring them.
+#pragma once
+
+#include "format/manifest.h"
+#include "git/model_store.h"
+#include "remote/transfer.h"
+
+namespace zipllm::git {
+
+// Manifests among the blobs `git rev-list --objects ARGS...` lists (each
+// distinct blob once).
+Result<std::vector<format::Manifest>> manifests_in_history(Repo& repo,
+                                                           const std::vector<std::string>& rev_args);
+// Manifests of the files in the trees of `refs` (the files a checkout of
+// each would produce), with their paths.
+struct TreeManifest {
+  std::string path;
+  format::Manifest manifest;
+};
+Result<std::vector<TreeManifest>> manifests_in_trees(Repo& repo, const std::vector<std::string>& refs);
+
+// Every object the manifests need, delta bases included, from the local
+// store (the closure fails naming any object the local store lacks).
+Result<std::vector<ObjectId>> needed_objects(const ModelStore& store,
+                                             const std::vector<format::Manifest>& manifests);
+
+// Uploads what `remote` lacks of everything the manifests need.
+Result<remote::TransferStats> upload_manifests(ModelStore& store, remote::RemoteStore& remote,
+                                               const std::vector<format::Manifest>& manifests,
+                                               const remote::TransferOptions& opts);
+
+// Makes every object the manifests need local, downloading from the
+// store's upstreams in order. Objects no upstream has are left missing
+// (restore names them); an unreachable upstream is an error.
+Result<remote::TransferStats> prefetch(ModelStore& store, const std::vector<format::Manifest>& manifests,
+                                       const remote::TransferOptions& opts);
+
+// Parses `git rev-list`-style pre-push input ("<local ref> <local sha>
+// <remote ref> <remote sha>" lines) into rev-list arguments: the pushed
+// commits, minus what the remote has.
+std::vector<std::string> pre_push_rev_args(const std::string& stdin_text, const std::string& remote);
+
+}  // namespace zipllm::git

@@ -1,0 +1,83 @@
+#include "remote/dir_remote.h"
+
+#include <sys/stat.h>
+
+#include <vector>
+
+namespace zipllm::remote {
+
+Status copy_range(int in, const std::string& in_name, uint64_t offset, uint64_t length, int out,
+                  const std::string& out_name, const ByteCounter& counter) {
+  std::vector<uint8_t> buf(std::min<uint64_t>(length, 4u << 20));
+  for (uint64_t done = 0; done < length;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), length - done));
+    std::span<uint8_t> part(buf.data(), n);
+    TRY_STATUS(read_exact_at(in, offset + done, part, in_name));
+    TRY_STATUS(write_all(out, part, out_name));
+    done += n;
+    if (counter) {
+      counter(n);
+    }
+  }
+  return {};
+}
+
+Result<std::unique_ptr<DirRemote>> DirRemote::open(const std::string& url, const std::string& root) {
+  struct stat st{};
+  if (::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    // A store directory is created on first use, but its parent must exist:
+    // a typo in the URL should not silently create a tree somewhere.
+    std::string parent = root.substr(0, root.find_last_of('/'));
+    if (parent.empty() || ::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return make_error(Errc::Unavailable,
+                        "remote store " + url + ": folder " + parent + " does not exist");
+    }
+  }
+  auto s = store::LocalStore::open(root, /*pack_threshold=*/0);
+  if (!s) {
+    return std::move(s).error().context("remote store " + url);
+  }
+  return std::unique_ptr<DirRemote>(new DirRemote(url, root, std::move(*s)));
+}
+
+Status DirRemote::ping() {
+  if (!path_exists(m_root + "/objects")) {
+    return make_error(Errc::Unavailable, "remote store " + m_url + " is gone");
+  }
+  return {};
+}
+
+Result<bool> DirRemote::has(const std::string& key) { return path_exists(m_root + "/" + key); }
+
+Result<bool> DirRemote::has_object(const ObjectId& id) { return m_store->contains(id); }
+
+Status DirRemote::put(const std::string& key, int fd, uint64_t offset, uint64_t length,
+                      const ByteCounter& counter) {
+  std::string path = m_root + "/" + key;
+  TRY_STATUS(make_dirs(path.substr(0, path.rfind('/'))));
+  AtomicFile f = TRY(AtomicFile::create(path, 0444));
+  TRY_STATUS(copy_range(fd, "upload source", offset, length, f.fd(), f.temp_path(), counter));
+  return f.commit(/*keep_existing=*/true);
+}
+
+Status DirRemote::get(const std::string& key, int fd, const std::string& fd_name,
+                      const ByteCounter& counter) {
+  std::string path = m_root + "/" + key;
+  if (!path_exists(path)) {
+    return make_error(Errc::NotFound, m_url + ": no " + key);
+  }
+  Fd in = TRY(open_read(path));
+  uint64_t size = TRY(file_size(in.get(), path));
+  return copy_range(in.get(), path, 0, size, fd, fd_name, counter);
+}
+
+Status DirRemote::get_object(const ObjectId& id, int fd, const std::string& fd_name,
+                             const ByteCounter& counter) {
+  auto loc = TRY(m_store->locate(id));
+  if (!loc) {
+    return make_error(Errc::NotFound, m_url + ": no object " + id.hex());
+  }
+  return copy_range(loc->fd->get(), loc->where, loc->offset, loc->length, fd, fd_name, counter);
+}
+
+}  // namespace zipllm::remote

@@ -1,0 +1,296 @@
+#include "remote/transfer.h"
+
+#include "store/object_io.h"
+#include "util/progress.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_set>
+
+namespace zipllm::remote {
+
+namespace {
+
+int env_int(const char* name, int fallback, int lo, int hi) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) {
+    return fallback;
+  }
+  int n = std::atoi(v);
+  return n < lo ? lo : n > hi ? hi : n;
+}
+
+// Progress over a known set of transfers.
+class Meter {
+public:
+  Meter(const std::string& label, uint64_t total_objects)
+      : m_total(total_objects) {
+    if (!label.empty() && total_objects > 0) {
+      m_progress = std::make_unique<Progress>(label, 0);
+    }
+  }
+  void bytes(uint64_t n) {
+    uint64_t b = m_bytes.fetch_add(n) + n;
+    draw(b);
+  }
+  void object_done() {
+    m_done.fetch_add(1);
+    draw(m_bytes.load());
+  }
+  uint64_t total_bytes() const { return m_bytes.load(); }
+
+private:
+  void draw(uint64_t b) {
+    if (m_progress) {
+      m_progress->update(b, m_done.load(), m_total, "objects");
+    }
+  }
+  uint64_t m_total;
+  std::atomic<uint64_t> m_bytes{0};
+  std::atomic<uint64_t> m_done{0};
+  std::unique_ptr<Progress> m_progress;
+};
+
+}  // namespace
+
+TransferOptions default_transfer_options(std::string label) {
+  TransferOptions o;
+  o.jobs = env_int("GIT_ZIPLLM_TRANSFERS", 8, 1, 64);
+  o.attempts = env_int("GIT_ZIPLLM_RETRIES", 5, 1, 20);
+  o.label = std::move(label);
+  return o;
+}
+
+Status with_retry(const TransferOptions& opts, const std::function<Status()>& op) {
+  int delay = opts.backoff_ms;
+  for (int attempt = 1;; ++attempt) {
+    Status s = op();
+    if (s || s.error().code != Errc::Unavailable || attempt >= opts.attempts) {
+      return s;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    delay *= 2;
+  }
+}
+
+Status parallel_for(size_t n, int jobs, const std::function<Status(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mutex;
+  Status first;
+  auto work = [&] {
+    while (!failed.load()) {
+      size_t i = next.fetch_add(1);
+      if (i >= n) {
+        return;
+      }
+      Status s = fn(i);
+      if (!s) {
+        std::lock_guard lock(mutex);
+        if (!failed.exchange(true)) {
+          first = std::move(s);
+        }
+      }
+    }
+  };
+  size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, jobs)));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) {
+    pool.emplace_back(work);
+  }
+  work();
+  for (auto& t : pool) {
+    t.join();
+  }
+  return first;
+}
+
+Result<std::vector<ObjectId>> object_closure(const store::ObjectSource& source,
+                                             const std::vector<ObjectId>& roots) {
+  std::vector<ObjectId> out;
+  std::unordered_set<ObjectId, ObjectIdHash> seen;
+  std::vector<std::pair<ObjectId, ObjectId>> todo;  // (id, needed by)
+  for (const auto& id : roots) {
+    todo.emplace_back(id, ObjectId());
+  }
+  for (size_t i = 0; i < todo.size(); ++i) {
+    auto [id, by] = todo[i];
+    if (!seen.insert(id).second) {
+      continue;
+    }
+    auto loc = TRY(source.locate(id));
+    if (!loc) {
+      return make_error(Errc::NotFound,
+                        "object " + id.hex() + (by.is_zero() ? "" : " (delta base of " + by.hex() + ")") +
+                            " is not in the local store");
+    }
+    auto reader = TRY(store::ObjectReader::open(*loc, id));
+    out.push_back(id);
+    if (reader.header().has_base()) {
+      todo.emplace_back(reader.header().base_id, id);
+    }
+  }
+  return out;
+}
+
+Result<TransferStats> upload_objects(const store::ObjectSource& source, RemoteStore& remote,
+                                     const std::vector<ObjectId>& ids, const TransferOptions& opts) {
+  // Which are missing over there (in parallel: one round trip each on S3).
+  std::vector<char> missing(ids.size(), 0);
+  TRY_STATUS(parallel_for(ids.size(), opts.jobs, [&](size_t i) -> Status {
+    return with_retry(opts, [&]() -> Status {
+      bool has = TRY(remote.has_object(ids[i]));
+      missing[i] = !has;
+      return {};
+    });
+  }));
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (missing[i]) {
+      todo.push_back(i);
+    }
+  }
+  TransferStats stats;
+  stats.present = ids.size() - todo.size();
+  Meter meter(opts.label, todo.size());
+  // Bases first where possible: callers list them after their deltas.
+  std::reverse(todo.begin(), todo.end());
+  TRY_STATUS(parallel_for(todo.size(), opts.jobs, [&](size_t k) -> Status {
+    const ObjectId& id = ids[todo[k]];
+    auto loc = TRY(source.locate(id));
+    if (!loc) {
+      return make_error(Errc::NotFound, "object " + id.hex() + " is not in the local store");
+    }
+    uint64_t sent = 0;
+    Status s = with_retry(opts, [&]() -> Status {
+      sent = 0;
+      return remote.put_object(id, *loc, [&](uint64_t n) {
+        sent += n;
+        meter.bytes(n);
+      });
+    });
+    if (!s) {
+      return std::move(s).error().context("uploading object " + id.hex());
+    }
+    meter.object_done();
+    return {};
+  }));
+  stats.objects = todo.size();
+  stats.bytes = meter.total_bytes();
+  return stats;
+}
+
+namespace {
+
+// Downloads `id` into a loose file, checks it, publishes it.
+Status fetch_one(RemoteStore& remote, store::LocalStore& local, const ObjectId& id,
+                 const TransferOptions& opts, const ByteCounter& counter) {
+  if (local.contains(id)) {
+    return {};
+  }
+  AtomicFile f = TRY(local.create_loose(id));
+  Status got = with_retry(opts, [&]() -> Status {
+    if (::ftruncate(f.fd(), 0) != 0 || ::lseek(f.fd(), 0, SEEK_SET) != 0) {
+      return os_error("cannot truncate", f.temp_path(), errno);
+    }
+    return remote.get_object(id, f.fd(), f.temp_path(), counter);
+  });
+  if (!got) {
+    return got;
+  }
+  // Verify before anyone can see it: header, id, table, every chunk's checksum.
+  Fd rd = TRY(open_read(f.temp_path()));
+  uint64_t size = TRY(file_size(rd.get(), f.temp_path()));
+  store::ObjectLocation loc{std::make_shared<const Fd>(std::move(rd)), 0, size,
+                            remote.url() + " object " + id.hex()};
+  auto reader = store::ObjectReader::open(loc, id);
+  if (!reader) {
+    return make_error(Errc::Corrupt, "downloaded object " + id.hex() + " from " + remote.url() +
+                                         " is corrupt: " + reader.error().message);
+  }
+  uint64_t expect = reader->header().data_offset();
+  for (uint32_t i = 0; i < reader->header().chunk_count(); ++i) {
+    expect += reader->header().chunks[i].enc_size;
+    if (auto c = reader->read_chunk(i); !c) {
+      return make_error(Errc::Corrupt, "downloaded object " + id.hex() + " from " + remote.url() +
+                                           " is corrupt: " + c.error().message);
+    }
+  }
+  if (expect != size) {
+    return make_error(Errc::Corrupt, "downloaded object " + id.hex() + " from " + remote.url() +
+                                         " is corrupt: " + std::to_string(size) + " bytes, expected " +
+                                         std::to_string(expect));
+  }
+  return f.commit(/*keep_existing=*/true);
+}
+
+}  // namespace
+
+Status download_object(RemoteStore& remote, store::LocalStore& local, const ObjectId& id,
+                       const TransferOptions& opts, const ByteCounter& counter) {
+  return fetch_one(remote, local, id, opts, counter);
+}
+
+Result<TransferStats> download_closure(RemoteStore& remote, store::LocalStore& local,
+                                       const std::vector<ObjectId>& ids, const TransferOptions& opts,
+                                       bool skip_missing) {
+  TransferStats stats;
+  std::mutex missing_mutex;
+  std::set<ObjectId> seen;
+  std::vector<ObjectId> round;
+  for (const auto& id : ids) {
+    if (seen.insert(id).second) {
+      round.push_back(id);
+    }
+  }
+  std::unique_ptr<Meter> meter;
+  while (!round.empty()) {
+    std::vector<ObjectId> want;
+    size_t missing_before = stats.missing.size();
+    for (const auto& id : round) {
+      if (!local.contains(id)) {
+        want.push_back(id);
+      } else {
+        ++stats.present;
+      }
+    }
+    if (!meter) {
+      meter = std::make_unique<Meter>(opts.label, want.size());
+    }
+    TRY_STATUS(parallel_for(want.size(), opts.jobs, [&](size_t i) -> Status {
+      Status s = fetch_one(remote, local, want[i], opts, [&](uint64_t n) { meter->bytes(n); });
+      if (s) {
+        meter->object_done();
+      } else if (skip_missing && s.error().code == Errc::NotFound) {
+        std::lock_guard lock(missing_mutex);
+        stats.missing.push_back(want[i]);
+        return {};
+      }
+      return s;
+    }));
+    stats.objects += want.size() - (stats.missing.size() - missing_before);
+    // The bases of everything in this round, unless seen.
+    std::vector<ObjectId> next;
+    for (const auto& id : round) {
+      auto loc = TRY(local.locate(id));
+      if (!loc) {
+        continue;  // listed in `missing`
+      }
+      auto reader = TRY(store::ObjectReader::open(*loc, id));
+      if (reader.header().has_base() && seen.insert(reader.header().base_id).second) {
+        next.push_back(reader.header().base_id);
+      }
+    }
+    round = std::move(next);
+  }
+  stats.bytes = meter ? meter->total_bytes() : 0;
+  return stats;
+}
+
+}  // namespace zipllm::remote

@@ -1,0 +1,61 @@
+// Moving objects between the local store and a remote store: in parallel,
+// with retry and backoff on transient failures, with progress on stderr,
+// skipping what the other side already has. Downloads are verified (header,
+// id, every chunk's checksum) before they become visible in the local store.
+#pragma once
+
+#include "remote/remote_store.h"
+#include "store/local_store.h"
+
+#include <functional>
+#include <vector>
+
+namespace zipllm::remote {
+
+struct TransferOptions {
+  int jobs = 8;         // parallel transfers (zipllm.transfers, GIT_ZIPLLM_TRANSFERS)
+  int attempts = 5;     // per object, for transient errors
+  int backoff_ms = 200; // doubled after each failed attempt
+  std::string label;    // progress label; empty: no progress
+};
+
+// Options from the environment (GIT_ZIPLLM_TRANSFERS, GIT_ZIPLLM_RETRIES).
+TransferOptions default_transfer_options(std::string label);
+
+struct TransferStats {
+  uint64_t objects = 0;  // transferred
+  uint64_t bytes = 0;    // transferred (encoded bytes)
+  uint64_t present = 0;  // skipped: already on the other side
+  std::vector<ObjectId> missing;  // download_closure with skip_missing: not on the remote
+};
+
+// Runs `op`, retrying it while it fails with Errc::Unavailable.
+Status with_retry(const TransferOptions& opts, const std::function<Status()>& op);
+
+// Every object reachable from `roots` through delta bases, each once, bases
+// after the objects that need them. All must be in `source`; a missing one
+// is a NotFound error naming it and what needed it.
+Result<std::vector<ObjectId>> object_closure(const store::ObjectSource& source,
+                                             const std::vector<ObjectId>& roots);
+
+// Uploads the objects of `ids` that `remote` lacks.
+Result<TransferStats> upload_objects(const store::ObjectSource& source, RemoteStore& remote,
+                                     const std::vector<ObjectId>& ids, const TransferOptions& opts);
+
+// Downloads the objects of `ids` that `local` lacks, and then the delta
+// bases those need, until everything `ids` needs is local. With
+// `skip_missing`, objects the remote lacks are listed in `missing` instead
+// of failing (another upstream may have them).
+Result<TransferStats> download_closure(RemoteStore& remote, store::LocalStore& local,
+                                       const std::vector<ObjectId>& ids, const TransferOptions& opts,
+                                       bool skip_missing = false);
+
+// Downloads one object into `local` (no-op if present), verified.
+Status download_object(RemoteStore& remote, store::LocalStore& local, const ObjectId& id,
+                       const TransferOptions& opts, const ByteCounter& counter = {});
+
+// Runs fn(i) for i in [0, n) on `jobs` threads; the first error stops new
+// work and is returned.
+Status parallel_for(size_t n, int jobs, const std::function<Status(size_t)>& fn);
+
+}  // namespace zipllm::remote
