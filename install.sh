@@ -26,6 +26,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(build-essential cmake ninja-build pkg-config git git-lfs zstd procps diffutils coreutils time
   libgit2-dev libzstd-dev libxxhash-dev libcli11-dev nlohmann-json3-dev doctest-dev
   libhtscodecs-dev libssl-dev libcurl4-openssl-dev)
+# The end-to-end tests also start servers on 127.0.0.1: s3rver (npm) for S3
+# and lighttpd + git http-backend for git over HTTP.
+if [ "$RUN_TESTS" -eq 1 ]; then PACKAGES+=(nodejs npm lighttpd curl); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -43,5 +46,9 @@ $SUDO cmake --install "$BUILD" >/dev/null
 echo "install.sh: installed $(command -v git-zipllm) ($(git-zipllm --version))"
 
 if [ "$RUN_TESTS" -eq 1 ]; then
+  # Test servers, pinned by tests/servers/package-lock.json.
+  if [ ! -d tests/servers/node_modules/s3rver ]; then
+    (cd tests/servers && npm ci --no-audit --no-fund --loglevel=error)
+  fi
   ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)"
 fi

@@ -3,6 +3,7 @@
 // placed after any other line for the same pattern (the last match wins, so
 // it overrides Hugging Face's default `filter=lfs` line).
 #include "cli/commands.h"
+#include "git/hooks.h"
 #include "git/repo.h"
 #include "util/file.h"
 
@@ -99,7 +100,14 @@ Status track(const std::vector<std::string>& patterns) {
     lines.swap(kept);
     std::printf("Tracking \"%s\"\n", p.c_str());
   }
-  return write_lines(path, lines);
+  TRY_STATUS(write_lines(path, lines));
+  // A repository that tracks models needs the pre-push hook (chaining to
+  // git-lfs's, which Hugging Face style repositories have).
+  auto repo = TRY(git::Repo::open());
+  for (const auto& line : TRY(git::install_hooks(repo))) {
+    std::printf("hook %s\n", line.c_str());
+  }
+  return {};
 }
 
 Status untrack(const std::vector<std::string>& patterns) {

@@ -235,6 +235,9 @@ Result<S3Remote::Response> S3Remote::perform(Request& req) {
                    static_cast<long>(env_u64("GIT_ZIPLLM_CONNECT_TIMEOUT_MS", 10000)));
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(env_u64("GIT_ZIPLLM_STALL_SECONDS", 60)));
+  if (uint64_t cap = env_u64("GIT_ZIPLLM_MAX_SEND_SPEED", 0)) {  // bytes/s, for slow links and tests
+    curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, static_cast<curl_off_t>(cap));
+  }
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &req);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);

@@ -53,9 +53,10 @@ void Progress::update(uint64_t done, uint64_t items_done, uint64_t items_total,
   if (items_name) {
     items = std::to_string(items_done) + "/" + std::to_string(items_total) + " " + items_name + ", ";
   }
-  std::fprintf(stderr, "%s%s: %s%s / %s (%.0f MB/s)%s", m_tty ? "\r" : "", m_label.c_str(),
-               items.c_str(), human_bytes(done).c_str(), human_bytes(m_total).c_str(),
-               done / secs / 1e6, m_tty ? "   " : "\n");
+  std::string total = m_total ? " / " + human_bytes(m_total) : "";
+  std::fprintf(stderr, "%s%s: %s%s%s (%.0f MB/s)%s", m_tty ? "\r" : "", m_label.c_str(),
+               items.c_str(), human_bytes(done).c_str(), total.c_str(), done / secs / 1e6,
+               m_tty ? "   " : "\n");
   std::fflush(stderr);
 }
 

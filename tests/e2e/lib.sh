@@ -29,3 +29,66 @@ finish() {
   if [ "$FAILED" -eq 0 ]; then rm -rf "$SCRATCH"; else echo "scratch kept in $SCRATCH"; fi
   [ "$FAILED" -eq 0 ]
 }
+
+# ---- servers on 127.0.0.1, stopped when the suite exits ----
+SERVERS_DIR=$(realpath "$(dirname "${BASH_SOURCE[0]}")/../servers")
+SERVER_PIDS=()
+stop_servers() { for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
+trap stop_servers EXIT
+
+# start_s3rver DATA_DIR BUCKET... : sets S3_PORT, S3_PID, S3_ENDPOINT. Reuses
+# S3_PORT if set (a restart after a kill keeps the URL).
+start_s3rver() {
+  local dir=$1; shift
+  [ -d "$SERVERS_DIR/node_modules/s3rver" ] || {
+    echo "s3rver is not installed: run (cd tests/servers && npm ci) or ./install.sh --test" >&2; return 1; }
+  rm -f "$SCRATCH/s3.port"
+  S3RVER_PORT=${S3_PORT:-0} node "$SERVERS_DIR/s3rver.js" "$dir" "$SCRATCH/s3.port" "$@" \
+    >>"$SCRATCH/s3rver.log" 2>&1 &
+  S3_PID=$!
+  SERVER_PIDS+=("$S3_PID")
+  for _ in $(seq 1 100); do
+    [ -s "$SCRATCH/s3.port" ] && break
+    sleep 0.1
+  done
+  [ -s "$SCRATCH/s3.port" ] || { echo "s3rver did not start" >&2; cat "$SCRATCH/s3rver.log" >&2; return 1; }
+  S3_PORT=$(cat "$SCRATCH/s3.port")
+  S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+}
+
+# start_git_http ROOT : serves the bare repositories under ROOT with git
+# http-backend behind lighttpd; sets HTTP_URL (http://127.0.0.1:PORT).
+start_git_http() {
+  local root=$1 port
+  port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  local backend
+  backend="$(git --exec-path)/git-http-backend"
+  cat > "$SCRATCH/lighttpd.conf" <<CONF
+server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
+server.bind = "127.0.0.1"
+server.port = $port
+server.document-root = "$root"
+server.errorlog = "$SCRATCH/lighttpd.err"
+alias.url = ("/git/" => "$backend/")
+cgi.assign = ("" => "")
+setenv.add-environment = ("GIT_PROJECT_ROOT" => "$root", "GIT_HTTP_EXPORT_ALL" => "1")
+CONF
+  lighttpd -D -f "$SCRATCH/lighttpd.conf" >>"$SCRATCH/lighttpd.log" 2>&1 &
+  SERVER_PIDS+=("$!")
+  HTTP_URL="http://127.0.0.1:$port/git"
+  for _ in $(seq 1 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0
+    sleep 0.1
+  done
+  echo "lighttpd did not start" >&2; cat "$SCRATCH/lighttpd.err" >&2 2>/dev/null; return 1
+}
+
+# s3_keys BUCKET PREFIX : number of keys under PREFIX (unsigned list).
+s3_keys() {
+  curl -s "$S3_ENDPOINT/$1?list-type=2&max-keys=100000&prefix=$2" | grep -o '<Key>' | wc -l
+}
+# s3_bytes BUCKET PREFIX : total size of the keys under PREFIX.
+s3_bytes() {
+  curl -s "$S3_ENDPOINT/$1?list-type=2&max-keys=100000&prefix=$2" |
+    grep -o '<Size>[0-9]*</Size>' | sed 's/[^0-9]//g' | awk '{s+=$1} END {print s+0}'
+}

@@ -14,7 +14,7 @@ fs.mkdirSync(dir, { recursive: true });
 const server = new S3rver({
   address: '127.0.0.1',
   port,
-  silent: true,
+  silent: false,  // requests are logged: tests wait for them
   directory: dir,
   configureBuckets: buckets.map((name) => ({ name })),
 });
