@@ -28,11 +28,16 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git git-lfs zstd procps d
   libhtscodecs-dev libssl-dev libcurl4-openssl-dev)
 # The end-to-end tests also start servers on 127.0.0.1: s3rver (npm) for S3
 # and lighttpd + git http-backend for git over HTTP.
-if [ "$RUN_TESTS" -eq 1 ]; then PACKAGES+=(nodejs npm lighttpd curl); fi
+if [ "$RUN_TESTS" -eq 1 ]; then PACKAGES+=(lighttpd curl); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node may come from elsewhere than Debian (its npm then is not a separate
+# package, and Debian's would conflict): ask for the commands, not packages.
+if [ "$RUN_TESTS" -eq 1 ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install.sh: installing ${missing[*]}"
   $SUDO apt-get update -qq
