@@ -2,6 +2,7 @@
 
 #include "git/base_resolution.h"
 #include "git/hooks.h"
+#include "git/sync.h"
 #include "git/pkt_line.h"
 #include "ops/ingest.h"
 #include "ops/restore.h"
@@ -145,6 +146,36 @@ bool Filter::is_manifest(const TempFile& content) {
          starts_with_manifest_magic(content, *size);
 }
 
+Status Filter::prefetch(const std::vector<const TempFile*>& contents) {
+  TRY_STATUS(ensure_open());
+  if (m_store->source->upstreams().empty()) {
+    return {};
+  }
+  std::vector<format::Manifest> manifests;
+  for (const TempFile* c : contents) {
+    auto size = spool_size(*c);
+    if (!size || !starts_with_manifest_magic(*c, *size) || *size > format::k_max_manifest_size) {
+      continue;
+    }
+    auto text = read_small(*c, *size);
+    if (!text) {
+      continue;
+    }
+    if (auto m = format::parse_manifest(*text)) {
+      manifests.push_back(std::move(*m));
+    }
+  }
+  if (manifests.empty()) {
+    return {};
+  }
+  auto st = TRY(git::prefetch(*m_store, manifests, remote::default_transfer_options("git-zipllm: downloading")));
+  if (st.objects && std::getenv("GIT_ZIPLLM_TRACE")) {
+    std::fprintf(stderr, "git-zipllm: trace: prefetched %llu object(s) for %zu file(s)\n",
+                 static_cast<unsigned long long>(st.objects), manifests.size());
+  }
+  return {};
+}
+
 Result<Filter::SmudgeResult> Filter::smudge(const std::string& path, const TempFile& content) {
   SmudgeResult r;
   const char* skip = std::getenv("GIT_ZIPLLM_SKIP_SMUDGE");
@@ -282,9 +313,12 @@ public:
 private:
   struct Delayed {
     std::shared_ptr<TempFile> spool;
-    std::future<Result<Filter::SmudgeResult>> job;
+    std::future<Result<Filter::SmudgeResult>> job;  // invalid until started
     bool announced = false;
   };
+  // Starts every delayed smudge not started yet, after fetching what all of
+  // them need in one parallel batch.
+  void start_delayed();
 
   Status respond_error(const std::string& what, const Error& e) {
     report(what, e);
@@ -317,7 +351,40 @@ private:
   std::map<std::string, Delayed> m_delayed;
 };
 
+void FilterServer::start_delayed() {
+  std::vector<const TempFile*> batch;
+  for (auto& [path, d] : m_delayed) {
+    if (!d.job.valid()) {
+      batch.push_back(d.spool.get());
+    }
+  }
+  if (batch.empty()) {
+    return;
+  }
+  // A failed prefetch (remote unreachable) fails those files at once rather
+  // than each retrying on its own.
+  std::shared_ptr<Error> failed;
+  if (Status s = m_filter.prefetch(batch); !s && s.error().code == Errc::Unavailable) {
+    failed = std::make_shared<Error>(s.error());
+  }
+  Filter* filter = &m_filter;
+  for (auto& [path, d] : m_delayed) {
+    if (d.job.valid()) {
+      continue;
+    }
+    auto owned = d.spool;
+    std::string p = path;
+    d.job = m_files.submit([filter, owned, p, failed]() -> Result<Filter::SmudgeResult> {
+      if (failed) {
+        return *failed;
+      }
+      return filter->smudge(p, *owned);
+    });
+  }
+}
+
 Status FilterServer::list_available() {
+  start_delayed();
   std::vector<std::string> ready;
   while (ready.empty()) {
     bool pending = false;
@@ -393,6 +460,9 @@ Status FilterServer::handle(const std::vector<std::string>& header) {
   }
   // A delayed file, now collected.
   if (auto it = m_delayed.find(path); it != m_delayed.end()) {
+    if (!it->second.job.valid()) {
+      start_delayed();
+    }
     Delayed d = std::move(it->second);
     m_delayed.erase(it);
     auto r = d.job.get();
@@ -403,11 +473,10 @@ Status FilterServer::handle(const std::vector<std::string>& header) {
   }
   bool can_delay = m_caps.delay && value_of(header, "can-delay") == "1";
   if (can_delay && m_filter.is_manifest(**spool)) {
-    auto owned = std::make_shared<TempFile>(std::move(**spool));
-    Filter* filter = &m_filter;
+    // Started at the first list_available_blobs, when every delayed file of
+    // this checkout is known: their missing objects come down in one batch.
     Delayed d;
-    d.spool = owned;
-    d.job = m_files.submit([filter, owned, path] { return filter->smudge(path, *owned); });
+    d.spool = std::make_shared<TempFile>(std::move(**spool));
     m_delayed.emplace(path, std::move(d));
     if (std::getenv("GIT_ZIPLLM_TRACE")) {
       std::fprintf(stderr, "git-zipllm: trace: smudge %s delayed\n", path.c_str());

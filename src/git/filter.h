@@ -38,6 +38,10 @@ public:
   Result<SmudgeResult> smudge(const std::string& path, const TempFile& content);
   // Whether smudge would restore (not pass through) this content.
   bool is_manifest(const TempFile& content);
+  // Downloads, in parallel, every object the manifests in `contents` need
+  // and the local store lacks (a delayed checkout of many files), before
+  // their smudges run. Non-manifests are skipped.
+  Status prefetch(const std::vector<const TempFile*>& contents);
   // Where spool files go (the store's tmp folder).
   Result<std::string> tmp_dir();
 
