@@ -71,6 +71,13 @@ std::string serialize_manifest(const Manifest& m) {
   std::string out(k_manifest_magic);
   out += "size " + std::to_string(m.size) + "\n";
   out += "sha256 " + to_hex(m.sha256) + "\n";
+  if (m.generic) {
+    out += "generic\n";
+    for (const auto& d : m.data) {
+      out += "data " + d.id.hex() + " " + std::to_string(d.len) + "\n";
+    }
+    return out;
+  }
   out += "header " + m.header_id.hex() + " " + std::to_string(m.header_len) + "\n";
   for (const auto& t : m.tensors) {
     out += "tensor " + t.id.hex() + " " + std::string(dtype_info(t.info.dtype).name) + " " +
@@ -84,6 +91,13 @@ std::string serialize_manifest(const Manifest& m) {
 }
 
 std::vector<ObjectId> object_ids(const Manifest& m) {
+  if (m.generic) {
+    std::vector<ObjectId> ids;
+    for (const auto& d : m.data) {
+      ids.push_back(d.id);
+    }
+    return ids;
+  }
   std::vector<ObjectId> ids = {m.header_id};
   for (const auto& t : m.tensors) {
     ids.push_back(t.id);
@@ -151,6 +165,14 @@ Result<Manifest> parse_manifest(std::string_view text) {
         return bad(where + ": bad header line");
       }
       have_header = true;
+    } else if (key == "generic" && line_no == 4 && line.empty()) {
+      m.generic = true;
+    } else if (key == "data" && m.generic) {
+      DataPart d;
+      if (!next_field(line, f1) || !parse_id(f1, d.id) || !parse_dec(line, d.len) || d.len == 0) {
+        return bad(where + ": bad data line");
+      }
+      m.data.push_back(d);
     } else if (key == "tensor" && have_header) {
       ManifestTensor t;
       std::string_view dtype, shape, begin, end;
@@ -180,8 +202,20 @@ Result<Manifest> parse_manifest(std::string_view text) {
       return bad(where + ": unexpected '" + std::string(key) + "'");
     }
   }
-  if (!have_size || !have_sha || !have_header) {
+  if (!have_size || !have_sha || (!have_header && !m.generic)) {
     return bad("missing size, sha256 or header line");
+  }
+  if (m.generic) {
+    uint64_t total = 0;
+    for (const auto& d : m.data) {
+      if (d.len > m.size - total) {
+        return bad("data parts exceed the size");
+      }
+      total += d.len;
+    }
+    if (total != m.size) {
+      return bad("data parts do not add up to the size");
+    }
   }
   if (serialize_manifest(m) != text) {
     return bad("not in canonical form");

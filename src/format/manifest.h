@@ -4,9 +4,12 @@
 //   manifest := "zipllm manifest v1\n"
 //               "size " DEC "\n"
 //               "sha256 " HEX64 "\n"
-//               "header " ID " " DEC "\n"            header JSON object and length
+//               ( safetensors | generic )
+//   safetensors := "header " ID " " DEC "\n"         header JSON object and length
 //               ("tensor " ID " " DTYPE " " SHAPE " " DEC " " DEC " " NAME "\n")*
 //               ("tail " ID " " DEC "\n")?           bytes after the last tensor
+//   generic  := "generic\n" ("data " ID " " DEC "\n")*  any other file: consecutive
+//               parts (each DEC > 0 bytes, summing to size) stored as blob objects
 //   ID    := 32 lowercase hex digits (XXH3-128 of the raw bytes)
 //   SHAPE := "[" (DEC ("," DEC)*)? "]"
 //   NAME  := a JSON string literal (quoted, escaped)
@@ -35,6 +38,11 @@ struct ManifestTensor {
   TensorInfo info;
 };
 
+struct DataPart {
+  ObjectId id;
+  uint64_t len = 0;
+};
+
 struct Manifest {
   uint64_t size = 0;
   std::array<uint8_t, 32> sha256{};
@@ -44,11 +52,16 @@ struct Manifest {
   bool has_tail = false;
   ObjectId tail_id;
   uint64_t tail_len = 0;
+  // A file that is not safetensors: its bytes in parts (header, tensors
+  // and tail are then unused).
+  bool generic = false;
+  std::vector<DataPart> data;
 };
 
 std::string serialize_manifest(const Manifest& m);
 Result<Manifest> parse_manifest(std::string_view text);
-// Every object a manifest refers to: header, tensors in order, tail.
+// Every object a manifest refers to: header, tensors in order, tail (or the
+// data parts of a generic file).
 std::vector<ObjectId> object_ids(const Manifest& m);
 // Cheap check for "is this a manifest?" (the first line only).
 bool looks_like_manifest(Bytes data);

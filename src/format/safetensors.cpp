@@ -102,6 +102,19 @@ std::string shape_string(const std::vector<uint64_t>& shape) {
   return s + "]";
 }
 
+bool looks_like_safetensors(Bytes first9, uint64_t file_size) {
+  if (first9.size() < 9 || file_size < 9) {
+    return false;
+  }
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) {
+    n = (n << 8) | first9[i];
+  }
+  // Not "fits in the file": a truncated safetensors file is malformed, and
+  // must be reported as such rather than stored as something else.
+  return n >= 2 && n <= (100ull << 20) && first9[8] == '{';
+}
+
 Result<uint64_t> parse_header_length(Bytes prefix8, uint64_t file_size) {
   if (file_size < 8 || prefix8.size() < 8) {
     return bad("file is " + std::to_string(file_size) +

@@ -49,6 +49,10 @@ struct Header {
 };
 
 // Validates the 8-byte prefix against the file size and returns N.
+// Whether a file of `file_size` bytes starting with `first9` is meant to be
+// safetensors: a plausible header length (≤ 100 MB) and a JSON object after it. A file
+// that looks like one but fails to parse is malformed, not "something else".
+bool looks_like_safetensors(Bytes first9, uint64_t file_size);
 Result<uint64_t> parse_header_length(Bytes prefix8, uint64_t file_size);
 
 // Parses and validates the header JSON (exactly N bytes) for a file of

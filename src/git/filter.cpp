@@ -117,6 +117,7 @@ Status Filter::clean(const std::string& path, const TempFile& content, std::stri
   }
   auto base = TRY_CTX(resolve_base(*m_repo, *m_store, m_pool, path), "base model");
   ops::IngestOptions opts;
+  opts.allow_generic = true;  // a tracked file that is not safetensors: generic parts
   auto m = ops::ingest_file(content.path(), base ? &base->model : nullptr, m_store->resolver,
                             *m_store->local, m_pool, opts, nullptr);
   if (!m) {

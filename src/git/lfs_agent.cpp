@@ -136,6 +136,8 @@ std::string Agent::repo_path_of(const std::string& oid) {
   return it == m_paths->end() ? "" : it->second;
 }
 
+bool is_safetensors(const std::string& path);
+
 Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string& path, uint64_t size) {
   // An earlier upload (or the base of one) may have ingested it already.
   std::string cache = m_store->local->root() + "/lfs/" + oid;
@@ -153,12 +155,13 @@ Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string
   }
   std::string repo_path = repo_path_of(oid);
   std::optional<ResolvedBase> base;
-  if (!repo_path.empty()) {
+  if (!repo_path.empty() && is_safetensors(path)) {
     base = TRY_CTX(resolve_base(*m_repo, *m_store, m_pool, repo_path), "base model of " + repo_path);
   }
   trace("ingest " + (repo_path.empty() ? oid : repo_path) +
         (base ? " against " + base->origin : " without a base"));
   ops::IngestOptions opts;
+  opts.allow_generic = true;  // other LFS files: compressed generic parts
   // Ingest is the first half of an upload's work.
   opts.on_progress = [&](uint64_t done) {
     std::lock_guard lock(m_progress);
@@ -189,15 +192,9 @@ bool is_safetensors(const std::string& path) {
     return false;
   }
   uint8_t head[9];
-  if (!read_exact_at(fd->get(), 0, std::span<uint8_t>(head, 9), path)) {
-    return false;
-  }
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) {
-    n = (n << 8) | head[i];
-  }
   auto size = file_size(fd->get(), path);
-  return size && n >= 2 && n + 8 <= *size && head[8] == '{';
+  return size && read_exact_at(fd->get(), 0, std::span<uint8_t>(head, 9), path) &&
+         format::looks_like_safetensors(Bytes(head, 9), *size);
 }
 
 Status Agent::upload(const std::string& oid, uint64_t size, const std::string& path) {
@@ -211,19 +208,6 @@ Status Agent::upload(const std::string& oid, uint64_t size, const std::string& p
     trace("upload " + oid + ": already on the remote");
     progress(oid, size, true);
     return {};
-  }
-  if (!is_safetensors(path)) {
-    trace("upload " + oid + ": not safetensors, stored as is");
-    Fd fd = TRY(open_read(path));
-    uint64_t sent = 0;
-    return remote::with_retry(remote::default_transfer_options(""), [&]() -> Status {
-      sent = 0;
-      return m_remote->put(key, fd.get(), 0, size, [&](uint64_t n) {
-        sent += n;
-        std::lock_guard lock(m_progress);
-        progress(oid, sent);
-      });
-    });
   }
   auto m = TRY(ingest(oid, path, size));
   // Then the objects, then the manifest: the remote never names missing data.

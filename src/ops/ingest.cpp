@@ -49,7 +49,9 @@ public:
   Result<format::Manifest> run();
 
 private:
-  Status add_blob(Bytes data, ObjectId id);
+  Result<format::Manifest> run_generic();
+  // `bulk`: file contents (fast zstd), not JSON headers (zstd -12).
+  Status add_blob(Bytes data, ObjectId id, bool bulk = false);
   Status add_tensor(const SafetensorsFile& f, const format::TensorInfo& t, format::ManifestTensor& mt);
   void queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint32_t len,
                    const format::DtypeInfo& dt, std::optional<ObjectId> base_id,
@@ -139,7 +141,7 @@ Status Ingest::drain(uint64_t keep_bytes) {
   return {};
 }
 
-Status Ingest::add_blob(Bytes data, ObjectId id) {
+Status Ingest::add_blob(Bytes data, ObjectId id, bool bulk) {
   if (have(id)) {
     return {};
   }
@@ -153,7 +155,8 @@ Status Ingest::add_blob(Bytes data, ObjectId id) {
   m_pending.push_back(Pending{Pending::Begin, h, {}, 0, SIZE_MAX});
   auto buf = std::make_shared<const Buffer>(data.begin(), data.end());
   codec::EncodeOptions copts = m_opts.codec;
-  copts.policy = codec::Policy{true, false, true, 12};  // JSON and odd bytes: zstd often wins
+  // JSON and odd bytes: zstd often wins; bulk data must also be fast.
+  copts.policy = codec::Policy{true, false, true, bulk ? 3 : 12};
   for (uint64_t off = 0; off < data.size(); off += h.chunk_size) {
     uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(h.chunk_size, data.size() - off));
     queue_chunk(buf, off, len, format::dtype_info(format::Dtype::U8), std::nullopt, 0, 0, copts);
@@ -251,7 +254,40 @@ Status Ingest::add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
   return drain(m_opts.max_inflight);
 }
 
+Result<format::Manifest> Ingest::run_generic() {
+  Fd fd = TRY(open_read(m_path));
+  format::Manifest m;
+  m.generic = true;
+  m.size = TRY(file_size(fd.get(), m_path));
+  m_report.raw_size = m.size;
+  Buffer part;
+  for (uint64_t off = 0; off < m.size; off += part.size()) {
+    part.resize(static_cast<size_t>(std::min<uint64_t>(m_opts.generic_part, m.size - off)));
+    TRY_STATUS(read_exact_at(fd.get(), off, part, m_path));
+    m_sha.update(part);
+    format::DataPart d{object_id_of(part), part.size()};
+    TRY_STATUS(add_blob(part, d.id, /*bulk=*/true));
+    m.data.push_back(d);
+    if (m_opts.on_progress) {
+      m_opts.on_progress(off + part.size());
+    }
+  }
+  TRY_STATUS(drain(0));
+  TRY_STATUS(m_sink.finish());
+  m.sha256 = m_sha.finish();
+  return m;
+}
+
 Result<format::Manifest> Ingest::run() {
+  if (m_opts.allow_generic) {
+    Fd fd = TRY(open_read(m_path));
+    uint64_t size = TRY(file_size(fd.get(), m_path));
+    uint8_t head[9] = {0};
+    if (size < 9 || !read_exact_at(fd.get(), 0, std::span<uint8_t>(head, 9), m_path) ||
+        !format::looks_like_safetensors(Bytes(head, 9), size)) {
+      return run_generic();
+    }
+  }
   SafetensorsFile f = TRY(open_safetensors(m_path));
   format::Manifest m;
   m.size = f.size;

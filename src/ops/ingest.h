@@ -25,6 +25,11 @@ struct IngestOptions {
   uint32_t chunk_size = format::k_default_chunk_size;
   uint64_t max_inflight = 64u << 20;
   uint64_t keep_limit = 64u << 20;
+  // A file that does not look like safetensors at all (not a truncated or
+  // malformed one) is stored as a generic file: parts of generic_part bytes,
+  // deduplicated by id, compressed. Otherwise it is an error.
+  bool allow_generic = false;
+  uint64_t generic_part = 64u << 20;
   // Called with bytes read so far (for progress); may be empty.
   std::function<void(uint64_t)> on_progress;
 };

@@ -58,6 +58,7 @@ public:
     }
   }
   Status run(AtomicFile& out);
+  Status finish_checks();
 
 private:
   Status drain(uint64_t keep);
@@ -162,6 +163,18 @@ Status Restore::queue_tensor(AtomicFile& out, size_t index) {
 }
 
 Status Restore::run(AtomicFile& out) {
+  if (m_m.generic) {
+    for (const auto& d : m_m.data) {
+      Buffer part = TRY_CTX(read_blob(m_resolver, d.id, d.len), "data part at " + std::to_string(m_written));
+      m_sha.update(part);
+      TRY_STATUS(out.pwrite(m_written, part));
+      m_written += part.size();
+      if (m_opts.on_progress) {
+        m_opts.on_progress(m_written);
+      }
+    }
+    return finish_checks();
+  }
   Buffer header = TRY_CTX(read_blob(m_resolver, m_m.header_id, m_m.header_len), "header");
   TRY_STATUS(check_header(m_m, header));
   Buffer prefix(8);
@@ -183,6 +196,10 @@ Status Restore::run(AtomicFile& out) {
     TRY_STATUS(out.pwrite(m_m.size - tail.size(), tail));
     m_written += tail.size();
   }
+  return finish_checks();
+}
+
+Status Restore::finish_checks() {
   if (m_written != m_m.size) {
     return make_error(Errc::Corrupt, "restored " + std::to_string(m_written) +
                                          " bytes, the manifest says " + std::to_string(m_m.size));

@@ -148,6 +148,17 @@ t_malformed_add() {
     ! run git add broken.safetensors && grep -q 'broken.safetensors' "$LOG" &&
     [ -z "$(git ls-files broken.safetensors)" ] && rm broken.safetensors
 }
+t_generic_file() {
+  # A tracked file that is not safetensors at all: stored as compressed
+  # generic parts (never whole in git), restored byte-exact.
+  cd "$SCRATCH/repo" && { yes 'optimizer state' | head -c 2000000; } > opt.safetensors &&
+    run git add opt.safetensors && run git commit -qm opt &&
+    git cat-file -p HEAD:opt.safetensors | sed -n 4p | grep -qx generic &&
+    [ "$(git cat-file -s HEAD:opt.safetensors)" -lt 1000 ] &&
+    rm opt.safetensors && run git checkout -- opt.safetensors &&
+    cmp -s opt.safetensors <(yes 'optimizer state' | head -c 2000000) && clean_tree &&
+    run git rm -q opt.safetensors && run git commit -qm rm-opt
+}
 t_corrupt_object() {
   cd "$SCRATCH" && rm -rf corrupt && git clone -q repo corrupt && cd corrupt &&
     id=$(git cat-file -p HEAD:ftA.safetensors | grep '"model.embed_tokens.weight"' | awk '{print $2}') &&
@@ -205,6 +216,7 @@ check "clone of a local path restores from the origin's store" t_clone_local_pat
 check "GIT_ZIPLLM_SKIP_SMUDGE clone + git zipllm checkout" t_skip_smudge_then_checkout
 check "filter-process alone (one-shot filters disabled)" t_process_only
 check "malformed safetensors: git add fails naming the file" t_malformed_add
+check "a tracked non-safetensors file: generic parts, restored" t_generic_file
 check "corrupt object: checkout fails clearly, no truncated file" t_corrupt_object
 check "registered base found through the model card's base_model" t_model_card_base
 check "status" t_status

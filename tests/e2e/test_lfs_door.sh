@@ -31,6 +31,9 @@ t_setup() {
 t_push() {
   cd hf && run git push origin main && cd .. &&
     [ "$(s3_keys hub models/lfs/)" -eq 5 ] && [ ! -d remote.git/lfs ] &&
+    # extra.bin (not safetensors) is stored as generic parts: a manifest under lfs/.
+    xoid=$(git -C hf cat-file -p HEAD:extra.bin | sed -n 's/^oid sha256://p') &&
+    curl -s "$S3_ENDPOINT/hub/models/lfs/${xoid:0:2}/${xoid:2:2}/$xoid" | sed -n 4p | grep -qx generic &&
     raw=$(for f in $FILES; do stat -c %s "$S/$f.bf16.safetensors"; done | awk '{s+=$1} END {print s}') &&
     stored=$(( $(s3_bytes hub models/objects/) + $(s3_bytes hub models/lfs/) - 300000 )) &&
     echo "bucket: $stored bytes for $raw raw bytes" >>"$LOG.all" &&

@@ -176,3 +176,30 @@ TEST_CASE("ops: a corrupt object fails the restore with its id; an existing file
   CHECK(st.error().message.find(m->tensors[0].id.hex()) != std::string::npos);
   CHECK(*read_whole_file(out, 100) == std::vector<uint8_t>{1, 2, 3});
 }
+
+TEST_CASE("ops: a file that is not safetensors is stored as generic parts when allowed") {
+  Env e;
+  std::vector<uint8_t> text(50000);
+  for (size_t i = 0; i < text.size(); ++i) {
+    text[i] = static_cast<uint8_t>("hello world, "[i % 13]);
+  }
+  test::write_file(e.dir.path("notes.bin"), text);
+  auto store = *store::LocalStore::open(e.dir.path("store"));
+  store::Resolver resolver;
+  resolver.add_source(store.get());
+  // Refused unless allowed.
+  CHECK_FALSE(ops::ingest_file(e.dir.path("notes.bin"), nullptr, resolver, *store, e.pool, e.opts, nullptr));
+  e.opts.allow_generic = true;
+  e.opts.generic_part = 16384;  // several parts, the last one short
+  auto m = ops::ingest_file(e.dir.path("notes.bin"), nullptr, resolver, *store, e.pool, e.opts, nullptr);
+  REQUIRE(m);
+  CHECK(m->generic);
+  CHECK(m->data.size() == 4);
+  REQUIRE(ops::restore_file(*m, resolver, e.dir.path("back.bin"), e.pool, ops::RestoreOptions{}));
+  CHECK(*read_whole_file(e.dir.path("back.bin"), 1 << 20) == text);
+  // A truncated safetensors file still looks like one: an error, not a generic file.
+  auto st = model(1);
+  st.resize(st.size() / 2);
+  test::write_file(e.dir.path("half.safetensors"), st);
+  CHECK_FALSE(ops::ingest_file(e.dir.path("half.safetensors"), nullptr, resolver, *store, e.pool, e.opts, nullptr));
+}
