@@ -53,7 +53,7 @@ Status upload(Opened& o, const std::vector<format::Manifest>& manifests, bool dr
                  ids.size(), manifests.size(), o.remote->url().c_str());
     return {};
   }
-  TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&] { return o.remote->ping(); }));
+  TRY_STATUS(remote::ping_remote(*o.remote));
   auto st = TRY(git::upload_manifests(*o.store, *o.remote, manifests,
                                       remote::default_transfer_options("uploading to " + o.remote->url())));
   print_upload(o.remote->url(), st);
@@ -109,7 +109,7 @@ Status fetch(const Args& a, bool quiet_if_nothing = false) {
     }
     return {};
   }
-  TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&] { return o.remote->ping(); }));
+  TRY_STATUS(remote::ping_remote(*o.remote));
   // Only the named remote: `fetch` means "from there".
   std::vector<ObjectId> want;
   for (const auto& m : manifests) {

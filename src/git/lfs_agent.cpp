@@ -79,7 +79,7 @@ Status Agent::init(const json& msg) {
   Settings settings = Settings::load(*m_repo);
   RemoteTarget t;
   auto remote = TRY(open_remote_store(*m_repo, settings, remote_name, &t));
-  TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&] { return remote->ping(); }));
+  TRY_STATUS(remote::ping_remote(*remote));
   m_remote = remote.get();
   // Objects missing locally come from the remote while restoring.
   std::vector<std::unique_ptr<remote::RemoteStore>> ups;

@@ -155,6 +155,14 @@ Result<std::unique_ptr<S3Remote>> S3Remote::open(const std::string& url, const S
   return r;
 }
 
+std::string S3Remote::bucket_url() const {
+  if (m_path_style) {
+    return m_endpoint + "/" + m_bucket + "/";
+  }
+  size_t scheme = m_endpoint.find("://") + 3;
+  return m_endpoint.substr(0, scheme) + m_bucket + "." + m_endpoint.substr(scheme) + "/";
+}
+
 std::string S3Remote::key_url(const std::string& key, const std::string& query) const {
   std::string full = m_prefix.empty() ? key : key.empty() ? m_prefix + "/" : m_prefix + "/" + key;
   std::string u;
@@ -169,6 +177,8 @@ std::string S3Remote::key_url(const std::string& key, const std::string& query) 
 
 struct S3Remote::Request {
   std::string method = "GET";
+  bool bucket_only = false;  // the bucket itself, not a key under the prefix
+  long timeout_ms = 0;       // whole request; 0: none (bodies may be large)
   std::string key;
   std::string query;
   // Body: a file range, or a string.
@@ -226,13 +236,16 @@ Result<S3Remote::Response> S3Remote::perform(Request& req) {
     return make_error(Errc::Internal, "curl_easy_init failed");
   }
   req.curl = c;
-  std::string target = key_url(req.key, req.query);
+  std::string target = req.bucket_only ? bucket_url() : key_url(req.key, req.query);
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_URL, target.c_str());
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(env_u64("GIT_ZIPLLM_CONNECT_TIMEOUT_MS", 10000)));
+  if (req.timeout_ms > 0) {
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req.timeout_ms);
+  }
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(env_u64("GIT_ZIPLLM_STALL_SECONDS", 60)));
   if (uint64_t cap = env_u64("GIT_ZIPLLM_MAX_SEND_SPEED", 0)) {  // bytes/s, for slow links and tests
@@ -378,12 +391,9 @@ size_t on_header(char* buf, size_t size, size_t n, void* user) {
 Status S3Remote::ping() {
   Request req;
   req.method = "HEAD";
-  req.key = "";
-  std::string saved = m_prefix;
-  // HEAD the bucket itself.
-  m_prefix.clear();
+  req.bucket_only = true;
+  req.timeout_ms = static_cast<long>(env_u64("GIT_ZIPLLM_PING_TIMEOUT_MS", 10000));
   auto r = perform(req);
-  m_prefix = saved;
   if (!r) {
     Error e = std::move(r).error();
     if (e.code == Errc::NotFound) {
@@ -398,6 +408,7 @@ Status S3Remote::ping() {
 Result<bool> S3Remote::has(const std::string& key) {
   Request req;
   req.method = "HEAD";
+  req.timeout_ms = 30000;  // a HEAD that takes longer is a stalled server
   req.key = key;
   auto r = perform(req);
   if (r) {

@@ -45,6 +45,7 @@ public:
 private:
   S3Remote() = default;
   std::string key_url(const std::string& key, const std::string& query) const;
+  std::string bucket_url() const;
   Result<Response> perform(Request& req);
   Status put_multipart(const std::string& key, int fd, uint64_t offset, uint64_t length,
                        const ByteCounter& counter);

@@ -79,6 +79,16 @@ Status with_retry(const TransferOptions& opts, const std::function<Status()>& op
   }
 }
 
+Status ping_remote(RemoteStore& remote) {
+  TransferOptions o = default_transfer_options("");
+  o.attempts = std::min(o.attempts, 3);
+  Status s = with_retry(o, [&] { return remote.ping(); });
+  if (!s) {
+    return std::move(s).error().context("cannot use the zipllm store " + remote.url());
+  }
+  return {};
+}
+
 Status parallel_for(size_t n, int jobs, const std::function<Status(size_t)>& fn) {
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};

@@ -29,6 +29,10 @@ struct TransferStats {
   std::vector<ObjectId> missing;  // download_closure with skip_missing: not on the remote
 };
 
+// Checks that `remote` answers: a few quick attempts (seconds, not minutes,
+// for a wrong or dead endpoint), the error naming the URL.
+Status ping_remote(RemoteStore& remote);
+
 // Runs `op`, retrying it while it fails with Errc::Unavailable.
 Status with_retry(const TransferOptions& opts, const std::function<Status()>& op);
 

@@ -125,6 +125,15 @@ t_unreachable_fast() {
     [ $(( $(date +%s) - start )) -lt 20 ] && grep -q '127.0.0.1:1' "$LOG" &&
     [ "$(git --git-dir=../remote.git rev-parse main)" != "$(git rev-parse main)" ] && cd ..
 }
+t_stalled_server() {
+  # A server that accepts connections and never answers: an error, not a hang.
+  node -e 'const s=require("net").createServer(()=>{});s.listen(0,"127.0.0.1",()=>{require("fs").writeFileSync(process.argv[1],String(s.address().port))})' \
+    "$SCRATCH/stall.port" & SERVER_PIDS+=("$!")
+  for _ in $(seq 1 50); do [ -s "$SCRATCH/stall.port" ] && break; sleep 0.1; done
+  cd work && start=$(date +%s) &&
+    ! GIT_ZIPLLM_PING_TIMEOUT_MS=1000 run git -c "zipllm.url=s3://models/team?endpoint=http://127.0.0.1:$(cat "$SCRATCH/stall.port")" push origin main &&
+    [ $(( $(date +%s) - start )) -lt 30 ] && grep -q 'timed out\|Timeout' "$LOG" && cd ..
+}
 t_bad_credentials() {
   cd work && ! AWS_ACCESS_KEY_ID=nobody run git push origin main && grep -q 'HTTP 403' "$LOG" &&
     grep -q 'access denied' "$LOG" && cd ..
@@ -182,6 +191,7 @@ check_here "git over HTTP (lighttpd + http-backend)" t_http_remote
 check_here "install chains to a foreign pre-push hook" t_hook_chaining
 check_here "install chains to git-lfs's pre-push hook" t_hook_chains_git_lfs
 check_here "unreachable store fails the push fast" t_unreachable_fast
+check_here "stalled server: error within seconds, not a hang" t_stalled_server
 check_here "bad credentials: clear message" t_bad_credentials
 check_here "server killed mid-push, push retried" t_killed_mid_push
 check_here "corrupt object in the remote store" t_corrupt_remote_object
