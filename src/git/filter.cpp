@@ -8,6 +8,9 @@
 #include "ops/restore.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <fcntl.h>
+#include <mutex>
 #include <csignal>
 #include <map>
 #include <thread>
@@ -244,16 +247,70 @@ void report(const std::string& what, const Error& e) {
   std::fprintf(stderr, "git-zipllm: %s failed: %s\n", what.c_str(), e.message.c_str());
 }
 
-// Reads content packets until flush into `spool`, hashing them.
+// Reads content packets until flush into `spool`, hashing them. Packets
+// are gathered into 1 MiB blocks; a second thread writes each block to the
+// spool while the next one arrives and is hashed (the write into the page
+// cache is the largest cost when git re-cleans an unchanged multi-GB file).
 Status receive_content(PktReader& r, const TempFile& spool, IdHasher& hasher) {
-  while (true) {
-    auto pkt = TRY(r.read_packet());
-    if (!pkt) {
-      return {};
+  constexpr size_t k_block = 1 << 20;
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::optional<std::vector<uint8_t>> full;  // handed to the writer
+  bool done = false;
+  Status write_status;
+  std::thread writer([&] {
+    while (true) {
+      std::vector<uint8_t> block;
+      {
+        std::unique_lock lock(mutex);
+        cv.wait(lock, [&] { return full.has_value() || done; });
+        if (!full) {
+          return;
+        }
+        block = std::move(*full);
+        full.reset();
+      }
+      cv.notify_all();
+      if (write_status) {
+        write_status = write_all(spool.fd(), block, spool.path());
+      }
     }
-    hasher.update(*pkt);
-    TRY_STATUS(write_all(spool.fd(), *pkt, spool.path()));
+  });
+  auto hand_over = [&](std::vector<uint8_t>& block) {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return !full.has_value(); });
+    full = std::move(block);
+    block = std::vector<uint8_t>();
+    block.reserve(k_block + k_max_pkt_payload);
+    cv.notify_all();
+  };
+  std::vector<uint8_t> block;
+  block.reserve(k_block + k_max_pkt_payload);
+  Status read_status;
+  while (true) {
+    auto more = r.append_packet(block);
+    if (!more) {
+      read_status = more.error();
+      break;
+    }
+    if (!*more || block.size() >= k_block) {
+      hasher.update(block);
+      hand_over(block);
+    }
+    if (!*more) {
+      break;
+    }
   }
+  {
+    std::lock_guard lock(mutex);
+    done = true;
+  }
+  cv.notify_all();
+  writer.join();
+  if (!read_status) {
+    return read_status;
+  }
+  return write_status;
 }
 
 struct Caps {
@@ -517,6 +574,10 @@ int FilterServer::run() {
 
 int run_filter_process(ThreadPool& pool) {
   std::signal(SIGPIPE, SIG_IGN);
+  // Bigger pipes: git writes ahead while we work, fewer switches per GiB.
+  // (Best effort: the limit is /proc/sys/fs/pipe-max-size.)
+  (void)::fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
+  (void)::fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
   FilterServer server(pool);
   return server.run();
 }

@@ -42,6 +42,30 @@ Status PktReader::read_exact(uint8_t* p, size_t n, bool eof_ok, bool& eof) {
   return {};
 }
 
+Result<bool> PktReader::append_packet(std::vector<uint8_t>& out) {
+  uint8_t hdr[4];
+  bool eof = false;
+  TRY_STATUS(read_exact(hdr, 4, false, eof));
+  size_t len = 0;
+  for (uint8_t c : hdr) {
+    int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    if (d < 0) {
+      return make_error(Errc::InvalidArgument, "pkt-line: bad length header");
+    }
+    len = len * 16 + static_cast<size_t>(d);
+  }
+  if (len == 0) {
+    return false;
+  }
+  if (len < 4 || len - 4 > k_max_pkt_payload) {
+    return make_error(Errc::InvalidArgument, "pkt-line: bad length " + std::to_string(len));
+  }
+  size_t at = out.size();
+  out.resize(at + len - 4);
+  TRY_STATUS(read_exact(out.data() + at, len - 4, false, eof));
+  return true;
+}
+
 Result<std::optional<std::vector<uint8_t>>> PktReader::read_packet() {
   uint8_t hdr[4];
   bool eof = false;

@@ -24,6 +24,9 @@ public:
   // Next packet: nullopt for a flush packet. NotFound at a clean EOF before
   // any byte of a packet.
   Result<std::optional<std::vector<uint8_t>>> read_packet();
+  // Appends the next packet's payload to `out`; false for a flush packet.
+  // (No allocation per packet: the content path of a multi-GB file.)
+  Result<bool> append_packet(std::vector<uint8_t>& out);
   // Text packets until flush, without their trailing "\n".
   Result<std::vector<std::string>> read_text_list();
 

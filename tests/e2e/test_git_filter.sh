@@ -128,7 +128,11 @@ t_killed_clean() {
   cd "$SCRATCH/fam" &&
     { printf "\\x$(printf %02x ${#hdr})\\0\\0\\0\\0\\0\\0\\0"; printf '%s' "$hdr"; head -c 67108864 /dev/urandom; } > big.safetensors &&
     [ "$(stat -c %s big.safetensors)" = $((8 + ${#hdr} + 67108864)) ] || return 1
-  ( git add big.safetensors > /dev/null 2>&1 & pid=$!; sleep 0.3; pkill -9 -f 'git-zipllm filter-process'; wait $pid ) ;
+  # Kill only our own filter (other suites may run at the same time), once
+  # it has been receiving for a moment.
+  ( git add big.safetensors > /dev/null 2>&1 & pid=$!
+    for _ in $(seq 1 100); do pgrep -P $pid -f 'git-zipllm filter-process' >/dev/null && break; sleep 0.05; done
+    sleep 0.2; pkill -9 -P $pid -f 'git-zipllm filter-process'; rc=$?; wait $pid; exit $rc ) || return 1
     run git zipllm verify && run git zipllm gc --older-than 0 &&
     [ -z "$(find .git/zipllm -name '*.tmp-*')" ] && run git zipllm verify && run git add big.safetensors && run git commit -qm big && rm big.safetensors && run git checkout -- big.safetensors &&
     [ "$(stat -c %s big.safetensors)" -gt 67000000 ] && git rm -q big.safetensors && run git commit -qm rm-big
