@@ -16,7 +16,10 @@
 #include <thread>
 #include <cstdio>
 #include <cstdlib>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
 
 namespace zipllm::git {
 
@@ -143,6 +146,117 @@ Status Filter::clean(const std::string& path, const TempFile& content, std::stri
   return {};
 }
 
+Status Filter::Receiver::to_spool() {
+  std::string dir = TRY(m_filter.tmp_dir());
+  m_spool.emplace(TRY(TempFile::create(dir, "spool")));
+  if (m_file && m_offset > 0) {
+    // The prefix that matched: copied inside the kernel.
+    loff_t in = 0;
+    uint64_t left = m_offset;
+    while (left > 0) {
+      ssize_t n = ::copy_file_range(m_file->get(), &in, m_spool->fd(), nullptr, left, 0);
+      if (n <= 0) {
+        if (n < 0 && (errno == EINTR)) {
+          continue;
+        }
+        // Fall back to reading and writing.
+        std::vector<uint8_t> buf(1 << 20);
+        while (left > 0) {
+          size_t k = static_cast<size_t>(std::min<uint64_t>(buf.size(), left));
+          TRY_STATUS(read_exact_at(m_file->get(), static_cast<uint64_t>(in), std::span<uint8_t>(buf.data(), k),
+                                   m_path));
+          TRY_STATUS(write_all(m_spool->fd(), std::span<const uint8_t>(buf.data(), k), m_spool->path()));
+          in += static_cast<loff_t>(k);
+          left -= k;
+        }
+        break;
+      }
+      left -= static_cast<uint64_t>(n);
+    }
+  }
+  m_file.reset();
+  return {};
+}
+
+Status Filter::Receiver::feed(Bytes block) {
+  if (!m_started) {
+    m_started = true;
+    if (auto dir = m_filter.tmp_dir(); dir && m_filter.m_repo && m_filter.m_repo->workdir()) {
+      std::string wt = *m_filter.m_repo->workdir() + "/" + m_path;
+      if (auto fd = open_read(wt)) {
+        struct stat st{};
+        if (::fstat(fd->get(), &st) == 0 && S_ISREG(st.st_mode)) {
+          m_file_size = static_cast<uint64_t>(st.st_size);
+          m_file_mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+          m_file_ctime_ns = int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+          m_file.emplace(std::move(*fd));
+          m_file_path = wt;
+        }
+      }
+    }
+    if (!m_file) {
+      TRY_STATUS(to_spool());
+    }
+  }
+  m_hasher.update(block);
+  if (m_file) {
+    bool same = m_offset + block.size() <= m_file_size;
+    if (same) {
+      m_cmp.resize(block.size());
+      same = read_exact_at(m_file->get(), m_offset, m_cmp, m_path) &&
+             std::memcmp(m_cmp.data(), block.data(), block.size()) == 0;
+    }
+    if (!same) {
+      TRY_STATUS(to_spool());
+    }
+  }
+  if (m_spool) {
+    TRY_STATUS(write_all(m_spool->fd(), block, m_spool->path()));
+  }
+  m_offset += block.size();
+  return {};
+}
+
+Status Filter::Receiver::finish(std::string& out) {
+  if (!m_started) {
+    TRY_STATUS(feed(Bytes()));
+  }
+  ObjectId id = m_hasher.finish();
+  if (m_file && m_offset != m_file_size) {
+    TRY_STATUS(to_spool());  // the file is longer than what git sent
+  }
+  TRY_STATUS(m_filter.ensure_open());
+  if (auto hit = cache_lookup(*m_filter.m_store, id, m_offset)) {
+    out = std::move(*hit);
+    return {};
+  }
+  if (m_file) {
+    // Equal to the work tree file, but not seen before: take a stable copy
+    // to ingest (the file may change while we work) and check it is still
+    // what git sent: unchanged stat, else the copy's hash.
+    m_offset = m_file_size;
+    TRY_STATUS(to_spool());
+    struct stat st{};
+    bool unchanged = ::stat(m_file_path.c_str(), &st) == 0 && uint64_t(st.st_size) == m_file_size &&
+                     int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec == m_file_mtime_ns &&
+                     int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec == m_file_ctime_ns;
+    if (unchanged && ::fstat(m_spool->fd(), &st) == 0 && uint64_t(st.st_size) == m_file_size) {
+      return m_filter.clean(m_path, *m_spool, out, id);
+    }
+    IdHasher again;
+    std::vector<uint8_t> buf(1 << 20);
+    for (uint64_t off = 0; off < m_file_size; off += buf.size()) {
+      size_t k = static_cast<size_t>(std::min<uint64_t>(buf.size(), m_file_size - off));
+      TRY_STATUS(read_exact_at(m_spool->fd(), off, std::span<uint8_t>(buf.data(), k), m_spool->path()));
+      again.update(std::span<const uint8_t>(buf.data(), k));
+    }
+    if (again.finish() != id) {
+      return make_error(Errc::IoError, m_path + " changed while git was adding it; try again");
+    }
+  }
+  return m_filter.clean(m_path, *m_spool, out, id);
+}
+
 bool Filter::is_manifest(const TempFile& content) {
   const char* skip = std::getenv("GIT_ZIPLLM_SKIP_SMUDGE");
   auto size = spool_size(content);
@@ -247,70 +361,26 @@ void report(const std::string& what, const Error& e) {
   std::fprintf(stderr, "git-zipllm: %s failed: %s\n", what.c_str(), e.message.c_str());
 }
 
-// Reads content packets until flush into `spool`, hashing them. Packets
-// are gathered into 1 MiB blocks; a second thread writes each block to the
-// spool while the next one arrives and is hashed (the write into the page
-// cache is the largest cost when git re-cleans an unchanged multi-GB file).
-Status receive_content(PktReader& r, const TempFile& spool, IdHasher& hasher) {
+// Reads content packets until flush, handing them to `sink` in blocks of
+// about 1 MiB (no allocation per packet). Everything is consumed even after
+// the sink fails, so the protocol stays in step; the first error is returned.
+Status receive_blocks(PktReader& r, const std::function<Status(Bytes)>& sink) {
   constexpr size_t k_block = 1 << 20;
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::optional<std::vector<uint8_t>> full;  // handed to the writer
-  bool done = false;
-  Status write_status;
-  std::thread writer([&] {
-    while (true) {
-      std::vector<uint8_t> block;
-      {
-        std::unique_lock lock(mutex);
-        cv.wait(lock, [&] { return full.has_value() || done; });
-        if (!full) {
-          return;
-        }
-        block = std::move(*full);
-        full.reset();
-      }
-      cv.notify_all();
-      if (write_status) {
-        write_status = write_all(spool.fd(), block, spool.path());
-      }
-    }
-  });
-  auto hand_over = [&](std::vector<uint8_t>& block) {
-    std::unique_lock lock(mutex);
-    cv.wait(lock, [&] { return !full.has_value(); });
-    full = std::move(block);
-    block = std::vector<uint8_t>();
-    block.reserve(k_block + k_max_pkt_payload);
-    cv.notify_all();
-  };
   std::vector<uint8_t> block;
   block.reserve(k_block + k_max_pkt_payload);
-  Status read_status;
+  Status first;
   while (true) {
-    auto more = r.append_packet(block);
+    bool more = TRY(r.append_packet(block));
+    if (!more || block.size() >= k_block) {
+      if (first && !block.empty()) {
+        first = sink(block);
+      }
+      block.clear();
+    }
     if (!more) {
-      read_status = more.error();
-      break;
-    }
-    if (!*more || block.size() >= k_block) {
-      hasher.update(block);
-      hand_over(block);
-    }
-    if (!*more) {
-      break;
+      return first;
     }
   }
-  {
-    std::lock_guard lock(mutex);
-    done = true;
-  }
-  cv.notify_all();
-  writer.join();
-  if (!read_status) {
-    return read_status;
-  }
-  return write_status;
 }
 
 struct Caps {
@@ -477,8 +547,18 @@ Status FilterServer::handle(const std::vector<std::string>& header) {
   if (command == "list_available_blobs") {
     return list_available();  // no content section
   }
+  std::string what = command + " " + path;
+  if (command == "clean" && m_caps.clean) {
+    Filter::Receiver rx(m_filter, path);
+    Status got = receive_blocks(m_r, [&](Bytes b) { return rx.feed(b); });
+    if (!got) {
+      return respond_error(what, got.error());
+    }
+    std::string out;
+    Status s = rx.finish(out);
+    return s ? respond_bytes(out) : respond_error(what, s.error());
+  }
   auto spool = std::make_shared<std::optional<TempFile>>();
-  IdHasher hasher;
   Status prep;
   if (auto dir = m_filter.tmp_dir(); !dir) {
     prep = dir.error();
@@ -488,30 +568,14 @@ Status FilterServer::handle(const std::vector<std::string>& header) {
     spool->emplace(std::move(*t));
   }
   // Always consume the content, even when we cannot use it.
-  if (*spool) {
-    Status got = receive_content(m_r, **spool, hasher);
-    if (prep) {
-      prep = got;
-    }
-  } else {
-    while (true) {
-      auto pkt = m_r.read_packet();
-      if (!pkt) {
-        return pkt.error();
-      }
-      if (!*pkt) {
-        break;
-      }
-    }
+  Status got = receive_blocks(m_r, [&](Bytes b) -> Status {
+    return *spool ? write_all((*spool)->fd(), b, (*spool)->path()) : Status();
+  });
+  if (prep) {
+    prep = got;
   }
-  std::string what = command + " " + path;
   if (!prep) {
     return respond_error(what, prep.error());
-  }
-  if (command == "clean" && m_caps.clean) {
-    std::string out;
-    Status s = m_filter.clean(path, **spool, out, hasher.finish());
-    return s ? respond_bytes(out) : respond_error(what, s.error());
   }
   if (command != "smudge" || !m_caps.smudge) {
     return respond_error(what, make_error(Errc::Unsupported, "unknown command '" + command + "'"));
@@ -589,38 +653,39 @@ int run_filter_once(ThreadPool& pool, bool clean, const std::string& path) {
     report(clean ? "clean" : "smudge", dir.error());
     return 1;
   }
-  auto spool = TempFile::create(*dir, "spool");
-  if (!spool) {
-    report(clean ? "clean" : "smudge", spool.error());
-    return 1;
-  }
-  IdHasher hasher;
   std::vector<uint8_t> buf(1 << 20);
-  while (true) {
-    auto n = read_some(STDIN_FILENO, buf, "stdin");
-    if (!n) {
-      report("read", n.error());
-      return 1;
+  auto read_all = [&](const std::function<Status(Bytes)>& sink) -> Status {
+    while (true) {
+      size_t n = TRY(read_some(STDIN_FILENO, buf, "stdin"));
+      if (n == 0) {
+        return {};
+      }
+      TRY_STATUS(sink(std::span<const uint8_t>(buf.data(), n)));
     }
-    if (*n == 0) {
-      break;
-    }
-    hasher.update(std::span<const uint8_t>(buf.data(), *n));
-    if (Status s = write_all(spool->fd(), std::span<const uint8_t>(buf.data(), *n), spool->path()); !s) {
-      report("spool", s.error());
-      return 1;
-    }
-  }
+  };
   if (clean) {
+    Filter::Receiver rx(filter, path);
     std::string out;
-    if (Status s = filter.clean(path, *spool, out, hasher.finish()); !s) {
+    Status s = read_all([&](Bytes b) { return rx.feed(b); });
+    if (s) {
+      s = rx.finish(out);
+    }
+    if (!s) {
       report("clean " + path, s.error());
       return 1;
     }
-    Status s = write_all(STDOUT_FILENO, std::span<const uint8_t>(
-                                            reinterpret_cast<const uint8_t*>(out.data()), out.size()),
-                         "stdout");
+    s = write_all(STDOUT_FILENO,
+                  std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(out.data()), out.size()), "stdout");
     return s ? 0 : 1;
+  }
+  auto spool = TempFile::create(*dir, "spool");
+  if (!spool) {
+    report("smudge", spool.error());
+    return 1;
+  }
+  if (Status s = read_all([&](Bytes b) { return write_all(spool->fd(), b, spool->path()); }); !s) {
+    report("read", s.error());
+    return 1;
   }
   auto sr = filter.smudge(path, *spool);
   if (!sr) {

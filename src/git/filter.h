@@ -28,6 +28,35 @@ public:
   // branch switches, and a hit answers without parsing or SHA-256.
   Status clean(const std::string& path, const TempFile& content, std::string& out,
                const std::optional<ObjectId>& content_id = std::nullopt);
+
+  // Receiving content to clean without writing it anywhere when it is the
+  // work tree file (it nearly always is: git re-cleans unchanged files on
+  // status, commit and branch switches). Each block is compared with the
+  // file at the same offset; on the first difference the file's matching
+  // prefix is copied into a spool and the rest of the stream follows it.
+  // A cache hit then costs reading the file once, not writing a copy.
+  class Receiver {
+  public:
+    Receiver(Filter& f, std::string path) : m_filter(f), m_path(std::move(path)) {}
+    Status feed(Bytes block);
+    // Cleans what was received into `out`.
+    Status finish(std::string& out);
+
+  private:
+    Status to_spool();
+    Filter& m_filter;
+    std::string m_path;
+    bool m_started = false;
+    std::optional<Fd> m_file;        // the work tree file, while equal so far
+    uint64_t m_file_size = 0;
+    int64_t m_file_mtime_ns = 0;      // stat at open, to notice changes
+    int64_t m_file_ctime_ns = 0;
+    std::string m_file_path;
+    std::optional<TempFile> m_spool;  // once they differ (or no file)
+    uint64_t m_offset = 0;
+    IdHasher m_hasher;
+    std::vector<uint8_t> m_cmp;
+  };
   // On success either `passthrough` is true (send `content` back as is) or
   // `restored` holds the file.
   struct SmudgeResult {

@@ -152,6 +152,19 @@ t_malformed_add() {
     ! run git add broken.safetensors && grep -q 'broken.safetensors' "$LOG" &&
     [ -z "$(git ls-files broken.safetensors)" ] && rm broken.safetensors
 }
+t_clean_other_content() {
+  # Clean usually receives the work tree file; when it does not (hash-object
+  # --path, renormalizing merges), it must clean what git sent: another file
+  # entirely, or one equal to the work tree file up to the middle.
+  cd "$SCRATCH/repo" &&
+    [ "$(git hash-object --path base.safetensors ftA.safetensors)" = "$(git rev-parse HEAD:ftA.safetensors)" ] &&
+    cp base.safetensors "$SCRATCH/mid.safetensors" &&
+    printf 'Z' | dd of="$SCRATCH/mid.safetensors" bs=1 seek=400000 conv=notrunc status=none &&
+    id=$(git hash-object -w --path base.safetensors "$SCRATCH/mid.safetensors") &&
+    [ "$(git cat-file -p "$id" | sed -n 3p)" = "sha256 $(sha256sum "$SCRATCH/mid.safetensors" | cut -d' ' -f1)" ] &&
+    head -c 300000 base.safetensors > "$SCRATCH/short.safetensors" &&
+    ! run git hash-object --path base.safetensors "$SCRATCH/short.safetensors" && clean_tree
+}
 t_generic_file() {
   # A tracked file that is not safetensors at all: stored as compressed
   # generic parts (never whole in git), restored byte-exact.
@@ -221,6 +234,7 @@ check "GIT_ZIPLLM_SKIP_SMUDGE clone + git zipllm checkout" t_skip_smudge_then_ch
 check "filter-process alone (one-shot filters disabled)" t_process_only
 check "malformed safetensors: git add fails naming the file" t_malformed_add
 check "a tracked non-safetensors file: generic parts, restored" t_generic_file
+check "clean of content other than the work tree file" t_clean_other_content
 check "corrupt object: checkout fails clearly, no truncated file" t_corrupt_object
 check "registered base found through the model card's base_model" t_model_card_base
 check "status" t_status
