@@ -105,7 +105,13 @@ Status run(const Args& a) {
       Progress progress(p, m.size);
       ops::RestoreOptions opts;
       opts.on_progress = [&](uint64_t done) { progress.update(done); };
+      ObjectId content_id;
+      opts.content_id = &content_id;
       s = ops::restore_file(m, store->resolver, target, pool, opts);
+      if (s) {
+        // The index refresh below re-cleans the file: make that a cache hit.
+        git::clean_cache_store(*store, content_id, format::serialize_manifest(m));
+      }
     }
     if (!s) {
       std::fprintf(stderr, "git-zipllm: error: %s: %s\n", p.c_str(), s.error().message.c_str());

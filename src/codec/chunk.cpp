@@ -35,14 +35,17 @@ constexpr W k_sign = W(W(1) << (8 * sizeof(W) - 1));
 // Order-preserving bijection of IEEE sign-magnitude words onto unsigned
 // integers: -max ... -0 +0 ... +max map to increasing values, so the
 // difference of two keys counts the representable values between them.
+// Branch-free: negative words flip every bit, positive ones only the sign.
 template <class W>
 W float_key(W x) {
-  return (x & k_sign<W>) ? W(~x) : W(x | k_sign<W>);
+  W neg = W(W(0) - W(x >> (8 * sizeof(W) - 1)));  // all ones if negative
+  return W(x ^ W(neg | k_sign<W>));
 }
 
 template <class W>
 W float_unkey(W k) {
-  return (k & k_sign<W>) ? W(k & ~k_sign<W>) : W(~k);
+  W low = W(W(k >> (8 * sizeof(W) - 1)) - W(1));  // all ones if the key is below the middle
+  return W(k ^ W(low | k_sign<W>));
 }
 
 template <class W>
@@ -292,6 +295,46 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
   encode_stream(rest, Policy{false, false, false}, out);
 }
 
+// out[i] = base[i] + delta, where delta is the next word of the element's
+// bucket in `zs` (bucket-sorted order). Specialized so the inner loop has no
+// branches on the mode; the four lanes' cursors are independent chains.
+template <class W, bool Split, bool Float>
+void gather(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t* __restrict op, size_t n,
+            Buckets& b) {
+  constexpr size_t w = sizeof(W);
+  const uint16_t* __restrict bucket_of = b.bucket_of.data();
+  const unsigned shift = b.shift;
+  const uint32_t emask = b.emask;
+  uint32_t* __restrict c0 = b.lane_next[0].data();
+  uint32_t* __restrict c1 = b.lane_next[1].data();
+  uint32_t* __restrict c2 = b.lane_next[2].data();
+  uint32_t* __restrict c3 = b.lane_next[3].data();
+  auto one = [=](size_t i, uint32_t* __restrict next) __attribute__((always_inline)) {
+    W g = load<W>(bp + i * w);
+    uint32_t p;
+    if constexpr (Split) {
+      p = next[bucket_of[static_cast<uint32_t>(g >> shift) & emask]]++;
+    } else {
+      p = static_cast<uint32_t>(i);
+    }
+    if constexpr (Float) {
+      store<W>(op + i * w, float_unkey<W>(W(float_key<W>(g) + unzigzag<W>(zs[p]))));
+    } else {
+      store<W>(op + i * w, W(g + unzigzag<W>(zs[p])));
+    }
+  };
+  const size_t q = b.quarter;
+  for (size_t t = 0; t < q; ++t) {
+    one(t, c0);
+    one(q + t, c1);
+    one(2 * q + t, c2);
+    one(3 * q + t, c3);
+  }
+  for (size_t i = k_lanes * q; i < n; ++i) {
+    one(i, c3);
+  }
+}
+
 template <class W>
 Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
                     std::span<uint8_t> out) {
@@ -322,24 +365,16 @@ Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
       zs[i] = W(zs[i] | W(W(pl[i]) << (8 * j)));
     }
   }
-  const uint16_t* __restrict bucket_of = b.bucket_of.data();
-  const uint8_t* __restrict bp = base.data();
-  uint8_t* __restrict op = out.data();
   const bool split = !b.bucket_of.empty();
-  const unsigned shift = b.shift;
-  const uint32_t emask = b.emask;
-  for_each_lane(b, n, [&](size_t i, uint32_t* __restrict next) {
-    W g = load<W>(bp + i * w);
-    uint32_t p = static_cast<uint32_t>(i);
-    if (split) {
-      p = next[bucket_of[static_cast<uint32_t>(g >> shift) & emask]]++;
-    }
-    if (is_float) {
-      g = float_key(g);
-    }
-    W f = W(g + unzigzag<W>(zs[p]));
-    store<W>(op + i * w, is_float ? float_unkey(f) : f);
-  });
+  if (split && is_float) {
+    gather<W, true, true>(base.data(), zs, out.data(), n, b);
+  } else if (split) {
+    gather<W, true, false>(base.data(), zs, out.data(), n, b);
+  } else if (is_float) {
+    gather<W, false, true>(base.data(), zs, out.data(), n, b);
+  } else {
+    gather<W, false, false>(base.data(), zs, out.data(), n, b);
+  }
   std::vector<uint8_t> rest;
   TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * w));
   for (size_t k = 0; k < rest.size(); ++k) {

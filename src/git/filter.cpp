@@ -65,43 +65,6 @@ Result<std::string> Filter::tmp_dir() {
 
 namespace {
 
-// The clean cache: <store>/cache/clean/<content id> holds the manifest an
-// earlier clean produced for exactly those bytes. A hit is used only if it
-// parses, has the content's size, and every object it names is present.
-std::string cache_path(const ModelStore& store, const ObjectId& id) {
-  return store.local->root() + "/cache/clean/" + id.hex();
-}
-
-std::optional<std::string> cache_lookup(const ModelStore& store, const ObjectId& id,
-                                        uint64_t size) {
-  auto bytes = read_whole_file(cache_path(store, id), format::k_max_manifest_size);
-  if (!bytes) {
-    return std::nullopt;
-  }
-  std::string text(bytes->begin(), bytes->end());
-  auto m = format::parse_manifest(text);
-  if (!m || m->size != size) {
-    return std::nullopt;
-  }
-  for (const auto& oid : format::object_ids(*m)) {
-    if (!store.resolver.contains(oid)) {
-      return std::nullopt;
-    }
-  }
-  return text;
-}
-
-void cache_store(const ModelStore& store, const ObjectId& id, const std::string& text) {
-  if (!make_dirs(store.local->root() + "/cache/clean")) {
-    return;
-  }
-  auto f = AtomicFile::create(cache_path(store, id), 0644);
-  if (f && f->write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()),
-                                             text.size()))) {
-    (void)f->commit();  // a cache: failing to keep it loses nothing
-  }
-}
-
 }  // namespace
 
 Status Filter::clean(const std::string& path, const TempFile& content, std::string& out,
@@ -109,7 +72,7 @@ Status Filter::clean(const std::string& path, const TempFile& content, std::stri
   TRY_STATUS(ensure_open());
   uint64_t size = TRY(spool_size(content));
   if (content_id) {
-    if (auto hit = cache_lookup(*m_store, *content_id, size)) {
+    if (auto hit = clean_cache_lookup(*m_store, *content_id, size)) {
       out = std::move(*hit);
       return {};
     }
@@ -141,7 +104,7 @@ Status Filter::clean(const std::string& path, const TempFile& content, std::stri
   }
   out = format::serialize_manifest(*m);
   if (content_id) {
-    cache_store(*m_store, *content_id, out);
+    clean_cache_store(*m_store, *content_id, out);
   }
   return {};
 }
@@ -226,7 +189,7 @@ Status Filter::Receiver::finish(std::string& out) {
     TRY_STATUS(to_spool());  // the file is longer than what git sent
   }
   TRY_STATUS(m_filter.ensure_open());
-  if (auto hit = cache_lookup(*m_filter.m_store, id, m_offset)) {
+  if (auto hit = clean_cache_lookup(*m_filter.m_store, id, m_offset)) {
     out = std::move(*hit);
     return {};
   }
@@ -313,10 +276,15 @@ Result<Filter::SmudgeResult> Filter::smudge(const std::string& path, const TempF
   // restore_file publishes by rename; restore to a name beside the temp file
   // and rename over it.
   std::string target = out.path();
-  Status s = ops::restore_file(*m, m_store->resolver, target, m_pool, ops::RestoreOptions{});
+  ops::RestoreOptions opts;
+  ObjectId content_id;
+  opts.content_id = &content_id;
+  Status s = ops::restore_file(*m, m_store->resolver, target, m_pool, opts);
   if (!s) {
     return std::move(s).error().context(path);
   }
+  // git re-cleans the file it just wrote (status after checkout): a hit.
+  clean_cache_store(*m_store, content_id, text);
   // `out`'s descriptor refers to the replaced (empty) inode; reopen by path.
   r.restored.emplace(std::move(out));
   return r;

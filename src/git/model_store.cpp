@@ -1,5 +1,6 @@
 #include "git/model_store.h"
 
+#include "format/manifest.h"
 #include "git/settings.h"
 
 #include <set>
@@ -49,6 +50,44 @@ Result<std::unique_ptr<ModelStore>> ModelStore::open(Repo& repo) { return open_w
 
 Result<std::unique_ptr<ModelStore>> ModelStore::open_local(Repo& repo) {
   return open_with(repo, false);
+}
+
+namespace {
+
+std::string clean_cache_path(const ModelStore& store, const ObjectId& id) {
+  return store.local->root() + "/cache/clean/" + id.hex();
+}
+
+}  // namespace
+
+std::optional<std::string> clean_cache_lookup(const ModelStore& store, const ObjectId& id,
+                                              uint64_t size) {
+  auto bytes = read_whole_file(clean_cache_path(store, id), format::k_max_manifest_size);
+  if (!bytes) {
+    return std::nullopt;
+  }
+  std::string text(bytes->begin(), bytes->end());
+  auto m = format::parse_manifest(text);
+  if (!m || m->size != size) {
+    return std::nullopt;
+  }
+  for (const auto& oid : format::object_ids(*m)) {
+    if (!store.resolver.contains(oid)) {
+      return std::nullopt;
+    }
+  }
+  return text;
+}
+
+void clean_cache_store(const ModelStore& store, const ObjectId& id, const std::string& text) {
+  if (!make_dirs(store.local->root() + "/cache/clean")) {
+    return;
+  }
+  auto f = AtomicFile::create(clean_cache_path(store, id), 0644);
+  if (f && f->write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()),
+                                             text.size()))) {
+    (void)f->commit();  // a cache: failing to keep it loses nothing
+  }
 }
 
 }  // namespace zipllm::git

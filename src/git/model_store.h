@@ -22,4 +22,12 @@ struct ModelStore {
   static Result<std::unique_ptr<ModelStore>> open_local(Repo& repo);
 };
 
+// The clean cache: <store>/cache/clean/<content id> holds the manifest an
+// earlier clean (or restore) produced for exactly those bytes. A hit is used
+// only if it parses, has the content's size, and every object it names is
+// present. Storing is best effort: a cache loses nothing when it fails.
+std::optional<std::string> clean_cache_lookup(const ModelStore& store, const ObjectId& id,
+                                              uint64_t size);
+void clean_cache_store(const ModelStore& store, const ObjectId& id, const std::string& manifest);
+
 }  // namespace zipllm::git

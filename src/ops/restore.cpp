@@ -71,6 +71,13 @@ private:
   std::deque<PendingChunk> m_pending;
   uint64_t m_inflight = 0;
   Sha256 m_sha;
+  IdHasher m_whole;
+  void update(Bytes b) {
+    m_sha.update(b);
+    if (m_opts.content_id) {
+      m_whole.update(b);
+    }
+  }
   IdHasher* m_hasher = nullptr;
   std::unique_ptr<IdHasher> m_hasher_owner;
   uint64_t m_written = 0;
@@ -91,7 +98,7 @@ Status Restore::drain(uint64_t keep) {
       m_hasher = m_hasher_owner.get();
     }
     m_hasher->update(*data);
-    m_sha.update(*data);
+    update(*data);
     m_written += data->size();
     if (m_opts.on_progress) {
       m_opts.on_progress(m_written);
@@ -166,7 +173,7 @@ Status Restore::run(AtomicFile& out) {
   if (m_m.generic) {
     for (const auto& d : m_m.data) {
       Buffer part = TRY_CTX(read_blob(m_resolver, d.id, d.len), "data part at " + std::to_string(m_written));
-      m_sha.update(part);
+      update(part);
       TRY_STATUS(out.pwrite(m_written, part));
       m_written += part.size();
       if (m_opts.on_progress) {
@@ -181,8 +188,8 @@ Status Restore::run(AtomicFile& out) {
   for (int i = 0; i < 8; ++i) {
     prefix[i] = static_cast<uint8_t>(m_m.header_len >> (8 * i));
   }
-  m_sha.update(prefix);
-  m_sha.update(header);
+  update(prefix);
+  update(header);
   TRY_STATUS(out.pwrite(0, prefix));
   TRY_STATUS(out.pwrite(8, header));
   m_written = prefix.size() + header.size();
@@ -192,7 +199,7 @@ Status Restore::run(AtomicFile& out) {
   TRY_STATUS(drain(0));
   if (m_m.has_tail) {
     Buffer tail = TRY_CTX(read_blob(m_resolver, m_m.tail_id, m_m.tail_len), "tail");
-    m_sha.update(tail);
+    update(tail);
     TRY_STATUS(out.pwrite(m_m.size - tail.size(), tail));
     m_written += tail.size();
   }
@@ -206,6 +213,9 @@ Status Restore::finish_checks() {
   }
   if (m_sha.finish() != m_m.sha256) {
     return make_error(Errc::Corrupt, "restored bytes do not match the manifest's SHA-256");
+  }
+  if (m_opts.content_id) {
+    *m_opts.content_id = m_whole.finish();
   }
   return {};
 }

@@ -20,6 +20,9 @@ struct RestoreOptions {
   uint64_t max_inflight = 64u << 20;
   unsigned mode = 0644;
   std::function<void(uint64_t)> on_progress;
+  // If set, receives the XXH3-128 of the whole restored file (the key of
+  // the clean cache, so git's re-clean of the file it just got is a hit).
+  ObjectId* content_id = nullptr;
 };
 
 Status restore_file(const format::Manifest& m, const store::Resolver& resolver,
