@@ -87,6 +87,11 @@ timed "git push (directory store, all objects)" git push -q origin HEAD:main
 cd "$WORK"
 timed "git clone, empty store (fetch, restore 2 files)" git -c "remote.origin.zipllmurl=$WORK/store" clone -q remote.git c1
 cmp -s c1/fine.safetensors fine.safetensors
+GIT_ZIPLLM_SKIP_SMUDGE=1 git clone -q remote.git c3
+cd c3
+timed "skip-smudge clone, then git zipllm pull" git -c "remote.origin.zipllmurl=$WORK/store" zipllm pull
+cmp -s fine.safetensors ../fine.safetensors
+cd "$WORK"
 
 if [ -d "$ROOT/tests/servers/node_modules/s3rver" ]; then
   node "$ROOT/tests/servers/s3rver.js" "$WORK/s3" "$WORK/s3.port" bench >/dev/null 2>&1 &
