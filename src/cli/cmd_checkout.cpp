@@ -14,6 +14,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace zipllm::cli {
@@ -95,6 +96,37 @@ Status run(const Args& a) {
                    static_cast<unsigned long long>(st->objects), human_bytes(st->bytes).c_str());
     }
   }
+  // Model files already in the work tree hold raw tensors that restores can
+  // read instead of decoding them (a fine-tune's base, shared tensors); so
+  // do the files restored below, for the ones after them.
+  auto offer = [&](const std::string& p, const format::Manifest& m) {
+    std::string file = *wd + "/" + p;
+    auto fd = open_read(file);
+    if (!fd || m.generic) {
+      return;
+    }
+    auto size = file_size(fd->get(), file);
+    if (!size || *size != m.size) {
+      return;
+    }
+    auto shared = std::make_shared<const Fd>(std::move(*fd));
+    for (const auto& t : m.tensors) {
+      store->resolver.add_raw_candidate(
+          t.id, store::RawTensor{shared, 8 + m.header_len + t.info.begin, t.info.size(), t.info.dtype,
+                                 file + ": tensor '" + t.info.name + "'"});
+    }
+  };
+  for (const auto& p : paths) {
+    bool pending = std::any_of(todo.begin(), todo.end(), [&](const auto& x) { return x.first == p; });
+    if (pending) {
+      continue;
+    }
+    if (auto text = repo.blob(":" + p, format::k_max_manifest_size); text && *text) {
+      if (auto m = format::parse_manifest(**text)) {
+        offer(p, *m);
+      }
+    }
+  }
   std::string refreshed;
   size_t restored = 0, failed = 0;
   for (const auto& [p, m] : todo) {
@@ -120,6 +152,7 @@ Status run(const Args& a) {
     }
     ++restored;
     refreshed += p + "\n";
+    offer(p, m);
   }
   if (!refreshed.empty()) {
     auto r = TRY(git::run_git({"update-index", "-q", "--refresh", "--stdin"}, refreshed));

@@ -120,7 +120,7 @@ Status Restore::queue_tensor(AtomicFile& out, size_t index) {
   const uint64_t size = t.info.size();
   std::shared_ptr<const store::ObjectReader> reader;
   uint32_t cs = format::k_default_chunk_size;
-  if (const store::RawTensor* raw = m_resolver.raw_tensor(t.id)) {
+  if (const store::RawTensor* raw = m_resolver.raw_source(t.id)) {
     if (raw->size != size) {
       return make_error(Errc::Corrupt, "base tensor " + raw->where + " has the wrong size");
     }

@@ -31,15 +31,51 @@ Result<ObjectReader> Resolver::open(const ObjectId& id) const {
 }
 
 Result<uint8_t> Resolver::depth_of(const ObjectId& id) const {
-  if (m_raw.count(id)) {
+  if (m_raw.count(id) || verified_candidate(id)) {
     return uint8_t{0};
   }
   ObjectReader r = TRY(open(id));
   return r.header().depth;
 }
 
+void Resolver::add_raw_candidate(const ObjectId& id, RawTensor t) {
+  if (m_raw.count(id) || m_candidates.count(id)) {
+    return;
+  }
+  auto c = std::make_unique<Candidate>();
+  c->tensor = std::move(t);
+  m_candidates.emplace(id, std::move(c));
+}
+
+const RawTensor* Resolver::verified_candidate(const ObjectId& id) const {
+  auto it = m_candidates.find(id);
+  if (it == m_candidates.end()) {
+    return nullptr;
+  }
+  Candidate& c = *it->second;
+  std::call_once(c.checked, [&] {
+    IdHasher h;
+    std::vector<uint8_t> buf(std::min<uint64_t>(c.tensor.size, 4u << 20));
+    for (uint64_t off = 0; off < c.tensor.size; off += buf.size()) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), c.tensor.size - off));
+      if (!read_exact_at(c.tensor.fd->get(), c.tensor.offset + off, std::span<uint8_t>(buf.data(), n),
+                         c.tensor.where)) {
+        return;
+      }
+      h.update(std::span<const uint8_t>(buf.data(), n));
+    }
+    c.ok = h.finish() == id;
+  });
+  return c.ok ? &c.tensor : nullptr;
+}
+
+const RawTensor* Resolver::raw_source(const ObjectId& id) const {
+  const RawTensor* t = raw_tensor(id);
+  return t ? t : verified_candidate(id);
+}
+
 Status Resolver::read_raw(const ObjectId& id, uint64_t offset, std::span<uint8_t> out) const {
-  if (const RawTensor* t = raw_tensor(id)) {
+  if (const RawTensor* t = raw_source(id)) {
     if (offset > t->size || out.size() > t->size - offset) {
       return make_error(Errc::Internal, "read past the end of " + t->where);
     }

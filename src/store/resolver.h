@@ -12,6 +12,8 @@
 #include "format/dtype.h"
 #include "store/object_io.h"
 
+#include <memory>
+#include <mutex>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -30,8 +32,16 @@ class Resolver {
 public:
   void add_source(const ObjectSource* source) { m_sources.push_back(source); }
   void add_raw(const ObjectId& id, RawTensor t) { m_raw.emplace(id, std::move(t)); }
+  // A place that may still hold the tensor's raw bytes (a model file in the
+  // work tree). Checked once, on first use, by hashing it against `id`; used
+  // instead of decoding the stored object only if it matches. Reading a
+  // file is far cheaper than decoding, and a file changed later is caught
+  // by the per-chunk checksums of whatever is decoded from it.
+  void add_raw_candidate(const ObjectId& id, RawTensor t);
 
   const RawTensor* raw_tensor(const ObjectId& id) const;
+  // A raw tensor, or a candidate that checks out (hashing it the first time).
+  const RawTensor* raw_source(const ObjectId& id) const;
   bool contains(const ObjectId& id) const;
   // Opens the encoded object; NotFound naming the id if no source has it.
   Result<ObjectReader> open(const ObjectId& id) const;
@@ -44,8 +54,16 @@ public:
   Result<std::vector<uint8_t>> decode_chunk(const ObjectReader& r, uint32_t i) const;
 
 private:
+  struct Candidate {
+    RawTensor tensor;
+    std::once_flag checked;
+    bool ok = false;
+  };
+  const RawTensor* verified_candidate(const ObjectId& id) const;
+
   std::vector<const ObjectSource*> m_sources;
   std::unordered_map<ObjectId, RawTensor, ObjectIdHash> m_raw;
+  std::unordered_map<ObjectId, std::unique_ptr<Candidate>, ObjectIdHash> m_candidates;
 };
 
 }  // namespace zipllm::store

@@ -7,6 +7,10 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <set>
+
 using namespace zipllm;
 
 namespace {
@@ -202,4 +206,60 @@ TEST_CASE("ops: a file that is not safetensors is stored as generic parts when a
   st.resize(st.size() / 2);
   test::write_file(e.dir.path("half.safetensors"), st);
   CHECK_FALSE(ops::ingest_file(e.dir.path("half.safetensors"), nullptr, resolver, *store, e.pool, e.opts, nullptr));
+}
+
+TEST_CASE("ops: a raw candidate (work tree file) replaces decoding the base only if it matches") {
+  Env e;
+  auto full = *store::LocalStore::open(e.dir.path("store"), 0);  // loose: objects can be removed
+  store::Resolver r;
+  r.add_source(full.get());
+  auto base = model(1);
+  auto fine = model(3, true);
+  test::write_file(e.dir.path("base"), base);
+  test::write_file(e.dir.path("fine"), fine);
+  auto mb = ops::ingest_file(e.dir.path("base"), nullptr, r, *full, e.pool, e.opts, nullptr);
+  REQUIRE(mb);
+  ops::BaseModel bm;
+  REQUIRE(bm.add_manifest(*mb, "base"));
+  auto mf = ops::ingest_file(e.dir.path("fine"), &bm, r, *full, e.pool, e.opts, nullptr);
+  REQUIRE(mf);
+  // Remove the base's tensor objects the fine-tune is not made of: only the
+  // candidate can supply them now.
+  std::set<ObjectId> fine_ids;
+  for (const auto& t : mf->tensors) {
+    fine_ids.insert(t.id);
+  }
+  size_t removed = 0;
+  for (const auto& t : mb->tensors) {
+    if (!fine_ids.count(t.id) && ::unlink(full->path_of(t.id).c_str()) == 0) {
+      ++removed;
+    }
+  }
+  REQUIRE(removed > 0);
+  auto offer = [&](store::Resolver& res, const std::string& file) {
+    auto fd = std::make_shared<const Fd>(*open_read(file));
+    for (const auto& t : mb->tensors) {
+      res.add_raw_candidate(t.id, store::RawTensor{fd, 8 + mb->header_len + t.info.begin, t.info.size(),
+                                                   t.info.dtype, file});
+    }
+  };
+  {
+    store::Resolver good;
+    good.add_source(full.get());
+    offer(good, e.dir.path("base"));
+    REQUIRE(ops::restore_file(*mf, good, e.dir.path("out1"), e.pool, {}));
+    CHECK(*read_whole_file(e.dir.path("out1"), 1 << 24) == fine);
+  }
+  {
+    // A changed file is not trusted: the missing base objects are reported.
+    auto changed = base;
+    changed[changed.size() / 2] ^= 0x5a;
+    test::write_file(e.dir.path("changed"), changed);
+    store::Resolver bad;
+    bad.add_source(full.get());
+    offer(bad, e.dir.path("changed"));
+    auto s = ops::restore_file(*mf, bad, e.dir.path("out2"), e.pool, {});
+    CHECK_FALSE(s);
+    CHECK_FALSE(path_exists(e.dir.path("out2")));
+  }
 }
