@@ -1,9 +1,16 @@
 // git zipllm verify: decode every object in the store and check it against
 // its id (every chunk against its checksums on the way), and check that
 // every tracked model's manifest in the index has all its objects.
+// git zipllm verify --remote [REMOTE]: check that the remote's store holds
+// every object HEAD's model files need (delta bases included), so a clone
+// will work; names what is missing.
 #include "cli/commands.h"
 #include "git/base_resolution.h"
 #include "git/model_store.h"
+#include "git/settings.h"
+#include "git/sync.h"
+
+#include <mutex>
 
 #include <cstdio>
 
@@ -61,11 +68,70 @@ Status run() {
   return {};
 }
 
+Status verify_remote(const std::string& name) {
+  auto repo = TRY(git::Repo::open());
+  auto store = TRY(git::ModelStore::open_local(repo));
+  git::Settings settings = git::Settings::load(repo);
+  auto remote = TRY(git::open_remote_store(repo, settings, name));
+  TRY_STATUS(remote::ping_remote(*remote));
+  std::vector<format::Manifest> manifests;
+  for (auto& tm : TRY(git::manifests_in_trees(repo, {"HEAD"}))) {
+    manifests.push_back(std::move(tm.manifest));
+  }
+  // With everything local, follow delta bases too; otherwise the files' own
+  // objects are what can be checked.
+  auto closure = git::needed_objects(*store, manifests);
+  std::vector<ObjectId> ids;
+  if (closure) {
+    ids = std::move(*closure);
+  } else {
+    for (const auto& m : manifests) {
+      for (const auto& id : format::object_ids(m)) {
+        ids.push_back(id);
+      }
+    }
+  }
+  std::mutex mutex;
+  std::vector<ObjectId> missing;
+  auto opts = remote::default_transfer_options("");
+  TRY_STATUS(remote::parallel_for(ids.size(), opts.jobs, [&](size_t i) -> Status {
+    return remote::with_retry(opts, [&]() -> Status {
+      if (!TRY(remote->has_object(ids[i]))) {
+        std::lock_guard lock(mutex);
+        missing.push_back(ids[i]);
+      }
+      return {};
+    });
+  }));
+  std::printf("%s: %zu object(s) needed by HEAD's %zu model file(s)%s, %zu missing\n",
+              remote->url().c_str(), ids.size(), manifests.size(),
+              closure ? " (with delta bases)" : " (delta bases not checked: not all local)", missing.size());
+  for (size_t i = 0; i < missing.size() && i < 10; ++i) {
+    std::fprintf(stderr, "git-zipllm: verify: missing in the remote store: object %s\n", missing[i].hex().c_str());
+  }
+  if (!missing.empty()) {
+    return make_error(Errc::NotFound, std::to_string(missing.size()) + " object(s) missing in " + remote->url() +
+                                          "; `git zipllm push` uploads them");
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<Runner> add_verify(CLI::App& app) {
-  app.add_subcommand("verify", "Decode every stored object and check it; report missing objects");
-  return {[] {
+  auto* cmd = app.add_subcommand("verify", "Decode every stored object and check it; report missing objects");
+  auto remote_flag = std::make_shared<bool>(false);
+  auto remote_name = std::make_shared<std::string>();
+  cmd->add_flag("--remote", *remote_flag, "check the remote's store instead: does it hold all HEAD needs?");
+  cmd->add_option("name", *remote_name, "with --remote: git remote (default: the branch's remote, origin)");
+  return {[remote_flag, remote_name] {
+    if (*remote_flag) {
+      Status s = verify_remote(*remote_name);
+      return s ? 0 : fail(s.error().context("verify --remote"));
+    }
+    if (!remote_name->empty()) {
+      return fail(make_error(Errc::InvalidArgument, "verify: a remote name needs --remote"));
+    }
     Status s = run();
     return s ? 0 : fail(s.error().context("verify"));
   }};

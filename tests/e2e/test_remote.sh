@@ -163,6 +163,16 @@ t_killed_mid_push() {
     ( export HOME="$SCRATCH/home2" && run git clone remote.git clone5 &&
       cmp -s clone5/big.safetensors work/big.safetensors && cd clone5 && run git zipllm verify )
 }
+t_verify_remote() {
+  # Is the remote store complete for HEAD? Named object missing -> fails; a
+  # push repairs it.
+  cd work && run git zipllm push mirror && run git zipllm verify --remote mirror &&
+    grep -q ', 0 missing' "$LOG" &&
+    id=$(git cat-file -p HEAD:ftC.safetensors | awk '$1=="tensor"{print $2; exit}') &&
+    rm -f "$SCRATCH/dirstore/objects/${id:0:2}/${id:2}" &&
+    ! run git zipllm verify --remote mirror && grep -q "missing in the remote store: object $id" "$LOG" &&
+    run git zipllm push mirror && grep -q 'uploaded 1 object' "$LOG" && run git zipllm verify --remote mirror && cd ..
+}
 t_corrupt_remote_object() {
   # Flip a byte in the middle of the object of base's embedding (its
   # largest tensor), in the directory store (brought up to date first).
@@ -194,5 +204,6 @@ check_here "unreachable store fails the push fast" t_unreachable_fast
 check_here "stalled server: error within seconds, not a hang" t_stalled_server
 check_here "bad credentials: clear message" t_bad_credentials
 check_here "server killed mid-push, push retried" t_killed_mid_push
+check_here "verify --remote finds a missing object; push repairs it" t_verify_remote
 check_here "corrupt object in the remote store" t_corrupt_remote_object
 finish
