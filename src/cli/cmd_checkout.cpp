@@ -14,7 +14,6 @@
 
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <cstdio>
 
 namespace zipllm::cli {
@@ -65,10 +64,8 @@ Status run(const Args& a) {
   ThreadPool pool(ThreadPool::default_threads());
   auto paths = TRY(repo.tracked_paths());
   std::vector<std::pair<std::string, format::Manifest>> todo;
+  std::vector<std::pair<std::string, format::Manifest>> in_place;  // up to date or not selected
   for (const auto& p : paths) {
-    if (!selected(p, a.paths)) {
-      continue;
-    }
     auto text = TRY(repo.blob(":" + p, format::k_max_manifest_size));
     if (!text) {
       continue;
@@ -77,8 +74,10 @@ Status run(const Args& a) {
     if (!m) {
       continue;  // stored before the filter: git's own checkout handles it
     }
-    if (a.force || needs_restore(*wd + "/" + p, *m)) {
+    if (selected(p, a.paths) && (a.force || needs_restore(*wd + "/" + p, *m))) {
       todo.emplace_back(p, std::move(*m));
+    } else {
+      in_place.emplace_back(p, std::move(*m));
     }
   }
   // Everything missing locally comes down first, in parallel.
@@ -116,16 +115,8 @@ Status run(const Args& a) {
                                  file + ": tensor '" + t.info.name + "'"});
     }
   };
-  for (const auto& p : paths) {
-    bool pending = std::any_of(todo.begin(), todo.end(), [&](const auto& x) { return x.first == p; });
-    if (pending) {
-      continue;
-    }
-    if (auto text = repo.blob(":" + p, format::k_max_manifest_size); text && *text) {
-      if (auto m = format::parse_manifest(**text)) {
-        offer(p, *m);
-      }
-    }
+  for (const auto& [p, m] : in_place) {
+    offer(p, m);
   }
   std::string refreshed;
   size_t restored = 0, failed = 0;

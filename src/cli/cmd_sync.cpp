@@ -111,13 +111,7 @@ Status fetch(const Args& a, bool quiet_if_nothing = false) {
   }
   TRY_STATUS(remote::ping_remote(*o.remote));
   // Only the named remote: `fetch` means "from there".
-  std::vector<ObjectId> want;
-  for (const auto& m : manifests) {
-    for (const auto& id : format::object_ids(m)) {
-      want.push_back(id);
-    }
-  }
-  auto st = TRY(remote::download_closure(*o.remote, *o.store->local, want,
+  auto st = TRY(remote::download_closure(*o.remote, *o.store->local, git::distinct_object_ids(manifests),
                                          remote::default_transfer_options("downloading from " +
                                                                           o.remote->url()),
                                          /*skip_missing=*/true));

@@ -85,11 +85,7 @@ Status verify_remote(const std::string& name) {
   if (closure) {
     ids = std::move(*closure);
   } else {
-    for (const auto& m : manifests) {
-      for (const auto& id : format::object_ids(m)) {
-        ids.push_back(id);
-      }
-    }
+    ids = git::distinct_object_ids(manifests);
   }
   std::mutex mutex;
   std::vector<ObjectId> missing;

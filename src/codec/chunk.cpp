@@ -297,7 +297,7 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
 
 // out[i] = base[i] + delta, where delta is the next word of the element's
 // bucket in `zs` (bucket-sorted order). Specialized so the inner loop has no
-// branches on the mode; the four lanes' cursors are independent chains.
+// branches on the mode (for_each_lane runs the four lanes' chains).
 template <class W, bool Split, bool Float>
 void gather(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t* __restrict op, size_t n,
             Buckets& b) {
@@ -305,10 +305,6 @@ void gather(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t* __res
   const uint16_t* __restrict bucket_of = b.bucket_of.data();
   const unsigned shift = b.shift;
   const uint32_t emask = b.emask;
-  uint32_t* __restrict c0 = b.lane_next[0].data();
-  uint32_t* __restrict c1 = b.lane_next[1].data();
-  uint32_t* __restrict c2 = b.lane_next[2].data();
-  uint32_t* __restrict c3 = b.lane_next[3].data();
   auto one = [=](size_t i, uint32_t* __restrict next) __attribute__((always_inline)) {
     W g = load<W>(bp + i * w);
     uint32_t p;
@@ -323,16 +319,7 @@ void gather(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t* __res
       store<W>(op + i * w, W(g + unzigzag<W>(zs[p])));
     }
   };
-  const size_t q = b.quarter;
-  for (size_t t = 0; t < q; ++t) {
-    one(t, c0);
-    one(q + t, c1);
-    one(2 * q + t, c2);
-    one(3 * q + t, c3);
-  }
-  for (size_t i = k_lanes * q; i < n; ++i) {
-    one(i, c3);
-  }
+  for_each_lane(b, n, one);
 }
 
 template <class W>

@@ -1,7 +1,6 @@
 #include "git/lfs_agent.h"
 
 #include "git/base_resolution.h"
-#include "git/git_command.h"
 #include "git/settings.h"
 #include "git/sync.h"
 #include "ops/ingest.h"
@@ -92,43 +91,23 @@ Status Agent::init(const json& msg) {
   return {};
 }
 
-// The repository path whose LFS pointer names `oid` (index, then HEAD), for
+// The repository path whose LFS pointer in HEAD names `oid`, for
 // base resolution; empty if none.
 std::string Agent::repo_path_of(const std::string& oid) {
   if (!m_paths) {
     m_paths.emplace();
-    for (const char* ref : {"HEAD"}) {
-      auto listed = run_git({"ls-tree", "-r", "-l", "-z", ref});
-      if (!listed || listed->status != 0) {
+    auto blobs = ls_tree("HEAD");
+    for (const auto& b : blobs ? *blobs : std::vector<TreeBlob>()) {
+      if (b.size >= 1024) {
+        continue;  // LFS pointers are small
+      }
+      auto text = m_repo->blob_by_id(b.hex, 1024);
+      if (!text || !*text || (*text)->rfind("version https://git-lfs.github.com/spec/v1", 0) != 0) {
         continue;
       }
-      const std::string& o = listed->output;
-      size_t pos = 0;
-      while (pos < o.size()) {
-        size_t end = o.find('\0', pos);
-        if (end == std::string::npos) {
-          end = o.size();
-        }
-        std::string entry = o.substr(pos, end - pos);
-        pos = end + 1;
-        size_t tab = entry.find('\t');
-        if (tab == std::string::npos) {
-          continue;
-        }
-        std::string mode, type, hex, size_text;
-        std::istringstream in(entry.substr(0, tab));
-        in >> mode >> type >> hex >> size_text;
-        if (type != "blob" || size_text == "-" || std::stoull(size_text) >= 1024) {
-          continue;
-        }
-        auto text = m_repo->blob_by_id(hex, 1024);
-        if (!text || !*text || (*text)->rfind("version https://git-lfs.github.com/spec/v1", 0) != 0) {
-          continue;
-        }
-        size_t at = (*text)->find("\noid sha256:");
-        if (at != std::string::npos && (*text)->size() >= at + 12 + 64) {
-          m_paths->emplace((*text)->substr(at + 12, 64), entry.substr(tab + 1));
-        }
+      size_t at = (*text)->find("\noid sha256:");
+      if (at != std::string::npos && (*text)->size() >= at + 12 + 64) {
+        m_paths->emplace((*text)->substr(at + 12, 64), b.path);
       }
     }
   }
@@ -136,7 +115,16 @@ std::string Agent::repo_path_of(const std::string& oid) {
   return it == m_paths->end() ? "" : it->second;
 }
 
-bool is_safetensors(const std::string& path);
+bool is_safetensors(const std::string& path) {
+  auto fd = open_read(path);
+  if (!fd) {
+    return false;
+  }
+  uint8_t head[9];
+  auto size = file_size(fd->get(), path);
+  return size && read_exact_at(fd->get(), 0, std::span<uint8_t>(head, 9), path) &&
+         format::looks_like_safetensors(Bytes(head, 9), *size);
+}
 
 Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string& path, uint64_t size) {
   // An earlier upload (or the base of one) may have ingested it already.
@@ -186,16 +174,6 @@ Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string
   return std::move(*m);
 }
 
-bool is_safetensors(const std::string& path) {
-  auto fd = open_read(path);
-  if (!fd) {
-    return false;
-  }
-  uint8_t head[9];
-  auto size = file_size(fd->get(), path);
-  return size && read_exact_at(fd->get(), 0, std::span<uint8_t>(head, 9), path) &&
-         format::looks_like_safetensors(Bytes(head, 9), *size);
-}
 
 Status Agent::upload(const std::string& oid, uint64_t size, const std::string& path) {
   std::string key = remote::RemoteStore::lfs_key(oid);

@@ -42,34 +42,13 @@ Status PktReader::read_exact(uint8_t* p, size_t n, bool eof_ok, bool& eof) {
   return {};
 }
 
-Result<bool> PktReader::append_packet(std::vector<uint8_t>& out) {
+// The next packet's length header: its payload size, or nullopt for a
+// flush packet. With `eof_ok`, a clean end of input before the header is
+// NotFound.
+Result<std::optional<size_t>> PktReader::read_length(bool eof_ok) {
   uint8_t hdr[4];
   bool eof = false;
-  TRY_STATUS(read_exact(hdr, 4, false, eof));
-  size_t len = 0;
-  for (uint8_t c : hdr) {
-    int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-    if (d < 0) {
-      return make_error(Errc::InvalidArgument, "pkt-line: bad length header");
-    }
-    len = len * 16 + static_cast<size_t>(d);
-  }
-  if (len == 0) {
-    return false;
-  }
-  if (len < 4 || len - 4 > k_max_pkt_payload) {
-    return make_error(Errc::InvalidArgument, "pkt-line: bad length " + std::to_string(len));
-  }
-  size_t at = out.size();
-  out.resize(at + len - 4);
-  TRY_STATUS(read_exact(out.data() + at, len - 4, false, eof));
-  return true;
-}
-
-Result<std::optional<std::vector<uint8_t>>> PktReader::read_packet() {
-  uint8_t hdr[4];
-  bool eof = false;
-  TRY_STATUS(read_exact(hdr, 4, true, eof));
+  TRY_STATUS(read_exact(hdr, 4, eof_ok, eof));
   if (eof) {
     return make_error(Errc::NotFound, "end of input");
   }
@@ -82,13 +61,33 @@ Result<std::optional<std::vector<uint8_t>>> PktReader::read_packet() {
     len = len * 16 + static_cast<size_t>(d);
   }
   if (len == 0) {
-    return std::optional<std::vector<uint8_t>>();
+    return std::optional<size_t>();
   }
   if (len < 4 || len - 4 > k_max_pkt_payload) {
     return make_error(Errc::InvalidArgument, "pkt-line: bad length " + std::to_string(len));
   }
-  std::vector<uint8_t> payload(len - 4);
-  TRY_STATUS(read_exact(payload.data(), payload.size(), false, eof));
+  return std::optional<size_t>(len - 4);
+}
+
+Result<bool> PktReader::read_into(std::vector<uint8_t>& out, bool eof_ok) {
+  auto len = TRY(read_length(eof_ok));
+  if (!len) {
+    return false;
+  }
+  size_t at = out.size();
+  out.resize(at + *len);
+  bool eof = false;
+  TRY_STATUS(read_exact(out.data() + at, *len, false, eof));
+  return true;
+}
+
+Result<bool> PktReader::append_packet(std::vector<uint8_t>& out) { return read_into(out, false); }
+
+Result<std::optional<std::vector<uint8_t>>> PktReader::read_packet() {
+  std::vector<uint8_t> payload;
+  if (!TRY(read_into(payload, true))) {
+    return std::optional<std::vector<uint8_t>>();
+  }
   return std::optional<std::vector<uint8_t>>(std::move(payload));
 }
 

@@ -32,6 +32,8 @@ public:
 
 private:
   Status read_exact(uint8_t* p, size_t n, bool eof_ok, bool& eof);
+  Result<std::optional<size_t>> read_length(bool eof_ok);
+  Result<bool> read_into(std::vector<uint8_t>& out, bool eof_ok);
   int m_fd;
   std::vector<uint8_t> m_buf;
   size_t m_pos = 0;

@@ -74,37 +74,52 @@ Result<std::vector<format::Manifest>> manifests_in_history(Repo& repo,
   return out;
 }
 
+Result<std::vector<TreeBlob>> ls_tree(const std::string& ref) {
+  auto listed = TRY(run_git({"ls-tree", "-r", "-l", "-z", ref}));
+  if (listed.status != 0) {
+    return make_error(Errc::InvalidArgument, "cannot list the files of '" + ref + "'");
+  }
+  std::vector<TreeBlob> out;
+  const std::string& o = listed.output;
+  for (size_t pos = 0; pos < o.size();) {
+    size_t end = std::min(o.find('\0', pos), o.size());
+    std::string entry = o.substr(pos, end - pos);
+    pos = end + 1;
+    size_t tab = entry.find('\t');
+    std::istringstream in(entry.substr(0, tab));
+    std::string mode, type, hex, size_text;
+    in >> mode >> type >> hex >> size_text;
+    if (tab != std::string::npos && type == "blob") {
+      out.push_back({entry.substr(tab + 1), hex, size_text == "-" ? 0 : std::stoull(size_text)});
+    }
+  }
+  return out;
+}
+
+std::vector<ObjectId> distinct_object_ids(const std::vector<format::Manifest>& manifests) {
+  std::vector<ObjectId> ids;
+  std::set<ObjectId> seen;
+  for (const auto& m : manifests) {
+    for (const auto& id : format::object_ids(m)) {
+      if (seen.insert(id).second) {
+        ids.push_back(id);
+      }
+    }
+  }
+  return ids;
+}
+
 Result<std::vector<TreeManifest>> manifests_in_trees(Repo& repo, const std::vector<std::string>& refs) {
   std::vector<TreeManifest> out;
   std::set<std::string> seen;
   for (const auto& ref : refs) {
-    auto listed = TRY(run_git({"ls-tree", "-r", "-l", "-z", ref}));
-    if (listed.status != 0) {
-      return make_error(Errc::InvalidArgument, "cannot list the files of '" + ref + "'");
-    }
-    size_t pos = 0;
-    const std::string& o = listed.output;
-    while (pos < o.size()) {
-      size_t end = o.find('\0', pos);
-      if (end == std::string::npos) {
-        end = o.size();
-      }
-      std::string entry = o.substr(pos, end - pos);
-      pos = end + 1;
-      size_t tab = entry.find('\t');
-      if (tab == std::string::npos) {
+    for (const auto& b : TRY(ls_tree(ref))) {
+      if (b.size < format::k_manifest_magic.size() || b.size > k_manifest_read_limit ||
+          !seen.insert(b.hex).second) {
         continue;
       }
-      std::istringstream in(entry.substr(0, tab));
-      std::string mode, type, hex, size_text;
-      in >> mode >> type >> hex >> size_text;
-      uint64_t size = size_text == "-" ? 0 : std::stoull(size_text);
-      if (type != "blob" || size < format::k_manifest_magic.size() || size > k_manifest_read_limit ||
-          !seen.insert(hex).second) {
-        continue;
-      }
-      if (auto m = TRY(manifest_blob(repo, hex))) {
-        out.push_back({entry.substr(tab + 1), std::move(*m)});
+      if (auto m = TRY(manifest_blob(repo, b.hex))) {
+        out.push_back({b.path, std::move(*m)});
       }
     }
   }
@@ -113,16 +128,7 @@ Result<std::vector<TreeManifest>> manifests_in_trees(Repo& repo, const std::vect
 
 Result<std::vector<ObjectId>> needed_objects(const ModelStore& store,
                                              const std::vector<format::Manifest>& manifests) {
-  std::vector<ObjectId> roots;
-  std::set<ObjectId> seen;
-  for (const auto& m : manifests) {
-    for (const auto& id : format::object_ids(m)) {
-      if (seen.insert(id).second) {
-        roots.push_back(id);
-      }
-    }
-  }
-  return remote::object_closure(*store.local, roots);
+  return remote::object_closure(*store.local, distinct_object_ids(manifests));
 }
 
 Result<remote::TransferStats> upload_manifests(ModelStore& store, remote::RemoteStore& remote,
@@ -139,15 +145,7 @@ Result<remote::TransferStats> upload_manifests(ModelStore& store, remote::Remote
 
 Result<remote::TransferStats> prefetch(ModelStore& store, const std::vector<format::Manifest>& manifests,
                                        const remote::TransferOptions& opts) {
-  std::vector<ObjectId> want;
-  std::set<ObjectId> seen;
-  for (const auto& m : manifests) {
-    for (const auto& id : format::object_ids(m)) {
-      if (seen.insert(id).second) {
-        want.push_back(id);
-      }
-    }
-  }
+  std::vector<ObjectId> want = distinct_object_ids(manifests);
   remote::TransferStats total;
   for (const auto& up : store.source->upstreams()) {
     auto st = remote::download_closure(*up, *store.local, want, opts, /*skip_missing=*/true);

@@ -9,6 +9,17 @@
 
 namespace zipllm::git {
 
+// The blobs of `ref`'s tree (`git ls-tree -r -l`), with their sizes.
+struct TreeBlob {
+  std::string path;
+  std::string hex;
+  uint64_t size = 0;
+};
+Result<std::vector<TreeBlob>> ls_tree(const std::string& ref);
+
+// Every object the manifests name, each once, in order.
+std::vector<ObjectId> distinct_object_ids(const std::vector<format::Manifest>& manifests);
+
 // Manifests among the blobs `git rev-list --objects ARGS...` lists (each
 // distinct blob once).
 Result<std::vector<format::Manifest>> manifests_in_history(Repo& repo,

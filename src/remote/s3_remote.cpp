@@ -1,13 +1,13 @@
 #include "remote/s3_remote.h"
 
+#include "remote/transfer.h"
+
 #include "util/file.h"
 
 #include <curl/curl.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <mutex>
-#include <thread>
 
 namespace zipllm::remote {
 
@@ -425,15 +425,21 @@ Status S3Remote::put(const std::string& key, int fd, uint64_t offset, uint64_t l
   if (length > m_multipart_threshold) {
     return put_multipart(key, fd, offset, length, counter);
   }
+  TRY(put_range(key, "", fd, offset, length, counter));
+  return {};
+}
+
+Result<S3Remote::Response> S3Remote::put_range(const std::string& key, const std::string& query, int fd,
+                                               uint64_t offset, uint64_t length, const ByteCounter& counter) {
   Request req;
   req.method = "PUT";
   req.key = key;
+  req.query = query;
   req.in_fd = fd;
   req.in_offset = offset;
   req.in_length = length;
   req.counter = &counter;
-  TRY(perform(req));
-  return {};
+  return perform(req);
 }
 
 Status S3Remote::put_multipart(const std::string& key, int fd, uint64_t offset, uint64_t length,
@@ -459,30 +465,18 @@ Status S3Remote::put_multipart(const std::string& key, int fd, uint64_t offset, 
   int part = 1;
   for (uint64_t done = 0; done < length; done += m_part_size, ++part) {
     uint64_t n = std::min<uint64_t>(m_part_size, length - done);
-    Result<Response> r = make_error(Errc::Internal, "not run");
-    for (int attempt = 0; attempt < 4; ++attempt) {
-      if (attempt > 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
-      }
-      Request req;
-      req.method = "PUT";
-      req.key = key;
-      req.query = "partNumber=" + std::to_string(part) + "&" + id_q;
-      req.in_fd = fd;
-      req.in_offset = offset + done;
-      req.in_length = n;
-      req.counter = &counter;
-      r = perform(req);
-      if (r || r.error().code != Errc::Unavailable) {
-        break;
-      }
-    }
-    if (!r) {
+    // Each part is retried on its own, so a blip does not restart the object.
+    std::string etag;
+    Status sent = with_retry(default_transfer_options(""), [&]() -> Status {
+      etag = TRY(put_range(key, "partNumber=" + std::to_string(part) + "&" + id_q, fd, offset + done, n,
+                           counter)).etag;
+      return {};
+    });
+    if (!sent) {
       abort();
-      return std::move(r).error();
+      return sent;
     }
-    complete += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + r->etag +
-                "</ETag></Part>";
+    complete += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + etag + "</ETag></Part>";
   }
   complete += "</CompleteMultipartUpload>";
   Request fin;

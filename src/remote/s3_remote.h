@@ -47,6 +47,8 @@ private:
   std::string key_url(const std::string& key, const std::string& query) const;
   std::string bucket_url() const;
   Result<Response> perform(Request& req);
+  Result<Response> put_range(const std::string& key, const std::string& query, int fd, uint64_t offset,
+                             uint64_t length, const ByteCounter& counter);
   Status put_multipart(const std::string& key, int fd, uint64_t offset, uint64_t length,
                        const ByteCounter& counter);
 

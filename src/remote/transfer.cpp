@@ -177,13 +177,8 @@ Result<TransferStats> upload_objects(const store::ObjectSource& source, RemoteSt
     if (!loc) {
       return make_error(Errc::NotFound, "object " + id.hex() + " is not in the local store");
     }
-    uint64_t sent = 0;
     Status s = with_retry(opts, [&]() -> Status {
-      sent = 0;
-      return remote.put_object(id, *loc, [&](uint64_t n) {
-        sent += n;
-        meter.bytes(n);
-      });
+      return remote.put_object(id, *loc, [&](uint64_t n) { meter.bytes(n); });
     });
     if (!s) {
       return std::move(s).error().context("uploading object " + id.hex());

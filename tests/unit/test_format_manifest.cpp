@@ -61,6 +61,29 @@ TEST_CASE("manifest: golden file v1 decodes and re-encodes to the same bytes") {
   CHECK(m->tensors.size() == 2);
 }
 
+TEST_CASE("manifest: golden file of the generic form (a file that is not safetensors)") {
+  Manifest g;
+  g.generic = true;
+  g.size = 10;
+  g.sha256 = sample().sha256;
+  g.data = {{object_id_of(Bytes(reinterpret_cast<const uint8_t*>("a"), 1)), 7},
+            {object_id_of(Bytes(reinterpret_cast<const uint8_t*>("b"), 1)), 3}};
+  std::string path = std::string(ZIPLLM_TEST_DATA) + "/golden/manifest_v1_generic.txt";
+  if (std::getenv("ZIPLLM_UPDATE_GOLDEN")) {
+    std::string t = serialize_manifest(g);
+    test::write_file(path, std::vector<uint8_t>(t.begin(), t.end()));
+  }
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE_MESSAGE(in, "missing " << path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  CHECK(serialize_manifest(g) == ss.str());
+  auto m = parse_manifest(ss.str());
+  REQUIRE(m);
+  CHECK(m->generic);
+  CHECK(m->data.size() == 2);
+}
+
 TEST_CASE("manifest: non-canonical or malformed text is rejected") {
   std::string text = serialize_manifest(sample());
   auto reject = [](const std::string& t) { CHECK_FALSE(parse_manifest(t)); };
