@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -26,6 +27,15 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   // A closed pipe is an error to report, not a reason to die silently.
   std::signal(SIGPIPE, SIG_IGN);
+  // Base files are read through mappings; one truncated by another
+  // process meanwhile faults. Say so instead of dying of a bus error
+  // (temp files are left for `git zipllm gc`; nothing was published).
+  std::signal(SIGBUS, [](int) {
+    static const char msg[] =
+        "git-zipllm: error: a file being read was truncated by another process (SIGBUS)\n";
+    (void)!::write(2, msg, sizeof msg - 1);
+    ::_exit(1);
+  });
   CLI::App app{"git-zipllm: deduplicated, delta-compressed storage of safetensors models in git"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("git-zipllm ") + ZIPLLM_VERSION);

@@ -168,30 +168,37 @@ void for_each_lane(Buckets& b, size_t n, Step&& step) {
   }
 }
 
-// Encodes `planes` (w planes of n bytes, already in bucket order) as one
-// record per non-empty bucket per plane.
-void encode_planes(const std::vector<std::vector<uint8_t>>& planes,
-                   const std::vector<uint32_t>& counts, const Policy& policy,
-                   std::vector<uint8_t>& out) {
-  for (const auto& plane : planes) {
+// w byte planes of n bytes each, in one allocation that is not zero-filled
+// (every byte is written before it is read).
+struct Planes {
+  Planes(size_t w, size_t n) : bytes(new uint8_t[w * n]), w(w), n(n) {}
+  uint8_t* operator[](size_t j) { return bytes.get() + j * n; }
+  const uint8_t* operator[](size_t j) const { return bytes.get() + j * n; }
+  std::unique_ptr<uint8_t[]> bytes;
+  size_t w, n;
+};
+
+// Encodes `planes` (already in bucket order) as one record per non-empty
+// bucket per plane.
+void encode_planes(const Planes& planes, const std::vector<uint32_t>& counts,
+                   const Policy& policy, std::vector<uint8_t>& out) {
+  for (size_t j = 0; j < planes.w; ++j) {
     size_t off = 0;
     for (uint32_t c : counts) {
       if (c) {
-        encode_stream(Bytes(plane.data() + off, c), policy, out);
+        encode_stream(Bytes(planes[j] + off, c), policy, out);
       }
       off += c;
     }
   }
 }
 
-Status decode_planes(Bytes enc, size_t& pos, std::vector<std::vector<uint8_t>>& planes,
-                     const std::vector<uint32_t>& counts, size_t n) {
-  for (auto& plane : planes) {
-    plane.resize(n);
+Status decode_planes(Bytes enc, size_t& pos, Planes& planes, const std::vector<uint32_t>& counts) {
+  for (size_t j = 0; j < planes.w; ++j) {
     size_t off = 0;
     for (uint32_t c : counts) {
       if (c) {
-        TRY_STATUS(decode_stream_to(enc, pos, std::span<uint8_t>(plane.data() + off, c)));
+        TRY_STATUS(decode_stream_to(enc, pos, std::span<uint8_t>(planes[j] + off, c)));
       }
       off += c;
     }
@@ -204,7 +211,7 @@ void solo_encode(Bytes raw, const DtypeInfo& dt, const Policy& policy, std::vect
   constexpr size_t w = sizeof(W);
   const size_t n = raw.size() / w;
   const bool is_float = dt.exp_bits > 0;
-  std::vector<std::vector<uint8_t>> planes(w, std::vector<uint8_t>(n));
+  Planes planes(w, n);
   for (size_t i = 0; i < n; ++i) {
     W x = load<W>(raw.data() + i * w);
     if (is_float) {
@@ -224,8 +231,8 @@ Status solo_decode(Bytes enc, size_t pos, const DtypeInfo& dt, std::span<uint8_t
   constexpr size_t w = sizeof(W);
   const size_t n = out.size() / w;
   const bool is_float = dt.exp_bits > 0;
-  std::vector<std::vector<uint8_t>> planes(w);
-  TRY_STATUS(decode_planes(enc, pos, planes, {static_cast<uint32_t>(n)}, n));
+  Planes planes(w, n);
+  TRY_STATUS(decode_planes(enc, pos, planes, {static_cast<uint32_t>(n)}));
   for (size_t i = 0; i < n; ++i) {
     W x = 0;
     for (size_t j = 0; j < w; ++j) {
@@ -252,7 +259,7 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
     threshold = 0;
   }
   Buckets b = make_buckets<W>(base.data(), n, dt, threshold);
-  std::vector<std::vector<uint8_t>> planes(w, std::vector<uint8_t>(n));
+  Planes planes(w, n);
   // Raw pointers with __restrict: byte stores may alias anything, and
   // without them the compiler reloads every pointer per element.
   // Words go to their bucket-sorted position in one store; the planes are
@@ -279,7 +286,7 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
     zs[p] = zigzag<W>(W(f - g));
   });
   for (size_t j = 0; j < w; ++j) {
-    uint8_t* __restrict pl = planes[j].data();
+    uint8_t* __restrict pl = planes[j];
     for (size_t i = 0; i < n; ++i) {
       pl[i] = static_cast<uint8_t>(zs[i] >> (8 * j));
     }
@@ -295,31 +302,69 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
   encode_stream(rest, Policy{false, false, false}, out);
 }
 
-// out[i] = base[i] + delta, where delta is the next word of the element's
-// bucket in `zs` (bucket-sorted order). Specialized so the inner loop has no
-// branches on the mode (for_each_lane runs the four lanes' chains).
-template <class W, bool Split, bool Float>
-void gather(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t* __restrict op, size_t n,
-            Buckets& b) {
+// out[i] = base[i] + unzigzag(d[i]), in key space for floats; d is read
+// from `out` (in place). Independent per element, so it vectorizes.
+template <class W, bool Float>
+void apply_delta(const uint8_t* __restrict bp, uint8_t* __restrict op, size_t n) {
   constexpr size_t w = sizeof(W);
+  for (size_t i = 0; i < n; ++i) {
+    W g = load<W>(bp + i * w);
+    W d = unzigzag<W>(load<W>(op + i * w));
+    if constexpr (Float) {
+      store<W>(op + i * w, float_unkey<W>(W(float_key<W>(g) + d)));
+    } else {
+      store<W>(op + i * w, W(g + d));
+    }
+  }
+}
+
+// Delta decode from the bucket-sorted delta words `zs`: first each element's
+// word is fetched from the next position of its bucket (the only serial
+// part: one cursor step per element, four lanes running their chains side
+// by side), then added to the base (vectorized). Done in blocks, so a
+// block's base and output bytes are still in cache for the second step
+// (measured: 10 % faster than two whole-chunk passes).
+template <class W, bool Float>
+void unsort_apply(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t* __restrict op,
+                  size_t n, Buckets& b) {
+  constexpr size_t w = sizeof(W);
+  constexpr size_t k_block = 8192;  // elements per lane per block
+  // Everything in locals: output stores are byte stores, which may alias
+  // any memory the compiler cannot prove private (captured variables were
+  // reloaded after every store).
   const uint16_t* __restrict bucket_of = b.bucket_of.data();
   const unsigned shift = b.shift;
   const uint32_t emask = b.emask;
-  auto one = [=](size_t i, uint32_t* __restrict next) __attribute__((always_inline)) {
-    W g = load<W>(bp + i * w);
-    uint32_t p;
-    if constexpr (Split) {
-      p = next[bucket_of[static_cast<uint32_t>(g >> shift) & emask]]++;
-    } else {
-      p = static_cast<uint32_t>(i);
+  uint32_t* __restrict c0 = b.lane_next[0].data();
+  uint32_t* __restrict c1 = b.lane_next[1].data();
+  uint32_t* __restrict c2 = b.lane_next[2].data();
+  uint32_t* __restrict c3 = b.lane_next[3].data();
+  const size_t q = b.quarter;
+  const size_t qw = q * w;
+  auto key = [=](const uint8_t* p) { return (static_cast<uint32_t>(load<W>(p) >> shift)) & emask; };
+  for (size_t t0 = 0; t0 < q; t0 += k_block) {
+    const size_t t1 = std::min(q, t0 + k_block);
+    for (size_t t = t0; t < t1; ++t) {
+      const size_t o = t * w;
+      W z0 = zs[c0[bucket_of[key(bp + o)]]++];
+      W z1 = zs[c1[bucket_of[key(bp + qw + o)]]++];
+      W z2 = zs[c2[bucket_of[key(bp + 2 * qw + o)]]++];
+      W z3 = zs[c3[bucket_of[key(bp + 3 * qw + o)]]++];
+      store<W>(op + o, z0);
+      store<W>(op + qw + o, z1);
+      store<W>(op + 2 * qw + o, z2);
+      store<W>(op + 3 * qw + o, z3);
     }
-    if constexpr (Float) {
-      store<W>(op + i * w, float_unkey<W>(W(float_key<W>(g) + unzigzag<W>(zs[p]))));
-    } else {
-      store<W>(op + i * w, W(g + unzigzag<W>(zs[p])));
+    for (size_t lane = 0; lane < k_lanes; ++lane) {
+      const size_t at = lane * qw + t0 * w;
+      apply_delta<W, Float>(bp + at, op + at, t1 - t0);
     }
-  };
-  for_each_lane(b, n, one);
+  }
+  const size_t tail = k_lanes * q;
+  for (size_t i = tail; i < n; ++i) {
+    store<W>(op + i * w, zs[c3[bucket_of[key(bp + i * w)]]++]);
+  }
+  apply_delta<W, Float>(bp + tail * w, op + tail * w, n - tail);
 }
 
 template <class W>
@@ -334,33 +379,39 @@ Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
   uint32_t threshold = get_u32(enc.data() + pos);
   pos += 4;
   Buckets b = make_buckets<W>(base.data(), n, dt, threshold);
-  std::vector<std::vector<uint8_t>> planes(w);
-  TRY_STATUS(decode_planes(enc, pos, planes, b.counts, n));
-  // Join the planes sequentially into whole words, then gather one word
-  // per element.
-  std::unique_ptr<W[]> sorted(new W[n]);  // no zero fill: plane 0 assigns every word
-  W* __restrict zs = sorted.get();
+  Planes planes(w, n);
+  TRY_STATUS(decode_planes(enc, pos, planes, b.counts));
+  // Join the planes into whole words (sequential, fast): in bucket order
+  // when split, else straight into place.
+  std::unique_ptr<W[]> sorted;
+  const bool split = !b.bucket_of.empty();
+  uint8_t* words = out.data();
+  if (split) {
+    sorted.reset(new W[n]);  // no zero fill: every word is assigned below
+    words = reinterpret_cast<uint8_t*>(sorted.get());
+  }
   {
-    const uint8_t* __restrict pl = planes[0].data();
+    const uint8_t* __restrict pl = planes[0];
+    uint8_t* __restrict dst = words;
     for (size_t i = 0; i < n; ++i) {
-      zs[i] = W(pl[i]);
+      store<W>(dst + i * w, W(pl[i]));
     }
   }
   for (size_t j = 1; j < w; ++j) {
-    const uint8_t* __restrict pl = planes[j].data();
+    const uint8_t* __restrict pl = planes[j];
+    uint8_t* __restrict dst = words;
     for (size_t i = 0; i < n; ++i) {
-      zs[i] = W(zs[i] | W(W(pl[i]) << (8 * j)));
+      store<W>(dst + i * w, W(load<W>(dst + i * w) | W(W(pl[i]) << (8 * j))));
     }
   }
-  const bool split = !b.bucket_of.empty();
   if (split && is_float) {
-    gather<W, true, true>(base.data(), zs, out.data(), n, b);
+    unsort_apply<W, true>(base.data(), sorted.get(), out.data(), n, b);
   } else if (split) {
-    gather<W, true, false>(base.data(), zs, out.data(), n, b);
+    unsort_apply<W, false>(base.data(), sorted.get(), out.data(), n, b);
   } else if (is_float) {
-    gather<W, false, true>(base.data(), zs, out.data(), n, b);
+    apply_delta<W, true>(base.data(), out.data(), n);
   } else {
-    gather<W, false, false>(base.data(), zs, out.data(), n, b);
+    apply_delta<W, false>(base.data(), out.data(), n);
   }
   std::vector<uint8_t> rest;
   TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * w));

@@ -5,15 +5,7 @@ namespace zipllm::ops {
 namespace {
 
 Result<ObjectId> hash_range(const SafetensorsFile& f, uint64_t offset, uint64_t size) {
-  IdHasher hasher;
-  constexpr uint64_t k_step = 8u << 20;
-  std::vector<uint8_t> buf;
-  for (uint64_t off = 0; off < size; off += k_step) {
-    buf.resize(std::min(k_step, size - off));
-    TRY_STATUS(read_exact_at(f.fd->get(), offset + off, buf, f.path));
-    hasher.update(buf);
-  }
-  return hasher.finish();
+  return hash_file_range(f.fd->get(), offset, size, f.path);
 }
 
 }  // namespace

@@ -23,6 +23,11 @@ struct RestoreOptions {
   // If set, receives the XXH3-128 of the whole restored file (the key of
   // the clean cache, so git's re-clean of the file it just got is a hit).
   ObjectId* content_id = nullptr;
+  // fsync before the rename. Off by default: restored files are work tree
+  // files, which git's own checkout never fsyncs, and the fsync of a 2 GiB
+  // file cost a second of waiting for the disk. The rename keeps the file
+  // all-or-nothing for every other process either way.
+  bool durable = false;
 };
 
 Status restore_file(const format::Manifest& m, const store::Resolver& resolver,

@@ -38,15 +38,21 @@ Result<ObjectReader> ObjectReader::open(const ObjectLocation& loc, const ObjectI
   return r;
 }
 
-Result<std::vector<uint8_t>> ObjectReader::read_chunk(uint32_t i) const {
+Status ObjectReader::read_chunk_into(uint32_t i, ScratchBytes& enc) const {
   const auto& c = m_header.chunks.at(i);
-  std::vector<uint8_t> enc(c.enc_size);
+  enc.resize(c.enc_size);
   TRY_STATUS(read_exact_at(m_loc.fd->get(), m_loc.offset + m_chunk_pos[i], enc, m_loc.where));
   if (checksum64(enc) != c.enc_sum) {
     return make_error(Errc::Corrupt, "object " + m_header.id.hex() + " (" + m_loc.where +
                                          "): chunk " + std::to_string(i) + " checksum mismatch");
   }
-  return enc;
+  return {};
+}
+
+Result<std::vector<uint8_t>> ObjectReader::read_chunk(uint32_t i) const {
+  ScratchBytes enc;
+  TRY_STATUS(read_chunk_into(i, enc));
+  return std::vector<uint8_t>(enc.begin(), enc.end());
 }
 
 Result<ObjectWriter> ObjectWriter::begin(std::unique_ptr<ObjectOutput> out,

@@ -11,6 +11,7 @@
 
 #include "format/object.h"
 #include "store/object_source.h"
+#include "util/buffer.h"
 
 #include <vector>
 
@@ -23,6 +24,8 @@ public:
   const format::ObjectHeader& header() const { return m_header; }
   // The encoded bytes of chunk i, checked against its enc_sum.
   Result<std::vector<uint8_t>> read_chunk(uint32_t i) const;
+  // The same into a reused buffer (resized to the chunk's encoded size).
+  Status read_chunk_into(uint32_t i, ScratchBytes& enc) const;
   // Total encoded size (for reporting).
   uint64_t stored_size() const { return m_loc.length; }
   const std::string& where() const { return m_loc.where; }

@@ -3,6 +3,8 @@
 #include "codec/chunk.h"
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <cstring>
 
 namespace zipllm::store {
@@ -54,17 +56,9 @@ const RawTensor* Resolver::verified_candidate(const ObjectId& id) const {
   }
   Candidate& c = *it->second;
   std::call_once(c.checked, [&] {
-    IdHasher h;
-    std::vector<uint8_t> buf(std::min<uint64_t>(c.tensor.size, 4u << 20));
-    for (uint64_t off = 0; off < c.tensor.size; off += buf.size()) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), c.tensor.size - off));
-      if (!read_exact_at(c.tensor.fd->get(), c.tensor.offset + off, std::span<uint8_t>(buf.data(), n),
-                         c.tensor.where)) {
-        return;
-      }
-      h.update(std::span<const uint8_t>(buf.data(), n));
-    }
-    c.ok = h.finish() == id;
+    const RawTensor& t = c.tensor;
+    auto got = hash_file_range(t.fd->get(), t.offset, t.size, t.where);
+    c.ok = got && *got == id;
   });
   return c.ok ? &c.tensor : nullptr;
 }
@@ -73,6 +67,24 @@ const RawTensor* Resolver::raw_source(const ObjectId& id) const {
   const RawTensor* t = raw_tensor(id);
   return t ? t : verified_candidate(id);
 }
+
+namespace {
+
+// Decode buffers each thread reuses, one set per chain depth: decoding a
+// delta chunk decodes its base's chunk one level down while the upper
+// level's buffers are still in use.
+struct Scratch {
+  ScratchBytes enc;    // the encoded chunk
+  ScratchBytes base;   // the base bytes it is decoded against
+  ScratchBytes whole;  // a whole chunk, when a read wants only part of it
+};
+
+Scratch& scratch(uint8_t depth) {
+  thread_local std::array<Scratch, format::k_max_depth + 1> s;
+  return s[depth];
+}
+
+}  // namespace
 
 Status Resolver::read_raw(const ObjectId& id, uint64_t offset, std::span<uint8_t> out) const {
   if (const RawTensor* t = raw_source(id)) {
@@ -90,10 +102,19 @@ Status Resolver::read_raw(const ObjectId& id, uint64_t offset, std::span<uint8_t
   size_t done = 0;
   while (done < out.size()) {
     uint32_t i = static_cast<uint32_t>(pos / h.chunk_size);
-    std::vector<uint8_t> raw = TRY(decode_chunk(r, i));
     uint64_t in_chunk = pos - h.chunk_offset(i);
-    size_t take = std::min<uint64_t>(raw.size() - in_chunk, out.size() - done);
-    std::memcpy(out.data() + done, raw.data() + in_chunk, take);
+    uint32_t len = h.chunk_raw_size(i);
+    size_t take = std::min<uint64_t>(len - in_chunk, out.size() - done);
+    if (take == len) {
+      // A whole chunk (the usual case: a base chunk at the same offset):
+      // straight into place.
+      TRY_STATUS(decode_chunk_into(r, i, out.subspan(done, take)));
+    } else {
+      ScratchBytes& whole = scratch(h.depth).whole;
+      whole.resize(len);
+      TRY_STATUS(decode_chunk_into(r, i, whole));
+      std::memcpy(out.data() + done, whole.data() + in_chunk, take);
+    }
     done += take;
     pos += take;
   }
@@ -101,12 +122,24 @@ Status Resolver::read_raw(const ObjectId& id, uint64_t offset, std::span<uint8_t
 }
 
 Result<std::vector<uint8_t>> Resolver::decode_chunk(const ObjectReader& r, uint32_t i) const {
+  std::vector<uint8_t> raw(r.header().chunk_raw_size(i));
+  TRY_STATUS(decode_chunk_into(r, i, raw));
+  return raw;
+}
+
+Status Resolver::decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<uint8_t> out) const {
   const auto& h = r.header();
-  std::vector<uint8_t> enc = TRY(r.read_chunk(i));
-  codec::ChunkMode mode = TRY_CTX(codec::chunk_mode(enc), "object " + h.id.hex());
-  std::vector<uint8_t> base;
+  Scratch& s = scratch(h.depth);
+  TRY_STATUS(r.read_chunk_into(i, s.enc));
+  codec::ChunkMode mode = TRY_CTX(codec::chunk_mode(s.enc), "object " + h.id.hex());
   uint64_t off = h.chunk_offset(i);
   uint32_t len = h.chunk_raw_size(i);
+  if (out.size() != len) {
+    return make_error(Errc::Internal, "object " + h.id.hex() + ": chunk " + std::to_string(i) +
+                                          " decoded into a buffer of the wrong size");
+  }
+  Bytes base;
+  std::optional<MappedRange> mapped;
   if (mode == codec::ChunkMode::Delta || mode == codec::ChunkMode::Split) {
     if (!h.has_base()) {
       return make_error(Errc::Corrupt, "object " + h.id.hex() + ": delta chunk without a base");
@@ -118,18 +151,29 @@ Result<std::vector<uint8_t>> Resolver::decode_chunk(const ObjectReader& r, uint3
                                            ", not below " + std::to_string(h.depth));
     }
     if (off < h.base_size) {
-      base.resize(std::min<uint64_t>(len, h.base_size - off));
-      TRY_STATUS_CTX(read_raw(h.base_id, off, base), "object " + h.id.hex() + ": base");
+      const uint64_t want = std::min<uint64_t>(len, h.base_size - off);
+      const RawTensor* t = raw_source(h.base_id);
+      if (t && off + want <= t->size) {
+        // A raw tensor in a file: read in place through a mapping.
+        if (auto m = MappedRange::map(t->fd->get(), t->offset + off, want, t->where)) {
+          mapped.emplace(std::move(*m));
+          base = mapped->bytes();
+        }
+      }
+      if (base.empty()) {
+        s.base.resize(want);
+        TRY_STATUS_CTX(read_raw(h.base_id, off, s.base), "object " + h.id.hex() + ": base");
+        base = s.base;
+      }
     }
   }
-  std::vector<uint8_t> raw(len);
-  TRY_STATUS_CTX(codec::decode_chunk(enc, base, format::dtype_info(h.dtype), raw),
+  TRY_STATUS_CTX(codec::decode_chunk(s.enc, base, format::dtype_info(h.dtype), out),
                  "object " + h.id.hex() + " chunk " + std::to_string(i));
-  if (checksum64(raw) != h.chunks[i].raw_sum) {
+  if (checksum64(out) != h.chunks[i].raw_sum) {
     return make_error(Errc::Corrupt, "object " + h.id.hex() + " (" + r.where() + "): chunk " +
                                          std::to_string(i) + " decodes to the wrong bytes");
   }
-  return raw;
+  return {};
 }
 
 }  // namespace zipllm::store

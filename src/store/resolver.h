@@ -52,6 +52,9 @@ public:
   Status read_raw(const ObjectId& id, uint64_t offset, std::span<uint8_t> out) const;
   // Decodes chunk i of r, fetching base bytes as needed; checks raw_sum.
   Result<std::vector<uint8_t>> decode_chunk(const ObjectReader& r, uint32_t i) const;
+  // The same into `out` (exactly the chunk's raw size), with the encoded
+  // and base bytes in buffers each thread reuses.
+  Status decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<uint8_t> out) const;
 
 private:
   struct Candidate {

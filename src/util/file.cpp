@@ -1,6 +1,7 @@
 #include "util/file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +40,63 @@ Result<Fd> open_read(const std::string& path) {
     return os_error("cannot open", path, errno);
   }
   return Fd(fd);
+}
+
+static Status check_in_file(int fd, uint64_t offset, uint64_t length, const std::string& path) {
+  uint64_t size = TRY(file_size(fd, path));
+  if (offset > size || length > size - offset) {
+    return make_error(Errc::Corrupt, path + ": range " + std::to_string(offset) + "+" +
+                                         std::to_string(length) + " runs past the end of the file (" +
+                                         std::to_string(size) + " bytes)");
+  }
+  return {};
+}
+
+Result<MappedRange> MappedRange::map(int fd, uint64_t offset, uint64_t length,
+                                     const std::string& path) {
+  if (length == 0) {
+    return MappedRange(nullptr, 0, nullptr, 0);
+  }
+  // Pages past the end of the file fault when touched: refuse such a range.
+  TRY_STATUS(check_in_file(fd, offset, length, path));
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  uint64_t start = offset / page * page;
+  size_t mapped = static_cast<size_t>(offset - start + length);
+  void* p = ::mmap(nullptr, mapped, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(start));
+  if (p == MAP_FAILED) {
+    return os_error("cannot map", path, errno);
+  }
+  return MappedRange(p, mapped, static_cast<const uint8_t*>(p) + (offset - start), length);
+}
+
+Result<ObjectId> hash_file_range(int fd, uint64_t offset, uint64_t length,
+                                 const std::string& path) {
+  constexpr uint64_t k_step = 64u << 20;
+  TRY_STATUS(check_in_file(fd, offset, length, path));
+  IdHasher hasher;
+  std::vector<uint8_t> buf;
+  for (uint64_t off = 0; off < length; off += k_step) {
+    uint64_t n = std::min(k_step, length - off);
+    if (auto m = MappedRange::map(fd, offset + off, n, path)) {
+      hasher.update(m->bytes());
+      continue;
+    }
+    buf.resize(n);
+    TRY_STATUS(read_exact_at(fd, offset + off, buf, path));
+    hasher.update(buf);
+  }
+  return hasher.finish();
+}
+
+MappedRange::MappedRange(MappedRange&& o) noexcept
+    : m_base(o.m_base), m_mapped(o.m_mapped), m_data(o.m_data), m_length(o.m_length) {
+  o.m_base = nullptr;
+}
+
+MappedRange::~MappedRange() {
+  if (m_base) {
+    ::munmap(m_base, m_mapped);
+  }
 }
 
 Result<uint64_t> file_size(int fd, const std::string& path) {
@@ -135,13 +193,13 @@ static std::string unique_suffix() {
   return buf;
 }
 
-Result<AtomicFile> AtomicFile::create(const std::string& path, unsigned mode) {
+Result<AtomicFile> AtomicFile::create(const std::string& path, unsigned mode, bool durable) {
   std::string tmp = path + unique_suffix();
   int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     return os_error("cannot create", tmp, errno);
   }
-  return AtomicFile(path, tmp, Fd(fd), mode);
+  return AtomicFile(path, tmp, Fd(fd), mode, durable);
 }
 
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept
@@ -149,6 +207,7 @@ AtomicFile::AtomicFile(AtomicFile&& other) noexcept
       m_tmp(std::move(other.m_tmp)),
       m_fd(std::move(other.m_fd)),
       m_mode(other.m_mode),
+      m_durable(other.m_durable),
       m_written(other.m_written),
       m_done(other.m_done) {
   other.m_done = true;
@@ -198,7 +257,7 @@ Status AtomicFile::commit(bool keep_existing) {
   if (::fchmod(m_fd.get(), m_mode) != 0) {
     return os_error("cannot chmod", m_tmp, errno);
   }
-  if (::fsync(m_fd.get()) != 0) {
+  if (m_durable && ::fsync(m_fd.get()) != 0) {
     return os_error("cannot fsync", m_tmp, errno);
   }
   m_fd = Fd();
@@ -211,7 +270,9 @@ Status AtomicFile::commit(bool keep_existing) {
     return os_error("cannot rename " + m_tmp + " to", m_path, errno);
   }
   m_done = true;
-  fsync_dir_of(m_path);
+  if (m_durable) {
+    fsync_dir_of(m_path);
+  }
   return {};
 }
 

@@ -4,6 +4,7 @@
 // here, so errors carry the path and errno text.
 #pragma once
 
+#include "util/hash.h"
 #include "util/result.h"
 
 #include <cstdint>
@@ -42,6 +43,36 @@ Result<size_t> read_some(int fd, std::span<uint8_t> out, const std::string& path
 Status write_all(int fd, std::span<const uint8_t> data, const std::string& path);
 
 Result<std::vector<uint8_t>> read_whole_file(const std::string& path, uint64_t max_size);
+
+// A read-only mapping of part of a file, unmapped when the object dies.
+// Base tensors are read through short-lived ones: decoding and hashing then
+// read the page cache in place instead of a copy (measured: ~13 % of a delta
+// restore's CPU), and the mapped pages leave the process's resident set with
+// the mapping. If another process truncates the file meanwhile, touching
+// the lost pages raises SIGBUS; main() turns that into an error message.
+class MappedRange {
+public:
+  // Fails (callers fall back to pread) if the range cannot be mapped.
+  static Result<MappedRange> map(int fd, uint64_t offset, uint64_t length, const std::string& path);
+  ~MappedRange();
+  MappedRange(MappedRange&& o) noexcept;
+  MappedRange& operator=(MappedRange&&) = delete;
+  MappedRange(const MappedRange&) = delete;
+  std::span<const uint8_t> bytes() const { return {m_data, m_length}; }
+
+private:
+  MappedRange(void* base, size_t mapped, const uint8_t* data, uint64_t length)
+      : m_base(base), m_mapped(mapped), m_data(data), m_length(length) {}
+  void* m_base;
+  size_t m_mapped;
+  const uint8_t* m_data;
+  uint64_t m_length;
+};
+
+// XXH3-128 object id of bytes [offset, offset + length) of a file, read in
+// place through mappings where possible.
+Result<ObjectId> hash_file_range(int fd, uint64_t offset, uint64_t length, const std::string& path);
+
 Status make_dirs(const std::string& path);
 bool path_exists(const std::string& path);
 
@@ -52,8 +83,12 @@ bool path_exists(const std::string& path);
 class AtomicFile {
 public:
   // Creates the temp file. `mode` is applied at commit (e.g. 0444 for store
-  // objects, 0644 for work tree files).
-  static Result<AtomicFile> create(const std::string& path, unsigned mode = 0644);
+  // objects, 0644 for work tree files). A `durable` file is fsynced (and its
+  // directory after the rename), so it survives power loss once commit()
+  // returns; others (work tree files, as git's own checkout writes them) are
+  // still atomic for every other process, killed writers included.
+  static Result<AtomicFile> create(const std::string& path, unsigned mode = 0644,
+                                   bool durable = true);
   ~AtomicFile();
   AtomicFile(AtomicFile&&) noexcept;
   AtomicFile& operator=(AtomicFile&&) = delete;
@@ -67,18 +102,23 @@ public:
   const std::string& temp_path() const { return m_tmp; }
   uint64_t size() const { return m_written; }
 
-  // fsync, rename over `path`, fsync the directory. If `keep_existing` and a
+  // fsync (if durable), rename over `path`, fsync the directory (if durable). If `keep_existing` and a
   // file already exists at path, the temp file is discarded instead (the
   // content-addressed case: losing a race to an identical object is fine).
   Status commit(bool keep_existing = false);
 
 private:
-  AtomicFile(std::string path, std::string tmp, Fd fd, unsigned mode)
-      : m_path(std::move(path)), m_tmp(std::move(tmp)), m_fd(std::move(fd)), m_mode(mode) {}
+  AtomicFile(std::string path, std::string tmp, Fd fd, unsigned mode, bool durable)
+      : m_path(std::move(path)),
+        m_tmp(std::move(tmp)),
+        m_fd(std::move(fd)),
+        m_mode(mode),
+        m_durable(durable) {}
   std::string m_path;
   std::string m_tmp;
   Fd m_fd;
   unsigned m_mode;
+  bool m_durable;
   uint64_t m_written = 0;
   bool m_done = false;
 };

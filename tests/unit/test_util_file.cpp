@@ -1,0 +1,85 @@
+#include "util/buffer.h"
+#include "util/file.h"
+
+#include "helpers.h"
+
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+
+using namespace zipllm;
+
+TEST_CASE("MappedRange shows exactly the requested bytes of a file, at any offset") {
+  test::ScratchDir dir;
+  auto data = test::random_bytes(3 * 4096 + 123, 7);
+  test::write_file(dir.path("f"), data);
+  auto fd = open_read(dir.path("f"));
+  REQUIRE(fd);
+  for (auto [off, len] : std::vector<std::pair<uint64_t, uint64_t>>{
+           {0, data.size()}, {1, 10}, {4095, 2}, {4096, 4096}, {5000, data.size() - 5000}}) {
+    auto m = MappedRange::map(fd->get(), off, len, "f");
+    REQUIRE(m);
+    auto b = m->bytes();
+    REQUIRE(b.size() == len);
+    CHECK(std::equal(b.begin(), b.end(), data.begin() + static_cast<std::ptrdiff_t>(off)));
+  }
+  auto empty = MappedRange::map(fd->get(), 10, 0, "f");
+  REQUIRE(empty);
+  CHECK(empty->bytes().empty());
+  // Not a mappable descriptor: an error naming the path, no crash.
+  auto bad = MappedRange::map(-1, 0, 10, "nowhere");
+  REQUIRE(!bad);
+  CHECK(bad.error().message.find("nowhere") != std::string::npos);
+}
+
+TEST_CASE("hash_file_range is the object id of the range's bytes") {
+  test::ScratchDir dir;
+  auto data = test::random_bytes(100000, 9);
+  test::write_file(dir.path("f"), data);
+  auto fd = open_read(dir.path("f"));
+  REQUIRE(fd);
+  auto id = hash_file_range(fd->get(), 777, 50000, "f");
+  REQUIRE(id);
+  CHECK(*id == object_id_of(Bytes(data.data() + 777, 50000)));
+  auto whole = hash_file_range(fd->get(), 0, data.size(), "f");
+  REQUIRE(whole);
+  CHECK(*whole == object_id_of(data));
+  // Past the end of the file: an error, not a crash (mapping pages past EOF
+  // would fault).
+  CHECK(!hash_file_range(fd->get(), 0, data.size() + 8192, "f"));
+}
+
+TEST_CASE("AtomicFile publishes on commit only, durable or not") {
+  test::ScratchDir dir;
+  for (bool durable : {true, false}) {
+    std::string path = dir.path(durable ? "d" : "n");
+    {
+      auto f = AtomicFile::create(path, 0640, durable);
+      REQUIRE(f);
+      REQUIRE(f->write(test::random_bytes(10, 1)));
+      CHECK(!path_exists(path));
+    }  // dropped without commit: nothing published, temp removed
+    CHECK(!path_exists(path));
+    CHECK(std::distance(std::filesystem::directory_iterator(dir.path()),
+                        std::filesystem::directory_iterator()) == (durable ? 0 : 1));
+    auto f = AtomicFile::create(path, 0640, durable);
+    REQUIRE(f);
+    REQUIRE(f->pwrite(3, test::random_bytes(5, 2)));
+    REQUIRE(f->pwrite(0, test::random_bytes(3, 3)));
+    REQUIRE(f->commit());
+    auto back = read_whole_file(path, 100);
+    REQUIRE(back);
+    CHECK(back->size() == 8);
+  }
+}
+
+TEST_CASE("ScratchBytes keeps its bytes across shrinking and regrowing") {
+  ScratchBytes b(100);
+  for (size_t i = 0; i < b.size(); ++i) {
+    b[i] = static_cast<uint8_t>(i);
+  }
+  b.resize(10);
+  b.resize(100);
+  CHECK(b[5] == 5);
+  CHECK(b[99] == 99);
+}
