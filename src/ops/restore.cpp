@@ -106,8 +106,14 @@ Status Restore::drain(uint64_t keep) {
       m_hasher_owner = std::make_unique<IdHasher>();
       m_hasher = m_hasher_owner.get();
     }
-    m_hasher->update(data);
-    update(data);
+    // All hashes over one slice at a time, so the later ones read it from
+    // cache, not memory.
+    constexpr size_t k_slice = 256u << 10;
+    for (size_t at = 0; at < data.size(); at += k_slice) {
+      Bytes slice = data.subspan(at, std::min(k_slice, data.size() - at));
+      m_hasher->update(slice);
+      update(slice);
+    }
     m_written += data.size();
     if (p.buf) {
       m_free.push_back(std::move(p.buf));
@@ -175,7 +181,9 @@ Status Restore::queue_tensor(AtomicFile& out, size_t index) {
     std::span<uint8_t> dst(buf->data(), len);
     auto fut = m_pool.submit([resolver, reader, id, off, i, file, file_pos, dst, write_mu]() -> Status {
       if (reader) {
-        TRY_STATUS(resolver->decode_chunk_into(*reader, i, dst));
+        // The main thread re-hashes every object against its id (and the
+        // file against its SHA-256): the chunk checksum would be a third pass.
+        TRY_STATUS(resolver->decode_chunk_into(*reader, i, dst, /*check_sum=*/false));
       } else {
         TRY_STATUS(resolver->read_raw(id, off, dst));
       }

@@ -53,8 +53,11 @@ public:
   // Decodes chunk i of r, fetching base bytes as needed; checks raw_sum.
   Result<std::vector<uint8_t>> decode_chunk(const ObjectReader& r, uint32_t i) const;
   // The same into `out` (exactly the chunk's raw size), with the encoded
-  // and base bytes in buffers each thread reuses.
-  Status decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<uint8_t> out) const;
+  // and base bytes in buffers each thread reuses. A caller that re-hashes
+  // the whole object against its id anyway (restore) may skip the raw_sum
+  // check, one pass over the bytes fewer.
+  Status decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<uint8_t> out,
+                           bool check_sum = true) const;
 
 private:
   struct Candidate {
