@@ -71,7 +71,7 @@ Result<MappedRange> MappedRange::map(int fd, uint64_t offset, uint64_t length,
 
 Result<ObjectId> hash_file_range(int fd, uint64_t offset, uint64_t length,
                                  const std::string& path) {
-  constexpr uint64_t k_step = 64u << 20;
+  constexpr uint64_t k_step = 8u << 20;  // mapped pages count as resident while mapped
   TRY_STATUS(check_in_file(fd, offset, length, path));
   IdHasher hasher;
   std::vector<uint8_t> buf;
