@@ -93,6 +93,7 @@ constexpr size_t k_lanes = 4;
 
 struct Buckets {
   std::vector<uint16_t> bucket_of;  // exponent -> bucket (empty: one bucket)
+  std::vector<uint16_t> exps;       // the exponents of buckets 1, 2, ... (increasing)
   std::vector<uint32_t> counts;     // elements per bucket
   std::array<std::vector<uint32_t>, k_lanes> lane_next;  // per-quarter cursors
   size_t quarter = 0;               // elements per lane; the last lane also takes the rest
@@ -130,6 +131,7 @@ Buckets make_buckets(const uint8_t* base, size_t n, const DtypeInfo& dt, uint32_
     }
     if (c >= threshold) {
       b.bucket_of[e] = static_cast<uint16_t>(b.counts.size());
+      b.exps.push_back(static_cast<uint16_t>(e));
       b.counts.push_back(c);
     } else {
       b.counts[0] += c;
@@ -146,6 +148,122 @@ Buckets make_buckets(const uint8_t* base, size_t n, const DtypeInfo& dt, uint32_
     }
   }
   return b;
+}
+
+void put_varint(std::vector<uint8_t>& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<uint8_t>(v));
+}
+
+Result<uint64_t> get_varint(Bytes enc, size_t& pos) {
+  uint64_t v = 0;
+  for (unsigned shift = 0; shift < 64; shift += 7) {
+    if (pos >= enc.size()) {
+      return make_error(Errc::Corrupt, "bucket table truncated");
+    }
+    uint8_t byte = enc[pos++];
+    v |= uint64_t(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) {
+      return v;
+    }
+  }
+  return make_error(Errc::Corrupt, "bucket table: overlong number");
+}
+
+// The bucket table of a mode-4 delta chunk (docs/FORMAT.md §3): the
+// exponents that have their own bucket, then for each quarter of the chunk
+// the number of its elements in each bucket. `lane_start` is the cursors'
+// state before the elements are placed.
+void put_bucket_table(const Buckets& b, const std::array<std::vector<uint32_t>, k_lanes>& lane_start,
+                      std::vector<uint8_t>& out) {
+  const size_t nb = b.counts.size();
+  put_varint(out, b.exps.size());
+  for (uint16_t e : b.exps) {
+    put_varint(out, e);
+  }
+  for (size_t k = 0; k < k_lanes; ++k) {
+    for (size_t j = 0; j < nb; ++j) {
+      uint32_t end = k + 1 < k_lanes ? lane_start[k + 1][j] : lane_start[0][j] + b.counts[j];
+      put_varint(out, end - lane_start[k][j]);
+    }
+  }
+}
+
+// Reads a bucket table into cursors for n elements. The counts are checked
+// for consistency here (every quarter adds up to its length); whether they
+// match the base's exponents is checked after placing (lanes_consumed).
+Result<Buckets> read_bucket_table(Bytes enc, size_t& pos, size_t n, const DtypeInfo& dt) {
+  if (dt.exp_bits == 0) {
+    return make_error(Errc::Corrupt, "bucket table for a dtype without exponents");
+  }
+  Buckets b;
+  b.quarter = n / k_lanes;
+  b.emask = (1u << dt.exp_bits) - 1;
+  b.shift = dt.mant_bits;
+  b.bucket_of.assign(b.emask + 1, 0);
+  uint64_t nb = TRY(get_varint(enc, pos));
+  if (nb > b.emask + 1) {
+    return make_error(Errc::Corrupt, "bucket table lists too many exponents");
+  }
+  for (uint64_t j = 0; j < nb; ++j) {
+    uint64_t e = TRY(get_varint(enc, pos));
+    if (e > b.emask || (!b.exps.empty() && e <= b.exps.back())) {
+      return make_error(Errc::Corrupt, "bucket table: exponents out of range or order");
+    }
+    b.exps.push_back(static_cast<uint16_t>(e));
+    b.bucket_of[e] = static_cast<uint16_t>(j + 1);
+  }
+  const size_t buckets = nb + 1;
+  std::array<std::vector<uint64_t>, k_lanes> lane_counts;
+  std::vector<uint64_t> totals(buckets, 0);
+  for (size_t k = 0; k < k_lanes; ++k) {
+    const uint64_t lane_len = k + 1 < k_lanes ? b.quarter : n - (k_lanes - 1) * b.quarter;
+    uint64_t sum = 0;
+    for (size_t j = 0; j < buckets; ++j) {
+      uint64_t c = TRY(get_varint(enc, pos));
+      if (c > lane_len - sum) {
+        return make_error(Errc::Corrupt, "bucket table: counts exceed their quarter");
+      }
+      sum += c;
+      totals[j] += c;
+      lane_counts[k].push_back(c);
+    }
+    if (sum != lane_len) {
+      return make_error(Errc::Corrupt, "bucket table: counts do not add up to their quarter");
+    }
+  }
+  uint64_t start = 0;
+  for (size_t k = 0; k < k_lanes; ++k) {
+    b.lane_next[k].resize(buckets);
+  }
+  for (size_t j = 0; j < buckets; ++j) {
+    b.counts.push_back(static_cast<uint32_t>(totals[j]));
+    uint64_t at = start;
+    for (size_t k = 0; k < k_lanes; ++k) {
+      b.lane_next[k][j] = static_cast<uint32_t>(at);
+      at += lane_counts[k][j];
+    }
+    start += totals[j];
+  }
+  return b;
+}
+
+// After placing: did every quarter take exactly its counted elements from
+// each bucket (so the table matched the base's exponents)? `lane_start` is
+// the cursors' state before.
+bool lanes_consumed(const Buckets& b, const std::array<std::vector<uint32_t>, k_lanes>& lane_start) {
+  for (size_t k = 0; k < k_lanes; ++k) {
+    for (size_t j = 0; j < b.counts.size(); ++j) {
+      uint32_t end = k + 1 < k_lanes ? lane_start[k + 1][j] : lane_start[0][j] + b.counts[j];
+      if (b.lane_next[k][j] != end) {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 // Calls step(i, cursors) for every element, four lanes interleaved; each
@@ -272,6 +390,7 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
   const bool split = !b.bucket_of.empty();
   const unsigned shift = b.shift;
   const uint32_t emask = b.emask;
+  const auto lane_start = b.lane_next;
   for_each_lane(b, n, [&](size_t i, uint32_t* __restrict next) {
     W f = load<W>(rp + i * w);
     W g = load<W>(bp + i * w);
@@ -291,8 +410,15 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
       pl[i] = static_cast<uint8_t>(zs[i] >> (8 * j));
     }
   }
-  out.push_back(static_cast<uint8_t>(ChunkMode::Delta));
-  put_u32(out, threshold);
+  // Split chunks carry their bucket table (mode 4), so the decoder need not
+  // histogram the base first; unsplit ones are mode 2 with threshold 0.
+  if (split) {
+    out.push_back(static_cast<uint8_t>(ChunkMode::DeltaBuckets));
+    put_bucket_table(b, lane_start, out);
+  } else {
+    out.push_back(static_cast<uint8_t>(ChunkMode::Delta));
+    put_u32(out, 0);
+  }
   encode_planes(planes, b.counts, policy, out);
   // The rest (bytes past the last whole word) is XORed with the base's.
   std::vector<uint8_t> rest(raw.begin() + static_cast<std::ptrdiff_t>(n * w), raw.end());
@@ -367,18 +493,26 @@ void unsort_apply(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t*
   apply_delta<W, Float>(bp + tail * w, op + tail * w, n - tail);
 }
 
+// Mode 2 (threshold, buckets recomputed from the base) and mode 4 (bucket
+// table in the chunk).
 template <class W>
 Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
-                    std::span<uint8_t> out) {
+                    std::span<uint8_t> out, bool with_table) {
   constexpr size_t w = sizeof(W);
   const size_t n = out.size() / w;
   const bool is_float = dt.exp_bits > 0;
-  if (enc.size() - pos < 4) {
-    return make_error(Errc::Corrupt, "delta chunk truncated");
+  Buckets b;
+  if (with_table) {
+    b = TRY(read_bucket_table(enc, pos, n, dt));
+  } else {
+    if (enc.size() - pos < 4) {
+      return make_error(Errc::Corrupt, "delta chunk truncated");
+    }
+    uint32_t threshold = get_u32(enc.data() + pos);
+    pos += 4;
+    b = make_buckets<W>(base.data(), n, dt, threshold);
   }
-  uint32_t threshold = get_u32(enc.data() + pos);
-  pos += 4;
-  Buckets b = make_buckets<W>(base.data(), n, dt, threshold);
+  const auto lane_start = b.lane_next;
   Planes planes(w, n);
   TRY_STATUS(decode_planes(enc, pos, planes, b.counts));
   // Join the planes into whole words (sequential, fast): in bucket order
@@ -387,7 +521,12 @@ Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
   const bool split = !b.bucket_of.empty();
   uint8_t* words = out.data();
   if (split) {
-    sorted.reset(new W[n]);  // no zero fill: every word is assigned below
+    // A table that does not match the base makes a quarter's cursor run
+    // past its region, by at most the quarter's length: padding keeps
+    // those reads inside the buffer; lanes_consumed() rejects the chunk.
+    const size_t pad = with_table ? n - (k_lanes - 1) * b.quarter + 1 : 0;
+    sorted.reset(new W[n + pad]);  // every word below n is assigned below
+    std::fill(sorted.get() + n, sorted.get() + n + pad, W(0));
     words = reinterpret_cast<uint8_t*>(sorted.get());
   }
   {
@@ -412,6 +551,9 @@ Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
     apply_delta<W, true>(base.data(), out.data(), n);
   } else {
     apply_delta<W, false>(base.data(), out.data(), n);
+  }
+  if (with_table && !lanes_consumed(b, lane_start)) {
+    return make_error(Errc::Corrupt, "delta chunk's bucket table does not match its base");
   }
   std::vector<uint8_t> rest;
   TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * w));
@@ -456,8 +598,8 @@ struct DeltaEnc {
 template <class W>
 struct DeltaDec {
   static Status run(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
-                    std::span<uint8_t> out) {
-    return delta_decode<W>(enc, pos, base, dt, out);
+                    std::span<uint8_t> out, bool with_table) {
+    return delta_decode<W>(enc, pos, base, dt, out, with_table);
   }
 };
 
@@ -541,7 +683,7 @@ void encode_chunk(Bytes raw, Bytes base, const DtypeInfo& dt, const EncodeOption
 }
 
 Result<ChunkMode> chunk_mode(Bytes enc) {
-  if (enc.empty() || enc[0] > 3) {
+  if (enc.empty() || enc[0] > 4) {
     return make_error(Errc::Corrupt, "unknown chunk mode");
   }
   return static_cast<ChunkMode>(enc[0]);
@@ -560,10 +702,12 @@ static Status decode_chunk_at(Bytes enc, Bytes base, const DtypeInfo& dt, std::s
     case ChunkMode::Solo:
       return by_word<SoloDec>(dt, enc, size_t{1}, dt, out);
     case ChunkMode::Delta:
+    case ChunkMode::DeltaBuckets:
       if (base.size() < out.size()) {
         return make_error(Errc::Corrupt, "delta chunk without enough base data");
       }
-      return by_word<DeltaDec>(dt, enc, size_t{1}, base.first(out.size()), dt, out);
+      return by_word<DeltaDec>(dt, enc, size_t{1}, base.first(out.size()), dt, out,
+                               mode == ChunkMode::DeltaBuckets);
     case ChunkMode::Split: {
       if (depth > 0 || enc.size() < 9) {
         return make_error(Errc::Corrupt, "malformed split chunk");

@@ -6,7 +6,13 @@
 //   mode 1 solo:  body = plane streams of the rotated words (see FORMAT.md)
 //   mode 2 delta: body = threshold:u32le plane streams of the zigzagged
 //                 difference against the base chunk, each plane split into
-//                 sub-streams by the base element's exponent
+//                 sub-streams by the base element's exponent (buckets
+//                 recomputed from the base; written only with threshold 0
+//                 now, read in both forms)
+//   mode 4 delta with bucket table: body = the table (which exponents have
+//                 their own sub-stream, per-quarter bucket counts) then the
+//                 plane streams as in mode 2, so decoding needs no pass over
+//                 the base to find the buckets
 //   mode 3 split: body = prefix:u32le first_len:u32le first:chunk rest:chunk
 //                 `first` (first_len bytes) codes raw[0,prefix) against the
 //                 base; `rest` codes the remaining bytes without a base. Used
@@ -27,7 +33,7 @@
 
 namespace zipllm::codec {
 
-enum class ChunkMode : uint8_t { Raw = 0, Solo = 1, Delta = 2, Split = 3 };
+enum class ChunkMode : uint8_t { Raw = 0, Solo = 1, Delta = 2, Split = 3, DeltaBuckets = 4 };
 
 struct EncodeOptions {
   // Try delta with and without exponent sub-streams and keep the smaller.
@@ -54,6 +60,11 @@ void encode_chunk(Bytes raw, Bytes base, const format::DtypeInfo& dt, const Enco
 
 // Returns the mode of an encoded chunk (Corrupt if empty or unknown).
 Result<ChunkMode> chunk_mode(Bytes enc);
+
+// Whether a chunk of this mode is decoded against base bytes.
+inline bool needs_base(ChunkMode m) {
+  return m == ChunkMode::Delta || m == ChunkMode::Split || m == ChunkMode::DeltaBuckets;
+}
 
 // Decodes into `out` (whose size is the raw length). `base` must hold the
 // same bytes the encoder was given (it may be longer; the excess is unused).

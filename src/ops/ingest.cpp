@@ -98,8 +98,7 @@ void Ingest::queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint
     }
     Buffer enc;
     codec::encode_chunk(data, base, *dtp, copts, enc);
-    out.used_base = enc[0] == static_cast<uint8_t>(codec::ChunkMode::Delta) ||
-                    enc[0] == static_cast<uint8_t>(codec::ChunkMode::Split);
+    out.used_base = codec::needs_base(static_cast<codec::ChunkMode>(enc[0]));
     out.bytes = std::move(enc);
     return out;
   });

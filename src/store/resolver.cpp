@@ -141,7 +141,7 @@ Status Resolver::decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<
   }
   Bytes base;
   std::optional<MappedRange> mapped;
-  if (mode == codec::ChunkMode::Delta || mode == codec::ChunkMode::Split) {
+  if (codec::needs_base(mode)) {
     if (!h.has_base()) {
       return make_error(Errc::Corrupt, "object " + h.id.hex() + ": delta chunk without a base");
     }
