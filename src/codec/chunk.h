@@ -7,12 +7,12 @@
 //   mode 2 delta: body = threshold:u32le plane streams of the zigzagged
 //                 difference against the base chunk, each plane split into
 //                 sub-streams by the base element's exponent (buckets
-//                 recomputed from the base; written only with threshold 0
-//                 now, read in both forms)
+//                 recomputed from the base; used for unsplit and small chunks)
 //   mode 4 delta with bucket table: body = the table (which exponents have
 //                 their own sub-stream, per-quarter bucket counts) then the
 //                 plane streams as in mode 2, so decoding needs no pass over
-//                 the base to find the buckets
+//                 the base to find the buckets (split chunks of >= 64 Ki
+//                 elements)
 //   mode 3 split: body = prefix:u32le first_len:u32le first:chunk rest:chunk
 //                 `first` (first_len bytes) codes raw[0,prefix) against the
 //                 base; `rest` codes the remaining bytes without a base. Used
