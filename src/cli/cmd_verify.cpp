@@ -89,12 +89,23 @@ Status verify_remote(const std::string& name) {
   }
   std::mutex mutex;
   std::vector<ObjectId> missing;
+  size_t wrong_size = 0;
   auto opts = remote::default_transfer_options("");
   TRY_STATUS(remote::parallel_for(ids.size(), opts.jobs, [&](size_t i) -> Status {
     return remote::with_retry(opts, [&]() -> Status {
-      if (!TRY(remote->has_object(ids[i]))) {
+      auto size = TRY(remote->object_size(ids[i]));
+      // A copy of another size than ours is damaged (a truncated upload).
+      auto here = TRY(store->local->locate(ids[i]));
+      bool damaged = size && here && *size != here->length;
+      if (!size || damaged) {
         std::lock_guard lock(mutex);
         missing.push_back(ids[i]);
+        if (damaged) {
+          ++wrong_size;
+          std::fprintf(stderr, "git-zipllm: verify: object %s in the remote store has %llu bytes, not %llu\n",
+                       ids[i].hex().c_str(), static_cast<unsigned long long>(*size),
+                       static_cast<unsigned long long>(here->length));
+        }
       }
       return {};
     });
@@ -102,6 +113,9 @@ Status verify_remote(const std::string& name) {
   std::printf("%s: %zu object(s) needed by HEAD's %zu model file(s)%s, %zu missing\n",
               remote->url().c_str(), ids.size(), manifests.size(),
               closure ? " (with delta bases)" : " (delta bases not checked: not all local)", missing.size());
+  if (wrong_size) {
+    std::printf("(%zu of them damaged: wrong size)\n", wrong_size);
+  }
   for (size_t i = 0; i < missing.size() && i < 10; ++i) {
     std::fprintf(stderr, "git-zipllm: verify: missing in the remote store: object %s\n", missing[i].hex().c_str());
   }

@@ -51,13 +51,28 @@ Result<bool> DirRemote::has(const std::string& key) { return path_exists(m_root 
 
 Result<bool> DirRemote::has_object(const ObjectId& id) { return m_store->contains(id); }
 
+Result<std::optional<uint64_t>> DirRemote::object_size(const ObjectId& id) {
+  auto loc = TRY(m_store->locate(id));
+  if (!loc) {
+    return std::optional<uint64_t>();
+  }
+  return std::optional<uint64_t>(loc->length);
+}
+
 Status DirRemote::put(const std::string& key, int fd, uint64_t offset, uint64_t length,
                       const ByteCounter& counter) {
   std::string path = m_root + "/" + key;
   TRY_STATUS(make_dirs(path.substr(0, path.rfind('/'))));
   AtomicFile f = TRY(AtomicFile::create(path, 0444));
   TRY_STATUS(copy_range(fd, "upload source", offset, length, f.fd(), f.temp_path(), counter));
-  return f.commit(/*keep_existing=*/true);
+  // An existing copy of the same size is the same content (losing a race
+  // to it is fine); one of another size is damaged and gets replaced.
+  bool same = false;
+  if (auto existing = open_read(path)) {
+    auto size = file_size(existing->get(), path);
+    same = size && *size == length;
+  }
+  return f.commit(/*keep_existing=*/same);
 }
 
 Status DirRemote::get(const std::string& key, int fd, const std::string& fd_name,

@@ -200,6 +200,7 @@ struct S3Remote::Request {
 
 struct S3Remote::Response {
   long status = 0;
+  int64_t length = -1;  // Content-Length, if the server sent one
   std::string body;
   std::string etag;
 };
@@ -292,6 +293,10 @@ Result<S3Remote::Response> S3Remote::perform(Request& req) {
   curl_slist_free_all(headers);
   Response resp;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  curl_off_t length = -1;
+  if (curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK) {
+    resp.length = static_cast<int64_t>(length);
+  }
   if (!req.sink_error) {
     return Error(req.sink_error.error());  // our side failed (disk full writing a download)
   }
@@ -405,19 +410,37 @@ Status S3Remote::ping() {
   return {};
 }
 
-Result<bool> S3Remote::has(const std::string& key) {
+// The size of `key` from a HEAD: nothing if absent, -1 inside if the server
+// sent no Content-Length.
+Result<std::optional<int64_t>> S3Remote::head_size(const std::string& key) {
   Request req;
   req.method = "HEAD";
   req.timeout_ms = 30000;  // a HEAD that takes longer is a stalled server
   req.key = key;
   auto r = perform(req);
   if (r) {
-    return true;
+    return std::optional<int64_t>(r->length);
   }
   if (r.error().code == Errc::NotFound) {
-    return false;
+    return std::optional<int64_t>();
   }
   return std::move(r).error();
+}
+
+Result<bool> S3Remote::has(const std::string& key) {
+  auto size = TRY(head_size(key));
+  return size.has_value();
+}
+
+Result<std::optional<uint64_t>> S3Remote::object_size(const ObjectId& id) {
+  auto size = TRY(head_size(object_key(id)));
+  if (!size) {
+    return std::optional<uint64_t>();
+  }
+  if (*size < 0) {
+    return make_error(Errc::IoError, m_url + ": HEAD of object " + id.hex() + " gave no size");
+  }
+  return std::optional<uint64_t>(static_cast<uint64_t>(*size));
 }
 
 Status S3Remote::put(const std::string& key, int fd, uint64_t offset, uint64_t length,

@@ -31,6 +31,7 @@ public:
   const std::string& url() const override { return m_url; }
   Status ping() override;
   Result<bool> has(const std::string& key) override;
+  Result<std::optional<uint64_t>> object_size(const ObjectId& id) override;
   Status put(const std::string& key, int fd, uint64_t offset, uint64_t length,
              const ByteCounter& counter) override;
   Status get(const std::string& key, int fd, const std::string& fd_name,
@@ -47,6 +48,7 @@ private:
   std::string key_url(const std::string& key, const std::string& query) const;
   std::string bucket_url() const;
   Result<Response> perform(Request& req);
+  Result<std::optional<int64_t>> head_size(const std::string& key);
   Result<Response> put_range(const std::string& key, const std::string& query, int fd, uint64_t offset,
                              uint64_t length, const ByteCounter& counter);
   Status put_multipart(const std::string& key, int fd, uint64_t offset, uint64_t length,

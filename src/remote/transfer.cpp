@@ -152,11 +152,17 @@ Result<std::vector<ObjectId>> object_closure(const store::ObjectSource& source,
 Result<TransferStats> upload_objects(const store::ObjectSource& source, RemoteStore& remote,
                                      const std::vector<ObjectId>& ids, const TransferOptions& opts) {
   // Which are missing over there (in parallel: one round trip each on S3).
+  // One of another size than ours counts as missing and is uploaded again
+  // over it (objects are content-addressed: the sizes of good copies agree).
   std::vector<char> missing(ids.size(), 0);
   TRY_STATUS(parallel_for(ids.size(), opts.jobs, [&](size_t i) -> Status {
+    auto loc = TRY(source.locate(ids[i]));
+    if (!loc) {
+      return make_error(Errc::NotFound, "object " + ids[i].hex() + " is not in the local store");
+    }
     return with_retry(opts, [&]() -> Status {
-      bool has = TRY(remote.has_object(ids[i]));
-      missing[i] = !has;
+      auto size = TRY(remote.object_size(ids[i]));
+      missing[i] = !size || *size != loc->length;
       return {};
     });
   }));

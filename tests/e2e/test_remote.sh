@@ -171,6 +171,11 @@ t_verify_remote() {
     id=$(git cat-file -p HEAD:ftC.safetensors | awk '$1=="tensor"{print $2; exit}') &&
     rm -f "$SCRATCH/dirstore/objects/${id:0:2}/${id:2}" &&
     ! run git zipllm verify --remote mirror && grep -q "missing in the remote store: object $id" "$LOG" &&
+    run git zipllm push mirror && grep -q 'uploaded 1 object' "$LOG" && run git zipllm verify --remote mirror &&
+    # A truncated copy (what a server killed mid-upload may keep) is not
+    # "present": verify names it, push replaces it.
+    obj="$SCRATCH/dirstore/objects/${id:0:2}/${id:2}" && chmod u+w "$obj" && truncate -s 100 "$obj" &&
+    ! run git zipllm verify --remote mirror && grep -q "object $id in the remote store has 100 bytes" "$LOG" &&
     run git zipllm push mirror && grep -q 'uploaded 1 object' "$LOG" && run git zipllm verify --remote mirror && cd ..
 }
 t_corrupt_remote_object() {
@@ -204,6 +209,6 @@ check_here "unreachable store fails the push fast" t_unreachable_fast
 check_here "stalled server: error within seconds, not a hang" t_stalled_server
 check_here "bad credentials: clear message" t_bad_credentials
 check_here "server killed mid-push, push retried" t_killed_mid_push
-check_here "verify --remote finds a missing object; push repairs it" t_verify_remote
+check_here "verify --remote finds a missing or truncated object; push repairs it" t_verify_remote
 check_here "corrupt object in the remote store" t_corrupt_remote_object
 finish
