@@ -176,10 +176,17 @@ Result<uint64_t> get_varint(Bytes enc, size_t& pos) {
   return make_error(Errc::Corrupt, "bucket table: overlong number");
 }
 
+// Where quarter k's cursor for bucket j must end: the next quarter's start,
+// or for the last quarter the bucket's end. `lane_start` is the cursors'
+// state before the elements are placed.
+uint32_t lane_end(const Buckets& b, const std::array<std::vector<uint32_t>, k_lanes>& lane_start,
+                  size_t k, size_t j) {
+  return k + 1 < k_lanes ? lane_start[k + 1][j] : lane_start[0][j] + b.counts[j];
+}
+
 // The bucket table of a mode-4 delta chunk (docs/FORMAT.md §3): the
 // exponents that have their own bucket, then for each quarter of the chunk
-// the number of its elements in each bucket. `lane_start` is the cursors'
-// state before the elements are placed.
+// the number of its elements in each bucket.
 void put_bucket_table(const Buckets& b, const std::array<std::vector<uint32_t>, k_lanes>& lane_start,
                       std::vector<uint8_t>& out) {
   const size_t nb = b.counts.size();
@@ -189,8 +196,7 @@ void put_bucket_table(const Buckets& b, const std::array<std::vector<uint32_t>, 
   }
   for (size_t k = 0; k < k_lanes; ++k) {
     for (size_t j = 0; j < nb; ++j) {
-      uint32_t end = k + 1 < k_lanes ? lane_start[k + 1][j] : lane_start[0][j] + b.counts[j];
-      put_varint(out, end - lane_start[k][j]);
+      put_varint(out, lane_end(b, lane_start, k, j) - lane_start[k][j]);
     }
   }
 }
@@ -255,13 +261,11 @@ Result<Buckets> read_bucket_table(Bytes enc, size_t& pos, size_t n, const DtypeI
 }
 
 // After placing: did every quarter take exactly its counted elements from
-// each bucket (so the table matched the base's exponents)? `lane_start` is
-// the cursors' state before.
+// each bucket (so the table matched the base's exponents)?
 bool lanes_consumed(const Buckets& b, const std::array<std::vector<uint32_t>, k_lanes>& lane_start) {
   for (size_t k = 0; k < k_lanes; ++k) {
     for (size_t j = 0; j < b.counts.size(); ++j) {
-      uint32_t end = k + 1 < k_lanes ? lane_start[k + 1][j] : lane_start[0][j] + b.counts[j];
-      if (b.lane_next[k][j] != end) {
+      if (b.lane_next[k][j] != lane_end(b, lane_start, k, j)) {
         return false;
       }
     }

@@ -49,8 +49,6 @@ Status DirRemote::ping() {
 
 Result<bool> DirRemote::has(const std::string& key) { return path_exists(m_root + "/" + key); }
 
-Result<bool> DirRemote::has_object(const ObjectId& id) { return m_store->contains(id); }
-
 Result<std::optional<uint64_t>> DirRemote::object_size(const ObjectId& id) {
   auto loc = TRY(m_store->locate(id));
   if (!loc) {

@@ -21,7 +21,6 @@ public:
   Status get(const std::string& key, int fd, const std::string& fd_name,
              const ByteCounter& counter) override;
 
-  Result<bool> has_object(const ObjectId& id) override;
   Result<std::optional<uint64_t>> object_size(const ObjectId& id) override;
   Status get_object(const ObjectId& id, int fd, const std::string& fd_name,
                     const ByteCounter& counter) override;

@@ -48,12 +48,15 @@ public:
   virtual Status get(const std::string& key, int fd, const std::string& fd_name,
                      const ByteCounter& counter) = 0;
 
-  // Objects, by default through the keys above.
-  virtual Result<bool> has_object(const ObjectId& id) { return has(object_key(id)); }
   // The stored object's size, or nothing if absent. Uploads compare it with
   // the local object's: a store that is not atomic (s3rver killed mid-PUT
   // kept an empty file) must not make a truncated object look present.
   virtual Result<std::optional<uint64_t>> object_size(const ObjectId& id) = 0;
+  Result<bool> has_object(const ObjectId& id) {
+    auto size = TRY(object_size(id));
+    return size.has_value();
+  }
+  // Objects, by default through the keys above.
   virtual Status put_object(const ObjectId& id, const store::ObjectLocation& loc,
                             const ByteCounter& counter) {
     return put(object_key(id), loc.fd->get(), loc.offset, loc.length, counter);

@@ -155,14 +155,16 @@ Result<TransferStats> upload_objects(const store::ObjectSource& source, RemoteSt
   // One of another size than ours counts as missing and is uploaded again
   // over it (objects are content-addressed: the sizes of good copies agree).
   std::vector<char> missing(ids.size(), 0);
+  std::vector<store::ObjectLocation> locs(ids.size());
   TRY_STATUS(parallel_for(ids.size(), opts.jobs, [&](size_t i) -> Status {
     auto loc = TRY(source.locate(ids[i]));
     if (!loc) {
       return make_error(Errc::NotFound, "object " + ids[i].hex() + " is not in the local store");
     }
+    locs[i] = std::move(*loc);
     return with_retry(opts, [&]() -> Status {
       auto size = TRY(remote.object_size(ids[i]));
-      missing[i] = !size || *size != loc->length;
+      missing[i] = !size || *size != locs[i].length;
       return {};
     });
   }));
@@ -179,12 +181,9 @@ Result<TransferStats> upload_objects(const store::ObjectSource& source, RemoteSt
   std::reverse(todo.begin(), todo.end());
   TRY_STATUS(parallel_for(todo.size(), opts.jobs, [&](size_t k) -> Status {
     const ObjectId& id = ids[todo[k]];
-    auto loc = TRY(source.locate(id));
-    if (!loc) {
-      return make_error(Errc::NotFound, "object " + id.hex() + " is not in the local store");
-    }
+    const store::ObjectLocation& loc = locs[todo[k]];
     Status s = with_retry(opts, [&]() -> Status {
-      return remote.put_object(id, *loc, [&](uint64_t n) { meter.bytes(n); });
+      return remote.put_object(id, loc, [&](uint64_t n) { meter.bytes(n); });
     });
     if (!s) {
       return std::move(s).error().context("uploading object " + id.hex());
@@ -226,9 +225,10 @@ Status fetch_one(RemoteStore& remote, store::LocalStore& local, const ObjectId& 
                                          " is corrupt: " + reader.error().message);
   }
   uint64_t expect = reader->header().data_offset();
+  ScratchBytes enc;
   for (uint32_t i = 0; i < reader->header().chunk_count(); ++i) {
     expect += reader->header().chunks[i].enc_size;
-    if (auto c = reader->read_chunk(i); !c) {
+    if (auto c = reader->read_chunk_into(i, enc); !c) {
       return make_error(Errc::Corrupt, "downloaded object " + id.hex() + " from " + remote.url() +
                                            " is corrupt: " + c.error().message);
     }

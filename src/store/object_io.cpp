@@ -49,12 +49,6 @@ Status ObjectReader::read_chunk_into(uint32_t i, ScratchBytes& enc) const {
   return {};
 }
 
-Result<std::vector<uint8_t>> ObjectReader::read_chunk(uint32_t i) const {
-  ScratchBytes enc;
-  TRY_STATUS(read_chunk_into(i, enc));
-  return std::vector<uint8_t>(enc.begin(), enc.end());
-}
-
 Result<ObjectWriter> ObjectWriter::begin(std::unique_ptr<ObjectOutput> out,
                                          format::ObjectHeader header) {
   ObjectWriter w;

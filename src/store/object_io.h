@@ -2,7 +2,7 @@
 // ObjectLocation / into an ObjectOutput.
 //
 // ObjectReader reads lazily: open() reads header and chunk table only;
-// read_chunk() reads and checks one encoded chunk (enc_sum). Readers are
+// read_chunk_into() reads and checks one encoded chunk (enc_sum). Readers are
 // immutable after open() and safe to share between threads (pread only).
 //
 // ObjectWriter writes a placeholder header, then chunks in order, then the
@@ -22,9 +22,8 @@ public:
   static Result<ObjectReader> open(const ObjectLocation& loc, const ObjectId& expect_id);
 
   const format::ObjectHeader& header() const { return m_header; }
-  // The encoded bytes of chunk i, checked against its enc_sum.
-  Result<std::vector<uint8_t>> read_chunk(uint32_t i) const;
-  // The same into a reused buffer (resized to the chunk's encoded size).
+  // The encoded bytes of chunk i into a reused buffer (resized to fit),
+  // checked against its enc_sum.
   Status read_chunk_into(uint32_t i, ScratchBytes& enc) const;
   // Total encoded size (for reporting).
   uint64_t stored_size() const { return m_loc.length; }

@@ -93,10 +93,13 @@ Status Resolver::read_raw(const ObjectId& id, uint64_t offset, std::span<uint8_t
     }
     return read_exact_at(t->fd->get(), t->offset + offset, out, t->where);
   }
-  ObjectReader r = TRY(open(id));
+  return read_object(TRY(open(id)), offset, out);
+}
+
+Status Resolver::read_object(const ObjectReader& r, uint64_t offset, std::span<uint8_t> out) const {
   const auto& h = r.header();
   if (offset > h.raw_size || out.size() > h.raw_size - offset) {
-    return make_error(Errc::Corrupt, "object " + id.hex() + ": read past its end");
+    return make_error(Errc::Corrupt, "object " + h.id.hex() + ": read past its end");
   }
   uint64_t pos = offset;
   size_t done = 0;
@@ -145,7 +148,14 @@ Status Resolver::decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<
     if (!h.has_base()) {
       return make_error(Errc::Corrupt, "object " + h.id.hex() + ": delta chunk without a base");
     }
-    uint8_t base_depth = TRY_CTX(depth_of(h.base_id), "object " + h.id.hex() + ": base");
+    // The base is a raw tensor (depth 0) or an object, opened once here for
+    // both its depth and its bytes.
+    const RawTensor* t = raw_source(h.base_id);
+    std::optional<ObjectReader> base_object;
+    if (!t) {
+      base_object.emplace(TRY_CTX(open(h.base_id), "object " + h.id.hex() + ": base"));
+    }
+    uint8_t base_depth = base_object ? base_object->header().depth : 0;
     if (base_depth >= h.depth) {
       return make_error(Errc::Corrupt, "object " + h.id.hex() + ": base " + h.base_id.hex() +
                                            " has chain depth " + std::to_string(base_depth) +
@@ -153,7 +163,6 @@ Status Resolver::decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<
     }
     if (off < h.base_size) {
       const uint64_t want = std::min<uint64_t>(len, h.base_size - off);
-      const RawTensor* t = raw_source(h.base_id);
       if (t && off + want <= t->size) {
         // A raw tensor in a file: read in place through a mapping.
         if (auto m = MappedRange::map(t->fd->get(), t->offset + off, want, t->where)) {
@@ -163,7 +172,8 @@ Status Resolver::decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<
       }
       if (base.empty()) {
         s.base.resize(want);
-        TRY_STATUS_CTX(read_raw(h.base_id, off, s.base), "object " + h.id.hex() + ": base");
+        TRY_STATUS_CTX(base_object ? read_object(*base_object, off, s.base) : read_raw(h.base_id, off, s.base),
+                       "object " + h.id.hex() + ": base");
         base = s.base;
       }
     }

@@ -60,6 +60,8 @@ public:
                            bool check_sum = true) const;
 
 private:
+  // Raw bytes [offset, offset + out.size()) of an opened object.
+  Status read_object(const ObjectReader& r, uint64_t offset, std::span<uint8_t> out) const;
   struct Candidate {
     RawTensor tensor;
     std::once_flag checked;
