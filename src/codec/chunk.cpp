@@ -1,5 +1,8 @@
 #include "codec/chunk.h"
 
+#include "codec/ctx_rans.h"
+#include "codec/words.h"
+
 #include <array>
 #include <memory>
 #include <cstring>
@@ -15,48 +18,6 @@ void copy_bytes(uint8_t* dst, const uint8_t* src, size_t n) {
   if (n) {
     std::memcpy(dst, src, n);
   }
-}
-
-template <class W>
-W load(const uint8_t* p) {
-  W w;
-  std::memcpy(&w, p, sizeof(W));
-  return w;
-}
-
-template <class W>
-void store(uint8_t* p, W w) {
-  std::memcpy(p, &w, sizeof(W));
-}
-
-template <class W>
-constexpr W k_sign = W(W(1) << (8 * sizeof(W) - 1));
-
-// Order-preserving bijection of IEEE sign-magnitude words onto unsigned
-// integers: -max ... -0 +0 ... +max map to increasing values, so the
-// difference of two keys counts the representable values between them.
-// Branch-free: negative words flip every bit, positive ones only the sign.
-template <class W>
-W float_key(W x) {
-  W neg = W(W(0) - W(x >> (8 * sizeof(W) - 1)));  // all ones if negative
-  return W(x ^ W(neg | k_sign<W>));
-}
-
-template <class W>
-W float_unkey(W k) {
-  W low = W(W(k >> (8 * sizeof(W) - 1)) - W(1));  // all ones if the key is below the middle
-  return W(k ^ W(low | k_sign<W>));
-}
-
-template <class W>
-W zigzag(W d) {
-  W neg = (d & k_sign<W>) ? W(~W(0)) : W(0);
-  return W(W(d << 1) ^ neg);
-}
-
-template <class W>
-W unzigzag(W z) {
-  return W(W(z >> 1) ^ W(W(0) - W(z & 1)));
 }
 
 template <class W>
@@ -165,7 +126,7 @@ Result<uint64_t> get_varint(Bytes enc, size_t& pos) {
   uint64_t v = 0;
   for (unsigned shift = 0; shift < 64; shift += 7) {
     if (pos >= enc.size()) {
-      return make_error(Errc::Corrupt, "bucket table truncated");
+      return make_error(Errc::Corrupt, "chunk header truncated");
     }
     uint8_t byte = enc[pos++];
     v |= uint64_t(byte & 0x7f) << shift;
@@ -173,7 +134,7 @@ Result<uint64_t> get_varint(Bytes enc, size_t& pos) {
       return v;
     }
   }
-  return make_error(Errc::Corrupt, "bucket table: overlong number");
+  return make_error(Errc::Corrupt, "chunk header: overlong number");
 }
 
 // Where quarter k's cursor for bucket j must end: the next quarter's start,
@@ -374,6 +335,16 @@ Status solo_decode(Bytes enc, size_t pos, const DtypeInfo& dt, std::span<uint8_t
   return {};
 }
 
+// The rest of a delta chunk (bytes past the last whole word) is XORed with
+// the base's.
+std::vector<uint8_t> delta_rest(Bytes raw, Bytes base, size_t whole) {
+  std::vector<uint8_t> rest(raw.begin() + static_cast<std::ptrdiff_t>(whole), raw.end());
+  for (size_t k = 0; k < rest.size(); ++k) {
+    rest[k] ^= base[whole + k];
+  }
+  return rest;
+}
+
 template <class W>
 void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold,
                   const Policy& policy, std::vector<uint8_t>& out) {
@@ -384,6 +355,21 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
     threshold = 0;
   }
   Buckets b = make_buckets<W>(base.data(), n, dt, threshold);
+  if (!b.bucket_of.empty() && n >= k_table_min_elements && w == 2) {
+    // Large split chunks of 2-byte words (BF16, F16): the context coder
+    // (mode 5), the sub-streams' statistics without sorting the words.
+    // Wider words keep mode 4: the context coder's vector kernel is for
+    // 2-byte words only, and its scalar one is slower than mode 4.
+    out.push_back(static_cast<uint8_t>(ChunkMode::DeltaContext));
+    put_varint(out, b.exps.size());
+    for (uint16_t e : b.exps) {
+      put_varint(out, e);
+    }
+    ctx_rans::ContextMap map = ctx_rans::make_context_map(b.shift, b.emask, b.exps);
+    ctx_rans::encode(raw.data(), base.data(), n, w, map, out);
+    encode_stream(delta_rest(raw, base, n * w), Policy{false, false, false}, out);
+    return;
+  }
   Planes planes(w, n);
   // Raw pointers with __restrict: byte stores may alias anything, and
   // without them the compiler reloads every pointer per element.
@@ -417,10 +403,10 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
       pl[i] = static_cast<uint8_t>(zs[i] >> (8 * j));
     }
   }
-  // Large split chunks carry their bucket table (mode 4), so the decoder
-  // need not histogram the base first. Small ones keep the threshold form
-  // (mode 2): there the table costs more bytes (+0.8 % on stories260K) than
-  // the histogram costs time.
+  // Other large split chunks carry their bucket table (mode 4), so the
+  // decoder need not histogram the base first. Small ones keep the
+  // threshold form (mode 2): there the table costs more bytes (+0.8 % on
+  // stories260K) than the histogram costs time.
   if (split && n >= k_table_min_elements) {
     out.push_back(static_cast<uint8_t>(ChunkMode::DeltaBuckets));
     put_bucket_table(b, lane_start, out);
@@ -429,12 +415,7 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
     put_u32(out, split ? threshold : 0);
   }
   encode_planes(planes, b.counts, policy, out);
-  // The rest (bytes past the last whole word) is XORed with the base's.
-  std::vector<uint8_t> rest(raw.begin() + static_cast<std::ptrdiff_t>(n * w), raw.end());
-  for (size_t k = 0; k < rest.size(); ++k) {
-    rest[k] ^= base[n * w + k];
-  }
-  encode_stream(rest, Policy{false, false, false}, out);
+  encode_stream(delta_rest(raw, base, n * w), Policy{false, false, false}, out);
 }
 
 // out[i] = base[i] + unzigzag(d[i]), in key space for floats; d is read
@@ -575,6 +556,40 @@ Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
   return {};
 }
 
+// Mode 5: the exponents with their own context, then the context coder's
+// payload, then the rest.
+Status context_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
+                      std::span<uint8_t> out) {
+  if (dt.exp_bits == 0) {
+    return make_error(Errc::Corrupt, "context-coded chunk for a dtype without exponents");
+  }
+  const size_t n = out.size() / dt.word;
+  const uint32_t emask = (1u << dt.exp_bits) - 1;
+  uint64_t nexp = TRY(get_varint(enc, pos));
+  if (nexp > emask + 1 || nexp >= ctx_rans::k_max_contexts) {
+    return make_error(Errc::Corrupt, "context-coded chunk lists too many exponents");
+  }
+  std::vector<uint16_t> exps;
+  for (uint64_t j = 0; j < nexp; ++j) {
+    uint64_t e = TRY(get_varint(enc, pos));
+    if (e > emask || (!exps.empty() && e <= exps.back())) {
+      return make_error(Errc::Corrupt, "context-coded chunk: exponents out of range or order");
+    }
+    exps.push_back(static_cast<uint16_t>(e));
+  }
+  ctx_rans::ContextMap map = ctx_rans::make_context_map(dt.mant_bits, emask, exps);
+  TRY_STATUS(ctx_rans::decode(enc, pos, base.data(), n, dt.word, map, out.data()));
+  std::vector<uint8_t> rest;
+  TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * dt.word));
+  for (size_t k = 0; k < rest.size(); ++k) {
+    out[n * dt.word + k] = rest[k] ^ base[n * dt.word + k];
+  }
+  if (pos != enc.size()) {
+    return make_error(Errc::Corrupt, "trailing bytes after delta chunk");
+  }
+  return {};
+}
+
 template <template <class> class F, class... Args>
 auto by_word(const DtypeInfo& dt, Args&&... args) {
   switch (dt.word) {
@@ -692,7 +707,7 @@ void encode_chunk(Bytes raw, Bytes base, const DtypeInfo& dt, const EncodeOption
 }
 
 Result<ChunkMode> chunk_mode(Bytes enc) {
-  if (enc.empty() || enc[0] > 4) {
+  if (enc.empty() || enc[0] > 5) {
     return make_error(Errc::Corrupt, "unknown chunk mode");
   }
   return static_cast<ChunkMode>(enc[0]);
@@ -717,6 +732,11 @@ static Status decode_chunk_at(Bytes enc, Bytes base, const DtypeInfo& dt, std::s
       }
       return by_word<DeltaDec>(dt, enc, size_t{1}, base.first(out.size()), dt, out,
                                mode == ChunkMode::DeltaBuckets);
+    case ChunkMode::DeltaContext:
+      if (base.size() < out.size()) {
+        return make_error(Errc::Corrupt, "delta chunk without enough base data");
+      }
+      return context_decode(enc, 1, base.first(out.size()), dt, out);
     case ChunkMode::Split: {
       if (depth > 0 || enc.size() < 9) {
         return make_error(Errc::Corrupt, "malformed split chunk");

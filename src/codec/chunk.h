@@ -10,9 +10,12 @@
 //                 recomputed from the base; used for unsplit and small chunks)
 //   mode 4 delta with bucket table: body = the table (which exponents have
 //                 their own sub-stream, per-quarter bucket counts) then the
-//                 plane streams as in mode 2, so decoding needs no pass over
-//                 the base to find the buckets (split chunks of >= 64 Ki
-//                 elements)
+//                 plane streams as in mode 2 (written by earlier versions;
+//                 still read)
+//   mode 5 context-coded delta: body = the exponents with their own context,
+//                 then ctx_rans.h's payload (all planes in element order,
+//                 each byte coded under its base element's context), then
+//                 the rest (split chunks of >= 64 Ki elements)
 //   mode 3 split: body = prefix:u32le first_len:u32le first:chunk rest:chunk
 //                 `first` (first_len bytes) codes raw[0,prefix) against the
 //                 base; `rest` codes the remaining bytes without a base. Used
@@ -33,7 +36,14 @@
 
 namespace zipllm::codec {
 
-enum class ChunkMode : uint8_t { Raw = 0, Solo = 1, Delta = 2, Split = 3, DeltaBuckets = 4 };
+enum class ChunkMode : uint8_t {
+  Raw = 0,
+  Solo = 1,
+  Delta = 2,
+  Split = 3,
+  DeltaBuckets = 4,
+  DeltaContext = 5,
+};
 
 struct EncodeOptions {
   // Try delta with and without exponent sub-streams and keep the smaller.
@@ -63,7 +73,8 @@ Result<ChunkMode> chunk_mode(Bytes enc);
 
 // Whether a chunk of this mode is decoded against base bytes.
 inline bool needs_base(ChunkMode m) {
-  return m == ChunkMode::Delta || m == ChunkMode::Split || m == ChunkMode::DeltaBuckets;
+  return m == ChunkMode::Delta || m == ChunkMode::Split || m == ChunkMode::DeltaBuckets ||
+         m == ChunkMode::DeltaContext;
 }
 
 // Decodes into `out` (whose size is the raw length). `base` must hold the

@@ -141,26 +141,62 @@ std::pair<std::vector<uint8_t>, std::vector<uint8_t>> delta_fixture() {
 
 }  // namespace
 
-TEST_CASE("chunk codec: split deltas carry their bucket table (mode 4) and round-trip") {
+// F32 words from the BF16 fixture (the BF16 value in the top half, noise
+// below), so 4-byte words get a realistic exponent spread.
+static std::vector<uint8_t> widen(const std::vector<uint8_t>& bf16, uint32_t seed) {
+  std::vector<uint8_t> out;
+  uint32_t r = seed;
+  for (size_t i = 0; i + 1 < bf16.size(); i += 2) {
+    r = r * 1664525u + 1013904223u;
+    out.push_back(static_cast<uint8_t>(r >> 24));
+    out.push_back(static_cast<uint8_t>(r >> 16));
+    out.push_back(bf16[i]);
+    out.push_back(bf16[i + 1]);
+  }
+  return out;
+}
+
+TEST_CASE("chunk codec: large BF16 split deltas are context-coded (mode 5), locked by a golden file") {
   auto [base, fine] = delta_fixture();
   const auto& dt = *dtype_by_name("BF16");
   std::vector<uint8_t> enc;
   encode_chunk(fine, base, dt, EncodeOptions{}, enc);
-  REQUIRE(enc[0] == static_cast<uint8_t>(ChunkMode::DeltaBuckets));
-  std::string golden = std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode4.bin";
+  REQUIRE(enc[0] == static_cast<uint8_t>(ChunkMode::DeltaContext));
+  std::string golden = std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode5.bin";
   if (std::getenv("ZIPLLM_UPDATE_GOLDEN")) {
     test::write_file(golden, enc);
   }
   auto locked = read_whole_file(golden, 1 << 20);
   REQUIRE_MESSAGE(locked, "missing " << golden);
-  CHECK(*locked == enc);  // the encoder is deterministic and mode 4 unchanged
+  CHECK(*locked == enc);  // the encoder is deterministic and mode 5 unchanged
   std::vector<uint8_t> out(fine.size());
   REQUIRE(decode_chunk(*locked, base, dt, out));
   CHECK(out == fine);
-  // The table costs a few hundred bytes at most against the mode-2 form.
-  auto old = read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode2.bin", 1 << 20);
-  REQUIRE(old);
-  CHECK(enc.size() < old->size() + 400);
+  // Same statistics as the sub-streams: within 1 % of the mode-4 form.
+  auto m4 = read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode4.bin", 1 << 20);
+  REQUIRE(m4);
+  CHECK(double(enc.size()) < 1.01 * double(m4->size()));
+}
+
+TEST_CASE("chunk codec: mode-4 chunks still decode, and wider words are still written as mode 4") {
+  auto [base, fine] = delta_fixture();
+  auto m4 = read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode4.bin", 1 << 20);
+  REQUIRE(m4);
+  REQUIRE((*m4)[0] == static_cast<uint8_t>(ChunkMode::DeltaBuckets));
+  std::vector<uint8_t> out(fine.size());
+  REQUIRE(decode_chunk(*m4, base, *dtype_by_name("BF16"), out));
+  CHECK(out == fine);
+  base.pop_back();
+  fine.pop_back();
+  auto base32 = widen(base, 1);
+  auto fine32 = widen(fine, 2);
+  const auto& f32 = *dtype_by_name("F32");
+  std::vector<uint8_t> enc;
+  encode_chunk(fine32, base32, f32, EncodeOptions{}, enc);
+  CHECK(enc[0] == static_cast<uint8_t>(ChunkMode::DeltaBuckets));
+  std::vector<uint8_t> out32(fine32.size());
+  REQUIRE(decode_chunk(enc, base32, f32, out32));
+  CHECK(out32 == fine32);
 }
 
 TEST_CASE("chunk codec: mode-2 split deltas written before the bucket table still decode") {
@@ -176,8 +212,9 @@ TEST_CASE("chunk codec: mode-2 split deltas written before the bucket table stil
 TEST_CASE("chunk codec: a bucket table that does not fit the base or is damaged is rejected") {
   auto [base, fine] = delta_fixture();
   const auto& dt = *dtype_by_name("BF16");
-  std::vector<uint8_t> enc;
-  encode_chunk(fine, base, dt, EncodeOptions{}, enc);
+  auto locked = read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode4.bin", 1 << 20);
+  REQUIRE(locked);
+  const std::vector<uint8_t>& enc = *locked;
   std::vector<uint8_t> out(fine.size());
   // Another base: its exponents fall into the buckets in other numbers.
   auto other = test::bf16_weights(70001, 99, 0.5f);

@@ -1,0 +1,738 @@
+#include "codec/ctx_rans.h"
+
+#include "codec/words.h"
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
+// "undefined" vectors (a known false positive).
+#if defined(__x86_64__)
+#define ZIPLLM_X86 1
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <memory>
+#include <string>
+
+namespace zipllm::codec::ctx_rans {
+
+namespace {
+
+constexpr uint32_t k_prob = 1u << k_prob_bits;
+constexpr uint32_t k_low = 1u << 15;  // states live in [k_low, 2^31)
+constexpr unsigned k_max_planes = 8;
+
+void put_varint(std::vector<uint8_t>& out, uint32_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<uint8_t>(v));
+}
+
+Result<uint32_t> get_varint(Bytes enc, size_t& pos) {
+  uint32_t v = 0;
+  for (unsigned shift = 0; shift < 35; shift += 7) {
+    if (pos >= enc.size()) {
+      return make_error(Errc::Corrupt, "context coder: frequency table truncated");
+    }
+    uint8_t byte = enc[pos++];
+    v |= uint32_t(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) {
+      return v;
+    }
+  }
+  return make_error(Errc::Corrupt, "context coder: overlong number");
+}
+
+void put_u32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) {
+    out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+}
+
+uint32_t get_u32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
+// Scales symbol counts (total > 0) to frequencies summing to 4096, every
+// present symbol at least 1. Deterministic.
+void normalize(const uint32_t* count, uint64_t total, uint32_t* freq) {
+  uint32_t sum = 0;
+  unsigned largest = 0;
+  for (unsigned s = 0; s < 256; ++s) {
+    freq[s] = 0;
+    if (count[s]) {
+      freq[s] = std::max<uint32_t>(1, static_cast<uint32_t>((uint64_t(count[s]) * k_prob + total / 2) / total));
+      sum += freq[s];
+      if (freq[s] > freq[largest]) {
+        largest = s;
+      }
+    }
+  }
+  if (sum <= k_prob || freq[largest] > sum - k_prob) {
+    freq[largest] = freq[largest] + k_prob - sum;
+    return;
+  }
+  // Many symbols were rounded up to 1: take the excess from the largest
+  // frequencies one at a time.
+  while (sum > k_prob) {
+    unsigned m = 0;
+    for (unsigned s = 1; s < 256; ++s) {
+      if (freq[s] > freq[m]) {
+        m = s;
+      }
+    }
+    --freq[m];
+    --sum;
+  }
+}
+
+// table := nsym:varint [symbols] [freqs]
+//   symbols: none if nsym is 256; a 32-byte bitmap if nsym > 32; else nsym
+//            increasing bytes
+//   freqs:   nsym - 1 varints (the last is 4096 minus their sum); none if
+//            nsym is 1 (frequency 4096)
+void put_table(const uint32_t* freq, std::vector<uint8_t>& out) {
+  unsigned nsym = 0;
+  for (unsigned s = 0; s < 256; ++s) {
+    nsym += freq[s] != 0;
+  }
+  put_varint(out, nsym);
+  if (nsym == 0) {
+    return;
+  }
+  if (nsym > 32 && nsym < 256) {
+    for (unsigned byte = 0; byte < 32; ++byte) {
+      uint8_t bits = 0;
+      for (unsigned b = 0; b < 8; ++b) {
+        bits = static_cast<uint8_t>(bits | (freq[byte * 8 + b] != 0) << b);
+      }
+      out.push_back(bits);
+    }
+  } else if (nsym <= 32) {
+    for (unsigned s = 0; s < 256; ++s) {
+      if (freq[s]) {
+        out.push_back(static_cast<uint8_t>(s));
+      }
+    }
+  }
+  unsigned written = 0;
+  for (unsigned s = 0; s < 256 && written + 1 < nsym; ++s) {
+    if (freq[s]) {
+      put_varint(out, freq[s]);
+      ++written;
+    }
+  }
+}
+
+// Reads a table into freq[256]; returns the number of symbols (0: empty).
+Result<unsigned> get_table(Bytes enc, size_t& pos, uint32_t* freq) {
+  std::fill(freq, freq + 256, 0u);
+  uint32_t nsym = TRY(get_varint(enc, pos));
+  if (nsym > 256) {
+    return make_error(Errc::Corrupt, "context coder: table with more than 256 symbols");
+  }
+  if (nsym == 0) {
+    return 0u;
+  }
+  std::array<uint8_t, 256> syms{};
+  if (nsym == 256) {
+    for (unsigned s = 0; s < 256; ++s) {
+      syms[s] = static_cast<uint8_t>(s);
+    }
+  } else if (nsym > 32) {
+    if (enc.size() - pos < 32) {
+      return make_error(Errc::Corrupt, "context coder: frequency table truncated");
+    }
+    unsigned k = 0;
+    for (unsigned s = 0; s < 256; ++s) {
+      if (enc[pos + s / 8] >> (s % 8) & 1) {
+        if (k == nsym) {
+          return make_error(Errc::Corrupt, "context coder: symbol bitmap does not match its count");
+        }
+        syms[k++] = static_cast<uint8_t>(s);
+      }
+    }
+    if (k != nsym) {
+      return make_error(Errc::Corrupt, "context coder: symbol bitmap does not match its count");
+    }
+    pos += 32;
+  } else {
+    if (enc.size() - pos < nsym) {
+      return make_error(Errc::Corrupt, "context coder: frequency table truncated");
+    }
+    for (unsigned k = 0; k < nsym; ++k) {
+      syms[k] = enc[pos + k];
+      if (k && syms[k] <= syms[k - 1]) {
+        return make_error(Errc::Corrupt, "context coder: symbols out of order");
+      }
+    }
+    pos += nsym;
+  }
+  uint32_t sum = 0;
+  for (unsigned k = 0; k + 1 < nsym; ++k) {
+    uint32_t f = TRY(get_varint(enc, pos));
+    if (f == 0 || f >= k_prob - sum) {
+      return make_error(Errc::Corrupt, "context coder: frequencies out of range");
+    }
+    freq[syms[k]] = f;
+    sum += f;
+  }
+  freq[syms[nsym - 1]] = k_prob - sum;  // >= 1 by the check above
+  return nsym;
+}
+
+// The encoder's symbol constants, in two arrays indexed by
+// (context * w + plane) * 256 + symbol so the vector kernel can gather
+// them: the reciprocal, and freq | shift << 13 | bias << 17.
+struct EncTables {
+  std::vector<uint32_t> rcp;
+  std::vector<uint32_t> packed;
+  void set(size_t at, const EncSymbol& s, uint32_t freq) {
+    rcp[at] = s.rcp;
+    packed[at] = freq | uint32_t(s.shift) << 13 | s.bias << 17;
+  }
+};
+
+// One encoder step on state x for the symbol at `at`: the renormalisation
+// word (if any) goes below p.
+inline uint32_t encode_one(uint32_t x, const EncTables& et, size_t at, uint16_t*& p) {
+  const uint32_t pk = et.packed[at];
+  const uint32_t freq = pk & 0x1fff;
+  const uint32_t emit = x >= freq << (31 - k_prob_bits);
+  p[-1] = static_cast<uint16_t>(x);  // kept only when emitted
+  p -= emit;
+  x >>= emit * 16;
+  const uint32_t q = static_cast<uint32_t>((uint64_t(x) * et.rcp[at]) >> 32) >> (pk >> 13 & 15);
+  return x + (pk >> 17) + q * (k_prob - freq);
+}
+
+// Encodes blocks [from, to) in reverse order.
+template <class W>
+uint16_t* scalar_encode_blocks(const W* z, const uint8_t* ctx, size_t n, size_t from, size_t to,
+                               const EncTables& et, uint32_t* st, uint16_t* p) {
+  constexpr unsigned w = sizeof(W);
+  for (size_t b = to; b-- > from;) {
+    const size_t i0 = b * k_lanes;
+    const unsigned lanes = static_cast<unsigned>(std::min<size_t>(k_lanes, n - i0));
+    for (unsigned j = w; j-- > 0;) {
+      uint32_t* s = st + j * k_lanes;
+      for (unsigned k = lanes; k-- > 0;) {
+        const size_t i = i0 + k;
+        s[k] = encode_one(s[k], et, (size_t(ctx[i]) * w + j) * 256 + static_cast<uint8_t>(z[i] >> (8 * j)), p);
+      }
+    }
+  }
+  return p;
+}
+
+#ifdef ZIPLLM_X86
+#define ZIPLLM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt")))
+
+bool cpu_has_avx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512vbmi2");
+  return has;
+}
+
+ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTables& et, uint16_t*& p) {
+  const __m512i rcp = _mm512_i32gather_epi32(at, et.rcp.data(), 4);
+  const __m512i pk = _mm512_i32gather_epi32(at, et.packed.data(), 4);
+  const __m512i freq = _mm512_and_si512(pk, _mm512_set1_epi32(0x1fff));
+  const __mmask16 emit = _mm512_cmpge_epu32_mask(x, _mm512_slli_epi32(freq, 31 - k_prob_bits));
+  p -= std::popcount(static_cast<unsigned>(emit));
+  _mm256_mask_compressstoreu_epi16(p, emit, _mm512_cvtepi32_epi16(x));
+  x = _mm512_mask_srli_epi32(x, emit, x, 16);
+  const __m512i even = _mm512_srli_epi64(_mm512_mul_epu32(x, rcp), 32);
+  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(rcp, 32));
+  __m512i q = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+  q = _mm512_srlv_epi32(q, _mm512_and_si512(_mm512_srli_epi32(pk, 13), _mm512_set1_epi32(15)));
+  x = _mm512_add_epi32(x, _mm512_srli_epi32(pk, 17));
+  return _mm512_add_epi32(x, _mm512_mullo_epi32(q, _mm512_sub_epi32(_mm512_set1_epi32(k_prob), freq)));
+}
+
+// Blocks [0, full) of 2-byte words in reverse order, 16 lanes at a time
+// (lanes 16..31 before 0..15, as the scalar loop goes).
+ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint8_t* ctx, size_t full,
+                                                const EncTables& et, uint32_t* st, uint16_t* p) {
+  __m512i x00 = _mm512_loadu_si512(st);
+  __m512i x01 = _mm512_loadu_si512(st + 16);
+  __m512i x10 = _mm512_loadu_si512(st + 32);
+  __m512i x11 = _mm512_loadu_si512(st + 48);
+  const __m512i lo8 = _mm512_set1_epi32(0xff);
+  for (size_t b = full; b-- > 0;) {
+    const size_t i0 = b * k_lanes;
+    const __m512i z0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z + i0)));
+    const __m512i z1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z + i0 + 16)));
+    // (ctx * 2 + plane) * 256 + byte
+    const __m512i c0 = _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ctx + i0))), 9);
+    const __m512i c1 = _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ctx + i0 + 16))), 9);
+    const __m512i plane1 = _mm512_set1_epi32(256);
+    x11 = encode_step16(x11, _mm512_add_epi32(_mm512_add_epi32(c1, plane1), _mm512_srli_epi32(z1, 8)), et, p);
+    x10 = encode_step16(x10, _mm512_add_epi32(_mm512_add_epi32(c0, plane1), _mm512_srli_epi32(z0, 8)), et, p);
+    x01 = encode_step16(x01, _mm512_add_epi32(c1, _mm512_and_si512(z1, lo8)), et, p);
+    x00 = encode_step16(x00, _mm512_add_epi32(c0, _mm512_and_si512(z0, lo8)), et, p);
+  }
+  _mm512_storeu_si512(st, x00);
+  _mm512_storeu_si512(st + 16, x01);
+  _mm512_storeu_si512(st + 32, x10);
+  _mm512_storeu_si512(st + 48, x11);
+  return p;
+}
+
+#else
+bool cpu_has_avx512() { return false; }
+#endif
+
+template <class W>
+void encode_words(Kernel kernel, const uint8_t* rp, const uint8_t* bp, size_t n, const ContextMap& map,
+                  std::vector<uint8_t>& out) {
+  constexpr unsigned w = sizeof(W);
+  const unsigned nc = map.contexts;
+  std::unique_ptr<W[]> z(new W[n]);
+  std::unique_ptr<uint8_t[]> ctx(new uint8_t[n]);
+  const size_t hsize = size_t(nc) * w * 256;
+  std::vector<uint32_t> hist(hsize, 0);
+  {
+    const uint8_t* __restrict ctx_of = map.ctx_of.data();
+    W* __restrict zs = z.get();
+    uint8_t* __restrict cs = ctx.get();
+    const unsigned shift = map.shift;
+    const uint32_t emask = map.emask;
+    for (size_t i = 0; i < n; ++i) {
+      W g = load<W>(bp + i * w);
+      zs[i] = delta_word<W, true>(load<W>(rp + i * w), g);
+      cs[i] = ctx_of[static_cast<uint32_t>(g >> shift) & emask];
+    }
+    // One plane at a time (its counters stay in L1), two copies so runs of
+    // one symbol do not serialize on one counter.
+    std::vector<uint32_t> h2(2 * size_t(nc) * 256);
+    for (unsigned j = 0; j < w; ++j) {
+      std::fill(h2.begin(), h2.end(), 0u);
+      uint32_t* __restrict h0 = h2.data();
+      uint32_t* __restrict h1 = h2.data() + size_t(nc) * 256;
+      size_t i = 0;
+      for (; i + 1 < n; i += 2) {
+        h0[size_t(cs[i]) << 8 | static_cast<uint8_t>(zs[i] >> (8 * j))]++;
+        h1[size_t(cs[i + 1]) << 8 | static_cast<uint8_t>(zs[i + 1] >> (8 * j))]++;
+      }
+      for (; i < n; ++i) {
+        h0[size_t(cs[i]) << 8 | static_cast<uint8_t>(zs[i] >> (8 * j))]++;
+      }
+      for (unsigned c = 0; c < nc; ++c) {
+        for (unsigned s = 0; s < 256; ++s) {
+          hist[(size_t(c) * w + j) * 256 + s] = h0[c * 256 + s] + h1[c * 256 + s];
+        }
+      }
+    }
+  }
+  EncTables et;
+  et.rcp.assign(hsize, 0);
+  et.packed.assign(hsize, 0);
+  std::array<uint32_t, 256> freq{};
+  for (unsigned c = 0; c < nc; ++c) {
+    uint64_t total = 0;
+    for (unsigned s = 0; s < 256; ++s) {
+      total += hist[size_t(c) * w * 256 + s];
+    }
+    for (unsigned j = 0; j < w; ++j) {
+      const uint32_t* count = hist.data() + (size_t(c) * w + j) * 256;
+      if (total == 0) {
+        put_varint(out, 0);
+        continue;
+      }
+      normalize(count, total, freq.data());
+      put_table(freq.data(), out);
+      uint32_t cum = 0;
+      for (unsigned s = 0; s < 256; ++s) {
+        if (freq[s]) {
+          et.set((size_t(c) * w + j) * 256 + s, make_symbol(cum, freq[s]), freq[s]);
+          cum += freq[s];
+        }
+      }
+    }
+  }
+  // Encode in exactly the reverse of the decoder's order (blocks of 32
+  // elements; in a block plane by plane, lane by lane), writing the
+  // renormalisation words backwards so the decoder reads them forwards.
+  std::array<uint32_t, k_max_planes * k_lanes> st;
+  st.fill(k_low);
+  std::vector<uint16_t> words(n * w + 1);
+  uint16_t* p = words.data() + words.size();
+  const size_t full = n / k_lanes;
+  p = scalar_encode_blocks<W>(z.get(), ctx.get(), n, full, (n + k_lanes - 1) / k_lanes, et, st.data(), p);
+  size_t left = full;
+#ifdef ZIPLLM_X86
+  if constexpr (w == 2) {
+    if (kernel == Kernel::Avx512) {
+      p = avx512_encode_blocks_w2(z.get(), ctx.get(), full, et, st.data(), p);
+      left = 0;
+    }
+  }
+#endif
+  p = scalar_encode_blocks<W>(z.get(), ctx.get(), n, 0, left, et, st.data(), p);
+  for (unsigned k = 0; k < w * k_lanes; ++k) {
+    put_u32(out, st[k]);
+  }
+  const size_t nwords = static_cast<size_t>(words.data() + words.size() - p);
+  put_u32(out, static_cast<uint32_t>(nwords));
+  const size_t at = out.size();
+  out.resize(at + 2 * nwords);
+  for (size_t k = 0; k < nwords; ++k) {
+    out[at + 2 * k] = static_cast<uint8_t>(p[k]);
+    out[at + 2 * k + 1] = static_cast<uint8_t>(p[k] >> 8);
+  }
+}
+
+// Decoder tables: for each context with elements, w blocks of 4096 entries
+// (one per plane), entry = symbol | (freq - 1) << 8 | (slot - cum) << 20;
+// then one all-zero block that contexts without elements point at (a base
+// element landing there marks the chunk corrupt).
+struct DecodeTables {
+  std::vector<uint32_t> arena;
+  std::vector<uint32_t> exp_off;  // exponent -> offset of its context's block
+  uint32_t poison_off = 0;
+};
+
+struct DecodeState {
+  std::array<uint32_t, k_max_planes * k_lanes> st{};
+  const uint8_t* wp = nullptr;
+  const uint8_t* wend = nullptr;
+  bool poisoned = false;
+  uint32_t short_stream = 0;
+};
+
+constexpr uint8_t k_zero_word[2] = {0, 0};
+
+Status read_tables(Bytes enc, size_t& pos, unsigned w, const ContextMap& map, DecodeTables& t) {
+  const unsigned nc = map.contexts;
+  std::vector<uint32_t> ctx_off(nc);
+  std::array<uint32_t, 256> freq{};
+  size_t blocks = 0;
+  std::vector<std::array<uint32_t, 256>> tables;
+  std::vector<bool> present(nc, false);
+  for (unsigned c = 0; c < nc; ++c) {
+    unsigned nonempty = 0;
+    for (unsigned j = 0; j < w; ++j) {
+      unsigned nsym = TRY(get_table(enc, pos, freq.data()));
+      if (nsym) {
+        ++nonempty;
+        tables.push_back(freq);
+      }
+    }
+    if (nonempty != 0 && nonempty != w) {
+      return make_error(Errc::Corrupt, "context coder: a context with some planes empty");
+    }
+    present[c] = nonempty != 0;
+    blocks += present[c];
+  }
+  const size_t block = size_t(w) * k_prob;
+  t.arena.resize((blocks + 1) * block);
+  size_t next = 0;
+  for (unsigned c = 0; c < nc; ++c) {
+    if (!present[c]) {
+      continue;
+    }
+    ctx_off[c] = static_cast<uint32_t>(next * block);
+    for (unsigned j = 0; j < w; ++j) {
+      const auto& f = tables[next * w + j];
+      uint32_t* e = t.arena.data() + next * block + j * k_prob;
+      uint32_t cum = 0;
+      for (uint32_t s = 0; s < 256; ++s) {
+        const uint32_t entry = s | (f[s] - 1) << 8;
+        for (uint32_t slot = 0; slot < f[s]; ++slot) {
+          e[cum + slot] = entry | slot << 20;
+        }
+        cum += f[s];
+      }
+    }
+    ++next;
+  }
+  t.poison_off = static_cast<uint32_t>(blocks * block);
+  std::fill(t.arena.begin() + static_cast<std::ptrdiff_t>(t.poison_off), t.arena.end(), 0u);
+  for (unsigned c = 0; c < nc; ++c) {
+    if (!present[c]) {
+      ctx_off[c] = t.poison_off;
+    }
+  }
+  t.exp_off.resize(map.emask + 1);
+  for (uint32_t e = 0; e <= map.emask; ++e) {
+    t.exp_off[e] = ctx_off[map.ctx_of[e]];
+  }
+  return {};
+}
+
+template <class W>
+void scalar_blocks(DecodeState& d, const DecodeTables& t, const ContextMap& map,
+                   const uint8_t* bp, uint8_t* op, size_t b, size_t n) {
+  constexpr unsigned w = sizeof(W);
+  // Everything the loop touches in locals: byte stores may alias anything
+  // the compiler cannot prove private.
+  const uint32_t* __restrict arena = t.arena.data();
+  const uint32_t* __restrict exp_off = t.exp_off.data();
+  const unsigned shift = map.shift;
+  const uint32_t emask = map.emask;
+  const uint32_t poison = t.poison_off;
+  const uint8_t* wp = d.wp;
+  const uint8_t* const wend = d.wend;
+  uint32_t short_stream = 0;
+  uint32_t poisoned = 0;
+  uint32_t st[k_max_planes * k_lanes];
+  std::copy(d.st.begin(), d.st.end(), st);
+  for (; b * k_lanes < n; ++b) {
+    const size_t i0 = b * k_lanes;
+    const unsigned lanes = static_cast<unsigned>(std::min<size_t>(k_lanes, n - i0));
+    W g[k_lanes];
+    W z[k_lanes];
+    uint32_t off[k_lanes];
+    for (unsigned k = 0; k < lanes; ++k) {
+      g[k] = load<W>(bp + (i0 + k) * w);
+      off[k] = exp_off[static_cast<uint32_t>(g[k] >> shift) & emask];
+      poisoned |= off[k] == poison;
+      z[k] = 0;
+    }
+    for (unsigned j = 0; j < w; ++j) {
+      const uint32_t* tab = arena + j * k_prob;
+      uint32_t* s = st + j * k_lanes;
+      for (unsigned k = 0; k < lanes; ++k) {
+        uint32_t x = s[k];
+        const uint32_t e = tab[off[k] + (x & (k_prob - 1))];
+        x = ((e >> 8 & (k_prob - 1)) + 1) * (x >> k_prob_bits) + (e >> 20);
+        // Branch-free renormalisation (which lanes read is data, not
+        // predictable): past the end, a zero word is read and the chunk
+        // marked short.
+        const uint32_t need = x < k_low;
+        const uint32_t avail = wend - wp >= 2;
+        const uint8_t* src = avail ? wp : k_zero_word;
+        const uint32_t word = uint32_t(src[0]) | uint32_t(src[1]) << 8;
+        x = need ? (x << 16 | word) : x;
+        wp += 2 * (need & avail);
+        short_stream |= need & !avail;
+        s[k] = x;
+        z[k] = W(z[k] | W(W(e & 0xff) << (8 * j)));
+      }
+    }
+    for (unsigned k = 0; k < lanes; ++k) {
+      store<W>(op + (i0 + k) * w, undelta_word<W, true>(z[k], g[k]));
+    }
+  }
+  std::copy(st, st + d.st.size(), d.st.begin());
+  d.wp = wp;
+  d.short_stream |= short_stream;
+  d.poisoned |= poisoned != 0;
+}
+
+#ifdef ZIPLLM_X86
+// AVX-512 kernel for 2-byte words: one block of 32 elements per iteration,
+// two vectors of 16 lanes per plane, table entries fetched by gather. Runs
+// while a whole block's worst case of words (64) is left in the stream;
+// the scalar kernel finishes. Returns the number of blocks done.
+ZIPLLM_AVX512 inline __m512i rans_step(__m512i& x, __m512i off, const uint32_t* tab,
+                                       const uint8_t*& wp) {
+  const __m512i slot_mask = _mm512_set1_epi32(k_prob - 1);
+  __m512i idx = _mm512_add_epi32(off, _mm512_and_si512(x, slot_mask));
+  __m512i e = _mm512_i32gather_epi32(idx, tab, 4);
+  __m512i f = _mm512_add_epi32(_mm512_and_si512(_mm512_srli_epi32(e, 8), slot_mask),
+                               _mm512_set1_epi32(1));
+  x = _mm512_add_epi32(_mm512_mullo_epi32(f, _mm512_srli_epi32(x, k_prob_bits)),
+                       _mm512_srli_epi32(e, 20));
+  __mmask16 r = _mm512_cmplt_epu32_mask(x, _mm512_set1_epi32(k_low));
+  __m512i in = _mm512_cvtepu16_epi32(_mm256_maskz_expandloadu_epi16(r, wp));
+  x = _mm512_mask_or_epi32(x, r, _mm512_slli_epi32(x, 16), in);
+  wp += 2 * std::popcount(static_cast<unsigned>(r));
+  return _mm512_and_si512(e, _mm512_set1_epi32(0xff));
+}
+
+// out = unkey(key(g) + unzigzag(z)) on 16-bit values held in 32-bit lanes.
+ZIPLLM_AVX512 inline __m256i undelta16(__m512i z, __m512i g) {
+  const __m512i lo16 = _mm512_set1_epi32(0xffff);
+  const __m512i sign = _mm512_set1_epi32(0x8000);
+  const __m512i one = _mm512_set1_epi32(1);
+  __m512i key = _mm512_xor_si512(
+      g, _mm512_or_si512(_mm512_sub_epi32(_mm512_setzero_si512(), _mm512_srli_epi32(g, 15)), sign));
+  __m512i dz = _mm512_xor_si512(_mm512_srli_epi32(z, 1),
+                                _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_and_si512(z, one)));
+  __m512i k = _mm512_and_si512(_mm512_add_epi32(key, dz), lo16);
+  __m512i low = _mm512_or_si512(_mm512_sub_epi32(_mm512_srli_epi32(k, 15), one), sign);
+  return _mm512_cvtepi32_epi16(_mm512_xor_si512(k, low));
+}
+
+ZIPLLM_AVX512 size_t avx512_blocks_w2(DecodeState& d, const DecodeTables& t, const ContextMap& map,
+                                      const uint8_t* bp, uint8_t* op, size_t nfull) {
+  const uint32_t* arena = t.arena.data();
+  const int* exp_off = reinterpret_cast<const int*>(t.exp_off.data());
+  const __m512i vshift = _mm512_set1_epi32(static_cast<int>(map.shift));
+  const __m512i vemask = _mm512_set1_epi32(static_cast<int>(map.emask));
+  const __m512i vpoison = _mm512_set1_epi32(static_cast<int>(t.poison_off));
+  __m512i x00 = _mm512_loadu_si512(d.st.data());
+  __m512i x01 = _mm512_loadu_si512(d.st.data() + 16);
+  __m512i x10 = _mm512_loadu_si512(d.st.data() + 32);
+  __m512i x11 = _mm512_loadu_si512(d.st.data() + 48);
+  const uint8_t* wp = d.wp;
+  __mmask16 poisoned = 0;
+  size_t b = 0;
+  for (; b < nfull && d.wend - wp >= 2 * 2 * int(k_lanes); ++b) {
+    const uint8_t* gb = bp + b * 64;
+    __m512i g0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)));
+    __m512i g1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + 32)));
+    __m512i o0 = _mm512_i32gather_epi32(_mm512_and_si512(_mm512_srlv_epi32(g0, vshift), vemask), exp_off, 4);
+    __m512i o1 = _mm512_i32gather_epi32(_mm512_and_si512(_mm512_srlv_epi32(g1, vshift), vemask), exp_off, 4);
+    poisoned = static_cast<__mmask16>(poisoned | _mm512_cmpeq_epi32_mask(o0, vpoison) |
+                                      _mm512_cmpeq_epi32_mask(o1, vpoison));
+    __m512i s00 = rans_step(x00, o0, arena, wp);
+    __m512i s01 = rans_step(x01, o1, arena, wp);
+    __m512i s10 = rans_step(x10, o0, arena + k_prob, wp);
+    __m512i s11 = rans_step(x11, o1, arena + k_prob, wp);
+    __m256i r0 = undelta16(_mm512_or_si512(s00, _mm512_slli_epi32(s10, 8)), g0);
+    __m256i r1 = undelta16(_mm512_or_si512(s01, _mm512_slli_epi32(s11, 8)), g1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(op + b * 64), r0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(op + b * 64 + 32), r1);
+  }
+  _mm512_storeu_si512(d.st.data(), x00);
+  _mm512_storeu_si512(d.st.data() + 16, x01);
+  _mm512_storeu_si512(d.st.data() + 32, x10);
+  _mm512_storeu_si512(d.st.data() + 48, x11);
+  d.wp = wp;
+  d.poisoned |= poisoned != 0;
+  return b;
+}
+
+
+#endif
+
+template <class W>
+Status decode_words(Kernel kernel, Bytes enc, size_t& pos, const uint8_t* base, size_t n,
+                    const ContextMap& map, uint8_t* out) {
+  constexpr unsigned w = sizeof(W);
+  thread_local DecodeTables t;
+  TRY_STATUS(read_tables(enc, pos, w, map, t));
+  DecodeState d;
+  if (enc.size() - pos < 4 * (w * k_lanes + 1)) {
+    return make_error(Errc::Corrupt, "context coder: states truncated");
+  }
+  for (unsigned k = 0; k < w * k_lanes; ++k) {
+    d.st[k] = get_u32(enc.data() + pos + 4 * k);
+    if (d.st[k] < k_low || d.st[k] >= (1u << 31)) {
+      return make_error(Errc::Corrupt, "context coder: state out of range");
+    }
+  }
+  pos += 4 * w * k_lanes;
+  const uint32_t nwords = get_u32(enc.data() + pos);
+  pos += 4;
+  if (nwords > (enc.size() - pos) / 2) {
+    return make_error(Errc::Corrupt, "context coder: word stream runs past the chunk");
+  }
+  d.wp = enc.data() + pos;
+  d.wend = d.wp + 2 * size_t(nwords);
+  size_t b = 0;
+#ifdef ZIPLLM_X86
+  if constexpr (w == 2) {
+    if (kernel == Kernel::Avx512) {
+      b = avx512_blocks_w2(d, t, map, base, out, n / k_lanes);
+    }
+  }
+#else
+  (void)kernel;
+#endif
+  scalar_blocks<W>(d, t, map, base, out, b, n);
+  if (d.short_stream) {
+    return make_error(Errc::Corrupt, "context coder: word stream ends early");
+  }
+  if (d.poisoned) {
+    return make_error(Errc::Corrupt, "context coder: an element's context has no table (wrong base?)");
+  }
+  if (d.wp != d.wend) {
+    return make_error(Errc::Corrupt, "context coder: words left over");
+  }
+  for (unsigned k = 0; k < w * k_lanes; ++k) {
+    if (d.st[k] != k_low) {
+      return make_error(Errc::Corrupt, "context coder: final state mismatch");
+    }
+  }
+  pos += 2 * size_t(nwords);
+  return {};
+}
+
+}  // namespace
+
+ContextMap make_context_map(unsigned shift, uint32_t emask, const std::vector<uint16_t>& exps) {
+  ContextMap m;
+  m.shift = shift;
+  m.emask = emask;
+  m.ctx_of.assign(emask + 1, 0);
+  for (size_t k = 0; k < exps.size() && k + 1 < k_max_contexts; ++k) {
+    m.ctx_of[exps[k]] = static_cast<uint8_t>(k + 1);
+  }
+  m.contexts = static_cast<unsigned>(std::min<size_t>(exps.size() + 1, k_max_contexts));
+  return m;
+}
+
+EncSymbol make_symbol(uint32_t cum, uint32_t freq) {
+  EncSymbol s;
+  // After renormalisation x < freq * 2^19, so the step's result stays
+  // below 2^31.
+  s.x_max = freq << (31 - k_prob_bits);
+  s.cmpl = static_cast<uint16_t>(k_prob - freq);
+  if (freq == 1) {
+    // q = x - 1 (x >= 1): x + bias + (x - 1) * 4095 == 4096 x + cum.
+    s.rcp = ~0u;
+    s.shift = 0;
+    s.bias = cum + k_prob - 1;
+  } else {
+    // shift = ceil(log2 freq); rcp = ceil(2^(31 + shift) / freq) < 2^32;
+    // (x * rcp) >> (31 + shift) == x / freq for x < 2^31.
+    uint32_t sh = 0;
+    while (freq > (1u << sh)) {
+      ++sh;
+    }
+    s.rcp = static_cast<uint32_t>(((uint64_t(1) << (sh + 31)) + freq - 1) / freq);
+    s.shift = static_cast<uint16_t>(sh - 1);
+    s.bias = cum;
+  }
+  return s;
+}
+
+void encode_with(Kernel k, const uint8_t* raw, const uint8_t* base, size_t n, unsigned w,
+                 const ContextMap& map, std::vector<uint8_t>& out) {
+  if (!kernel_available(k)) {
+    k = Kernel::Scalar;
+  }
+  switch (w) {
+    case 1: return encode_words<uint8_t>(k, raw, base, n, map, out);
+    case 2: return encode_words<uint16_t>(k, raw, base, n, map, out);
+    case 4: return encode_words<uint32_t>(k, raw, base, n, map, out);
+    default: return encode_words<uint64_t>(k, raw, base, n, map, out);
+  }
+}
+
+void encode(const uint8_t* raw, const uint8_t* base, size_t n, unsigned w, const ContextMap& map,
+            std::vector<uint8_t>& out) {
+  encode_with(cpu_has_avx512() ? Kernel::Avx512 : Kernel::Scalar, raw, base, n, w, map, out);
+}
+
+bool kernel_available(Kernel k) { return k == Kernel::Scalar || cpu_has_avx512(); }
+
+Status decode_with(Kernel k, Bytes enc, size_t& pos, const uint8_t* base, size_t n, unsigned w,
+                   const ContextMap& map, uint8_t* out) {
+  if (!kernel_available(k)) {
+    k = Kernel::Scalar;
+  }
+  switch (w) {
+    case 1: return decode_words<uint8_t>(k, enc, pos, base, n, map, out);
+    case 2: return decode_words<uint16_t>(k, enc, pos, base, n, map, out);
+    case 4: return decode_words<uint32_t>(k, enc, pos, base, n, map, out);
+    default: return decode_words<uint64_t>(k, enc, pos, base, n, map, out);
+  }
+}
+
+Status decode(Bytes enc, size_t& pos, const uint8_t* base, size_t n, unsigned w,
+              const ContextMap& map, uint8_t* out) {
+  return decode_with(cpu_has_avx512() ? Kernel::Avx512 : Kernel::Scalar, enc, pos, base, n, w, map,
+                     out);
+}
+
+}  // namespace zipllm::codec::ctx_rans

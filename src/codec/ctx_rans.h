@@ -1,0 +1,83 @@
+// Context-modelled interleaved rANS for delta words (chunk mode 5, see
+// docs/FORMAT.md §3).
+//
+// The delta words of a chunk are coded in element order, one byte plane at
+// a time per element, each byte with the frequency table of its plane and
+// its element's context: the exponent of the base word, mapped through a
+// small table (exponents common in the chunk get a context each, the rest
+// share context 0). That is the statistics of mode 4's exponent
+// sub-streams, without their sort: the decoder writes each element where it
+// belongs and adds the base in the same pass.
+//
+// 32 rANS states per plane (element i uses lane i % 32 of each plane),
+// 32-bit states, 12-bit probabilities, 16-bit renormalisation into one
+// shared word stream. The decoder has a scalar kernel for every word size
+// and an AVX-512 kernel for 2-byte words, chosen at run time; both read
+// the same stream.
+#pragma once
+
+#include "util/hash.h"
+#include "util/result.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace zipllm::codec::ctx_rans {
+
+inline constexpr unsigned k_lanes = 32;        // states per byte plane
+inline constexpr unsigned k_prob_bits = 12;    // frequencies sum to 4096
+inline constexpr unsigned k_max_contexts = 256;
+
+// Element i's context: ctx_of[(base word >> shift) & emask].
+struct ContextMap {
+  unsigned shift = 0;
+  uint32_t emask = 0;
+  std::vector<uint8_t> ctx_of;  // emask + 1 entries
+  unsigned contexts = 1;
+};
+
+// Builds the map for the exponents that get their own context (increasing;
+// at most k_max_contexts - 1 of them).
+ContextMap make_context_map(unsigned shift, uint32_t emask, const std::vector<uint16_t>& exps);
+
+// Appends the coded delta words of `raw` against `base` (n words of w bytes,
+// IEEE floats, w in {1, 2, 4, 8}; both at least n * w bytes): the frequency
+// tables, the final states and the word stream.
+void encode(const uint8_t* raw, const uint8_t* base, size_t n, unsigned w, const ContextMap& map,
+            std::vector<uint8_t>& out);
+
+// Decodes what encode() appended, starting at enc[pos] (advanced past it),
+// adding each delta to its base word: out receives n * w bytes. Corrupt on
+// any inconsistency (bad table, stream ending early or late, a final state
+// that is not the encoder's initial one).
+Status decode(Bytes enc, size_t& pos, const uint8_t* base, size_t n, unsigned w,
+              const ContextMap& map, uint8_t* out);
+
+// The kernels, for tests: the vector ones are used where the CPU has them;
+// the scalar ones must give the same bytes (a kernel the CPU lacks falls
+// back to scalar).
+enum class Kernel { Scalar, Avx512 };
+bool kernel_available(Kernel k);
+void encode_with(Kernel k, const uint8_t* raw, const uint8_t* base, size_t n, unsigned w,
+                 const ContextMap& map, std::vector<uint8_t>& out);
+Status decode_with(Kernel k, Bytes enc, size_t& pos, const uint8_t* base, size_t n, unsigned w,
+                   const ContextMap& map, uint8_t* out);
+
+// One symbol's encoder constants: the rANS step
+//   x' = (x / freq) * 4096 + x % freq + cum
+// done with a multiplication instead of the division (exposed for its
+// exhaustive test; exact for L <= x < freq * 2^19, the encoder's range).
+struct EncSymbol {
+  uint32_t x_max = 0;  // renormalise (emit 16 bits) when x >= x_max
+  uint32_t rcp = 0;
+  uint32_t bias = 0;
+  uint16_t cmpl = 0;   // 4096 - freq
+  uint16_t shift = 0;
+};
+EncSymbol make_symbol(uint32_t cum, uint32_t freq);
+inline uint32_t encode_step(uint32_t x, const EncSymbol& s) {
+  uint32_t q = static_cast<uint32_t>((uint64_t(x) * s.rcp) >> 32) >> s.shift;
+  return x + s.bias + q * s.cmpl;
+}
+
+}  // namespace zipllm::codec::ctx_rans

@@ -1,0 +1,161 @@
+#include "codec/ctx_rans.h"
+
+#include "helpers.h"
+
+#include <doctest/doctest.h>
+
+#include <random>
+
+using namespace zipllm;
+using namespace zipllm::codec;
+using namespace zipllm::codec::ctx_rans;
+
+namespace {
+
+// Words of w bytes that look like IEEE floats of a trained tensor (a few
+// common exponents), and a fine-tune that moves each by a few units.
+struct Pair {
+  std::vector<uint8_t> base, fine;
+};
+
+Pair float_pair(size_t n, unsigned w, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Pair p;
+  p.base.resize(n * w);
+  p.fine.resize(n * w);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t g = rng();
+    // Exponent bits near the middle of the range: the top byte (sign and
+    // high exponent bits) from a handful of values.
+    const uint8_t tops[] = {0x3c, 0x3d, 0xbc, 0xbd, 0x3b};
+    uint8_t top = tops[rng() % 5];
+    int64_t delta = static_cast<int64_t>(rng() % 64) - 32;
+    if (rng() % 50 == 0) {
+      delta *= 997;  // an occasional large move
+    }
+    for (unsigned j = 0; j < w; ++j) {
+      uint8_t gb = j + 1 == w ? top : static_cast<uint8_t>(g >> (8 * j));
+      p.base[i * w + j] = gb;
+    }
+    uint64_t word = 0;
+    for (unsigned j = 0; j < w; ++j) {
+      word |= uint64_t(p.base[i * w + j]) << (8 * j);
+    }
+    word += static_cast<uint64_t>(delta);
+    for (unsigned j = 0; j < w; ++j) {
+      p.fine[i * w + j] = static_cast<uint8_t>(word >> (8 * j));
+    }
+  }
+  return p;
+}
+
+// The exponent layout of a w-byte IEEE word, with contexts for a few
+// exponents (the rest share context 0).
+ContextMap map_for(unsigned w) {
+  switch (w) {
+    case 1: return make_context_map(3, 0xf, {6, 7});                  // F8_E4M3
+    case 2: return make_context_map(7, 0xff, {118, 120, 121, 122});   // BF16
+    case 4: return make_context_map(23, 0xff, {118, 120, 121, 122});  // F32
+    default: return make_context_map(52, 0x7ff, {1015, 1017, 1018});  // F64
+  }
+}
+
+std::vector<uint8_t> encode_pair(const Pair& p, size_t n, unsigned w, Kernel k) {
+  std::vector<uint8_t> enc;
+  encode_with(k, p.fine.data(), p.base.data(), n, w, map_for(w), enc);
+  return enc;
+}
+
+Status decode_pair(const std::vector<uint8_t>& enc, const Pair& p, size_t n, unsigned w, Kernel k,
+                   std::vector<uint8_t>& out) {
+  out.assign(n * w, 0xee);
+  size_t pos = 0;
+  TRY_STATUS(decode_with(k, enc, pos, p.base.data(), n, w, map_for(w), out.data()));
+  if (pos != enc.size()) {
+    return make_error(Errc::Corrupt, "did not consume the payload");
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("context coder: the encoder's multiply-for-divide step is exact over its whole range") {
+  // For every frequency, states at both ends of the encoder's range and
+  // in between: (x / f) * 4096 + x % f + cum.
+  std::mt19937 rng(7);
+  uint64_t wrong = 0;
+  for (uint32_t f = 1; f <= 4096; ++f) {
+    const uint32_t cum = 4096 - f;
+    const EncSymbol s = make_symbol(cum, f);
+    const uint32_t hi = f << 19;  // x < hi after renormalisation
+    std::vector<uint32_t> xs = {1u << 15, (1u << 15) + 1, hi - 1, hi - 2, hi - f, f * 8, f * 8 + 1};
+    for (int k = 0; k < 64; ++k) {
+      xs.push_back((1u << 15) + rng() % (hi - (1u << 15)));
+    }
+    for (uint32_t x : xs) {
+      if (x < 8 || x >= hi) {
+        continue;
+      }
+      const uint32_t want = (x / f) * 4096 + x % f + cum;
+      wrong += encode_step(x, s) != want;
+    }
+  }
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("context coder: every word size and length round-trips, with both kernels alike") {
+  for (unsigned w : {1u, 2u, 4u, 8u}) {
+    for (size_t n : {size_t(0), size_t(1), size_t(31), size_t(32), size_t(33), size_t(1000), size_t(20011)}) {
+      CAPTURE(w);
+      CAPTURE(n);
+      Pair p = float_pair(n, w, 100 + n + w);
+      auto scalar = encode_pair(p, n, w, Kernel::Scalar);
+      auto vec = encode_pair(p, n, w, Kernel::Avx512);
+      CHECK(scalar == vec);  // the output does not depend on the machine
+      std::vector<uint8_t> out;
+      REQUIRE(decode_pair(scalar, p, n, w, Kernel::Scalar, out));
+      CHECK(out == p.fine);
+      REQUIRE(decode_pair(scalar, p, n, w, Kernel::Avx512, out));
+      CHECK(out == p.fine);
+    }
+  }
+  MESSAGE("vector kernels on this CPU: " << std::string(kernel_available(Kernel::Avx512) ? "AVX-512" : "none"));
+}
+
+TEST_CASE("context coder: compresses small deltas well below their raw size") {
+  const size_t n = 100000;
+  Pair p = float_pair(n, 2, 5);
+  auto enc = encode_pair(p, n, 2, Kernel::Scalar);
+  // About 6.5 bits of delta entropy per word plus tables and states.
+  CHECK(enc.size() < n * 2 * 6 / 10);
+}
+
+TEST_CASE("context coder: damage, truncation and a wrong base are errors, never crashes") {
+  const size_t n = 5000;
+  const unsigned w = 2;
+  Pair p = float_pair(n, w, 9);
+  auto enc = encode_pair(p, n, w, Kernel::Scalar);
+  std::vector<uint8_t> out;
+  for (Kernel k : {Kernel::Scalar, Kernel::Avx512}) {
+    for (size_t cut : {size_t(0), size_t(1), size_t(40), enc.size() / 2, enc.size() - 2, enc.size() - 1}) {
+      std::vector<uint8_t> t(enc.begin(), enc.begin() + static_cast<std::ptrdiff_t>(cut));
+      CAPTURE(cut);
+      CHECK_FALSE(decode_pair(t, p, n, w, k, out));
+    }
+    // Single-byte damage anywhere: either rejected, or (rarely, in the word
+    // stream) decoded to other bytes that the object's hash then rejects.
+    // Most must be caught here, and none may read out of bounds (ASan).
+    size_t caught = 0, tried = 0;
+    for (size_t pos = 0; pos < enc.size(); pos += 7) {
+      auto bad = enc;
+      bad[pos] ^= static_cast<uint8_t>(1u << (pos % 8));
+      ++tried;
+      Status st = decode_pair(bad, p, n, w, k, out);
+      caught += !st || out != p.fine;
+    }
+    CHECK(caught == tried);  // a changed byte never decodes to the same data
+    Pair other = float_pair(n, w, 10);
+    other.fine = p.fine;
+    CHECK_FALSE(decode_pair(enc, other, n, w, k, out));
+  }
+}
