@@ -391,11 +391,7 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
     if (split) {
       p = next[bucket_of[static_cast<uint32_t>(g >> shift) & emask]]++;
     }
-    if (is_float) {
-      f = float_key(f);
-      g = float_key(g);
-    }
-    zs[p] = zigzag<W>(W(f - g));
+    zs[p] = is_float ? delta_word<W, true>(f, g) : delta_word<W, false>(f, g);
   });
   for (size_t j = 0; j < w; ++j) {
     uint8_t* __restrict pl = planes[j];
@@ -424,13 +420,7 @@ template <class W, bool Float>
 void apply_delta(const uint8_t* __restrict bp, uint8_t* __restrict op, size_t n) {
   constexpr size_t w = sizeof(W);
   for (size_t i = 0; i < n; ++i) {
-    W g = load<W>(bp + i * w);
-    W d = unzigzag<W>(load<W>(op + i * w));
-    if constexpr (Float) {
-      store<W>(op + i * w, float_unkey<W>(W(float_key<W>(g) + d)));
-    } else {
-      store<W>(op + i * w, W(g + d));
-    }
+    store<W>(op + i * w, undelta_word<W, Float>(load<W>(op + i * w), load<W>(bp + i * w)));
   }
 }
 
