@@ -1,6 +1,7 @@
 #include "codec/chunk.h"
 
 #include "codec/ctx_rans.h"
+#include "codec/varint.h"
 #include "codec/words.h"
 
 #include <array>
@@ -113,29 +114,6 @@ Buckets make_buckets(const uint8_t* base, size_t n, const DtypeInfo& dt, uint32_
 
 // Split chunks of at least this many elements are written as mode 4.
 constexpr size_t k_table_min_elements = 65536;
-
-void put_varint(std::vector<uint8_t>& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<uint8_t>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<uint8_t>(v));
-}
-
-Result<uint64_t> get_varint(Bytes enc, size_t& pos) {
-  uint64_t v = 0;
-  for (unsigned shift = 0; shift < 64; shift += 7) {
-    if (pos >= enc.size()) {
-      return make_error(Errc::Corrupt, "chunk header truncated");
-    }
-    uint8_t byte = enc[pos++];
-    v |= uint64_t(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) {
-      return v;
-    }
-  }
-  return make_error(Errc::Corrupt, "chunk header: overlong number");
-}
 
 // Where quarter k's cursor for bucket j must end: the next quarter's start,
 // or for the last quarter the bucket's end. `lane_start` is the cursors'

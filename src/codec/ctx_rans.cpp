@@ -1,5 +1,6 @@
 #include "codec/ctx_rans.h"
 
+#include "codec/varint.h"
 #include "codec/words.h"
 
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
@@ -23,29 +24,6 @@ namespace {
 constexpr uint32_t k_prob = 1u << k_prob_bits;
 constexpr uint32_t k_low = 1u << 15;  // states live in [k_low, 2^31)
 constexpr unsigned k_max_planes = 8;
-
-void put_varint(std::vector<uint8_t>& out, uint32_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<uint8_t>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<uint8_t>(v));
-}
-
-Result<uint32_t> get_varint(Bytes enc, size_t& pos) {
-  uint32_t v = 0;
-  for (unsigned shift = 0; shift < 35; shift += 7) {
-    if (pos >= enc.size()) {
-      return make_error(Errc::Corrupt, "context coder: frequency table truncated");
-    }
-    uint8_t byte = enc[pos++];
-    v |= uint32_t(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) {
-      return v;
-    }
-  }
-  return make_error(Errc::Corrupt, "context coder: overlong number");
-}
 
 void put_u32(std::vector<uint8_t>& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) {
@@ -131,7 +109,7 @@ void put_table(const uint32_t* freq, std::vector<uint8_t>& out) {
 // Reads a table into freq[256]; returns the number of symbols (0: empty).
 Result<unsigned> get_table(Bytes enc, size_t& pos, uint32_t* freq) {
   std::fill(freq, freq + 256, 0u);
-  uint32_t nsym = TRY(get_varint(enc, pos));
+  uint64_t nsym = TRY(get_varint(enc, pos));
   if (nsym > 256) {
     return make_error(Errc::Corrupt, "context coder: table with more than 256 symbols");
   }
@@ -174,12 +152,12 @@ Result<unsigned> get_table(Bytes enc, size_t& pos, uint32_t* freq) {
   }
   uint32_t sum = 0;
   for (unsigned k = 0; k + 1 < nsym; ++k) {
-    uint32_t f = TRY(get_varint(enc, pos));
+    uint64_t f = TRY(get_varint(enc, pos));
     if (f == 0 || f >= k_prob - sum) {
       return make_error(Errc::Corrupt, "context coder: frequencies out of range");
     }
-    freq[syms[k]] = f;
-    sum += f;
+    freq[syms[k]] = static_cast<uint32_t>(f);
+    sum += static_cast<uint32_t>(f);
   }
   freq[syms[nsym - 1]] = k_prob - sum;  // >= 1 by the check above
   return nsym;

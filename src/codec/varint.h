@@ -1,0 +1,36 @@
+// LEB128 numbers (7 bits per byte, low first, high bit = more), as the chunk
+// headers and the context coder's tables use them.
+#pragma once
+
+#include "util/hash.h"
+#include "util/result.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace zipllm::codec {
+
+inline void put_varint(std::vector<uint8_t>& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<uint8_t>(v));
+}
+
+inline Result<uint64_t> get_varint(Bytes enc, size_t& pos) {
+  uint64_t v = 0;
+  for (unsigned shift = 0; shift < 64; shift += 7) {
+    if (pos >= enc.size()) {
+      return make_error(Errc::Corrupt, "chunk header truncated");
+    }
+    uint8_t byte = enc[pos++];
+    v |= uint64_t(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) {
+      return v;
+    }
+  }
+  return make_error(Errc::Corrupt, "chunk header: overlong number");
+}
+
+}  // namespace zipllm::codec
