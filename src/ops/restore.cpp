@@ -64,10 +64,13 @@ public:
     }
   }
   Status run(AtomicFile& out);
-  Status finish_checks();
+  Status finish_checks(const AtomicFile& out);
 
 private:
   Status drain(uint64_t keep);
+  // After a SHA-256 mismatch: names the first tensor whose bytes in the
+  // file do not hash to its object id.
+  Status name_mismatch(const AtomicFile& out);
   Status queue_tensor(AtomicFile& out, size_t index);
 
   const format::Manifest& m_m;
@@ -86,8 +89,6 @@ private:
       m_whole.update(b);
     }
   }
-  IdHasher* m_hasher = nullptr;
-  std::unique_ptr<IdHasher> m_hasher_owner;
   uint64_t m_written = 0;
 };
 
@@ -102,17 +103,11 @@ Status Restore::drain(uint64_t keep) {
       return std::move(done).error().context("tensor '" + t.info.name + "'");
     }
     Bytes data(p.buf ? p.buf->data() : nullptr, p.len);
-    if (!m_hasher) {
-      m_hasher_owner = std::make_unique<IdHasher>();
-      m_hasher = m_hasher_owner.get();
-    }
-    // All hashes over one slice at a time, so the later ones read it from
-    // cache, not memory.
+    // The hashes run over one slice at a time, so the later ones read it
+    // from cache, not memory.
     constexpr size_t k_slice = 256u << 10;
     for (size_t at = 0; at < data.size(); at += k_slice) {
-      Bytes slice = data.subspan(at, std::min(k_slice, data.size() - at));
-      m_hasher->update(slice);
-      update(slice);
+      update(data.subspan(at, std::min(k_slice, data.size() - at)));
     }
     m_written += data.size();
     if (p.buf) {
@@ -121,15 +116,27 @@ Status Restore::drain(uint64_t keep) {
     if (m_opts.on_progress) {
       m_opts.on_progress(m_written);
     }
-    if (p.last_of_object) {
-      if (m_hasher->finish() != t.id) {
-        return make_error(Errc::Corrupt, "tensor '" + t.info.name + "': object " + t.id.hex() +
-                                             " decodes to bytes with a different hash");
-      }
-      m_hasher = nullptr;
-    }
   }
   return {};
+}
+
+Status Restore::name_mismatch(const AtomicFile& out) {
+  std::vector<uint8_t> buf;
+  for (const auto& t : m_m.tensors) {
+    const uint64_t at = 8 + m_m.header_len + t.info.begin;
+    const uint64_t size = t.info.size();
+    IdHasher h;
+    for (uint64_t off = 0; off < size; off += 8u << 20) {
+      buf.resize(static_cast<size_t>(std::min<uint64_t>(8u << 20, size - off)));
+      TRY_STATUS(read_exact_at(out.fd(), at + off, buf, out.temp_path()));
+      h.update(buf);
+    }
+    if (h.finish() != t.id) {
+      return make_error(Errc::Corrupt, "tensor '" + t.info.name + "': object " + t.id.hex() +
+                                           " decodes to bytes with a different hash");
+    }
+  }
+  return make_error(Errc::Corrupt, "restored bytes do not match the manifest's SHA-256");
 }
 
 Status Restore::queue_tensor(AtomicFile& out, size_t index) {
@@ -181,8 +188,9 @@ Status Restore::queue_tensor(AtomicFile& out, size_t index) {
     std::span<uint8_t> dst(buf->data(), len);
     auto fut = m_pool.submit([resolver, reader, id, off, i, file, file_pos, dst, write_mu]() -> Status {
       if (reader) {
-        // The main thread re-hashes every object against its id (and the
-        // file against its SHA-256): the chunk checksum would be a third pass.
+        // The main thread hashes the whole file against the manifest's
+        // SHA-256, which covers every tensor: the chunk checksum would be a
+        // second pass.
         TRY_STATUS(resolver->decode_chunk_into(*reader, i, dst, /*check_sum=*/false));
       } else {
         TRY_STATUS(resolver->read_raw(id, off, dst));
@@ -211,7 +219,7 @@ Status Restore::run(AtomicFile& out) {
         m_opts.on_progress(m_written);
       }
     }
-    return finish_checks();
+    return finish_checks(out);
   }
   Buffer header = TRY_CTX(read_blob(m_resolver, m_m.header_id, m_m.header_len), "header");
   TRY_STATUS(check_header(m_m, header));
@@ -234,16 +242,17 @@ Status Restore::run(AtomicFile& out) {
     TRY_STATUS(out.pwrite(m_m.size - tail.size(), tail));
     m_written += tail.size();
   }
-  return finish_checks();
+  return finish_checks(out);
 }
 
-Status Restore::finish_checks() {
+Status Restore::finish_checks(const AtomicFile& out) {
   if (m_written != m_m.size) {
     return make_error(Errc::Corrupt, "restored " + std::to_string(m_written) +
                                          " bytes, the manifest says " + std::to_string(m_m.size));
   }
   if (m_sha.finish() != m_m.sha256) {
-    return make_error(Errc::Corrupt, "restored bytes do not match the manifest's SHA-256");
+    return m_m.generic ? make_error(Errc::Corrupt, "restored bytes do not match the manifest's SHA-256")
+                       : name_mismatch(out);
   }
   if (m_opts.content_id) {
     *m_opts.content_id = m_whole.finish();

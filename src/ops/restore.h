@@ -1,9 +1,11 @@
 // Restore: a manifest -> the exact original file, written atomically.
 //
-// Chunks are decoded in parallel and written in order; every chunk is
-// checked against its checksum, every object against its id, and the whole
-// file against the manifest's size and SHA-256 before it is renamed into
-// place. On any error nothing appears at `out_path` (an existing file there
+// Chunks are decoded in parallel and written in order; every encoded chunk
+// is checked against its checksum as it is read, and the whole file against
+// the manifest's size and SHA-256 before it is renamed into place. The
+// SHA-256 covers every tensor, so objects are not re-hashed against their
+// ids on the way (that pass cost ~0.5 s of a 2 GiB restore's critical path);
+// when it fails, the tensors are, to name the object at fault. On any error nothing appears at `out_path` (an existing file there
 // is left untouched). Memory is bounded by `max_inflight` decoded bytes.
 // Errors do not name `out_path` (often a temp file); callers add context.
 #pragma once

@@ -181,6 +181,33 @@ TEST_CASE("ops: a corrupt object fails the restore with its id; an existing file
   CHECK(*read_whole_file(out, 100) == std::vector<uint8_t>{1, 2, 3});
 }
 
+TEST_CASE("ops: an intact object holding other bytes fails the restore by SHA-256, naming it") {
+  // The object file of another model's tensor under tensor 0's id: every
+  // chunk checksum holds, only the file's SHA-256 (and the object id the
+  // restore then checks to name the culprit) can tell.
+  Env e;
+  auto s = *store::LocalStore::open(e.dir.path("store"), 0);
+  store::Resolver r;
+  r.add_source(s.get());
+  test::write_file(e.dir.path("a.safetensors"), model(1));
+  test::write_file(e.dir.path("b.safetensors"), model(3, /*finetune_of_seed1=*/true));
+  auto a = ops::ingest_file(e.dir.path("a.safetensors"), nullptr, r, *s, e.pool, e.opts, nullptr);
+  auto b = ops::ingest_file(e.dir.path("b.safetensors"), nullptr, r, *s, e.pool, e.opts, nullptr);
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(a->tensors[1].id != b->tensors[1].id);
+  std::string obj = s->path_of(a->tensors[1].id);
+  ::chmod(obj.c_str(), 0644);
+  test::write_file(obj, *read_whole_file(s->path_of(b->tensors[1].id), 1 << 24));
+  std::string out = e.dir.path("restored");
+  Status st = ops::restore_file(*a, r, out, e.pool, {});
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == Errc::Corrupt);
+  CHECK(st.error().message.find(a->tensors[1].id.hex()) != std::string::npos);
+  CHECK(st.error().message.find(a->tensors[1].info.name) != std::string::npos);
+  CHECK_FALSE(read_whole_file(out, 100));  // nothing written
+}
+
 TEST_CASE("ops: a file that is not safetensors is stored as generic parts when allowed") {
   Env e;
   std::vector<uint8_t> text(50000);
