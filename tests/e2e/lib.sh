@@ -56,6 +56,25 @@ start_s3rver() {
   S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 }
 
+# s3rver_drop_torn_writes DATA_DIR : s3rver (the test double) writes an
+# object's data, checksum and metadata as separate, non-atomic files, so a
+# kill -9 mid-PUT can leave an empty metadata file, after which it answers
+# every listing, even HEAD of the bucket, with HTTP 500. Real S3 never
+# exposes a torn PUT; this removes such leftovers before a restart, as a
+# real store's recovery would.
+s3rver_drop_torn_writes() {
+  node -e '
+    const fs = require("fs"), path = require("path");
+    const walk = (d) => fs.readdirSync(d, { withFileTypes: true })
+      .flatMap((e) => e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
+    const suffix = /\._S3rver_(object(\.md5)?|metadata\.json)$/;
+    const stems = new Set(walk(process.argv[1]).filter((f) => suffix.test(f)).map((f) => f.replace(suffix, "")));
+    for (const s of stems) {
+      try { JSON.parse(fs.readFileSync(s + "._S3rver_metadata.json", "utf8")); fs.statSync(s + "._S3rver_object"); }
+      catch { for (const x of ["._S3rver_object", "._S3rver_object.md5", "._S3rver_metadata.json"]) fs.rmSync(s + x, { force: true }); }
+    }' "$1"
+}
+
 # start_git_http ROOT : serves the bare repositories under ROOT with git
 # http-backend behind lighttpd; sets HTTP_URL (http://127.0.0.1:PORT).
 start_git_http() {

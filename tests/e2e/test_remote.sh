@@ -157,7 +157,7 @@ t_killed_mid_push() {
     rc=$(cat "$SCRATCH/killed.rc"); cp "$SCRATCH/killed.log" "$LOG"
     [ "$rc" -ne 0 ] && grep -q "$S3_ENDPOINT\|127.0.0.1:$S3_PORT" "$LOG" &&
     [ "$(git --git-dir=../remote.git rev-parse main)" != "$(git rev-parse main)" ] &&
-    start_s3rver "$SCRATCH/s3data" models && GIT_ZIPLLM_S3_MULTIPART_THRESHOLD=8388608 \
+    s3rver_drop_torn_writes "$SCRATCH/s3data" && start_s3rver "$SCRATCH/s3data" models && GIT_ZIPLLM_S3_MULTIPART_THRESHOLD=8388608 \
       GIT_ZIPLLM_S3_PART_SIZE=5242880 run git push origin main &&
     [ "$(git --git-dir=../remote.git rev-parse main)" = "$(git rev-parse main)" ] && cd .. &&
     ( export HOME="$SCRATCH/home2" && run git clone remote.git clone5 &&
