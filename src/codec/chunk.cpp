@@ -332,22 +332,17 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
   if (!is_float) {
     threshold = 0;
   }
-  Buckets b = make_buckets<W>(base.data(), n, dt, threshold);
-  if (!b.bucket_of.empty() && n >= k_table_min_elements && w == 2) {
+  if (threshold > 0 && n >= k_table_min_elements && w == 2) {
     // Large split chunks of 2-byte words (BF16, F16): the context coder
     // (mode 5), the sub-streams' statistics without sorting the words.
     // Wider words keep mode 4: the context coder's vector kernel is for
     // 2-byte words only, and its scalar one is slower than mode 4.
     out.push_back(static_cast<uint8_t>(ChunkMode::DeltaContext));
-    put_varint(out, b.exps.size());
-    for (uint16_t e : b.exps) {
-      put_varint(out, e);
-    }
-    ctx_rans::ContextMap map = ctx_rans::make_context_map(b.shift, b.emask, b.exps);
-    ctx_rans::encode(raw.data(), base.data(), n, w, map, out);
+    ctx_rans::encode(raw.data(), base.data(), n, dt, threshold, out);
     encode_stream(delta_rest(raw, base, n * w), Policy{false, false, false}, out);
     return;
   }
+  Buckets b = make_buckets<W>(base.data(), n, dt, threshold);
   Planes planes(w, n);
   // Raw pointers with __restrict: byte stores may alias anything, and
   // without them the compiler reloads every pointer per element.
@@ -524,29 +519,12 @@ Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
   return {};
 }
 
-// Mode 5: the exponents with their own context, then the context coder's
-// payload, then the rest.
+// Mode 5: the context coder's payload (its context list first), then the
+// rest.
 Status context_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
                       std::span<uint8_t> out) {
-  if (dt.exp_bits == 0) {
-    return make_error(Errc::Corrupt, "context-coded chunk for a dtype without exponents");
-  }
   const size_t n = out.size() / dt.word;
-  const uint32_t emask = (1u << dt.exp_bits) - 1;
-  uint64_t nexp = TRY(get_varint(enc, pos));
-  if (nexp > emask + 1 || nexp >= ctx_rans::k_max_contexts) {
-    return make_error(Errc::Corrupt, "context-coded chunk lists too many exponents");
-  }
-  std::vector<uint16_t> exps;
-  for (uint64_t j = 0; j < nexp; ++j) {
-    uint64_t e = TRY(get_varint(enc, pos));
-    if (e > emask || (!exps.empty() && e <= exps.back())) {
-      return make_error(Errc::Corrupt, "context-coded chunk: exponents out of range or order");
-    }
-    exps.push_back(static_cast<uint16_t>(e));
-  }
-  ctx_rans::ContextMap map = ctx_rans::make_context_map(dt.mant_bits, emask, exps);
-  TRY_STATUS(ctx_rans::decode(enc, pos, base.data(), n, dt.word, map, out.data()));
+  TRY_STATUS(ctx_rans::decode(enc, pos, base.data(), n, dt, out.data()));
   std::vector<uint8_t> rest;
   TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * dt.word));
   for (size_t k = 0; k < rest.size(); ++k) {

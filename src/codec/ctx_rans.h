@@ -16,6 +16,7 @@
 // the same stream.
 #pragma once
 
+#include "format/dtype.h"
 #include "util/hash.h"
 #include "util/result.h"
 
@@ -28,40 +29,31 @@ inline constexpr unsigned k_lanes = 32;        // states per byte plane
 inline constexpr unsigned k_prob_bits = 12;    // frequencies sum to 4096
 inline constexpr unsigned k_max_contexts = 256;
 
-// Element i's context: ctx_of[(base word >> shift) & emask].
-struct ContextMap {
-  unsigned shift = 0;
-  uint32_t emask = 0;
-  std::vector<uint8_t> ctx_of;  // emask + 1 entries
-  unsigned contexts = 1;
-};
-
-// Builds the map for the exponents that get their own context (increasing;
-// at most k_max_contexts - 1 of them).
-ContextMap make_context_map(unsigned shift, uint32_t emask, const std::vector<uint16_t>& exps);
-
-// Appends the coded delta words of `raw` against `base` (n words of w bytes,
-// IEEE floats, w in {1, 2, 4, 8}; both at least n * w bytes): the frequency
-// tables, the final states and the word stream.
-void encode(const uint8_t* raw, const uint8_t* base, size_t n, unsigned w, const ContextMap& map,
-            std::vector<uint8_t>& out);
+// Appends the payload of a mode-5 chunk for the delta words of `raw`
+// against `base` (n words of dt.word bytes; dt an IEEE float type): the
+// exponents that get a context of their own (those of at least `threshold`
+// base elements, at most 255), the frequency tables, the final states and
+// the word stream. Both spans hold at least n * dt.word bytes.
+void encode(const uint8_t* raw, const uint8_t* base, size_t n, const format::DtypeInfo& dt,
+            uint32_t threshold, std::vector<uint8_t>& out);
 
 // Decodes what encode() appended, starting at enc[pos] (advanced past it),
-// adding each delta to its base word: out receives n * w bytes. Corrupt on
-// any inconsistency (bad table, stream ending early or late, a final state
-// that is not the encoder's initial one).
-Status decode(Bytes enc, size_t& pos, const uint8_t* base, size_t n, unsigned w,
-              const ContextMap& map, uint8_t* out);
+// adding each delta to its base word: out receives n * dt.word bytes.
+// Corrupt on any inconsistency (bad table, stream ending early or late, a
+// final state that is not the encoder's initial one, an element whose
+// context has no table).
+Status decode(Bytes enc, size_t& pos, const uint8_t* base, size_t n, const format::DtypeInfo& dt,
+              uint8_t* out);
 
-// The kernels, for tests: the vector ones are used where the CPU has them;
-// the scalar ones must give the same bytes (a kernel the CPU lacks falls
-// back to scalar).
-enum class Kernel { Scalar, Avx512 };
+// The kernels, for tests: the best the CPU has is used; all give the same
+// bytes (a kernel the CPU lacks falls back to scalar; the vector kernels
+// are for 2-byte words, wider ones always take the scalar kernels).
+enum class Kernel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 bool kernel_available(Kernel k);
-void encode_with(Kernel k, const uint8_t* raw, const uint8_t* base, size_t n, unsigned w,
-                 const ContextMap& map, std::vector<uint8_t>& out);
-Status decode_with(Kernel k, Bytes enc, size_t& pos, const uint8_t* base, size_t n, unsigned w,
-                   const ContextMap& map, uint8_t* out);
+void encode_with(Kernel k, const uint8_t* raw, const uint8_t* base, size_t n,
+                 const format::DtypeInfo& dt, uint32_t threshold, std::vector<uint8_t>& out);
+Status decode_with(Kernel k, Bytes enc, size_t& pos, const uint8_t* base, size_t n,
+                   const format::DtypeInfo& dt, uint8_t* out);
 
 // One symbol's encoder constants: the rANS step
 //   x' = (x / freq) * 4096 + x % freq + cum

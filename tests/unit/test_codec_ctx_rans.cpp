@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 
 using namespace zipllm;
@@ -49,20 +50,22 @@ Pair float_pair(size_t n, unsigned w, uint64_t seed) {
   return p;
 }
 
-// The exponent layout of a w-byte IEEE word, with contexts for a few
-// exponents (the rest share context 0).
-ContextMap map_for(unsigned w) {
+// An IEEE dtype of each word size.
+const format::DtypeInfo& dtype_for(unsigned w) {
   switch (w) {
-    case 1: return make_context_map(3, 0xf, {6, 7});                  // F8_E4M3
-    case 2: return make_context_map(7, 0xff, {118, 120, 121, 122});   // BF16
-    case 4: return make_context_map(23, 0xff, {118, 120, 121, 122});  // F32
-    default: return make_context_map(52, 0x7ff, {1015, 1017, 1018});  // F64
+    case 1: return *format::dtype_by_name("F8_E4M3");
+    case 2: return *format::dtype_by_name("BF16");
+    case 4: return *format::dtype_by_name("F32");
+    default: return *format::dtype_by_name("F64");
   }
 }
 
+// Exponents with at least n / 16 elements get a context of their own.
+uint32_t threshold_for(size_t n) { return static_cast<uint32_t>(std::max<size_t>(1, n / 16)); }
+
 std::vector<uint8_t> encode_pair(const Pair& p, size_t n, unsigned w, Kernel k) {
   std::vector<uint8_t> enc;
-  encode_with(k, p.fine.data(), p.base.data(), n, w, map_for(w), enc);
+  encode_with(k, p.fine.data(), p.base.data(), n, dtype_for(w), threshold_for(n), enc);
   return enc;
 }
 
@@ -70,7 +73,7 @@ Status decode_pair(const std::vector<uint8_t>& enc, const Pair& p, size_t n, uns
                    std::vector<uint8_t>& out) {
   out.assign(n * w, 0xee);
   size_t pos = 0;
-  TRY_STATUS(decode_with(k, enc, pos, p.base.data(), n, w, map_for(w), out.data()));
+  TRY_STATUS(decode_with(k, enc, pos, p.base.data(), n, dtype_for(w), out.data()));
   if (pos != enc.size()) {
     return make_error(Errc::Corrupt, "did not consume the payload");
   }
@@ -110,16 +113,18 @@ TEST_CASE("context coder: every word size and length round-trips, with both kern
       CAPTURE(n);
       Pair p = float_pair(n, w, 100 + n + w);
       auto scalar = encode_pair(p, n, w, Kernel::Scalar);
-      auto vec = encode_pair(p, n, w, Kernel::Avx512);
-      CHECK(scalar == vec);  // the output does not depend on the machine
+      CHECK(scalar == encode_pair(p, n, w, Kernel::Avx2));  // the output does not depend
+      CHECK(scalar == encode_pair(p, n, w, Kernel::Avx512));  // on the machine
       std::vector<uint8_t> out;
       REQUIRE(decode_pair(scalar, p, n, w, Kernel::Scalar, out));
+      CHECK(out == p.fine);
+      REQUIRE(decode_pair(scalar, p, n, w, Kernel::Avx2, out));
       CHECK(out == p.fine);
       REQUIRE(decode_pair(scalar, p, n, w, Kernel::Avx512, out));
       CHECK(out == p.fine);
     }
   }
-  MESSAGE("vector kernels on this CPU: " << std::string(kernel_available(Kernel::Avx512) ? "AVX-512" : "none"));
+  MESSAGE("vector kernels on this CPU: " << std::string(kernel_available(Kernel::Avx512) ? "AVX-512, AVX2" : kernel_available(Kernel::Avx2) ? "AVX2" : "none"));
 }
 
 TEST_CASE("context coder: compresses small deltas well below their raw size") {
@@ -136,7 +141,7 @@ TEST_CASE("context coder: damage, truncation and a wrong base are errors, never 
   Pair p = float_pair(n, w, 9);
   auto enc = encode_pair(p, n, w, Kernel::Scalar);
   std::vector<uint8_t> out;
-  for (Kernel k : {Kernel::Scalar, Kernel::Avx512}) {
+  for (Kernel k : {Kernel::Scalar, Kernel::Avx2, Kernel::Avx512}) {
     for (size_t cut : {size_t(0), size_t(1), size_t(40), enc.size() / 2, enc.size() - 2, enc.size() - 1}) {
       std::vector<uint8_t> t(enc.begin(), enc.begin() + static_cast<std::ptrdiff_t>(cut));
       CAPTURE(cut);
@@ -157,5 +162,34 @@ TEST_CASE("context coder: damage, truncation and a wrong base are errors, never 
     Pair other = float_pair(n, w, 10);
     other.fine = p.fine;
     CHECK_FALSE(decode_pair(enc, other, n, w, k, out));
+  }
+}
+
+TEST_CASE("context coder: 256 contexts (every exponent its own but one) round-trip on both kernels") {
+  // Uniformly random base words: all 256 BF16 exponents occur, threshold 1
+  // gives 255 listed exponents plus context 0 (the most the format allows),
+  // so the vector decoder takes its gather path (block numbers past a
+  // byte). F64's 2048 exponents are capped the same way.
+  for (const char* name : {"BF16", "F64"}) {
+    const auto& dt = *format::dtype_by_name(name);
+    const size_t n = 40000;
+    auto base = test::random_bytes(n * dt.word, 1);
+    auto fine = base;
+    for (size_t i = 0; i < fine.size(); i += dt.word) {
+      fine[i] = static_cast<uint8_t>(fine[i] + (i % 7));
+    }
+    std::vector<uint8_t> enc;
+    encode_with(Kernel::Scalar, fine.data(), base.data(), n, dt, 1, enc);
+    for (Kernel k : {Kernel::Scalar, Kernel::Avx2, Kernel::Avx512}) {
+      CAPTURE(name);
+      std::vector<uint8_t> out(fine.size());
+      size_t pos = 0;
+      REQUIRE(decode_with(k, enc, pos, base.data(), n, dt, out.data()));
+      CHECK(pos == enc.size());
+      CHECK(out == fine);
+      std::vector<uint8_t> again;
+      encode_with(k, fine.data(), base.data(), n, dt, 1, again);
+      CHECK(again == enc);
+    }
   }
 }
