@@ -27,9 +27,14 @@ done
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 mkdir -p "$WORK"
 
-# measure OUTVAR_PREFIX CMD...: sets ${prefix}_s (wall seconds) and ${prefix}_rss (MiB)
+# measure OUTVAR_PREFIX CMD...: sets ${prefix}_s (wall seconds) and ${prefix}_rss (MiB).
+# Every tool starts from the same state: the outputs of earlier runs are
+# removed (no tool pays for truncating another's 2 GiB file) and dirty pages
+# are flushed (none pays for the writeback of the one before it).
 measure() {
   local prefix=$1; shift
+  rm -f "$WORK"/x.out "$WORK"/x.zout
+  sync
   /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/stderr" || { cat "$WORK/stderr" >&2; return 1; }
   read -r s kb < "$WORK/time"
   printf -v "${prefix}_s" '%s' "$s"
@@ -47,11 +52,12 @@ bench_pair() {  # NAME BASE FINE [patch]
   local raw; raw=$(size "$fine")
   local args=()
   [ -n "$base" ] && args=(--base "$base")
-  sync
+  rm -f "$WORK/x.zpk" "$WORK/x.zst"
   measure in "$BIN" compress "$fine" "${args[@]}" -o "$WORK/x.zpk"
   local ours; ours=$(size "$WORK/x.zpk")
   measure out "$BIN" decompress "$WORK/x.zpk" "${args[@]}" -o "$WORK/x.out"
   cmp -s "$WORK/x.out" "$fine" || { echo "RESTORE MISMATCH for $name" >&2; exit 1; }
+  rm -f "$WORK/x.out"
   measure z3 zstd -q -f -3 -T2 "$fine" -o "$WORK/x.zst"
   local z3size; z3size=$(size "$WORK/x.zst")
   measure zd zstd -q -f -d "$WORK/x.zst" -o "$WORK/x.zout"
