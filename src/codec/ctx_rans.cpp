@@ -245,19 +245,6 @@ struct EncTables {
   }
 };
 
-// One encoder step on state x for the symbol at `at`: the renormalisation
-// word (if any) goes below p.
-inline uint32_t encode_one(uint32_t x, const EncTables& et, size_t at, uint16_t*& p) {
-  const uint32_t pk = et.packed[at];
-  const uint32_t freq = pk & 0x1fff;
-  const uint32_t emit = x >= freq << (31 - k_prob_bits);
-  p[-1] = static_cast<uint16_t>(x);  // kept only when emitted
-  p -= emit;
-  x >>= emit * 16;
-  const uint32_t q = static_cast<uint32_t>((uint64_t(x) * et.rcp[at]) >> 32) >> (pk >> 13 & 15);
-  return x + (pk >> 17) + q * (k_prob - freq);
-}
-
 // Encodes blocks [from, to) in reverse order.
 template <class W>
 uint16_t* scalar_encode_blocks(const W* z, const uint8_t* ctx, size_t n, size_t from, size_t to,
@@ -268,9 +255,25 @@ uint16_t* scalar_encode_blocks(const W* z, const uint8_t* ctx, size_t n, size_t 
     const unsigned lanes = static_cast<unsigned>(std::min<size_t>(k_lanes, n - i0));
     for (unsigned j = w; j-- > 0;) {
       uint32_t* s = st + j * k_lanes;
-      for (unsigned k = lanes; k-- > 0;) {
+      // The lanes' steps first (independent), then the emitted words in
+      // lane order (the only serial part: the write position).
+      uint32_t emit[k_lanes];
+      uint16_t word[k_lanes];
+      for (unsigned k = 0; k < lanes; ++k) {
         const size_t i = i0 + k;
-        s[k] = encode_one(s[k], et, (size_t(ctx[i]) * w + j) * 256 + static_cast<uint8_t>(z[i] >> (8 * j)), p);
+        const size_t at = (size_t(ctx[i]) * w + j) * 256 + static_cast<uint8_t>(z[i] >> (8 * j));
+        const uint32_t pk = et.packed[at];
+        const uint32_t freq = pk & 0x1fff;
+        uint32_t x = s[k];
+        emit[k] = x >= freq << (31 - k_prob_bits);
+        word[k] = static_cast<uint16_t>(x);
+        x >>= emit[k] * 16;
+        const uint32_t q = static_cast<uint32_t>((uint64_t(x) * et.rcp[at]) >> 32) >> (pk >> 13 & 15);
+        s[k] = x + (pk >> 17) + q * (k_prob - freq);
+      }
+      for (unsigned k = lanes; k-- > 0;) {
+        p[-1] = word[k];  // kept only when emitted
+        p -= emit[k];
       }
     }
   }
@@ -752,9 +755,12 @@ void scalar_blocks(DecodeState& d, const DecodeTables& t, const ContextMap& map,
       }
       if (wend - wp >= 2 * ptrdiff_t(k_lanes)) {
         for (unsigned k = 0; k < lanes; ++k) {
+          // Masks, not a conditional: the compiler made that a branch,
+          // mispredicted on every other lane.
           const uint32_t need = s[k] < k_low;
+          const uint32_t mask = 0u - need;
           const uint32_t word = uint32_t(wp[0]) | uint32_t(wp[1]) << 8;
-          s[k] = need ? (s[k] << 16 | word) : s[k];
+          s[k] = (s[k] & ~mask) | ((s[k] << 16 | word) & mask);
           wp += 2 * need;
         }
       } else {
