@@ -1051,7 +1051,6 @@ EncSymbol make_symbol(uint32_t cum, uint32_t freq) {
   EncSymbol s;
   // After renormalisation x < freq * 2^19, so the step's result stays
   // below 2^31.
-  s.x_max = freq << (31 - k_prob_bits);
   s.cmpl = static_cast<uint16_t>(k_prob - freq);
   if (freq == 1) {
     // q = x - 1 (x >= 1): x + bias + (x - 1) * 4095 == 4096 x + cum.

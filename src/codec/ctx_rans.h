@@ -11,9 +11,9 @@
 //
 // 32 rANS states per plane (element i uses lane i % 32 of each plane),
 // 32-bit states, 12-bit probabilities, 16-bit renormalisation into one
-// shared word stream. The decoder has a scalar kernel for every word size
-// and an AVX-512 kernel for 2-byte words, chosen at run time; both read
-// the same stream.
+// shared word stream. Encoder and decoder have scalar kernels for every
+// word size and AVX2 and AVX-512 kernels for 2-byte words; the best the CPU
+// has is chosen at run time, and all write and read the same bytes.
 #pragma once
 
 #include "format/dtype.h"
@@ -58,9 +58,9 @@ Status decode_with(Kernel k, Bytes enc, size_t& pos, const uint8_t* base, size_t
 // One symbol's encoder constants: the rANS step
 //   x' = (x / freq) * 4096 + x % freq + cum
 // done with a multiplication instead of the division (exposed for its
-// exhaustive test; exact for L <= x < freq * 2^19, the encoder's range).
+// exhaustive test; exact for L <= x < freq * 2^19, the encoder's range:
+// it emits 16 bits first when x >= freq * 2^19).
 struct EncSymbol {
-  uint32_t x_max = 0;  // renormalise (emit 16 bits) when x >= x_max
   uint32_t rcp = 0;
   uint32_t bias = 0;
   uint16_t cmpl = 0;   // 4096 - freq
