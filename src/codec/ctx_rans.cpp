@@ -286,6 +286,29 @@ uint16_t* scalar_encode_blocks(const W* z, const uint8_t* ctx, size_t n, size_t 
 
 #define ZIPLLM_AVX2 __attribute__((target("avx2,popcnt")))
 
+// The 64 states of 2-byte words in registers: plane j's lanes 16h .. 16h+15
+// in x[2j + h] (AVX-512), lanes 8h .. 8h+7 in x[4j + h] (AVX2).
+ZIPLLM_AVX512 inline void load_states(const uint32_t* st, __m512i (&x)[4]) {
+  for (int k = 0; k < 4; ++k) {
+    x[k] = _mm512_loadu_si512(st + 16 * k);
+  }
+}
+ZIPLLM_AVX512 inline void store_states(uint32_t* st, const __m512i (&x)[4]) {
+  for (int k = 0; k < 4; ++k) {
+    _mm512_storeu_si512(st + 16 * k, x[k]);
+  }
+}
+ZIPLLM_AVX2 inline void load_states(const uint32_t* st, __m256i (&x)[8]) {
+  for (int k = 0; k < 8; ++k) {
+    x[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(st + 8 * k));
+  }
+}
+ZIPLLM_AVX2 inline void store_states(uint32_t* st, const __m256i (&x)[8]) {
+  for (int k = 0; k < 8; ++k) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(st + 8 * k), x[k]);
+  }
+}
+
 ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTables& et, uint16_t*& p) {
   const __m512i rcp = _mm512_i32gather_epi32(at, et.rcp.data(), 4);
   const __m512i pk = _mm512_i32gather_epi32(at, et.packed.data(), 4);
@@ -306,10 +329,8 @@ ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTable
 // (lanes 16..31 before 0..15, as the scalar loop goes).
 ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint8_t* ctx, size_t full,
                                                 const EncTables& et, uint32_t* st, uint16_t* p) {
-  __m512i x00 = _mm512_loadu_si512(st);
-  __m512i x01 = _mm512_loadu_si512(st + 16);
-  __m512i x10 = _mm512_loadu_si512(st + 32);
-  __m512i x11 = _mm512_loadu_si512(st + 48);
+  __m512i x[4];
+  load_states(st, x);
   const __m512i lo8 = _mm512_set1_epi32(0xff);
   for (size_t b = full; b-- > 0;) {
     const size_t i0 = b * k_lanes;
@@ -319,15 +340,12 @@ ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint8_t
     const __m512i c0 = _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ctx + i0))), 9);
     const __m512i c1 = _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ctx + i0 + 16))), 9);
     const __m512i plane1 = _mm512_set1_epi32(256);
-    x11 = encode_step16(x11, _mm512_add_epi32(_mm512_add_epi32(c1, plane1), _mm512_srli_epi32(z1, 8)), et, p);
-    x10 = encode_step16(x10, _mm512_add_epi32(_mm512_add_epi32(c0, plane1), _mm512_srli_epi32(z0, 8)), et, p);
-    x01 = encode_step16(x01, _mm512_add_epi32(c1, _mm512_and_si512(z1, lo8)), et, p);
-    x00 = encode_step16(x00, _mm512_add_epi32(c0, _mm512_and_si512(z0, lo8)), et, p);
+    x[3] = encode_step16(x[3], _mm512_add_epi32(_mm512_add_epi32(c1, plane1), _mm512_srli_epi32(z1, 8)), et, p);
+    x[2] = encode_step16(x[2], _mm512_add_epi32(_mm512_add_epi32(c0, plane1), _mm512_srli_epi32(z0, 8)), et, p);
+    x[1] = encode_step16(x[1], _mm512_add_epi32(c1, _mm512_and_si512(z1, lo8)), et, p);
+    x[0] = encode_step16(x[0], _mm512_add_epi32(c0, _mm512_and_si512(z0, lo8)), et, p);
   }
-  _mm512_storeu_si512(st, x00);
-  _mm512_storeu_si512(st + 16, x01);
-  _mm512_storeu_si512(st + 32, x10);
-  _mm512_storeu_si512(st + 48, x11);
+  store_states(st, x);
   return p;
 }
 
@@ -403,12 +421,8 @@ ZIPLLM_AVX2 inline __m256i encode_step8(__m256i x, __m256i at, const EncTables& 
 
 ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint8_t* ctx, size_t full,
                                             const EncTables& et, uint32_t* st, uint16_t* p) {
-  __m256i x[2][4];
-  for (int j = 0; j < 2; ++j) {
-    for (int h = 0; h < 4; ++h) {
-      x[j][h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(st + 32 * j + 8 * h));
-    }
-  }
+  __m256i x[8];
+  load_states(st, x);
   const __m256i lo8 = _mm256_set1_epi32(0xff);
   for (size_t b = full; b-- > 0;) {
     const size_t i0 = b * k_lanes;
@@ -419,17 +433,13 @@ ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint8_t* ct
       c[h] = _mm256_slli_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ctx + i0 + 8 * h))), 9);
     }
     for (int h = 3; h >= 0; --h) {
-      x[1][h] = encode_step8(x[1][h], _mm256_add_epi32(_mm256_add_epi32(c[h], _mm256_set1_epi32(256)), _mm256_srli_epi32(zz[h], 8)), et, p);
+      x[4 + h] = encode_step8(x[4 + h], _mm256_add_epi32(_mm256_add_epi32(c[h], _mm256_set1_epi32(256)), _mm256_srli_epi32(zz[h], 8)), et, p);
     }
     for (int h = 3; h >= 0; --h) {
-      x[0][h] = encode_step8(x[0][h], _mm256_add_epi32(c[h], _mm256_and_si256(zz[h], lo8)), et, p);
+      x[h] = encode_step8(x[h], _mm256_add_epi32(c[h], _mm256_and_si256(zz[h], lo8)), et, p);
     }
   }
-  for (int j = 0; j < 2; ++j) {
-    for (int h = 0; h < 4; ++h) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(st + 32 * j + 8 * h), x[j][h]);
-    }
-  }
+  store_states(st, x);
   return p;
 }
 
@@ -851,10 +861,8 @@ ZIPLLM_AVX512 size_t avx512_blocks_w2(DecodeState& d, const DecodeTables& t, con
   const __m512i vshift = _mm512_set1_epi32(static_cast<int>(map.shift));
   const __m512i vemask = _mm512_set1_epi32(static_cast<int>(map.emask));
   const __m512i vpoison = _mm512_set1_epi32(static_cast<int>(t.poison_off));
-  __m512i x00 = _mm512_loadu_si512(d.st.data());
-  __m512i x01 = _mm512_loadu_si512(d.st.data() + 16);
-  __m512i x10 = _mm512_loadu_si512(d.st.data() + 32);
-  __m512i x11 = _mm512_loadu_si512(d.st.data() + 48);
+  __m512i x[4];
+  load_states(d.st.data(), x);
   const uint8_t* wp = d.wp;
   __mmask16 poisoned = 0;
   size_t b = 0;
@@ -866,19 +874,16 @@ ZIPLLM_AVX512 size_t avx512_blocks_w2(DecodeState& d, const DecodeTables& t, con
     __m512i o1 = block_offsets<ByteTable>(_mm512_and_si512(_mm512_srlv_epi32(g1, vshift), vemask), exp_off, tab);
     poisoned = static_cast<__mmask16>(poisoned | _mm512_cmpeq_epi32_mask(o0, vpoison) |
                                       _mm512_cmpeq_epi32_mask(o1, vpoison));
-    __m512i s00 = rans_step(x00, o0, arena, wp);
-    __m512i s01 = rans_step(x01, o1, arena, wp);
-    __m512i s10 = rans_step(x10, o0, arena + k_prob, wp);
-    __m512i s11 = rans_step(x11, o1, arena + k_prob, wp);
+    __m512i s00 = rans_step(x[0], o0, arena, wp);
+    __m512i s01 = rans_step(x[1], o1, arena, wp);
+    __m512i s10 = rans_step(x[2], o0, arena + k_prob, wp);
+    __m512i s11 = rans_step(x[3], o1, arena + k_prob, wp);
     __m256i r0 = undelta16(_mm512_or_si512(s00, _mm512_slli_epi32(s10, 8)), g0);
     __m256i r1 = undelta16(_mm512_or_si512(s01, _mm512_slli_epi32(s11, 8)), g1);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(op + b * 64), r0);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(op + b * 64 + 32), r1);
   }
-  _mm512_storeu_si512(d.st.data(), x00);
-  _mm512_storeu_si512(d.st.data() + 16, x01);
-  _mm512_storeu_si512(d.st.data() + 32, x10);
-  _mm512_storeu_si512(d.st.data() + 48, x11);
+  store_states(d.st.data(), x);
   d.wp = wp;
   d.poisoned |= poisoned != 0;
   return b;
@@ -943,12 +948,8 @@ ZIPLLM_AVX2 size_t avx2_blocks_w2(DecodeState& d, const DecodeTables& t, const C
   const __m256i vshift = _mm256_set1_epi32(static_cast<int>(map.shift));
   const __m256i vemask = _mm256_set1_epi32(static_cast<int>(map.emask));
   const __m256i vpoison = _mm256_set1_epi32(static_cast<int>(t.poison_off));
-  __m256i x[2][4];
-  for (int j = 0; j < 2; ++j) {
-    for (int h = 0; h < 4; ++h) {
-      x[j][h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d.st.data() + 32 * j + 8 * h));
-    }
-  }
+  __m256i x[8];
+  load_states(d.st.data(), x);
   const uint8_t* wp = d.wp;
   __m256i poisoned = _mm256_setzero_si256();
   size_t b = 0;
@@ -963,7 +964,7 @@ ZIPLLM_AVX2 size_t avx2_blocks_w2(DecodeState& d, const DecodeTables& t, const C
     }
     for (int j = 0; j < 2; ++j) {
       for (int h = 0; h < 4; ++h) {
-        sym[j][h] = rans_step8(x[j][h], off[h], arena + j * k_prob, wp);
+        sym[j][h] = rans_step8(x[4 * j + h], off[h], arena + j * k_prob, wp);
       }
     }
     __m256i r[4];
@@ -976,11 +977,7 @@ ZIPLLM_AVX2 size_t avx2_blocks_w2(DecodeState& d, const DecodeTables& t, const C
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(op + b * 64 + 32),
                         _mm256_permute4x64_epi64(_mm256_packus_epi32(r[2], r[3]), 0xD8));
   }
-  for (int j = 0; j < 2; ++j) {
-    for (int h = 0; h < 4; ++h) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(d.st.data() + 32 * j + 8 * h), x[j][h]);
-    }
-  }
+  store_states(d.st.data(), x);
   d.wp = wp;
   d.poisoned |= !_mm256_testz_si256(poisoned, poisoned);
   return b;
