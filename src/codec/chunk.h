@@ -15,7 +15,8 @@
 //   mode 5 context-coded delta: body = the exponents with their own context,
 //                 then ctx_rans.h's payload (all planes in element order,
 //                 each byte coded under its base element's context), then
-//                 the rest (split chunks of >= 64 Ki elements)
+//                 the rest (split chunks of >= 64 Ki 2-byte words; wider
+//                 words are written as mode 4)
 //   mode 3 split: body = prefix:u32le first_len:u32le first:chunk rest:chunk
 //                 `first` (first_len bytes) codes raw[0,prefix) against the
 //                 base; `rest` codes the remaining bytes without a base. Used

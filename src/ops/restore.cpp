@@ -20,7 +20,6 @@ struct PendingChunk {
   std::future<Status> done;
   std::unique_ptr<ScratchBytes> buf;
   uint32_t len = 0;
-  bool last_of_object = false;
   size_t tensor = 0;
 };
 
@@ -163,10 +162,7 @@ Status Restore::queue_tensor(AtomicFile& out, size_t index) {
     reader = std::make_shared<const store::ObjectReader>(std::move(*r));
   }
   if (size == 0) {
-    std::promise<Status> empty;
-    empty.set_value(Status());
-    m_pending.push_back(PendingChunk{empty.get_future(), nullptr, 0, true, index});
-    return {};
+    return {};  // nothing to write; the SHA-256 covers its (absent) bytes
   }
   ObjectId id = t.id;
   for (uint64_t off = 0; off < size; off += cs) {
@@ -201,7 +197,7 @@ Status Restore::queue_tensor(AtomicFile& out, size_t index) {
       std::lock_guard<std::mutex> lock(*write_mu);
       return file->pwrite(file_pos, dst);
     });
-    m_pending.push_back(PendingChunk{std::move(fut), std::move(buf), len, off + len == size, index});
+    m_pending.push_back(PendingChunk{std::move(fut), std::move(buf), len, index});
     m_inflight += len;
     TRY_STATUS(drain(m_opts.max_inflight));
   }
