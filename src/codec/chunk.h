@@ -10,8 +10,9 @@
 //                 recomputed from the base; used for unsplit and small chunks)
 //   mode 4 delta with bucket table: body = the table (which exponents have
 //                 their own sub-stream, per-quarter bucket counts) then the
-//                 plane streams as in mode 2 (written by earlier versions;
-//                 still read)
+//                 plane streams as in mode 2 (large split chunks of 4- and
+//                 8-byte words; earlier versions wrote it for 2-byte words
+//                 too)
 //   mode 5 context-coded delta: body = the exponents with their own context,
 //                 then ctx_rans.h's payload (all planes in element order,
 //                 each byte coded under its base element's context), then
