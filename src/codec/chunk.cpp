@@ -1,7 +1,7 @@
 #include "codec/chunk.h"
 
 #include "codec/ctx_rans.h"
-#include "codec/varint.h"
+#include "codec/ints.h"
 #include "codec/words.h"
 
 #include <array>
@@ -29,16 +29,6 @@ W rotl1(W x) {
 template <class W>
 W rotr1(W x) {
   return W(W(x >> 1) | W(x << (8 * sizeof(W) - 1)));
-}
-
-uint32_t get_u32(const uint8_t* p) {
-  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-}
-
-void put_u32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) {
-    out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  }
 }
 
 // Exponent sub-streams: which bucket each element goes to, derived from the

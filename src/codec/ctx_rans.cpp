@@ -1,6 +1,6 @@
 #include "codec/ctx_rans.h"
 
-#include "codec/varint.h"
+#include "codec/ints.h"
 #include "codec/words.h"
 #include "util/buffer.h"
 
@@ -26,16 +26,6 @@ namespace {
 constexpr uint32_t k_prob = 1u << k_prob_bits;
 constexpr uint32_t k_low = 1u << 15;  // states live in [k_low, 2^31)
 constexpr unsigned k_max_planes = 8;
-
-void put_u32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) {
-    out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  }
-}
-
-uint32_t get_u32(const uint8_t* p) {
-  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-}
 
 // Scales symbol counts (total > 0) to frequencies summing to 4096, every
 // present symbol at least 1. Deterministic.

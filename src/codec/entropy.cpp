@@ -1,5 +1,7 @@
 #include "codec/entropy.h"
 
+#include "codec/ints.h"
+
 #include <htscodecs/rANS_static4x16.h>
 #include <zstd.h>
 
@@ -13,16 +15,6 @@ namespace zipllm::codec {
 namespace {
 
 constexpr uint32_t k_small_stream = 8192;
-
-void put_u32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) {
-    out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  }
-}
-
-uint32_t get_u32(const uint8_t* p) {
-  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-}
 
 void append_record(std::vector<uint8_t>& out, Coder c, uint32_t raw_len, const uint8_t* data,
                    uint32_t enc_len) {

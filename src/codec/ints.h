@@ -1,5 +1,6 @@
-// LEB128 numbers (7 bits per byte, low first, high bit = more), as the chunk
-// headers and the context coder's tables use them.
+// The integers of the codec's byte formats: little-endian u32 (stream
+// records, chunk headers, rANS states) and LEB128 numbers (7 bits per byte,
+// low first, high bit = more: bucket tables, the context coder's tables).
 #pragma once
 
 #include "util/hash.h"
@@ -9,6 +10,16 @@
 #include <vector>
 
 namespace zipllm::codec {
+
+inline void put_u32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) {
+    out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+}
+
+inline uint32_t get_u32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
 
 inline void put_varint(std::vector<uint8_t>& out, uint64_t v) {
   while (v >= 0x80) {
