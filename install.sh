@@ -51,9 +51,12 @@ $SUDO cmake --install "$BUILD" >/dev/null
 echo "install.sh: installed $(command -v git-zipllm) ($(git-zipllm --version))"
 
 if [ "$RUN_TESTS" -eq 1 ]; then
-  # Test servers, pinned by tests/servers/package-lock.json.
-  if [ ! -d tests/servers/node_modules/s3rver ]; then
+  # Test servers, installed from tests/servers/package-lock.json (never
+  # committed); again whenever the lock file changes.
+  lock_sum=$(sha256sum tests/servers/package-lock.json | cut -d' ' -f1)
+  if [ "$(cat tests/servers/node_modules/.lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
     (cd tests/servers && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock_sum" > tests/servers/node_modules/.lock-sha256
   fi
   ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)"
 fi
