@@ -87,6 +87,9 @@ Status Filter::clean(const std::string& path, const TempFile& content, std::stri
   auto base = TRY_CTX(resolve_base(*m_repo, *m_store, m_pool, path), "base model");
   ops::IngestOptions opts;
   opts.allow_generic = true;  // a tracked file that is not safetensors: generic parts
+  // The spool may hold bytes copied from the work tree file rather than
+  // received: the manifest must describe what git sent.
+  opts.expect_content_id = content_id;
   auto m = ops::ingest_file(content.path(), base ? &base->model : nullptr, m_store->resolver,
                             *m_store->local, m_pool, opts, nullptr);
   if (!m) {
@@ -150,10 +153,7 @@ Status Filter::Receiver::feed(Bytes block) {
         struct stat st{};
         if (::fstat(fd->get(), &st) == 0 && S_ISREG(st.st_mode)) {
           m_file_size = static_cast<uint64_t>(st.st_size);
-          m_file_mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-          m_file_ctime_ns = int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
           m_file.emplace(std::move(*fd));
-          m_file_path = wt;
         }
       }
     }
@@ -194,28 +194,11 @@ Status Filter::Receiver::finish(std::string& out) {
     return {};
   }
   if (m_file) {
-    // Equal to the work tree file, but not seen before: take a stable copy
-    // to ingest (the file may change while we work) and check it is still
-    // what git sent: unchanged stat, else the copy's hash.
+    // Equal to the work tree file, but not seen before: take a copy to
+    // ingest (the file may change while we work). Ingest checks that the
+    // copy hashes to what git sent.
     m_offset = m_file_size;
     TRY_STATUS(to_spool());
-    struct stat st{};
-    bool unchanged = ::stat(m_file_path.c_str(), &st) == 0 && uint64_t(st.st_size) == m_file_size &&
-                     int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec == m_file_mtime_ns &&
-                     int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec == m_file_ctime_ns;
-    if (unchanged && ::fstat(m_spool->fd(), &st) == 0 && uint64_t(st.st_size) == m_file_size) {
-      return m_filter.clean(m_path, *m_spool, out, id);
-    }
-    IdHasher again;
-    std::vector<uint8_t> buf(1 << 20);
-    for (uint64_t off = 0; off < m_file_size; off += buf.size()) {
-      size_t k = static_cast<size_t>(std::min<uint64_t>(buf.size(), m_file_size - off));
-      TRY_STATUS(read_exact_at(m_spool->fd(), off, std::span<uint8_t>(buf.data(), k), m_spool->path()));
-      again.update(std::span<const uint8_t>(buf.data(), k));
-    }
-    if (again.finish() != id) {
-      return make_error(Errc::IoError, m_path + " changed while git was adding it; try again");
-    }
   }
   return m_filter.clean(m_path, *m_spool, out, id);
 }

@@ -34,7 +34,10 @@ public:
   // status, commit and branch switches). Each block is compared with the
   // file at the same offset; on the first difference the file's matching
   // prefix is copied into a spool and the rest of the stream follows it.
-  // A cache hit then costs reading the file once, not writing a copy.
+  // A cache hit then costs reading the file once, not writing a copy. The
+  // copied prefix may differ from what was compared if the file changes
+  // meanwhile: ingest re-checks the spool against the stream's id, so the
+  // manifest always describes the bytes git sent (or the clean fails).
   class Receiver {
   public:
     Receiver(Filter& f, std::string path) : m_filter(f), m_path(std::move(path)) {}
@@ -49,9 +52,6 @@ public:
     bool m_started = false;
     std::optional<Fd> m_file;        // the work tree file, while equal so far
     uint64_t m_file_size = 0;
-    int64_t m_file_mtime_ns = 0;      // stat at open, to notice changes
-    int64_t m_file_ctime_ns = 0;
-    std::string m_file_path;
     std::optional<TempFile> m_spool;  // once they differ (or no file)
     uint64_t m_offset = 0;
     IdHasher m_hasher;

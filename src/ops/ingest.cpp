@@ -69,7 +69,24 @@ private:
   const IngestOptions& m_opts;
   IngestReport& m_report;
 
+  // Every byte of the file goes through here once, in file order.
+  void digest(Bytes b) {
+    m_sha.update(b);
+    if (m_opts.expect_content_id) {
+      m_content.update(b);
+    }
+  }
+  Status check_content() {
+    if (m_opts.expect_content_id && m_content.finish() != *m_opts.expect_content_id) {
+      return make_error(Errc::IoError,
+                        "the file changed while it was being added (what was read differs from what "
+                        "was received); try again");
+    }
+    return {};
+  }
+
   Sha256 m_sha;
+  IdHasher m_content;
   uint64_t m_read = 0;
   std::deque<Pending> m_pending;
   uint64_t m_inflight = 0;
@@ -176,14 +193,14 @@ Status Ingest::add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
     kept = std::make_shared<Buffer>(t.size());
     TRY_STATUS(read_exact_at(f.fd->get(), start, *kept, m_path));
     hasher.update(*kept);
-    m_sha.update(*kept);
+    digest(*kept);
   } else {
     Buffer buf(cs);
     for (uint64_t off = 0; off < t.size(); off += cs) {
       buf.resize(std::min<uint64_t>(cs, t.size() - off));
       TRY_STATUS(read_exact_at(f.fd->get(), start + off, buf, m_path));
       hasher.update(buf);
-      m_sha.update(buf);
+      digest(buf);
       if (m_opts.on_progress) {
         m_opts.on_progress(m_read + off + buf.size());
       }
@@ -263,7 +280,7 @@ Result<format::Manifest> Ingest::run_generic() {
   for (uint64_t off = 0; off < m.size; off += part.size()) {
     part.resize(static_cast<size_t>(std::min<uint64_t>(m_opts.generic_part, m.size - off)));
     TRY_STATUS(read_exact_at(fd.get(), off, part, m_path));
-    m_sha.update(part);
+    digest(part);
     format::DataPart d{object_id_of(part), part.size()};
     TRY_STATUS(add_blob(part, d.id, /*bulk=*/true));
     m.data.push_back(d);
@@ -272,6 +289,7 @@ Result<format::Manifest> Ingest::run_generic() {
     }
   }
   TRY_STATUS(drain(0));
+  TRY_STATUS(check_content());
   TRY_STATUS(m_sink.finish());
   m.sha256 = m_sha.finish();
   return m;
@@ -292,8 +310,8 @@ Result<format::Manifest> Ingest::run() {
   m.size = f.size;
   m.header_len = f.header_json.size();
   m.header_id = object_id_of(f.header_json);
-  m_sha.update(f.prefix);
-  m_sha.update(f.header_json);
+  digest(f.prefix);
+  digest(f.header_json);
   m_read = 8 + f.header_json.size();
   TRY_STATUS(add_blob(f.header_json, m.header_id));
   m.tensors.resize(f.header.tensors.size());
@@ -305,13 +323,14 @@ Result<format::Manifest> Ingest::run() {
   if (f.header.tail_size > 0) {
     Buffer tail(f.header.tail_size);
     TRY_STATUS(read_exact_at(f.fd->get(), f.size - tail.size(), tail, m_path));
-    m_sha.update(tail);
+    digest(tail);
     m.has_tail = true;
     m.tail_len = tail.size();
     m.tail_id = object_id_of(tail);
     TRY_STATUS(add_blob(tail, m.tail_id));
   }
   TRY_STATUS(drain(0));
+  TRY_STATUS(check_content());
   TRY_STATUS(m_sink.finish());
   m.sha256 = m_sha.finish();
   return m;

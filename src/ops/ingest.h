@@ -32,6 +32,11 @@ struct IngestOptions {
   uint64_t generic_part = 64u << 20;
   // Called with bytes read so far (for progress); may be empty.
   std::function<void(uint64_t)> on_progress;
+  // The XXH3-128 of the bytes the caller received (git's clean stream):
+  // the file ingest reads must hash to it, else nothing is returned (an
+  // IoError saying the file changed), so a manifest always describes
+  // exactly the received bytes.
+  std::optional<ObjectId> expect_content_id;
 };
 
 struct TensorReport {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <random>
+#include <cstdlib>
 #include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -121,6 +122,28 @@ public:
 
 private:
   std::string m_path;
+};
+
+// A fresh git repository (`git init`) that Repo::open() finds: GIT_DIR and
+// GIT_WORK_TREE point at it until the object dies.
+class TempRepo {
+public:
+  TempRepo() {
+    std::string cmd = "git init -q '" + m_dir.path() + "' >/dev/null 2>&1";
+    m_ok = std::system(cmd.c_str()) == 0;
+    ::setenv("GIT_DIR", (m_dir.path() + "/.git").c_str(), 1);
+    ::setenv("GIT_WORK_TREE", m_dir.path().c_str(), 1);
+  }
+  ~TempRepo() {
+    ::unsetenv("GIT_DIR");
+    ::unsetenv("GIT_WORK_TREE");
+  }
+  bool ok() const { return m_ok; }
+  std::string path(const std::string& name = "") const { return m_dir.path(name); }
+
+private:
+  ScratchDir m_dir;
+  bool m_ok = false;
 };
 
 inline void write_file(const std::string& path, const std::vector<uint8_t>& data) {
