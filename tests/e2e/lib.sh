@@ -13,6 +13,60 @@ LOG="$SCRATCH/log"
 
 run() { "$@" >"$LOG" 2>&1; }
 
+# ---- expectations: each names the line that failed and shows the output ----
+# Inside a test_case, the first failed expectation ends the test.
+_where() { echo "${BASH_SOURCE[3]##*/}:${BASH_LINENO[2]}"; }
+_fail() {  # _fail MESSAGE : reports at the caller's caller
+  echo "  FAILED at $(_where): $1"
+  if [ -s "$LOG" ]; then echo "  --- output of the last command:"; sed 's/^/  | /' "$LOG" | tail -40; fi
+  return 1
+}
+# expect_ok CMD... : CMD succeeds (its output goes to $LOG)
+expect_ok() { "$@" >"$LOG" 2>&1 || _fail "expected success: $*"; }
+# expect_fail CMD... : CMD fails (exit status != 0), output in $LOG
+expect_fail() { if "$@" >"$LOG" 2>&1; then _fail "expected failure: $*"; fi; }
+# expect_log PATTERN / expect_no_log PATTERN : grep -E in the last command's output
+expect_log() { grep -Eq -- "$1" "$LOG" || _fail "output lacks /$1/"; }
+expect_no_log() { if grep -Eq -- "$1" "$LOG"; then _fail "output has /$1/"; fi; }
+# expect_eq ACTUAL EXPECTED [WHAT]
+expect_eq() { [ "$1" = "$2" ] || _fail "${3:-value}: got '$1', expected '$2'"; }
+# expect_same FILE1 FILE2 : byte-identical
+expect_same() { cmp -s "$1" "$2" || _fail "$1 differs from $2"; }
+expect_file() { [ -f "$1" ] || _fail "no file $1"; }
+expect_no_file() { if [ -e "$1" ] || [ -L "$1" ]; then _fail "$1 should not exist"; fi; }
+# expect_true CMD... : a test without output of its own ([ ], grep -q …)
+expect_true() { "$@" || _fail "not true: $*"; }
+expect_false() { if "$@"; then _fail "not false: $*"; fi; }
+
+# test_case NAME FUNCTION : runs FUNCTION in a subshell, in a fresh
+# directory with a fresh HOME (git identity set), stopping at the first
+# failed command or expectation.
+test_case() {
+  local name=$1 fn=$2 dir
+  dir="$SCRATCH/$fn"
+  mkdir -p "$dir/home"
+  (
+    export HOME="$dir/home"
+    git config --global user.email test@example.com
+    git config --global user.name Test
+    git config --global init.defaultBranch main
+    git config --global advice.detachedHead false
+    cd "$dir" || exit 1
+    # A failing plain command names itself and its line as well.
+    trap 'case $BASH_COMMAND in expect_*|_fail*|return*) ;; *) echo "  FAILED at ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND";; esac' ERR
+    set -eE
+    "$fn"
+  ) > "$dir.out" 2>&1
+  local rc=$?
+  if [ $rc -eq 0 ]; then
+    PASSED=$((PASSED + 1))
+  else
+    FAILED=$((FAILED + 1))
+    echo "FAIL: $name ($fn, exit $rc)"
+    sed 's/^/  /' "$dir.out" | tail -60
+  fi
+}
+
 check() {  # check NAME COMMAND...
   local name=$1; shift
   if "$@" >>"$LOG.all" 2>&1; then
