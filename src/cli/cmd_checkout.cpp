@@ -66,13 +66,11 @@ Status run(const Args& a) {
   std::vector<std::pair<std::string, format::Manifest>> todo;
   std::vector<std::pair<std::string, format::Manifest>> in_place;  // up to date or not selected
   for (const auto& p : paths) {
-    auto text = TRY(repo.blob(":" + p, format::k_max_manifest_size));
-    if (!text) {
-      continue;
-    }
-    auto m = format::parse_manifest(*text);
+    // Not a manifest: stored before the filter, git's own checkout handles
+    // it. A damaged manifest is an error naming the file.
+    auto m = TRY(git::index_manifest(repo, p));
     if (!m) {
-      continue;  // stored before the filter: git's own checkout handles it
+      continue;
     }
     if (selected(p, a.paths) && (a.force || needs_restore(*wd + "/" + p, *m))) {
       todo.emplace_back(p, std::move(*m));

@@ -110,10 +110,11 @@ Status fetch(const Args& a, bool quiet_if_nothing = false) {
     return {};
   }
   TRY_STATUS(remote::ping_remote(*o.remote));
-  // Only the named remote: `fetch` means "from there".
-  auto st = TRY(remote::download_closure(*o.remote, *o.store->local, git::distinct_object_ids(manifests),
-                                         remote::default_transfer_options("downloading from " +
-                                                                          o.remote->url()),
+  // Only the named remote: `fetch` means "from there". Local copies are
+  // checked, so a damaged one is replaced rather than trusted.
+  auto opts = remote::default_transfer_options("downloading from " + o.remote->url());
+  opts.verify_local = true;
+  auto st = TRY(remote::download_closure(*o.remote, *o.store->local, git::distinct_object_ids(manifests), opts,
                                          /*skip_missing=*/true));
   std::fprintf(stderr, "git-zipllm: downloaded %llu object(s) (%s) from %s\n",
                static_cast<unsigned long long>(st.objects), human_bytes(st.bytes).c_str(),

@@ -1,6 +1,10 @@
-// git zipllm verify: decode every object in the store and check it against
-// its id (every chunk against its checksums on the way), and check that
-// every tracked model's manifest in the index has all its objects.
+// git zipllm verify [--repair]: decode every object in the store and check
+// it against its id (every chunk against its checksums on the way), name
+// unreadable packs and entries that are not objects, and check that every
+// tracked model's manifest in the index parses and has all its objects.
+// --repair quarantines what is damaged and writes it again from work tree
+// files that still hold the bytes, else from the remote's store
+// (git/repair.h).
 // git zipllm verify --remote [REMOTE]: check that the remote's store holds
 // every object HEAD's model files need (delta bases included), so a clone
 // will work; names what is missing.
@@ -8,6 +12,7 @@
 #include "git/base_resolution.h"
 #include "git/model_store.h"
 #include "git/settings.h"
+#include "git/repair.h"
 #include "git/sync.h"
 
 #include <mutex>
@@ -32,38 +37,87 @@ Status verify_object(const store::Resolver& r, const ObjectId& id, uint64_t& byt
   return {};
 }
 
-Status run() {
+Status run(bool repair) {
   auto repo = TRY(git::Repo::open());
   auto store = TRY(git::ModelStore::open(repo));
   auto ids = store->local->list_ids();
-  size_t bad = 0;
+  std::vector<ObjectId> corrupt;
   uint64_t bytes = 0;
   for (const auto& id : ids) {
     Status s = verify_object(store->resolver, id, bytes);
     if (!s) {
-      std::fprintf(stderr, "git-zipllm: verify: %s\n", s.error().message.c_str());
-      ++bad;
+      std::fprintf(stderr, "git-zipllm: verify: corrupt: %s\n", s.error().message.c_str());
+      corrupt.push_back(id);
     }
   }
-  size_t missing = 0, files = 0;
+  auto bad_packs = store->local->bad_packs();
+  for (const auto& [path, why] : bad_packs) {
+    std::fprintf(stderr, "git-zipllm: verify: corrupt: pack %s cannot be read: %s\n", path.c_str(), why.c_str());
+  }
+  std::vector<ObjectId> missing;
+  size_t files = 0, damaged_manifests = 0;
   for (const auto& p : TRY(repo.tracked_paths())) {
-    auto m = TRY(git::stored_manifest(repo, p));
+    auto m = git::index_manifest(repo, p);
     if (!m) {
+      std::fprintf(stderr, "git-zipllm: verify: %s\n", m.error().message.c_str());
+      ++damaged_manifests;
+      continue;
+    }
+    if (!*m) {
       continue;
     }
     ++files;
-    for (const auto& id : format::object_ids(*m)) {
-      if (!store->resolver.contains(id)) {
-        std::fprintf(stderr, "git-zipllm: verify: %s needs object %s, which is missing\n", p.c_str(),
-                     id.hex().c_str());
-        ++missing;
+    for (const auto& id : format::object_ids(**m)) {
+      if (!store->local->contains(id)) {
+        std::fprintf(stderr, "git-zipllm: verify: %s needs object %s, which is missing%s\n", p.c_str(),
+                     id.hex().c_str(), bad_packs.empty() ? "" : " (it may be in a damaged pack)");
+        missing.push_back(id);
       }
     }
   }
-  std::printf("verified %zu objects (%s raw), %zu corrupt; %zu tracked files, %zu missing objects\n",
-              ids.size(), human_bytes(bytes).c_str(), bad, files, missing);
-  if (bad || missing) {
-    return make_error(bad ? Errc::Corrupt : Errc::NotFound, "the store has problems (see above)");
+  std::printf("verified %zu objects (%s raw), %zu corrupt; %zu damaged pack(s); %zu tracked files, %zu missing "
+              "objects%s\n",
+              ids.size(), human_bytes(bytes).c_str(), corrupt.size(), bad_packs.size(), files, missing.size(),
+              damaged_manifests ? (", " + std::to_string(damaged_manifests) + " damaged manifest(s)").c_str() : "");
+  if (corrupt.empty() && missing.empty() && bad_packs.empty() && !damaged_manifests) {
+    return {};
+  }
+  if (!repair) {
+    return make_error(corrupt.empty() && bad_packs.empty() ? Errc::NotFound : Errc::Corrupt,
+                      "the store has problems (see above); `git zipllm verify --repair` rewrites damaged "
+                      "and missing objects from the work tree or the remote's store");
+  }
+  std::vector<ObjectId> bad = corrupt;
+  bad.insert(bad.end(), missing.begin(), missing.end());
+  // Unreadable packs: what they held is missing above, and repaired below.
+  for (const auto& [path, why] : bad_packs) {
+    TRY_STATUS(store->local->quarantine_pack(path));
+  }
+  ThreadPool pool(ThreadPool::default_threads());
+  auto rep = TRY(git::repair_objects(repo, *store, pool, bad));
+  for (const auto& n : rep.notes) {
+    std::fprintf(stderr, "git-zipllm: repair: %s\n", n.c_str());
+  }
+  // What was written again is checked like everything else.
+  size_t still_bad = rep.unrepaired.size();
+  for (const auto* list : {&rep.from_work_tree, &rep.downloaded}) {
+    for (const auto& id : *list) {
+      uint64_t b = 0;
+      if (Status s = verify_object(store->resolver, id, b); !s) {
+        std::fprintf(stderr, "git-zipllm: repair: %s\n", s.error().message.c_str());
+        ++still_bad;
+      }
+    }
+  }
+  for (const auto& id : rep.unrepaired) {
+    std::fprintf(stderr, "git-zipllm: repair: object %s: no work tree file or upstream store has its bytes\n",
+                 id.hex().c_str());
+  }
+  std::printf("repaired %zu object(s) from the work tree, %zu from the remote's store; %zu left\n",
+              rep.from_work_tree.size(), rep.downloaded.size(), still_bad);
+  if (still_bad || damaged_manifests) {
+    return make_error(Errc::Corrupt, std::to_string(still_bad) + " object(s) could not be repaired" +
+                                         (damaged_manifests ? " and the index holds damaged manifests" : ""));
   }
   return {};
 }
@@ -132,9 +186,13 @@ std::vector<Runner> add_verify(CLI::App& app) {
   auto* cmd = app.add_subcommand("verify", "Decode every stored object and check it; report missing objects");
   auto remote_flag = std::make_shared<bool>(false);
   auto remote_name = std::make_shared<std::string>();
+  auto repair = std::make_shared<bool>(false);
   cmd->add_flag("--remote", *remote_flag, "check the remote's store instead: does it hold all HEAD needs?");
+  cmd->add_flag("--repair", *repair,
+                "rewrite damaged or missing objects from work tree files that hold their bytes, else "
+                "download them from the remote's store");
   cmd->add_option("name", *remote_name, "with --remote: git remote (default: the branch's remote, origin)");
-  return {[remote_flag, remote_name] {
+  return {[remote_flag, remote_name, repair] {
     if (*remote_flag) {
       Status s = verify_remote(*remote_name);
       return s ? 0 : fail(s.error().context("verify --remote"));
@@ -142,7 +200,7 @@ std::vector<Runner> add_verify(CLI::App& app) {
     if (!remote_name->empty()) {
       return fail(make_error(Errc::InvalidArgument, "verify: a remote name needs --remote"));
     }
-    Status s = run();
+    Status s = run(*repair);
     return s ? 0 : fail(s.error().context("verify"));
   }};
 }

@@ -117,6 +117,20 @@ std::optional<std::string> zipllmconfig_base(Repo& repo) {
 
 }  // namespace
 
+Result<std::optional<format::Manifest>> index_manifest(Repo& repo, const std::string& path) {
+  auto text = TRY(repo.blob(":" + path, format::k_max_manifest_size));
+  if (!text || !format::looks_like_manifest(
+                   Bytes(reinterpret_cast<const uint8_t*>(text->data()), text->size()))) {
+    return std::optional<format::Manifest>();
+  }
+  auto m = format::parse_manifest(*text);
+  if (!m) {
+    return make_error(Errc::Corrupt, path + ": the manifest in the index is damaged (" + m.error().message +
+                                         "); `git checkout HEAD -- " + path + "` or `git rm --cached` it");
+  }
+  return std::optional<format::Manifest>(std::move(*m));
+}
+
 Result<std::optional<format::Manifest>> stored_manifest(Repo& repo, const std::string& path,
                                                         bool index_first) {
   if (index_first) {

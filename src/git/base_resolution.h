@@ -33,8 +33,14 @@ struct ResolvedBase {
 Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, ModelStore& store, ThreadPool& pool,
                                                  const std::string& path);
 
+// The manifest in the index for `path`: nullopt when the blob is not a
+// manifest at all (a file committed before the filter); Corrupt naming the
+// path when it starts like one but does not parse (never skipped silently).
+Result<std::optional<format::Manifest>> index_manifest(Repo& repo, const std::string& path);
+
 // The manifest stored for `path` in the index, else in HEAD; nullopt if
-// neither holds a manifest.
+// neither holds a manifest (a damaged one counts as none: for choosing a
+// base, not for restoring).
 Result<std::optional<format::Manifest>> stored_manifest(Repo& repo, const std::string& path,
                                                         bool index_first = true);
 

@@ -57,8 +57,9 @@ private:
                    const format::DtypeInfo& dt, std::optional<ObjectId> base_id,
                    uint64_t base_off, uint32_t base_len, codec::EncodeOptions copts);
   Status drain(uint64_t keep_bytes);
+  // Already stored, undamaged: a damaged copy is replaced, not trusted.
   bool have(const ObjectId& id) const {
-    return m_written.count(id) || m_sink.contains(id) || m_resolver.raw_tensor(id);
+    return m_written.count(id) || m_sink.has_intact(id) || m_resolver.raw_tensor(id);
   }
 
   const std::string& m_path;
@@ -230,12 +231,11 @@ Status Ingest::add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
   h.id = mt.id;
   std::optional<ObjectId> base_id;
   const BaseTensor* bt = m_base ? m_base->find(t.name) : nullptr;
-  if (bt && bt->dtype == t.dtype && bt->size > 0 && t.size() > 0) {
+  if (bt && bt->id != mt.id && bt->dtype == t.dtype && bt->size > 0 && t.size() > 0) {
+    // A base whose object cannot be read (missing, damaged) is no base:
+    // the tensor is coded on its own, which is always correct.
     auto depth = m_resolver.depth_of(bt->id);
-    if (!depth) {
-      return std::move(depth).error().context("tensor '" + t.name + "': base");
-    }
-    if (*depth + 1 <= format::k_max_depth) {
+    if (depth && *depth + 1 <= format::k_max_depth) {
       base_id = bt->id;
       h.base_id = bt->id;
       h.base_size = bt->size;

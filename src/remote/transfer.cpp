@@ -199,9 +199,13 @@ Result<TransferStats> upload_objects(const store::ObjectSource& source, RemoteSt
 namespace {
 
 // Downloads `id` into a loose file, checks it, publishes it.
+bool have_locally(store::LocalStore& local, const ObjectId& id, const TransferOptions& opts) {
+  return opts.verify_local ? local.has_intact(id) : local.contains(id);
+}
+
 Status fetch_one(RemoteStore& remote, store::LocalStore& local, const ObjectId& id,
                  const TransferOptions& opts, const ByteCounter& counter) {
-  if (local.contains(id)) {
+  if (have_locally(local, id, opts)) {
     return {};
   }
   AtomicFile f = TRY(local.create_loose(id));
@@ -219,24 +223,9 @@ Status fetch_one(RemoteStore& remote, store::LocalStore& local, const ObjectId& 
   uint64_t size = TRY(file_size(rd.get(), f.temp_path()));
   store::ObjectLocation loc{std::make_shared<const Fd>(std::move(rd)), 0, size,
                             remote.url() + " object " + id.hex()};
-  auto reader = store::ObjectReader::open(loc, id);
-  if (!reader) {
+  if (Status c = store::check_encoded(loc, id); !c) {
     return make_error(Errc::Corrupt, "downloaded object " + id.hex() + " from " + remote.url() +
-                                         " is corrupt: " + reader.error().message);
-  }
-  uint64_t expect = reader->header().data_offset();
-  ScratchBytes enc;
-  for (uint32_t i = 0; i < reader->header().chunk_count(); ++i) {
-    expect += reader->header().chunks[i].enc_size;
-    if (auto c = reader->read_chunk_into(i, enc); !c) {
-      return make_error(Errc::Corrupt, "downloaded object " + id.hex() + " from " + remote.url() +
-                                           " is corrupt: " + c.error().message);
-    }
-  }
-  if (expect != size) {
-    return make_error(Errc::Corrupt, "downloaded object " + id.hex() + " from " + remote.url() +
-                                         " is corrupt: " + std::to_string(size) + " bytes, expected " +
-                                         std::to_string(expect));
+                                         " is corrupt: " + c.error().message);
   }
   return f.commit(/*keep_existing=*/true);
 }
@@ -265,7 +254,7 @@ Result<TransferStats> download_closure(RemoteStore& remote, store::LocalStore& l
     std::vector<ObjectId> want;
     size_t missing_before = stats.missing.size();
     for (const auto& id : round) {
-      if (!local.contains(id)) {
+      if (!have_locally(local, id, opts)) {
         want.push_back(id);
       } else {
         ++stats.present;

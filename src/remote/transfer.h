@@ -17,6 +17,9 @@ struct TransferOptions {
   int attempts = 5;     // per object, for transient errors
   int backoff_ms = 200; // doubled after each failed attempt
   std::string label;    // progress label; empty: no progress
+  // Downloads: check local copies (check_encoded) instead of trusting that
+  // they exist; damaged ones are quarantined and downloaded again.
+  bool verify_local = false;
 };
 
 // Options from the environment (GIT_ZIPLLM_TRANSFERS, GIT_ZIPLLM_RETRIES).

@@ -1,5 +1,7 @@
 #include "store/local_store.h"
 
+#include "store/object_io.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -86,6 +88,9 @@ void LocalStore::scan_packs() const {
     if (r) {
       m_pack_names.insert(name);
       m_packs.push_back(std::move(*r));
+      m_bad_packs.erase(name);
+    } else {
+      m_bad_packs[name] = r.error().message;
     }
   }
 }
@@ -118,13 +123,21 @@ bool LocalStore::contains(const ObjectId& id) const {
       return true;
     }
   }
-  return path_exists(path_of(id)) || in_packs(id, nullptr);
+  struct stat st;
+  if (::stat(path_of(id).c_str(), &st) == 0) {
+    return true;  // a directory here is damage that locate() and verify report
+  }
+  return in_packs(id, nullptr);
 }
 
 Result<std::optional<ObjectLocation>> LocalStore::locate(const ObjectId& id) const {
   std::string path = path_of(id);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Objects are regular files: a symbolic link is never followed.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
+    if (errno == ELOOP) {
+      return make_error(Errc::Corrupt, "object " + id.hex() + ": " + path + " is a symbolic link");
+    }
     if (errno != ENOENT) {
       return os_error("cannot open object", path, errno);
     }
@@ -133,14 +146,101 @@ Result<std::optional<ObjectLocation>> LocalStore::locate(const ObjectId& id) con
     return loc;
   }
   auto owned = std::make_shared<const Fd>(fd);
-  uint64_t size = TRY(file_size(fd, path));
-  return std::optional<ObjectLocation>(ObjectLocation{owned, 0, size, path});
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    return os_error("cannot stat", path, errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return make_error(Errc::Corrupt, "object " + id.hex() + ": " + path + " is not a regular file");
+  }
+  return std::optional<ObjectLocation>(ObjectLocation{owned, 0, static_cast<uint64_t>(st.st_size), path});
+}
+
+namespace {
+
+// A folder of the store that is written into: a real directory, created if
+// missing, never a symbolic link (which would send writes elsewhere).
+Status real_dir(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      return os_error("cannot stat", path, errno);
+    }
+    TRY_STATUS(make_dirs(path));
+    if (::lstat(path.c_str(), &st) != 0) {
+      return os_error("cannot stat", path, errno);
+    }
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return make_error(Errc::Corrupt, path + " is a symbolic link; refusing to write objects through it");
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return make_error(Errc::Corrupt, path + " is not a directory");
+  }
+  return {};
+}
+
+}  // namespace
+
+bool LocalStore::has_intact(const ObjectId& id) {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_batch_ids.count(id)) {
+      return true;  // written by this process, not published yet
+    }
+  }
+  auto loc = locate(id);
+  if (loc && !*loc) {
+    return false;
+  }
+  Status s = loc ? check_encoded(**loc, id) : Status(loc.error());
+  if (s) {
+    return true;
+  }
+  (void)quarantine(id);
+  return false;
+}
+
+Status LocalStore::quarantine(const ObjectId& id) {
+  std::string path = path_of(id);
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) {
+    TRY_STATUS(make_dirs(m_root + "/corrupt"));
+    std::string to = m_root + "/corrupt/" + id.hex() + "." + std::to_string(::getpid()) + "." +
+                     std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+    if (::rename(path.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+      return os_error("cannot move the damaged object aside:", path, errno);
+    }
+  }
+  if (in_packs(id, nullptr)) {
+    std::lock_guard lock(m_mutex);
+    m_shadowed.insert(id);
+  }
+  return {};
+}
+
+Status LocalStore::quarantine_pack(const std::string& path) {
+  TRY_STATUS(make_dirs(m_root + "/corrupt"));
+  std::string name = path.substr(path.rfind('/') + 1);
+  std::string to = m_root + "/corrupt/" + name + "." + std::to_string(::getpid());
+  if (::rename(path.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+    return os_error("cannot move the damaged pack aside:", path, errno);
+  }
+  std::lock_guard lock(m_mutex);
+  m_bad_packs.erase(name);
+  return {};
 }
 
 Result<std::unique_ptr<ObjectOutput>> LocalStore::create(const ObjectId& id, uint64_t raw_size) {
-  if (raw_size < m_threshold) {
+  bool shadowed;
+  {
+    std::lock_guard lock(m_mutex);
+    shadowed = m_shadowed.count(id) > 0;
+  }
+  if (raw_size < m_threshold && !shadowed) {
     std::lock_guard lock(m_mutex);
     if (!m_batch) {
+      TRY_STATUS(real_dir(m_root + "/packs"));
       auto now = std::chrono::system_clock::now().time_since_epoch().count();
       std::string name = m_root + "/packs/pack-" + std::to_string(now) + "-" +
                          std::to_string(::getpid()) + ".zpk";
@@ -149,16 +249,14 @@ Result<std::unique_ptr<ObjectOutput>> LocalStore::create(const ObjectId& id, uin
     auto inner = TRY(m_batch->create(id, raw_size));
     return std::unique_ptr<ObjectOutput>(new BatchedOutput(*this, id, std::move(inner)));
   }
-  std::string path = path_of(id);
-  std::string dir = path.substr(0, path.rfind('/'));
-  TRY_STATUS(make_dirs(dir));
-  AtomicFile f = TRY(AtomicFile::create(path, 0444));
+  AtomicFile f = TRY(create_loose(id));
   return std::unique_ptr<ObjectOutput>(new FileOutput(std::move(f)));
 }
 
 Result<AtomicFile> LocalStore::create_loose(const ObjectId& id) {
   std::string path = path_of(id);
-  TRY_STATUS(make_dirs(path.substr(0, path.rfind('/'))));
+  TRY_STATUS(real_dir(m_root + "/objects"));
+  TRY_STATUS(real_dir(path.substr(0, path.rfind('/'))));
   return AtomicFile::create(path, 0444);
 }
 
@@ -181,14 +279,17 @@ Status LocalStore::finish() {
 std::vector<ObjectId> LocalStore::list_ids() const {
   std::set<ObjectId> ids;
   std::error_code ec;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(m_root + "/objects", ec)) {
-    if (!e.is_regular_file()) {
+  // objects/<2 hex>/<30 hex>: two levels, listed without following links.
+  for (const auto& fan : std::filesystem::directory_iterator(m_root + "/objects", ec)) {
+    std::string dir = fan.path().filename().string();
+    std::error_code ec2;
+    if (dir.size() != 2 || !fan.is_directory(ec2)) {
       continue;
     }
-    std::string name = e.path().filename().string();
-    std::string dir = e.path().parent_path().filename().string();
-    if (auto id = ObjectId::from_hex(dir + name)) {
-      ids.insert(*id);  // temp files (".tmp-…") do not parse as ids
+    for (const auto& e : std::filesystem::directory_iterator(fan.path(), ec2)) {
+      if (auto id = ObjectId::from_hex(dir + e.path().filename().string())) {
+        ids.insert(*id);  // temp files (".tmp-…") do not parse as ids
+      }
     }
   }
   std::lock_guard lock(m_mutex);
@@ -199,6 +300,17 @@ std::vector<ObjectId> LocalStore::list_ids() const {
     }
   }
   return {ids.begin(), ids.end()};
+}
+
+std::vector<std::pair<std::string, std::string>> LocalStore::bad_packs() const {
+  std::lock_guard lock(m_mutex);
+  m_packs_mtime_ns = -1;  // a full scan
+  scan_packs();
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, why] : m_bad_packs) {
+    out.emplace_back(m_root + "/packs/" + name, why);
+  }
+  return out;
 }
 
 size_t LocalStore::pack_count() const {

@@ -4,6 +4,7 @@
 //   <root>/packs/pack-*.zpk               small objects, batched (pack format v1,
 //                                         empty manifest; docs/FORMAT.md §4)
 //   <root>/tmp/                           scratch (filter spools)
+//   <root>/corrupt/                       damaged objects set aside (quarantine)
 //
 // Objects smaller than k_pack_threshold (raw) written between two finish()
 // calls go into one new pack, published atomically by finish(); so a model
@@ -18,6 +19,7 @@
 #include "store/object_source.h"
 #include "store/pack.h"
 
+#include <map>
 #include <mutex>
 #include <set>
 #include <unordered_set>
@@ -41,13 +43,28 @@ public:
   bool contains(const ObjectId& id) const override;
   Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id, uint64_t raw_size) override;
   Status finish() override;
+  // Present and passing check_encoded(). A damaged copy is quarantined
+  // and false returned, so ingest and fetch write the object again.
+  bool has_intact(const ObjectId& id) override;
+  // Sets a damaged object aside: a loose file moves to corrupt/ (kept for
+  // inspection, removed by gc); a packed copy cannot be cut out of its
+  // pack, so the object is written loose from now on, and a loose copy
+  // always wins over a packed one. Afterwards the object can be written
+  // again (ingest, fetch).
+  Status quarantine(const ObjectId& id);
+  // Moves an unreadable pack (one of bad_packs()) to corrupt/.
+  Status quarantine_pack(const std::string& path);
   // A loose object file to fill by hand (downloads): commit(true) publishes it.
   Result<AtomicFile> create_loose(const ObjectId& id);
 
   // Number of pack files currently known (for tests and status).
   size_t pack_count() const;
-  // Every published object id (loose and packed; duplicates removed).
+  // Every published object id (loose and packed; duplicates removed),
+  // including entries under objects/ that are not regular files (damage
+  // that verify must report, not skip).
   std::vector<ObjectId> list_ids() const;
+  // Packs that exist but cannot be read (damaged): path and why.
+  std::vector<std::pair<std::string, std::string>> bad_packs() const;
 
 private:
   friend class BatchedOutput;
@@ -60,9 +77,11 @@ private:
   mutable std::mutex m_mutex;
   mutable std::vector<std::unique_ptr<PackReader>> m_packs;
   mutable std::set<std::string> m_pack_names;
+  mutable std::map<std::string, std::string> m_bad_packs;  // name -> why it cannot be read
   mutable int64_t m_packs_mtime_ns = -1;  // packs/ as of the last full scan
   std::unique_ptr<PackWriter> m_batch;
   std::unordered_set<ObjectId, ObjectIdHash> m_batch_ids;
+  std::unordered_set<ObjectId, ObjectIdHash> m_shadowed;  // damaged in a pack: write loose
 };
 
 }  // namespace zipllm::store

@@ -49,6 +49,20 @@ Status ObjectReader::read_chunk_into(uint32_t i, ScratchBytes& enc) const {
   return {};
 }
 
+Status check_encoded(const ObjectLocation& loc, const ObjectId& id) {
+  auto reader = ObjectReader::open(loc, id);
+  if (!reader) {
+    Error e = std::move(reader).error();
+    e.code = e.code == Errc::IoError || e.code == Errc::NotFound ? e.code : Errc::Corrupt;
+    return e;
+  }
+  ScratchBytes enc;
+  for (uint32_t i = 0; i < reader->header().chunk_count(); ++i) {
+    TRY_STATUS(reader->read_chunk_into(i, enc));
+  }
+  return {};
+}
+
 Result<ObjectWriter> ObjectWriter::begin(std::unique_ptr<ObjectOutput> out,
                                          format::ObjectHeader header) {
   ObjectWriter w;

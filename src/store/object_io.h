@@ -35,6 +35,14 @@ private:
   std::vector<uint64_t> m_chunk_pos;  // offset of each chunk within the object
 };
 
+// Checks an encoded object without decoding it: its header checksum, that
+// it holds `id`, that its size matches its chunk table, and every chunk's
+// encoded-bytes checksum. Catches damage (a flipped bit, a truncated copy)
+// at the cost of reading the object once; Corrupt naming the object and
+// where it is otherwise. (Decoding and re-hashing, as `verify` does, is
+// the full check.)
+Status check_encoded(const ObjectLocation& loc, const ObjectId& id);
+
 class ObjectWriter {
 public:
   // `header` carries kind, dtype, raw_size, chunk_size, id and the candidate

@@ -47,6 +47,10 @@ class ObjectSink {
 public:
   virtual ~ObjectSink() = default;
   virtual bool contains(const ObjectId& id) const = 0;
+  // Whether an undamaged copy is here, so writing `id` again can be
+  // skipped (deduplication). A sink that can tell a damaged copy sets it
+  // aside and answers false, so the caller writes it anew.
+  virtual bool has_intact(const ObjectId& id) { return contains(id); }
   // At most one output may be open at a time per sink. `raw_size` is the
   // object's decoded size (a hint: small objects may be batched).
   virtual Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id, uint64_t raw_size) = 0;

@@ -165,3 +165,24 @@ s3_bytes() {
   curl -s "$S3_ENDPOINT/$1?list-type=2&max-keys=100000&prefix=$2" |
     grep -o '<Size>[0-9]*</Size>' | sed 's/[^0-9]//g' | awk '{s+=$1} END {print s+0}'
 }
+
+# make_model FILE BYTES [DTYPE] : a safetensors file with one tensor "w" of
+# BYTES random bytes (BYTES a multiple of 4), so its object is stored loose
+# when BYTES >= 256 KiB.
+make_model() {
+  local file=$1 bytes=$2 dtype=${3:-F32}
+  local hdr="{\"w\":{\"dtype\":\"$dtype\",\"shape\":[$((bytes / 4))],\"data_offsets\":[0,$bytes]}}"
+  while [ $(( ${#hdr} % 8 )) -ne 0 ]; do hdr="$hdr "; done
+  { printf "\\x$(printf %02x $(( ${#hdr} & 255 )))\\x$(printf %02x $(( ${#hdr} >> 8 )))\\0\\0\\0\\0\\0\\0"
+    printf '%s' "$hdr"; head -c "$bytes" /dev/urandom; } > "$file"
+}
+
+# object_path ID : the loose object file of ID in this repository's store
+object_path() { echo ".git/zipllm/objects/${1:0:2}/${1:2}"; }
+# tensor_id REV:PATH NAME : the object id of tensor NAME in that manifest
+tensor_id() { git cat-file -p "$1" | grep "\"$2\"\$" | awk '{print $2}'; }
+# flip_byte FILE OFFSET : changes one byte in place
+flip_byte() {
+  chmod u+w "$1"
+  printf '\xa5' | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
