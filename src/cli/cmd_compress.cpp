@@ -19,6 +19,7 @@ struct Args {
 };
 
 Status run(const Args& a) {
+  TRY_STATUS(check_output_is_new(a.output, a.input, a.bases));
   ThreadPool pool(ThreadPool::default_threads());
   store::Resolver resolver;
   ops::BaseModel base;

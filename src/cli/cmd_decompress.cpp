@@ -16,6 +16,7 @@ struct Args {
 };
 
 Status run(const Args& a) {
+  TRY_STATUS(check_output_is_new(a.output, a.input, a.bases));
   auto pack = TRY(store::PackReader::open(a.input));
   format::Manifest m = TRY_CTX(format::parse_manifest(pack->manifest()), a.input);
   ThreadPool pool(ThreadPool::default_threads());

@@ -34,6 +34,12 @@ std::vector<Runner> add_gc(CLI::App& app);        // gc
 std::vector<Runner> add_sync(CLI::App& app);      // push, fetch, pull, pre-push
 std::vector<Runner> add_transfer(CLI::App& app);  // transfer (LFS agent), lfs-enable
 
+// The plain door's outputs replace whatever is at their path: an error if
+// `output` is the input or one of the bases (compress X -o X would destroy
+// the model).
+Status check_output_is_new(const std::string& output, const std::string& input,
+                           const std::vector<std::string>& bases);
+
 // `git zipllm checkout PATHS` as a function (pull uses it).
 int run_checkout(const std::vector<std::string>& paths, bool force);
 

@@ -1,6 +1,8 @@
 // git-zipllm entry point: builds the command line, runs one subcommand.
 #include "cli/commands.h"
 
+#include "util/file.h"
+
 #include <malloc.h>
 #include <unistd.h>
 
@@ -13,6 +15,21 @@ namespace zipllm::cli {
 int fail(const Error& e) {
   std::fprintf(stderr, "git-zipllm: error: %s\n", e.message.c_str());
   return e.code == Errc::Internal ? 2 : 1;
+}
+
+Status check_output_is_new(const std::string& output, const std::string& input,
+                           const std::vector<std::string>& bases) {
+  if (same_file(input, output)) {
+    return make_error(Errc::InvalidArgument,
+                      "the output " + output + " is the input " + input + "; writing it would destroy the input");
+  }
+  for (const auto& b : bases) {
+    if (same_file(b, output)) {
+      return make_error(Errc::InvalidArgument,
+                        "the output " + output + " is the base " + b + "; writing it would destroy the base");
+    }
+  }
+  return {};
 }
 
 

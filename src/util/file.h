@@ -75,6 +75,9 @@ Result<ObjectId> hash_file_range(int fd, uint64_t offset, uint64_t length, const
 
 Status make_dirs(const std::string& path);
 bool path_exists(const std::string& path);
+// Whether both paths name the same existing file (same device and inode:
+// links and other spellings included).
+bool same_file(const std::string& a, const std::string& b);
 
 // A file that becomes visible at `path` only when commit() succeeds. Until
 // then it lives as a uniquely named temp file in the same directory; the

@@ -63,6 +63,26 @@ t_demo() {
   run "$BIN" demo --data "$S" && grep -q "byte-identical" "$LOG"
 }
 
+# Issue 10, defect 3: `compress FT --base B -o B` destroyed both models.
+t_output_is_an_input() {
+  cp "$S/base.bf16.safetensors" b.safetensors
+  cp "$S/ftA_licenses.bf16.safetensors" f.safetensors
+  ln -s b.safetensors b-link.safetensors
+  expect_fail "$BIN" compress f.safetensors --base b.safetensors -o b.safetensors
+  expect_log 'is the base b.safetensors'
+  expect_fail "$BIN" compress f.safetensors --base b.safetensors -o b-link.safetensors
+  expect_fail "$BIN" compress f.safetensors -o f.safetensors
+  expect_log 'is the input f.safetensors'
+  expect_same b.safetensors "$S/base.bf16.safetensors"
+  expect_same f.safetensors "$S/ftA_licenses.bf16.safetensors"
+  expect_ok "$BIN" compress f.safetensors --base b.safetensors -o f.zpk
+  cp f.zpk f2.zpk
+  expect_fail "$BIN" decompress f.zpk --base b.safetensors -o f.zpk
+  expect_fail "$BIN" decompress f.zpk --base b.safetensors -o b.safetensors
+  expect_same f.zpk f2.zpk
+  expect_same b.safetensors "$S/base.bf16.safetensors"
+}
+
 check "solo round-trip" t_roundtrip_solo
 check "delta round-trip, < 40% of raw" t_roundtrip_delta
 check "grown vocabulary round-trip" t_vocab_grown
@@ -75,4 +95,5 @@ check "every shipped model round-trips against the base" t_family_roundtrip
 check "corrupt pack detected, no output" t_corrupt_pack
 check "compress is deterministic" t_deterministic
 check "demo" t_demo
+test_case "an output that is an input is refused" t_output_is_an_input
 finish
