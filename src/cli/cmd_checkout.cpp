@@ -1,13 +1,21 @@
 // git zipllm checkout [--force] [PATH...]
 // Writes tracked model files straight into the work tree (no trip through
 // git's in-memory smudge buffer, which needs RAM the size of the file), then
-// refreshes the index so `git status` stays clean. Restores files that are
-// missing, hold a manifest (GIT_ZIPLLM_SKIP_SMUDGE=1 clones) or have the
-// wrong size; --force restores all.
+// refreshes the index so `git status` stays clean.
+//
+// Like git, it never loses work: a file is replaced only when it is
+// missing or still a manifest (a placeholder from a clone without
+// smudging); a file that already holds the committed bytes is left alone;
+// a file that differs from the index (local changes) is reported and kept
+// unless --force. Paths that would leave the work tree through a symbolic
+// link are refused ("beyond a symbolic link", as git says). Files are
+// written under the store's tmp/ and renamed into place when verified, with
+// the mode git would give them (umask, executable bit from the index).
 #include "cli/commands.h"
 #include "util/progress.h"
 #include "git/base_resolution.h"
 #include "git/git_command.h"
+#include "git/install.h"
 #include "git/model_store.h"
 #include "git/sync.h"
 #include "ops/restore.h"
@@ -25,33 +33,117 @@ struct Args {
   bool force = false;
 };
 
-bool selected(const std::string& path, const std::vector<std::string>& wanted) {
-  if (wanted.empty()) {
-    return true;
+std::string normalize(std::string p) {
+  while (p.rfind("./", 0) == 0) {
+    p = p.substr(2);
   }
-  for (const auto& w : wanted) {
-    std::string p = w;
-    while (p.rfind("./", 0) == 0) {
-      p = p.substr(2);
-    }
-    if (path == p || (path.rfind(p + "/", 0) == 0)) {
-      return true;
-    }
+  while (p.size() > 1 && p.back() == '/') {
+    p.pop_back();
   }
-  return false;
+  return p;
 }
 
-bool needs_restore(const std::string& file, const format::Manifest& m) {
+bool matches(const std::string& path, const std::string& wanted) {
+  return wanted == "." || path == wanted || path.rfind(wanted + "/", 0) == 0;
+}
+
+enum class State {
+  Missing,      // nothing at the path
+  Placeholder,  // a manifest (GIT_ZIPLLM_SKIP_SMUDGE clone, interrupted checkout)
+  UpToDate,     // the committed bytes
+  Modified,     // anything else: local work
+  Blocked,      // a directory where the file belongs
+};
+
+// Refuses a path that leaves the work tree through a symbolic link, and
+// creates missing parent folders (as real folders).
+Status prepare_parents(const std::string& wd, const std::string& rel) {
+  std::string at = wd;
+  size_t pos = 0;
+  while (true) {
+    size_t slash = rel.find('/', pos);
+    if (slash == std::string::npos) {
+      return {};
+    }
+    at += "/" + rel.substr(pos, slash - pos);
+    pos = slash + 1;
+    struct stat st;
+    if (::lstat(at.c_str(), &st) != 0) {
+      if (errno != ENOENT) {
+        return os_error("cannot stat", at, errno);
+      }
+      if (::mkdir(at.c_str(), 0777) != 0 && errno != EEXIST) {
+        return os_error("cannot create directory", at, errno);
+      }
+      continue;
+    }
+    if (S_ISLNK(st.st_mode)) {
+      return make_error(Errc::InvalidArgument, rel + " is beyond a symbolic link (" +
+                                                   at.substr(wd.size() + 1) + "); not writing through it");
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return make_error(Errc::InvalidArgument, rel + ": " + at.substr(wd.size() + 1) + " is not a directory");
+    }
+  }
+}
+
+struct Inspected {
+  State state = State::Missing;
+  std::optional<ObjectId> content_id;  // of an up-to-date file that was read
+};
+
+// What is at `file`, compared with the index entry and its manifest. Stat
+// data that matches the index (and is not racy) is trusted as git trusts
+// it; otherwise the file is read once, hashing both ways.
+Result<Inspected> inspect(const std::string& file, const format::Manifest& m, const git::Repo::Entry& e,
+                          int64_t index_mtime_ns) {
+  Inspected out;
   struct stat st;
-  if (::stat(file.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != m.size) {
-    return true;
+  if (::lstat(file.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return out;
+    }
+    return os_error("cannot stat", file, errno);
   }
-  auto fd = open_read(file);
-  if (!fd) {
-    return true;
+  if (S_ISDIR(st.st_mode)) {
+    out.state = State::Blocked;
+    return out;
   }
+  out.state = State::Modified;
+  if (!S_ISREG(st.st_mode)) {
+    return out;  // a symbolic link or stranger: not ours to replace silently
+  }
+  auto fd = TRY(open_read(file));
   std::vector<uint8_t> head(format::k_manifest_magic.size());
-  return read_exact_at(fd->get(), 0, head, file) && format::looks_like_manifest(head);
+  if (static_cast<uint64_t>(st.st_size) >= head.size() && read_exact_at(fd.get(), 0, head, file) &&
+      format::looks_like_manifest(head)) {
+    out.state = State::Placeholder;
+    return out;
+  }
+  if (static_cast<uint64_t>(st.st_size) != m.size) {
+    return out;
+  }
+  int64_t mtime = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  int64_t ctime = int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  if (mtime == e.mtime_ns && ctime == e.ctime_ns && st.st_ino == e.ino &&
+      static_cast<uint32_t>(st.st_size) == e.size && index_mtime_ns > 0 && mtime < index_mtime_ns) {
+    out.state = State::UpToDate;
+    return out;
+  }
+  Sha256 sha;
+  IdHasher id;
+  std::vector<uint8_t> buf(8u << 20);
+  for (uint64_t off = 0; off < m.size; off += buf.size()) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), m.size - off));
+    TRY_STATUS(read_exact_at(fd.get(), off, std::span<uint8_t>(buf.data(), n), file));
+    sha.update(std::span<const uint8_t>(buf.data(), n));
+    id.update(std::span<const uint8_t>(buf.data(), n));
+  }
+  if (sha.finish() == m.sha256) {
+    out.state = State::UpToDate;
+    out.content_id = id.finish();
+  }
+  return out;
 }
 
 Status run(const Args& a) {
@@ -60,28 +152,71 @@ Status run(const Args& a) {
   if (!wd) {
     return make_error(Errc::InvalidArgument, "a bare repository has no work tree");
   }
+  // Files written here are re-cleaned by git: without the filter it would
+  // stage the raw weights.
+  if (std::string said = TRY(git::ensure_filter(repo)); !said.empty()) {
+    std::fprintf(stderr, "git-zipllm: %s\n", said.c_str());
+  }
   auto store = TRY(git::ModelStore::open(repo));
   ThreadPool pool(ThreadPool::default_threads());
-  auto paths = TRY(repo.tracked_paths());
-  std::vector<std::pair<std::string, format::Manifest>> todo;
+  const int64_t index_mtime = repo.index_mtime_ns();
+  std::vector<std::string> wanted;
+  for (const auto& p : a.paths) {
+    wanted.push_back(normalize(p));
+  }
+  std::vector<bool> wanted_hit(wanted.size(), false);
+  struct Todo {
+    std::string path;
+    format::Manifest m;
+    uint32_t mode;
+  };
+  std::vector<Todo> todo;
   std::vector<std::pair<std::string, format::Manifest>> in_place;  // up to date or not selected
-  for (const auto& p : paths) {
+  std::vector<std::string> kept, problems;
+  for (const auto& e : TRY(repo.tracked_entries())) {
     // Not a manifest: stored before the filter, git's own checkout handles
     // it. A damaged manifest is an error naming the file.
-    auto m = TRY(git::index_manifest(repo, p));
+    auto m = TRY(git::index_manifest(repo, e.path));
     if (!m) {
       continue;
     }
-    if (selected(p, a.paths) && (a.force || needs_restore(*wd + "/" + p, *m))) {
-      todo.emplace_back(p, std::move(*m));
-    } else {
-      in_place.emplace_back(p, std::move(*m));
+    bool chosen = wanted.empty();
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      if (matches(e.path, wanted[i])) {
+        chosen = true;
+        wanted_hit[i] = true;
+      }
+    }
+    std::string file = *wd + "/" + e.path;
+    Inspected got = TRY(inspect(file, *m, e, index_mtime));
+    if (got.content_id) {
+      // The index refresh below re-cleans it: make that a cache hit.
+      git::clean_cache_store(*store, *got.content_id, format::serialize_manifest(*m));
+    }
+    bool restore = chosen && (got.state == State::Missing || got.state == State::Placeholder ||
+                              (a.force && got.state == State::Modified));
+    if (chosen && got.state == State::Modified && !a.force) {
+      kept.push_back(e.path);
+    }
+    if (chosen && got.state == State::Blocked) {
+      problems.push_back(e.path + ": a directory is in the way");
+      continue;
+    }
+    if (restore) {
+      todo.push_back(Todo{e.path, std::move(*m), e.mode});
+    } else if (got.state == State::UpToDate) {
+      in_place.emplace_back(e.path, std::move(*m));
+    }
+  }
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (!wanted_hit[i]) {
+      return make_error(Errc::NotFound, "'" + a.paths[i] + "' did not match any tracked model file");
     }
   }
   // Everything missing locally comes down first, in parallel.
   std::vector<format::Manifest> manifests;
-  for (const auto& [p, m] : todo) {
-    manifests.push_back(m);
+  for (const auto& t : todo) {
+    manifests.push_back(t.m);
   }
   if (!manifests.empty() && !store->source->upstreams().empty()) {
     auto st = git::prefetch(*store, manifests, remote::default_transfer_options("downloading objects"));
@@ -116,32 +251,40 @@ Status run(const Args& a) {
   for (const auto& [p, m] : in_place) {
     offer(p, m);
   }
+  const std::string tmp_dir = store->local->root() + "/tmp";
+  TRY_STATUS(make_dirs(tmp_dir));
   std::string refreshed;
   size_t restored = 0, failed = 0;
-  for (const auto& [p, m] : todo) {
-    std::string target = *wd + "/" + p;
-    std::fprintf(stderr, "git-zipllm: restoring %s (%s)\n", p.c_str(), human_bytes(m.size).c_str());
+  for (const auto& t : todo) {
+    std::string target = *wd + "/" + t.path;
+    if (Status s = prepare_parents(*wd, t.path); !s) {
+      problems.push_back(s.error().message);
+      continue;
+    }
+    std::fprintf(stderr, "git-zipllm: restoring %s (%s)\n", t.path.c_str(), human_bytes(t.m.size).c_str());
     Status s;
     {
-      Progress progress(p, m.size);
+      Progress progress(t.path, t.m.size);
       ops::RestoreOptions opts;
       opts.on_progress = [&](uint64_t done) { progress.update(done); };
+      opts.mode = ((t.mode & 0111) ? 0777u : 0666u) & ~process_umask();
+      opts.tmp_dir = tmp_dir;
       ObjectId content_id;
       opts.content_id = &content_id;
-      s = ops::restore_file(m, store->resolver, target, pool, opts);
+      s = ops::restore_file(t.m, store->resolver, target, pool, opts);
       if (s) {
         // The index refresh below re-cleans the file: make that a cache hit.
-        git::clean_cache_store(*store, content_id, format::serialize_manifest(m));
+        git::clean_cache_store(*store, content_id, format::serialize_manifest(t.m));
       }
     }
     if (!s) {
-      std::fprintf(stderr, "git-zipllm: error: %s: %s\n", p.c_str(), s.error().message.c_str());
+      std::fprintf(stderr, "git-zipllm: error: %s: %s\n", t.path.c_str(), s.error().message.c_str());
       ++failed;
       continue;
     }
     ++restored;
-    refreshed += p + "\n";
-    offer(p, m);
+    refreshed += t.path + "\n";
+    offer(t.path, t.m);
   }
   if (!refreshed.empty()) {
     auto r = TRY(git::run_git({"update-index", "-q", "--refresh", "--stdin"}, refreshed));
@@ -149,8 +292,23 @@ Status run(const Args& a) {
   }
   std::printf("git-zipllm checkout: %zu file(s) restored%s\n", restored,
               failed ? (", " + std::to_string(failed) + " failed").c_str() : "");
-  if (failed) {
-    return make_error(Errc::NotFound, std::to_string(failed) + " file(s) could not be restored");
+  for (const auto& p : problems) {
+    std::fprintf(stderr, "git-zipllm: error: %s\n", p.c_str());
+  }
+  if (!kept.empty()) {
+    std::fprintf(stderr, "git-zipllm: these files differ from the index (local changes) and were not overwritten:\n");
+    for (size_t i = 0; i < kept.size() && i < 20; ++i) {
+      std::fprintf(stderr, "\t%s\n", kept[i].c_str());
+    }
+    if (kept.size() > 20) {
+      std::fprintf(stderr, "\t... and %zu more\n", kept.size() - 20);
+    }
+    return make_error(Errc::InvalidArgument,
+                      std::to_string(kept.size()) + " file(s) with local changes kept; commit or stash them, "
+                                                    "or `git zipllm checkout --force` to overwrite them");
+  }
+  if (failed || !problems.empty()) {
+    return make_error(Errc::NotFound, std::to_string(failed + problems.size()) + " file(s) could not be restored");
   }
   return {};
 }
@@ -169,7 +327,7 @@ std::vector<Runner> add_checkout(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("checkout", "Write tracked model files straight to the work tree");
   cmd->add_option("paths", a->paths, "files or folders (default: all tracked)");
-  cmd->add_flag("--force", a->force, "restore even files that look up to date");
+  cmd->add_flag("--force", a->force, "also overwrite files with local changes");
   return {[a] { return run_checkout(a->paths, a->force); }};
 }
 

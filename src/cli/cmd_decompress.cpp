@@ -28,6 +28,7 @@ Status run(const Args& a) {
   }
   Progress progress("decompress " + a.output, m.size);
   ops::RestoreOptions opts;
+  opts.mode = 0666 & ~process_umask();
   opts.on_progress = [&](uint64_t done) { progress.update(done); };
   Status s = ops::restore_file(m, resolver, a.output, pool, opts);
   if (!s && s.error().code == Errc::NotFound) {

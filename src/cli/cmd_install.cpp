@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "git/git_command.h"
 #include "git/hooks.h"
+#include "git/install.h"
 
 #include <cstdio>
 
@@ -9,55 +10,14 @@ namespace zipllm::cli {
 
 namespace {
 
-struct Key {
-  const char* name;
-  const char* value;
-};
-
-constexpr Key k_keys[] = {
-    {"filter.zipllm.process", "git-zipllm filter-process"},
-    {"filter.zipllm.clean", "git-zipllm clean %f"},
-    {"filter.zipllm.smudge", "git-zipllm smudge %f"},
-    {"filter.zipllm.required", "true"},
-    {"diff.zipllm.textconv", "git-zipllm textconv"},
-    {"merge.zipllm.name", "git-zipllm model merge (whole files)"},
-    {"merge.zipllm.driver", "git-zipllm merge-driver %O %A %B %P"},
-    // The LFS door: git-lfs runs it for remotes that `lfs-enable` selects.
-    {"lfs.customtransfer.zipllm.path", "git-zipllm"},
-    {"lfs.customtransfer.zipllm.args", "transfer"},
-    {"lfs.customtransfer.zipllm.concurrent", "false"},
-};
-
 struct Args {
   bool local = false, global = false, system = false, force = false, skip_repo = false;
   std::string scope() const { return local ? "--local" : system ? "--system" : "--global"; }
 };
 
-Result<std::string> current(const std::string& scope, const std::string& key) {
-  auto r = TRY(git::run_git({"config", scope, "--get", key}));
-  std::string v = r.output;
-  while (!v.empty() && v.back() == '\n') {
-    v.pop_back();
-  }
-  return r.status == 0 ? v : std::string();
-}
-
 Status install(const Args& a) {
   std::string scope = a.scope();
-  for (const Key& k : k_keys) {
-    std::string have = TRY(current(scope, k.name));
-    if (!have.empty() && have != k.value && !a.force) {
-      return make_error(Errc::InvalidArgument, std::string(k.name) + " is already set to '" + have +
-                                                   "' (" + scope.substr(2) +
-                                                   " config); use --force to replace it");
-    }
-  }
-  for (const Key& k : k_keys) {
-    auto r = TRY(git::run_git({"config", scope, "--replace-all", k.name, k.value}));
-    if (r.status != 0) {
-      return make_error(Errc::IoError, std::string("git config ") + scope + " " + k.name + " failed");
-    }
-  }
+  TRY_STATUS(git::install_config(scope, a.force));
   std::printf("git-zipllm filter installed (%s config)\n", scope.substr(2).c_str());
   // Inside a repository (or with --local): its hooks too.
   if (!a.skip_repo) {
@@ -75,20 +35,7 @@ Status install(const Args& a) {
 
 Status uninstall(const Args& a) {
   std::string scope = a.scope();
-  for (const Key& k : k_keys) {
-    std::string have = TRY(current(scope, k.name));
-    if (have.empty() || (have != k.value && !a.force)) {
-      continue;  // not ours: leave it
-    }
-    TRY(git::run_git({"config", scope, "--unset-all", k.name}));
-  }
-  // Drop the sections if they are now empty.
-  for (const char* section : {"filter.zipllm", "diff.zipllm", "merge.zipllm", "lfs.customtransfer.zipllm"}) {
-    auto r = TRY(git::run_git({"config", scope, "--get-regexp", std::string("^") + section + "\\."}));
-    if (r.output.empty()) {
-      (void)git::run_git({"config", scope, "--remove-section", section});
-    }
-  }
+  TRY_STATUS(git::uninstall_config(scope, a.force));
   std::printf("git-zipllm filter removed (%s config)\n", scope.substr(2).c_str());
   if (!a.skip_repo) {
     auto repo = git::Repo::open();

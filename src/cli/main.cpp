@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   // A closed pipe is an error to report, not a reason to die silently.
   std::signal(SIGPIPE, SIG_IGN);
+  (void)zipllm::process_umask();  // read while single-threaded
   // Base files are read through mappings; one truncated by another
   // process meanwhile faults. Say so instead of dying of a bus error
   // (temp files are left for `git zipllm gc`; nothing was published).

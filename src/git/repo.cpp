@@ -2,6 +2,8 @@
 
 #include <git2.h>
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <filesystem>
 
@@ -146,13 +148,13 @@ Result<std::optional<std::string>> Repo::blob(const std::string& spec, uint64_t 
   return std::optional<std::string>(std::string(data, data + size));
 }
 
-Result<std::vector<std::string>> Repo::tracked_paths() {
+Result<std::vector<Repo::Entry>> Repo::tracked_entries() {
   git_index* idx = nullptr;
   if (git_repository_index(&idx, m_repo) != 0) {
     return lib_error("cannot read the index");
   }
   std::unique_ptr<git_index, decltype(&git_index_free)> owned(idx, git_index_free);
-  std::vector<std::string> out;
+  std::vector<Entry> out;
   size_t n = git_index_entrycount(idx);
   for (size_t i = 0; i < n; ++i) {
     const git_index_entry* e = git_index_get_byindex(idx, i);
@@ -161,8 +163,37 @@ Result<std::vector<std::string>> Repo::tracked_paths() {
     }
     auto filter = TRY(attribute(e->path, "filter"));
     if (filter && *filter == "zipllm") {
-      out.emplace_back(e->path);
+      Entry en;
+      en.path = e->path;
+      en.mode = e->mode;
+      en.mtime_ns = int64_t(e->mtime.seconds) * 1'000'000'000 + e->mtime.nanoseconds;
+      en.ctime_ns = int64_t(e->ctime.seconds) * 1'000'000'000 + e->ctime.nanoseconds;
+      en.ino = e->ino;
+      en.size = e->file_size;
+      out.push_back(std::move(en));
     }
+  }
+  return out;
+}
+
+int64_t Repo::index_mtime_ns() {
+  git_index* idx = nullptr;
+  if (git_repository_index(&idx, m_repo) != 0) {
+    return 0;
+  }
+  std::string path = git_index_path(idx) ? git_index_path(idx) : "";
+  git_index_free(idx);
+  struct stat st;
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) {
+    return 0;
+  }
+  return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+Result<std::vector<std::string>> Repo::tracked_paths() {
+  std::vector<std::string> out;
+  for (auto& e : TRY(tracked_entries())) {
+    out.push_back(std::move(e.path));
   }
   return out;
 }

@@ -40,6 +40,20 @@ public:
   Result<std::optional<std::string>> blob(const std::string& spec, uint64_t max_size);
   // Paths in the index whose `filter` attribute is `zipllm`.
   Result<std::vector<std::string>> tracked_paths();
+  // The same with their index file mode (0100644, 0100755, ...).
+  struct Entry {
+    std::string path;
+    uint32_t mode = 0;
+    // The stat data git recorded (size truncated to 32 bits, as git does).
+    int64_t mtime_ns = 0, ctime_ns = 0;
+    uint64_t ino = 0;
+    uint32_t size = 0;
+  };
+  Result<std::vector<Entry>> tracked_entries();
+  // Modification time of the index file (git's racy-stat rule: an entry
+  // whose file changed in the same tick as the index was written cannot be
+  // trusted by stat alone); 0 if unknown.
+  int64_t index_mtime_ns();
   // A blob by its object id (hex); nullopt if absent, not a blob or larger
   // than max_size (checked before reading it).
   Result<std::optional<std::string>> blob_by_id(const std::string& hex, uint64_t max_size);

@@ -273,7 +273,7 @@ Result<std::vector<uint8_t>> read_blob(const store::Resolver& resolver, const Ob
 
 Status restore_file(const format::Manifest& m, const store::Resolver& resolver,
                     const std::string& out_path, ThreadPool& pool, const RestoreOptions& opts) {
-  AtomicFile out = TRY(AtomicFile::create(out_path, opts.mode, opts.durable));
+  AtomicFile out = TRY(AtomicFile::create(out_path, opts.mode, opts.durable, opts.tmp_dir));
   {
     Restore r(m, resolver, pool, opts);
     TRY_STATUS(r.run(out));

@@ -21,6 +21,9 @@ namespace zipllm::ops {
 struct RestoreOptions {
   uint64_t max_inflight = 64u << 20;
   unsigned mode = 0644;
+  // Where the file is written until it is verified (AtomicFile's tmp_dir):
+  // empty for beside `out_path`.
+  std::string tmp_dir;
   std::function<void(uint64_t)> on_progress;
   // If set, receives the XXH3-128 of the whole restored file (the key of
   // the clean cache, so git's re-clean of the file it just got is a hit).

@@ -199,8 +199,26 @@ static std::string unique_suffix() {
   return buf;
 }
 
-Result<AtomicFile> AtomicFile::create(const std::string& path, unsigned mode, bool durable) {
+unsigned process_umask() {
+  static const unsigned mask = [] {
+    mode_t m = ::umask(0);
+    ::umask(m);
+    return static_cast<unsigned>(m);
+  }();
+  return mask;
+}
+
+Result<AtomicFile> AtomicFile::create(const std::string& path, unsigned mode, bool durable,
+                                      const std::string& tmp_dir) {
   std::string tmp = path + unique_suffix();
+  if (!tmp_dir.empty()) {
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    struct stat a, b;
+    if (::stat(tmp_dir.c_str(), &a) == 0 && ::stat(dir.empty() ? "." : dir.c_str(), &b) == 0 &&
+        a.st_dev == b.st_dev) {
+      tmp = tmp_dir + "/" + std::filesystem::path(path).filename().string() + unique_suffix();
+    }
+  }
   int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     return os_error("cannot create", tmp, errno);

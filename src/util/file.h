@@ -90,8 +90,11 @@ public:
   // directory after the rename), so it survives power loss once commit()
   // returns; others (work tree files, as git's own checkout writes them) are
   // still atomic for every other process, killed writers included.
+  // With a `tmp_dir` on the same filesystem as `path`, the temp file lives
+  // there instead (so a killed writer leaves nothing beside the target,
+  // e.g. in a git work tree); on another filesystem it stays beside `path`.
   static Result<AtomicFile> create(const std::string& path, unsigned mode = 0644,
-                                   bool durable = true);
+                                   bool durable = true, const std::string& tmp_dir = "");
   ~AtomicFile();
   AtomicFile(AtomicFile&&) noexcept;
   AtomicFile& operator=(AtomicFile&&) = delete;
@@ -127,6 +130,9 @@ private:
 };
 
 Error os_error(const std::string& what, const std::string& path, int err);
+
+// The process's umask (read once; call first from main, before threads).
+unsigned process_umask();
 
 }  // namespace zipllm
 

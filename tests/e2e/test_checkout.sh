@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# `git zipllm checkout` / `pull`: never loses work, never writes outside the
+# work tree, leaves nothing behind when killed, gives files git's modes.
+. "$(dirname "$0")/lib.sh"
+export PATH="$(dirname "$BIN"):$PATH"
+S=$DATA/stories260K
+
+# origin: a committed repository with base/model.safetensors and ft.safetensors.
+make_origin() {
+  expect_ok git zipllm install
+  git init -q origin
+  cd origin
+  expect_ok git zipllm track '*.safetensors'
+  mkdir base
+  cp "$S/base.bf16.safetensors" base/model.safetensors
+  cp "$S/ftA_licenses.bf16.safetensors" ft.safetensors
+  git add . && git commit -qm models
+  cd ..
+}
+lazy_clone() { GIT_ZIPLLM_SKIP_SMUDGE=1 git clone -q origin "$1"; }
+
+# Issue 11, defect 1: checkout and pull overwrote uncommitted changes.
+t_local_changes_are_kept() {
+  make_origin
+  lazy_clone c && cd c
+  expect_ok git zipllm checkout
+  expect_same ft.safetensors "$S/ftA_licenses.bf16.safetensors"
+  # A changed model (same size: another fine-tune) and a longer one.
+  cp "$S/ftB_changelogs.bf16.safetensors" ft.safetensors
+  cat "$S/base.bf16.safetensors" > base/model.safetensors
+  printf 'more' >> base/model.safetensors
+  cp ft.safetensors ../ft.mine && cp base/model.safetensors ../base.mine
+  expect_fail git zipllm checkout
+  expect_log 'local changes'
+  expect_log 'ft.safetensors'
+  expect_log 'base/model.safetensors'
+  expect_log 'force'
+  expect_same ft.safetensors ../ft.mine
+  expect_same base/model.safetensors ../base.mine
+  expect_fail git zipllm pull
+  expect_same ft.safetensors ../ft.mine
+  # A missing file is still restored beside the kept ones.
+  rm base/model.safetensors
+  expect_fail git zipllm checkout
+  expect_same base/model.safetensors "$S/base.bf16.safetensors"
+  expect_same ft.safetensors ../ft.mine
+  expect_ok git zipllm checkout --force ft.safetensors
+  expect_same ft.safetensors "$S/ftA_licenses.bf16.safetensors"
+  expect_eq "$(git status --porcelain)" ""
+}
+
+# Issue 11, defect 6: a path that matches nothing is an error.
+t_unknown_path() {
+  make_origin
+  cd origin
+  expect_fail git zipllm checkout nonexistent.safetensors
+  expect_log "'nonexistent.safetensors' did not match"
+  expect_ok git zipllm checkout base
+}
+
+# Issue 11, defect 2: a clone without `git zipllm install` must not stage
+# raw weights after checkout.
+t_checkout_installs_the_filter() {
+  make_origin
+  expect_ok git zipllm uninstall
+  lazy_clone c && cd c
+  expect_eq "$(git config filter.zipllm.process || true)" ""
+  expect_ok git zipllm checkout
+  expect_log 'installed it for this repository'
+  expect_same ft.safetensors "$S/ftA_licenses.bf16.safetensors"
+  expect_eq "$(git config --local filter.zipllm.process)" "git-zipllm filter-process"
+  cp "$S/ftB_changelogs.bf16.safetensors" ft.safetensors
+  git commit -qam change
+  expect_true git cat-file -p HEAD:ft.safetensors | head -1 | grep -qx 'zipllm manifest v1'
+}
+
+# Issue 10, defect 9: writing through a symlinked parent folder.
+t_symlinked_parent_refused() {
+  make_origin
+  lazy_clone c && cd c
+  mkdir ../outside
+  rm -rf base
+  ln -s ../outside base
+  expect_fail git zipllm checkout
+  expect_log 'beyond a symbolic link'
+  expect_eq "$(ls -A ../outside)" ""
+  expect_same ft.safetensors "$S/ftA_licenses.bf16.safetensors"
+}
+
+# Issue 10, defect 5: umask and the executable bit.
+t_modes_follow_git() {
+  make_origin
+  cd origin
+  git update-index --chmod=+x ft.safetensors
+  git commit -qm exec
+  cd ..
+  lazy_clone c && cd c
+  (umask 077 && git zipllm checkout >/dev/null 2>&1)
+  expect_eq "$(stat -c %a ft.safetensors)" 700
+  expect_eq "$(stat -c %a base/model.safetensors)" 600
+  expect_eq "$(git status --porcelain)" ""
+  rm ft.safetensors base/model.safetensors
+  (umask 022 && git zipllm checkout >/dev/null 2>&1)
+  expect_eq "$(stat -c %a ft.safetensors)" 755
+  expect_eq "$(stat -c %a base/model.safetensors)" 644
+}
+
+# Issue 10, defect 5: a killed checkout left NAME.tmp-PID-... in the work tree.
+t_killed_checkout_leaves_nothing_in_the_work_tree() {
+  expect_ok git zipllm install
+  git init -q r && cd r
+  expect_ok git zipllm track '*.safetensors'
+  make_model big.safetensors $((192 << 20))
+  git add . && git commit -qm big
+  cp big.safetensors ../big.orig
+  local seen=0
+  for attempt in 1 2 3 4 5; do
+    rm -f big.safetensors
+    git zipllm checkout >/dev/null 2>&1 &
+    local pid=$!
+    for _ in $(seq 1 400); do
+      if [ -n "$(find . .git/zipllm/tmp -maxdepth 1 -name 'big.safetensors.tmp-*' 2>/dev/null)" ]; then
+        kill -9 $pid; seen=1; break
+      fi
+      kill -0 $pid 2>/dev/null || break
+      sleep 0.005
+    done
+    wait $pid 2>/dev/null || true
+    [ $seen = 1 ] && break
+  done
+  expect_eq $seen 1 "checkout killed while writing"
+  expect_eq "$(find . -path ./.git -prune -o -name '*.tmp-*' -print)" ""
+  expect_eq "$(git status --porcelain --untracked-files=all | grep -v '^ D' || true)" ""
+  expect_ok git zipllm gc --older-than 0
+  expect_eq "$(find .git/zipllm -name '*.tmp-*')" ""
+  expect_ok git zipllm checkout
+  expect_same big.safetensors ../big.orig
+}
+
+test_case "checkout and pull keep files with local changes" t_local_changes_are_kept
+test_case "checkout of a path that matches nothing fails" t_unknown_path
+test_case "checkout in a clone without install configures the filter" t_checkout_installs_the_filter
+test_case "checkout refuses to write through a symlinked folder" t_symlinked_parent_refused
+test_case "restored files get git's modes (umask, +x)" t_modes_follow_git
+test_case "a killed checkout leaves no temp file in the work tree" t_killed_checkout_leaves_nothing_in_the_work_tree
+finish
