@@ -1,15 +1,17 @@
 // git zipllm gc [--older-than MINUTES]
-// Removes what interrupted processes left behind in the store: temp files
-// of objects and packs never published (".tmp-" names), filter spools, and
-// clean-cache entries whose objects are gone. Published objects are never
-// touched: collecting unreferenced objects needs a reachability walk over
-// every ref and is not done yet.
+// Removes what interrupted processes left behind: temp files of objects and
+// packs never published (".tmp-" names), filter spools, damaged objects set
+// aside in corrupt/, clean-cache entries whose objects are gone, and temp
+// files an older version left beside model files in the work tree. A file
+// a live process still holds (its lock, or the pid in its name) is never
+// touched, whatever its age. Published objects are never deleted here.
 #include "cli/commands.h"
 #include "format/manifest.h"
 #include "git/model_store.h"
 
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 
 namespace zipllm::cli {
 
@@ -17,49 +19,101 @@ namespace {
 
 namespace fs = std::filesystem;
 
+class Sweeper {
+public:
+  explicit Sweeper(fs::file_time_type cutoff) : m_cutoff(cutoff) {}
+  // Removes `p` if it is old enough and no live process holds it.
+  void sweep(const fs::path& p) {
+    std::error_code ec;
+    if (fs::last_write_time(p, ec) >= m_cutoff || ec || temp_file_in_use(p.string())) {
+      return;
+    }
+    remove(p);
+  }
+  void remove(const fs::path& p) {
+    std::error_code ec;
+    uint64_t size = fs::file_size(p, ec);
+    if (ec) {
+      size = 0;
+    }
+    if (fs::remove(p, ec)) {
+      ++m_removed;
+      m_bytes += size;
+    }
+  }
+  size_t removed() const { return m_removed; }
+  uint64_t bytes() const { return m_bytes; }
+
+private:
+  fs::file_time_type m_cutoff;
+  size_t m_removed = 0;
+  uint64_t m_bytes = 0;
+};
+
+// Regular files under `dir`, recursively, without following links and
+// without throwing.
+std::vector<fs::path> files_under(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, ec), end;
+  while (!ec && it != end) {
+    if (it->is_regular_file(ec) || it->is_symlink(ec)) {
+      out.push_back(it->path());
+    }
+    it.increment(ec);
+  }
+  return out;
+}
+
 Status run(int older_than_minutes) {
   auto repo = TRY(git::Repo::open());
-  auto store = TRY(git::ModelStore::open(repo));
+  auto store = TRY(git::ModelStore::open_local(repo));
   const std::string root = store->local->root();
-  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::minutes(older_than_minutes);
-  size_t removed = 0;
-  uint64_t bytes = 0;
-  std::error_code ec;
-  auto remove = [&](const fs::path& p) {
-    uint64_t size = fs::file_size(p, ec);
-    if (fs::remove(p, ec)) {
-      ++removed;
-      bytes += ec ? 0 : size;
-    }
-  };
-  for (const char* dir : {"objects", "packs", "tmp", "bases", "cache"}) {
-    for (const auto& e : fs::recursive_directory_iterator(root + "/" + dir, ec)) {
-      if (!e.is_regular_file(ec)) {
-        continue;
-      }
-      std::string name = e.path().filename().string();
-      bool temp = name.find(".tmp-") != std::string::npos || std::string(dir) == "tmp";
-      if (temp && e.last_write_time(ec) < cutoff) {
-        remove(e.path());
+  Sweeper sweeper(fs::file_time_type::clock::now() - std::chrono::minutes(older_than_minutes));
+  for (const char* dir : {"objects", "packs", "tmp", "bases", "cache", "lfs"}) {
+    for (const auto& p : files_under(root + "/" + dir)) {
+      if (p.filename().string().find(".tmp-") != std::string::npos || std::string(dir) == "tmp") {
+        sweeper.sweep(p);
       }
     }
   }
+  for (const auto& p : files_under(root + "/corrupt")) {
+    sweeper.sweep(p);
+  }
   // Clean-cache entries that no longer answer (their objects are missing).
+  std::error_code ec;
   for (const auto& e : fs::directory_iterator(root + "/cache/clean", ec)) {
     bool stale = true;
     if (auto text = read_whole_file(e.path().string(), format::k_max_manifest_size)) {
       if (auto m = format::parse_manifest(std::string(text->begin(), text->end()))) {
         stale = false;
         for (const auto& id : format::object_ids(*m)) {
-          stale = stale || !store->resolver.contains(id);
+          stale = stale || !store->local->contains(id);
         }
       }
     }
     if (stale) {
-      remove(e.path());
+      sweeper.remove(e.path());
     }
   }
-  std::printf("git-zipllm gc: removed %zu leftover file(s), %s\n", removed, human_bytes(bytes).c_str());
+  // Versions before 0.2 wrote `git zipllm checkout`'s temp file beside the
+  // model: "<tracked path>.tmp-<pid>-<n>-<8 hex>".
+  if (auto wd = repo.workdir()) {
+    static const std::regex k_leftover(R"(\.tmp-[0-9]+-[0-9]+-[0-9a-f]{8})");
+    for (const auto& p : TRY(repo.tracked_paths())) {
+      fs::path file = fs::path(*wd) / p;
+      for (const auto& e : fs::directory_iterator(file.parent_path(), ec)) {
+        std::string name = e.path().filename().string();
+        std::string stem = file.filename().string();
+        if (name.size() > stem.size() && name.compare(0, stem.size(), stem) == 0 &&
+            std::regex_match(name.substr(stem.size()), k_leftover) && e.is_regular_file(ec)) {
+          sweeper.sweep(e.path());
+        }
+      }
+    }
+  }
+  std::printf("git-zipllm gc: removed %zu leftover file(s), %s\n", sweeper.removed(),
+              human_bytes(sweeper.bytes()).c_str());
   return {};
 }
 

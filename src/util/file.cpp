@@ -1,8 +1,10 @@
 #include "util/file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -199,6 +201,31 @@ static std::string unique_suffix() {
   return buf;
 }
 
+namespace {
+
+// Marks a new temp file as held by this process (released when the
+// descriptor closes, whatever kills the process).
+void hold(int fd) { (void)::flock(fd, LOCK_EX | LOCK_NB); }
+
+}  // namespace
+
+bool temp_file_in_use(const std::string& path) {
+  size_t at = path.rfind(".tmp-");
+  if (at != std::string::npos) {
+    long pid = std::strtol(path.c_str() + at + 5, nullptr, 10);
+    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) {
+      return true;
+    }
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    return false;
+  }
+  bool busy = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return busy;
+}
+
 unsigned process_umask() {
   static const unsigned mask = [] {
     mode_t m = ::umask(0);
@@ -223,6 +250,7 @@ Result<AtomicFile> AtomicFile::create(const std::string& path, unsigned mode, bo
   if (fd < 0) {
     return os_error("cannot create", tmp, errno);
   }
+  hold(fd);
   return AtomicFile(path, tmp, Fd(fd), mode, durable);
 }
 
@@ -311,6 +339,7 @@ Result<TempFile> TempFile::create(const std::string& dir, const std::string& pre
   if (fd < 0) {
     return os_error("cannot create", path, errno);
   }
+  hold(fd);
   return TempFile(path, Fd(fd));
 }
 

@@ -138,6 +138,12 @@ unsigned process_umask();
 
 namespace zipllm {
 
+// Temp files (AtomicFile's and TempFile's) are named "<name>.tmp-<pid>-<n>-<rand>"
+// and hold an exclusive flock while their writer lives. Whether the one at
+// `path` may belong to a live process (its lock is held, or the pid in its
+// name runs): cleanup must leave such files alone.
+bool temp_file_in_use(const std::string& path);
+
 // A scratch file removed when the object dies. Created with O_EXCL in `dir`.
 class TempFile {
 public:
