@@ -189,6 +189,10 @@ Status Filter::Receiver::finish(std::string& out) {
     TRY_STATUS(to_spool());  // the file is longer than what git sent
   }
   TRY_STATUS(m_filter.ensure_open());
+  if (std::getenv("GIT_ZIPLLM_TRACE")) {
+    std::fprintf(stderr, "git-zipllm: trace: clean %s: %s\n", m_path.c_str(),
+                 m_spool ? "spooled" : "same as the work tree file");
+  }
   if (auto hit = clean_cache_lookup(*m_filter.m_store, id, m_offset)) {
     out = std::move(*hit);
     return {};

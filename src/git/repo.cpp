@@ -45,6 +45,38 @@ Result<Repo> Repo::open() {
     }
   } else {
     rc = git_repository_open_ext(&r, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
+    // GIT_DIR without GIT_WORK_TREE (git runs filters and hooks so in
+    // repositories made with --separate-git-dir, and in submodules): as git
+    // does, the work tree is core.worktree, else the current directory,
+    // unless core.bare says there is none. (libgit2 guesses the parent of
+    // GIT_DIR, or calls the repository bare.)
+    if (rc == 0 && std::getenv("GIT_DIR")) {
+      git_config* cfg = nullptr;
+      int bare = 0;
+      std::string worktree;
+      if (git_repository_config_snapshot(&cfg, r) == 0) {
+        if (git_config_get_bool(&bare, cfg, "core.bare") != 0) {
+          bare = 0;
+        }
+        const char* wt = nullptr;
+        if (git_config_get_string(&wt, cfg, "core.worktree") == 0 && wt) {
+          worktree = wt;
+        }
+        git_config_free(cfg);
+      }
+      std::error_code ec;
+      if (!worktree.empty() && worktree[0] != '/') {
+        worktree = (std::filesystem::path(git_repository_path(r)) / worktree).lexically_normal().string();
+      } else if (worktree.empty()) {
+        worktree = std::filesystem::current_path(ec).string();
+      }
+      if (!bare && !ec && git_repository_set_workdir(r, worktree.c_str(), 0) != 0) {
+        Error e = lib_error("cannot use " + worktree + " as the work tree");
+        git_repository_free(r);
+        git_libgit2_shutdown();
+        return e;
+      }
+    }
   }
   if (rc != 0) {
     Error e = rc == GIT_ENOTFOUND ? make_error(Errc::NotFound, "not inside a git repository")
