@@ -116,7 +116,7 @@ t_killed_checkout_leaves_nothing_in_the_work_tree() {
   local seen=0
   for attempt in 1 2 3 4 5; do
     rm -f big.safetensors
-    git zipllm checkout >/dev/null 2>&1 &
+    git-zipllm checkout >/dev/null 2>&1 &  # not via git: kill the process that writes
     local pid=$!
     for _ in $(seq 1 400); do
       if [ -n "$(find . .git/zipllm/tmp -maxdepth 1 -name 'big.safetensors.tmp-*' 2>/dev/null)" ]; then
