@@ -4,6 +4,7 @@
 #include "git/git_command.h"
 #include "git/lfs_agent.h"
 #include "git/repo.h"
+#include "util/redact.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -48,6 +49,9 @@ Status lfs_enable(const EnableArgs& a) {
     std::error_code ec;
     url = "file://" + std::filesystem::absolute(*path, ec).lexically_normal().string();
   }
+  // git-lfs matches URL keys without their user part: a token in the
+  // remote's URL must not end up in a config key name.
+  url = strip_userinfo(url);
   TRY_STATUS(set(scope, "lfs." + url + ".standalonetransferagent", "zipllm"));
   std::printf("git-zipllm: LFS objects for %s (%s) now travel through git-zipllm\n", name.c_str(),
               url.c_str());

@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 
 #include "util/file.h"
+#include "util/redact.h"
 
 #include <malloc.h>
 #include <unistd.h>
@@ -13,7 +14,7 @@
 namespace zipllm::cli {
 
 int fail(const Error& e) {
-  std::fprintf(stderr, "git-zipllm: error: %s\n", e.message.c_str());
+  std::fprintf(stderr, "git-zipllm: error: %s\n", redact(e.message).c_str());
   return e.code == Errc::Internal ? 2 : 1;
 }
 
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
   reg(add_gc(app));
   reg(add_sync(app));
   reg(add_transfer(app));
+  reg(add_trust(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

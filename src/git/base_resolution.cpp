@@ -7,6 +7,8 @@
 
 #include <git2.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 namespace zipllm::git {
@@ -51,6 +53,23 @@ Result<std::optional<format::Manifest>> from_work_tree(Repo& repo, ModelStore& s
   if (!wd || !path_exists(*wd + "/" + p) || depth > 4) {
     return std::optional<format::Manifest>();
   }
+  // Read only what is really in the work tree: never through a symbolic
+  // link (a committed link could point anywhere, and ingested base objects
+  // are pushed with everything else).
+  std::string at = *wd;
+  for (size_t pos = 0; pos <= p.size();) {
+    size_t slash = p.find('/', pos);
+    at += "/" + p.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    struct stat st;
+    if (::lstat(at.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) {
+      return make_error(Errc::InvalidArgument, "base " + p + ": " + at.substr(wd->size() + 1) +
+                                                   " is a symbolic link; a base must be a file in the work tree");
+    }
+    if (slash == std::string::npos) {
+      break;
+    }
+    pos = slash + 1;
+  }
   auto own = TRY(resolve_at_depth(repo, store, pool, p, depth + 1));
   auto m = ops::ingest_file(*wd + "/" + p, own ? &own->model : nullptr, store.resolver,
                             *store.local, pool, ops::IngestOptions{}, nullptr);
@@ -60,12 +79,27 @@ Result<std::optional<format::Manifest>> from_work_tree(Repo& repo, ModelStore& s
   return std::optional<format::Manifest>(std::move(*m));
 }
 
+// A path from a committed file (an attribute, .zipllmconfig): it must name
+// something inside the work tree, as written (no absolute path, no "..").
+Status check_committed_path(const std::string& p, const std::string& origin) {
+  bool escapes = p.empty() || p[0] == '/' || p == ".." || p.rfind("../", 0) == 0 ||
+                 p.find("/../") != std::string::npos ||
+                 (p.size() >= 3 && p.compare(p.size() - 3, 3, "/..") == 0);
+  if (escapes) {
+    return make_error(Errc::InvalidArgument,
+                      origin + ": a base named by a committed file must be a path inside the repository; '" + p +
+                          "' is not (register bases elsewhere with `git zipllm base add NAME FILE`)");
+  }
+  return {};
+}
+
 // A declared base path: a tracked file, or a folder of tracked shards.
 Result<std::optional<ResolvedBase>> base_from_path(Repo& repo, ModelStore& store, ThreadPool& pool,
                                                    const std::string& self,
                                                    const std::string& declared,
                                                    const std::string& origin, int depth) {
   std::string p = normalize(declared);
+  TRY_STATUS(check_committed_path(p, origin));
   ResolvedBase rb;
   rb.origin = origin;
   if (p == self) {

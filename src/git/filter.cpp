@@ -6,6 +6,7 @@
 #include "git/pkt_line.h"
 #include "ops/ingest.h"
 #include "ops/restore.h"
+#include "util/redact.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -313,7 +314,7 @@ std::string value_of(const std::vector<std::string>& lines, const std::string& k
 }
 
 void report(const std::string& what, const Error& e) {
-  std::fprintf(stderr, "git-zipllm: %s failed: %s\n", what.c_str(), e.message.c_str());
+  std::fprintf(stderr, "git-zipllm: %s failed: %s\n", what.c_str(), redact(e.message).c_str());
 }
 
 // Reads content packets until flush, handing them to `sink` in blocks of

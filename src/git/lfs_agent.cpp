@@ -5,6 +5,7 @@
 #include "git/sync.h"
 #include "ops/ingest.h"
 #include "ops/restore.h"
+#include "util/redact.h"
 
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -24,7 +25,7 @@ using nlohmann::json;
 // git-lfs shows agent stderr only under GIT_TRACE; messages go in errors.
 void trace(const std::string& s) {
   if (std::getenv("GIT_ZIPLLM_TRACE")) {
-    std::fprintf(stderr, "git-zipllm: transfer: %s\n", s.c_str());
+    std::fprintf(stderr, "git-zipllm: transfer: %s\n", redact(s).c_str());
   }
 }
 
@@ -277,7 +278,7 @@ int Agent::run() {
     if (event == "init") {
       Status s = init(msg);
       if (!s) {
-        send({{"error", {{"code", 32}, {"message", "git-zipllm: " + s.error().message}}}});
+        send({{"error", {{"code", 32}, {"message", "git-zipllm: " + redact(s.error().message)}}}});
       } else {
         send(json::object());
       }
@@ -313,7 +314,7 @@ int Agent::run() {
     if (!s) {
       trace(event + " " + oid + " failed: " + s.error().message);
       done["error"] = {{"code", s.error().code == Errc::NotFound ? 404 : 500},
-                       {"message", "git-zipllm: " + s.error().message}};
+                       {"message", "git-zipllm: " + redact(s.error().message)}};
     }
     send(done);
   }

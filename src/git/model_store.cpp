@@ -17,7 +17,13 @@ Result<std::unique_ptr<ModelStore>> open_with(Repo& repo, bool upstreams_too) {
   std::set<std::string> seen{path};
   if (upstreams_too) {
     Settings settings = Settings::load(repo);
-    if (auto t = resolve_remote_store(repo, settings, ""); t && !seen.count(t->url)) {
+    auto t = resolve_remote_store(repo, settings, "");
+    if (t) {
+      tell_once(t->note);
+    } else if (std::string hint = trust_hint(settings); !hint.empty()) {
+      tell_once(hint);
+    }
+    if (t && !seen.count(t->url)) {
       // A misconfigured remote must not stop local work: it fails later,
       // with its message, only if an object is actually missing.
       if (auto r = remote::open_remote(t->url, settings.s3())) {

@@ -413,6 +413,27 @@ bool same_key(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+std::vector<std::string> Repo::config_strings(const std::string& key) {
+  std::vector<std::string> out;
+  git_config* cfg = nullptr;
+  if (git_repository_config_snapshot(&cfg, m_repo) == 0) {
+    git_config_get_multivar_foreach(
+        cfg, key.c_str(), nullptr,
+        [](const git_config_entry* e, void* payload) {
+          static_cast<std::vector<std::string>*>(payload)->emplace_back(e->value ? e->value : "");
+          return 0;
+        },
+        &out);
+    git_config_free(cfg);
+  }
+  for (const auto& [k, v] : command_line_config()) {
+    if (same_key(k, key)) {
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
 std::optional<std::string> Repo::config_string(const std::string& key) {
   std::optional<std::string> out;
   for (const auto& [k, v] : command_line_config()) {

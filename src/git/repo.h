@@ -66,8 +66,10 @@ public:
   std::optional<std::string> default_remote();
   // The local folder a remote URL names (a path or file://), if it is one.
   static std::optional<std::string> local_path_of(const std::string& url);
-  // A config string, if set.
+  // A config string, if set (the last value wins, `git -c` first).
   std::optional<std::string> config_string(const std::string& key);
+  // Every value of a multi-valued key, in git's order (`git -c` last).
+  std::vector<std::string> config_strings(const std::string& key);
 
 private:
   explicit Repo(git_repository* r) : m_repo(r) {}

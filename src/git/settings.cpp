@@ -2,8 +2,11 @@
 
 #include "format/manifest.h"
 #include "util/file.h"
+#include "util/redact.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <mutex>
 
 namespace zipllm::git {
 
@@ -120,11 +123,55 @@ std::optional<std::string> Settings::committed(const std::string& key) const {
   return it->second;
 }
 
+bool needs_trust(const std::string& key) {
+  std::string k = lower(key);
+  return k == "zipllm.url" || k == "zipllm.s3endpoint" ||
+         (k.rfind("remote.", 0) == 0 && k.size() > 10 && k.compare(k.size() - 10, 10, ".zipllmurl") == 0);
+}
+
+std::optional<std::string> Settings::committed_trusted(const std::string& key) {
+  auto v = committed(key);
+  if (!v || !needs_trust(key)) {
+    return v;
+  }
+  if (auto mine = m_repo->config_string(key); mine && *mine == *v) {
+    return v;
+  }
+  if (auto all = m_repo->config_string("zipllm.trustcommitted");
+      all && (*all == "true" || *all == "1" || *all == "yes" || *all == "on")) {
+    return v;
+  }
+  std::string entry = lower(key) + "=" + *v;
+  for (const auto& t : m_repo->config_strings("zipllm.trusted")) {
+    if (t == entry) {
+      return v;
+    }
+  }
+  std::string shown = key + " = " + *v;
+  if (std::find(m_untrusted.begin(), m_untrusted.end(), shown) == m_untrusted.end()) {
+    m_untrusted.push_back(shown);
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> Settings::get(const std::string& key) {
   if (auto v = m_repo->config_string(key)) {
     return v;
   }
-  return committed(key);
+  return committed_trusted(key);
+}
+
+std::string trust_hint(const Settings& s) {
+  if (s.untrusted().empty()) {
+    return "";
+  }
+  std::string list;
+  for (const auto& u : s.untrusted()) {
+    list += (list.empty() ? "" : ", ") + u;
+  }
+  return "the committed .zipllmconfig sets " + list +
+         ", which is not used until you trust it (a repository's author must not choose where your data "
+         "and credentials go): review .zipllmconfig, then run `git zipllm trust`";
 }
 
 remote::S3Settings Settings::s3() {
@@ -133,6 +180,10 @@ remote::S3Settings Settings::s3() {
   s.region = get("zipllm.s3region").value_or("");
   if (auto p = get("zipllm.s3pathstyle")) {
     s.path_style = *p == "true" || *p == "1" || *p == "yes" || *p == "on";
+  }
+  // Only the user's own config may allow credentials over plain HTTP.
+  if (auto h = m_repo->config_string("zipllm.s3allowhttp")) {
+    s.allow_http = *h == "true" || *h == "1" || *h == "yes" || *h == "on";
   }
   return s;
 }
@@ -153,12 +204,13 @@ Result<RemoteTarget> resolve_remote_store(Repo& repo, Settings& settings, const 
     }
   }
   for (const auto& key : names) {
-    if (auto v = settings.committed(key); v && !v->empty()) {
+    if (auto v = settings.committed_trusted(key); v && !v->empty()) {
       t.url = *v;
       t.how = key + " (.zipllmconfig)";
       return t;
     }
   }
+  t.note = trust_hint(settings);
   std::string git_url = t.remote.empty() ? "" : repo.remote_url(t.remote).value_or(t.remote);
   if (auto path = Repo::local_path_of(git_url)) {
     if (auto other = Repo::open_at(*path)) {
@@ -167,6 +219,10 @@ Result<RemoteTarget> resolve_remote_store(Repo& repo, Settings& settings, const 
       return t;
     }
   }
+  std::string hint = trust_hint(settings);
+  if (!hint.empty()) {
+    return make_error(Errc::NotFound, "no trusted zipllm store: " + hint);
+  }
   if (t.remote.empty()) {
     return make_error(Errc::NotFound,
                       "no zipllm store configured and no git remote to default to; set one with "
@@ -174,15 +230,23 @@ Result<RemoteTarget> resolve_remote_store(Repo& repo, Settings& settings, const 
   }
   return make_error(Errc::NotFound,
                     "no zipllm store configured for remote '" + t.remote + "'" +
-                        (git_url.empty() || git_url == t.remote ? "" : " (" + git_url + ")") +
+                        (git_url.empty() || git_url == t.remote ? "" : " (" + redact(git_url) + ")") +
                         "; set one with `git config remote." + t.remote +
                         ".zipllmurl s3://bucket/prefix` (or a path), or zipllm.url in .zipllmconfig");
+}
+
+void tell_once(const std::string& note) {
+  static std::once_flag once;
+  if (!note.empty()) {
+    std::call_once(once, [&] { std::fprintf(stderr, "git-zipllm: note: %s\n", redact(note).c_str()); });
+  }
 }
 
 Result<std::unique_ptr<remote::RemoteStore>> open_remote_store(Repo& repo, Settings& settings,
                                                                const std::string& remote,
                                                                RemoteTarget* target) {
   RemoteTarget t = TRY(resolve_remote_store(repo, settings, remote));
+  tell_once(t.note);
   auto r = remote::open_remote(t.url, settings.s3());
   if (!r) {
     return std::move(r).error().context("zipllm store from " + t.how);

@@ -76,6 +76,10 @@ struct S3Settings {
   std::string endpoint;  // e.g. http://127.0.0.1:4568; default AWS
   std::string region;    // default AWS_REGION, AWS_DEFAULT_REGION, ~/.aws/config, us-east-1
   std::optional<bool> path_style;  // default: true with an endpoint, false for AWS
+  // Send credentials over http:// to a host that is not this machine. Off
+  // by default: a signed request there can be read (and replayed) by anyone
+  // on the path. Only from the user's own config or GIT_ZIPLLM_S3_ALLOW_HTTP=1.
+  bool allow_http = false;
 };
 
 // Opens the store at `url`: "s3://bucket[/prefix][?endpoint=..&region=..&path-style=true]",

@@ -3,6 +3,7 @@
 #include "remote/transfer.h"
 
 #include "util/file.h"
+#include "util/redact.h"
 
 #include <curl/curl.h>
 
@@ -78,6 +79,22 @@ std::string url_escape(const std::string& s) {
 
 bool parse_bool(const std::string& v) { return v == "true" || v == "1" || v == "yes" || v == "on"; }
 
+// Whether an http(s) URL's host is this machine (127.0.0.0/8, ::1, localhost).
+bool is_loopback_url(const std::string& url) {
+  size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  size_t end = url.find_first_of("/?#", start);
+  std::string host = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  if (size_t at = host.rfind('@'); at != std::string::npos) {
+    host = host.substr(at + 1);
+  }
+  if (!host.empty() && host[0] == '[') {
+    return host.rfind("[::1]", 0) == 0;
+  }
+  host = host.substr(0, host.find(':'));
+  return host == "localhost" || host.rfind("127.", 0) == 0;
+}
+
 }  // namespace
 
 Result<S3Location> parse_s3_url(const std::string& url) {
@@ -128,12 +145,17 @@ Result<S3Location> parse_s3_url(const std::string& url) {
 Result<std::unique_ptr<S3Remote>> S3Remote::open(const std::string& url, const S3Settings& given) {
   S3Location loc = TRY(parse_s3_url(url));
   std::unique_ptr<S3Remote> r(new S3Remote());
-  r->m_url = url;
+  r->m_url = redact(url);  // for messages only
   r->m_bucket = loc.bucket;
   r->m_prefix = loc.prefix;
   r->m_region = !loc.settings.region.empty() ? loc.settings.region
                 : !given.region.empty()      ? given.region
                                              : aws_region().value_or("us-east-1");
+  // The region becomes part of a host name and of the signature's scope.
+  if (r->m_region.empty() || r->m_region.size() > 64 ||
+      r->m_region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+    return make_error(Errc::InvalidArgument, "bad S3 region '" + r->m_region + "' for " + redact(url));
+  }
   std::string endpoint = !loc.settings.endpoint.empty() ? loc.settings.endpoint
                          : !given.endpoint.empty()      ? given.endpoint
                                                         : aws_endpoint().value_or("");
@@ -150,6 +172,15 @@ Result<std::unique_ptr<S3Remote>> S3Remote::open(const std::string& url, const S
   r->m_endpoint = endpoint;
   r->m_path_style = loc.settings.path_style.value_or(given.path_style.value_or(custom));
   r->m_creds = aws_credentials();
+  if (r->m_creds && endpoint.rfind("http://", 0) == 0 && !is_loopback_url(endpoint) && !given.allow_http) {
+    const char* env_allow = std::getenv("GIT_ZIPLLM_S3_ALLOW_HTTP");
+    if (!env_allow || std::string(env_allow) != "1") {
+      return make_error(Errc::InvalidArgument,
+                        "refusing to send AWS credentials over plain http:// to " + redact(endpoint) +
+                            " (anyone on the way could read them); use https://, or allow it with "
+                            "`git config zipllm.s3allowhttp true` or GIT_ZIPLLM_S3_ALLOW_HTTP=1");
+    }
+  }
   r->m_multipart_threshold = env_u64("GIT_ZIPLLM_S3_MULTIPART_THRESHOLD", k_default_multipart_threshold);
   r->m_part_size = std::max<uint64_t>(env_u64("GIT_ZIPLLM_S3_PART_SIZE", k_default_part_size), 5u << 20);
   return r;

@@ -1,5 +1,7 @@
 #include "util/progress.h"
 
+#include "util/redact.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,7 +23,7 @@ std::string human_bytes(uint64_t n) {
 
 
 Progress::Progress(std::string label, uint64_t total)
-    : m_label(std::move(label)),
+    : m_label(redact(label)),
       m_total(total),
       m_start(std::chrono::steady_clock::now()),
       m_last(m_start),

@@ -186,3 +186,24 @@ flip_byte() {
   chmod u+w "$1"
   printf '\xa5' | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+
+# start_listener LOG : an HTTP server on 127.0.0.1 that answers 403 to
+# everything and logs each request's method, URL and headers to LOG (an
+# attacker's endpoint, for tests that nothing is sent there); sets
+# LISTEN_PORT.
+start_listener() {
+  local log=$1
+  rm -f "$SCRATCH/listen.port"
+  node -e '
+    const fs = require("fs");
+    const s = require("http").createServer((req, res) => {
+      fs.appendFileSync(process.argv[1], req.method + " " + req.url + " " + JSON.stringify(req.headers) + "\n");
+      res.writeHead(403); res.end();
+    });
+    s.listen(0, "127.0.0.1", () => fs.writeFileSync(process.argv[2], String(s.address().port)));
+  ' "$log" "$SCRATCH/listen.port" >>"$SCRATCH/listener.err" 2>&1 &
+  SERVER_PIDS+=("$!")
+  for _ in $(seq 1 100); do [ -s "$SCRATCH/listen.port" ] && break; sleep 0.05; done
+  LISTEN_PORT=$(cat "$SCRATCH/listen.port")
+  : >> "$log"
+}

@@ -7,6 +7,9 @@ export PATH="$(dirname "$BIN"):$PATH"
 S=$DATA/stories260K
 git config --global user.email test@example.com
 git config --global user.name Test
+# These suites test transport with a committed .zipllmconfig; whether such
+# a file is trusted is test_hostile.sh's subject.
+git config --global zipllm.trustcommitted true
 git config --global init.defaultBranch main
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 unset AWS_PROFILE AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3
@@ -44,7 +47,7 @@ t_push_again_skips() {
     run git push origin main && cd .. && [ "$(s3_keys hub models/)" -eq "$before" ]
 }
 t_fresh_clone() {
-  ( export HOME="$SCRATCH/home2" && mkdir -p "$HOME" && run git lfs install && run git zipllm install &&
+  ( export HOME="$SCRATCH/home2" && mkdir -p "$HOME" && git config --global zipllm.trustcommitted true && run git lfs install && run git zipllm install &&
     run git "${AGENT[@]}" clone remote.git clone1 && same_models clone1 &&
     cmp -s clone1/extra.bin hf/extra.bin && cd clone1 && [ -z "$(git status --porcelain)" ] &&
     run git lfs fsck )

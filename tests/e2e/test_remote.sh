@@ -10,6 +10,9 @@ S=$DATA/stories260K
 GEN_PAIR=${ZIPLLM_GEN_PAIR:-}
 git config --global user.email test@example.com
 git config --global user.name Test
+# These suites test transport with a committed .zipllmconfig; whether such
+# a file is trusted is test_hostile.sh's subject.
+git config --global zipllm.trustcommitted true
 git config --global init.defaultBranch main
 git config --global advice.detachedHead false
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
@@ -45,7 +48,7 @@ t_push_s3() {
 }
 t_clone_empty_store() {
   # A fresh HOME and an empty store: everything comes from the bucket.
-  ( export HOME="$SCRATCH/home2" && mkdir -p "$HOME" && git config --global user.email t@e &&
+  ( export HOME="$SCRATCH/home2" && mkdir -p "$HOME" && git config --global zipllm.trustcommitted true && git config --global user.email t@e &&
     git config --global user.name T && run git zipllm install && GIT_ZIPLLM_TRACE=1 run git clone remote.git clone1 &&
     # Delayed smudges: every file's missing objects came down in one batch.
     grep -q 'prefetched [0-9]* object(s) for [3-9] file(s)' "$LOG" && same_files clone1 && cd clone1 && clean_tree && [ -x .git/hooks/pre-push ] &&
