@@ -319,8 +319,10 @@ void report(const std::string& what, const Error& e) {
 
 // Reads content packets until flush, handing them to `sink` in blocks of
 // about 1 MiB (no allocation per packet). Everything is consumed even after
-// the sink fails, so the protocol stays in step; the first error is returned.
-Status receive_blocks(PktReader& r, const std::function<Status(Bytes)>& sink) {
+// the sink fails, so the protocol stays in step. The outer error is the
+// protocol's (framing: the process must stop); the inner status is the
+// sink's first error (this file fails, the process goes on).
+Result<Status> receive_blocks(PktReader& r, const std::function<Status(Bytes)>& sink) {
   constexpr size_t k_block = 1 << 20;
   std::vector<uint8_t> block;
   block.reserve(k_block + k_max_pkt_payload);
@@ -506,7 +508,7 @@ Status FilterServer::handle(const std::vector<std::string>& header) {
   std::string what = command + " " + path;
   if (command == "clean" && m_caps.clean) {
     Filter::Receiver rx(m_filter, path);
-    Status got = receive_blocks(m_r, [&](Bytes b) { return rx.feed(b); });
+    Status got = TRY(receive_blocks(m_r, [&](Bytes b) { return rx.feed(b); }));
     if (!got) {
       return respond_error(what, got.error());
     }
@@ -524,9 +526,9 @@ Status FilterServer::handle(const std::vector<std::string>& header) {
     spool->emplace(std::move(*t));
   }
   // Always consume the content, even when we cannot use it.
-  Status got = receive_blocks(m_r, [&](Bytes b) -> Status {
+  Status got = TRY(receive_blocks(m_r, [&](Bytes b) -> Status {
     return *spool ? write_all((*spool)->fd(), b, (*spool)->path()) : Status();
-  });
+  }));
   if (prep) {
     prep = got;
   }

@@ -1,6 +1,7 @@
 #include "git/lfs_agent.h"
 
 #include "git/base_resolution.h"
+#include "git/lfs_message.h"
 #include "git/settings.h"
 #include "git/sync.h"
 #include "ops/ingest.h"
@@ -53,7 +54,7 @@ private:
     m_reported = so_far;
     send({{"event", "progress"}, {"oid", oid}, {"bytesSoFar", so_far}, {"bytesSinceLast", since}});
   }
-  Status init(const json& msg);
+  Status init(const LfsMessage& msg);
   Status upload(const std::string& oid, uint64_t size, const std::string& path);
   Result<std::string> download(const std::string& oid, uint64_t size);
   Result<format::Manifest> ingest(const std::string& oid, const std::string& path, uint64_t size);
@@ -71,9 +72,9 @@ private:
   std::chrono::steady_clock::time_point m_last_report;
 };
 
-Status Agent::init(const json& msg) {
-  m_operation = msg.value("operation", "");
-  std::string remote_name = msg.value("remote", "");
+Status Agent::init(const LfsMessage& msg) {
+  m_operation = msg.operation;
+  std::string remote_name = msg.remote;
   m_repo.emplace(TRY(Repo::open()));
   m_store = TRY(ModelStore::open_local(*m_repo));
   Settings settings = Settings::load(*m_repo);
@@ -269,13 +270,26 @@ Result<std::string> Agent::download(const std::string& oid, uint64_t size) {
 int Agent::run() {
   std::string line;
   while (std::getline(std::cin, line)) {
-    json msg = json::parse(line, nullptr, false);
-    if (msg.is_discarded() || !msg.is_object()) {
-      std::fprintf(stderr, "git-zipllm transfer: not a JSON object: %s\n", line.c_str());
-      return 1;
+    auto parsed = parse_lfs_message(line);
+    if (!parsed) {
+      // Not a message git-lfs would send: answer with an error and keep
+      // serving. With an oid to name, as that transfer's completion.
+      std::string why = parsed.error().message;
+      trace(why);
+      json j = json::parse(line, nullptr, false);
+      std::string oid;
+      if (j.is_object() && j.contains("oid") && j["oid"].is_string()) {
+        oid = j["oid"].get<std::string>();
+      }
+      if (!oid.empty()) {
+        send({{"event", "complete"}, {"oid", oid}, {"error", {{"code", 400}, {"message", "git-zipllm: " + why}}}});
+      } else {
+        send({{"error", {{"code", 400}, {"message", "git-zipllm: " + why}}}});
+      }
+      continue;
     }
-    std::string event = msg.value("event", "");
-    if (event == "init") {
+    const LfsMessage& msg = *parsed;
+    if (msg.event == LfsMessage::Event::Init) {
       Status s = init(msg);
       if (!s) {
         send({{"error", {{"code", 32}, {"message", "git-zipllm: " + redact(s.error().message)}}}});
@@ -284,27 +298,23 @@ int Agent::run() {
       }
       continue;
     }
-    if (event == "terminate") {
+    if (msg.event == LfsMessage::Event::Terminate) {
       return 0;
     }
-    if (event != "upload" && event != "download") {
+    if (msg.event == LfsMessage::Event::Unknown) {
       continue;  // unknown events are ignored
     }
-    std::string oid = msg.value("oid", "");
-    uint64_t size = msg.value("size", uint64_t(0));
     m_reported = 0;
     m_last_report = {};
-    json done = {{"event", "complete"}, {"oid", oid}};
+    json done = {{"event", "complete"}, {"oid", msg.oid}};
     Status s;
     if (!m_remote) {
       s = make_error(Errc::InvalidArgument, "transfer before a successful init");
-    } else if (oid.size() != 64 || oid.find_first_not_of("0123456789abcdef") != std::string::npos) {
-      s = make_error(Errc::InvalidArgument, "bad oid '" + oid + "'");
-    } else if (event == "upload") {
-      progress(oid, 0, true);
-      s = upload(oid, size, msg.value("path", ""));
+    } else if (msg.event == LfsMessage::Event::Upload) {
+      progress(msg.oid, 0, true);
+      s = upload(msg.oid, msg.size, msg.path);
     } else {
-      auto p = download(oid, size);
+      auto p = download(msg.oid, msg.size);
       if (p) {
         done["path"] = *p;
       } else {
@@ -312,9 +322,9 @@ int Agent::run() {
       }
     }
     if (!s) {
-      trace(event + " " + oid + " failed: " + s.error().message);
-      done["error"] = {{"code", s.error().code == Errc::NotFound ? 404 : 500},
-                       {"message", "git-zipllm: " + redact(s.error().message)}};
+      trace(msg.event_name + " " + msg.oid + " failed: " + s.error().message);
+      int code = s.error().code == Errc::NotFound ? 404 : s.error().code == Errc::InvalidArgument ? 400 : 500;
+      done["error"] = {{"code", code}, {"message", "git-zipllm: " + redact(s.error().message)}};
     }
     send(done);
   }

@@ -94,7 +94,12 @@ Result<std::optional<std::vector<uint8_t>>> PktReader::read_packet() {
 Result<std::vector<std::string>> PktReader::read_text_list() {
   std::vector<std::string> lines;
   while (true) {
-    auto pkt = TRY(read_packet());
+    std::vector<uint8_t> payload;
+    bool more = TRY(read_into(payload, /*eof_ok=*/lines.empty()));
+    std::optional<std::vector<uint8_t>> pkt;
+    if (more) {
+      pkt = std::move(payload);
+    }
     if (!pkt) {
       return lines;
     }

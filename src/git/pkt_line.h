@@ -27,7 +27,9 @@ public:
   // Appends the next packet's payload to `out`; false for a flush packet.
   // (No allocation per packet: the content path of a multi-GB file.)
   Result<bool> append_packet(std::vector<uint8_t>& out);
-  // Text packets until flush, without their trailing "\n".
+  // Text packets until flush, without their trailing "\n". NotFound only
+  // for a clean end of input before the list's first packet; an end
+  // inside the list is a framing error (InvalidArgument).
   Result<std::vector<std::string>> read_text_list();
 
 private:

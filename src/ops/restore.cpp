@@ -260,6 +260,13 @@ Status Restore::finish_checks(const AtomicFile& out) {
 
 Result<std::vector<uint8_t>> read_blob(const store::Resolver& resolver, const ObjectId& id,
                                        uint64_t size) {
+  // The size comes from a manifest (untrusted): allocate only what the
+  // object really holds.
+  uint64_t have = TRY(resolver.raw_size(id));
+  if (have != size) {
+    return make_error(Errc::Corrupt, "object " + id.hex() + " holds " + std::to_string(have) +
+                                         " bytes, the manifest says " + std::to_string(size));
+  }
   if (size > (1ull << 32)) {
     return make_error(Errc::InvalidArgument, "blob of " + std::to_string(size) + " bytes is too large");
   }

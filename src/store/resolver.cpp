@@ -40,6 +40,14 @@ Result<uint8_t> Resolver::depth_of(const ObjectId& id) const {
   return r.header().depth;
 }
 
+Result<uint64_t> Resolver::raw_size(const ObjectId& id) const {
+  if (const RawTensor* t = raw_source(id)) {
+    return t->size;
+  }
+  ObjectReader r = TRY(open(id));
+  return r.header().raw_size;
+}
+
 void Resolver::add_raw_candidate(const ObjectId& id, RawTensor t) {
   if (m_raw.count(id) || m_candidates.count(id)) {
     return;

@@ -47,6 +47,9 @@ public:
   Result<ObjectReader> open(const ObjectId& id) const;
   // Chain depth of id: 0 for raw tensors and self-contained objects.
   Result<uint8_t> depth_of(const ObjectId& id) const;
+  // How many raw bytes id holds (from a raw tensor or the object's header,
+  // without decoding): what a caller checks before allocating for it.
+  Result<uint64_t> raw_size(const ObjectId& id) const;
 
   // Reads raw bytes [offset, offset + out.size()) of object `id`.
   Status read_raw(const ObjectId& id, uint64_t offset, std::span<uint8_t> out) const;

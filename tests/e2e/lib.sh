@@ -207,3 +207,7 @@ start_listener() {
   LISTEN_PORT=$(cat "$SCRATCH/listen.port")
   : >> "$log"
 }
+
+# pkt TEXT : one pkt-line packet holding TEXT (printf escapes allowed)
+pkt() { local s; s=$(printf "$1"; echo x); s=${s%x}; printf '%04x%s' $(( ${#s} + 4 )) "$s"; }
+flush_pkt() { printf '0000'; }

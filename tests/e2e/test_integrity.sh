@@ -135,10 +135,30 @@ t_damaged_manifest_is_named() {
   expect_log 'bad.safetensors'
 }
 
+# Issue 10, defect 13: a 200-byte manifest claiming a 4 GiB header made
+# restore allocate 4 GiB before noticing the object is smaller.
+t_manifest_lengths_do_not_drive_allocations() {
+  new_repo r
+  cp "$S/base.bf16.safetensors" model.safetensors
+  git add model.safetensors && git commit -qm model
+  local blob
+  blob=$(git cat-file -p HEAD:model.safetensors |
+         awk '$1=="size" {print "size 4294968000"; next} $1=="header" {print $1, $2, "4294967296"; next} {print}' |
+         git hash-object -w --stdin)
+  git update-index --cacheinfo "100644,$blob,model.safetensors"
+  rm model.safetensors
+  expect_fail /usr/bin/time -f 'maxrss %M' git-zipllm checkout
+  expect_log 'holds [0-9]+ bytes, the manifest says 4294967296'
+  local kb; kb=$(awk '/^maxrss/ {print $2}' "$LOG")
+  expect_true [ "$kb" -lt 512000 ]
+  expect_no_file model.safetensors
+}
+
 test_case "add replaces a damaged loose object" t_add_replaces_damaged_loose_object
 test_case "add replaces a damaged packed object" t_add_replaces_damaged_packed_object
 test_case "verify --repair rewrites from the work tree" t_verify_repair_from_work_tree
 test_case "verify --repair and fetch download replacements" t_verify_repair_and_fetch_from_remote
 test_case "verify reports directories and unreadable packs" t_verify_reports_odd_entries
 test_case "a damaged manifest in the index is named, not skipped" t_damaged_manifest_is_named
+test_case "manifest lengths do not drive allocations" t_manifest_lengths_do_not_drive_allocations
 finish
