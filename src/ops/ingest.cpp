@@ -57,10 +57,14 @@ private:
                    const format::DtypeInfo& dt, std::optional<ObjectId> base_id,
                    uint64_t base_off, uint32_t base_len, codec::EncodeOptions copts);
   Status drain(uint64_t keep_bytes);
-  // Already stored, undamaged: a damaged copy is replaced, not trusted.
-  bool have(const ObjectId& id) const {
-    return m_written.count(id) || m_sink.has_intact(id) || m_resolver.raw_tensor(id);
-  }
+  // Reads `out.size()` raw bytes of the tensor or blob being ingested at `offset`.
+  using RawReader = std::function<Status(uint64_t offset, std::span<uint8_t> out)>;
+  // Whether `id` is already stored so it need not be written: a damaged
+  // copy is replaced, not trusted; a foreign one (from another store) is
+  // compared with the raw bytes first, since an id (XXH3-128) can be
+  // forged to collide: equal, it is vouched for; different, it is set
+  // aside and the true bytes are written.
+  Result<bool> have(const ObjectId& id, uint64_t size, const RawReader& raw);
 
   const std::string& m_path;
   const BaseModel* m_base;
@@ -158,8 +162,37 @@ Status Ingest::drain(uint64_t keep_bytes) {
   return {};
 }
 
+Result<bool> Ingest::have(const ObjectId& id, uint64_t size, const RawReader& raw) {
+  if (m_written.count(id) || m_resolver.raw_tensor(id)) {
+    return true;
+  }
+  auto holding = m_sink.holding(id);
+  if (holding != store::ObjectSink::Holding::Foreign) {
+    return holding == store::ObjectSink::Holding::Own;
+  }
+  bool same = m_resolver.raw_size(id).ok() && *m_resolver.raw_size(id) == size;
+  Buffer mine, theirs;
+  for (uint64_t off = 0; same && off < size; off += m_opts.chunk_size) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(m_opts.chunk_size, size - off));
+    mine.resize(n);
+    theirs.resize(n);
+    TRY_STATUS(raw(off, mine));
+    same = m_resolver.read_raw(id, off, theirs) && mine == theirs;
+  }
+  if (same) {
+    TRY_STATUS(m_sink.vouch(id));
+    return true;
+  }
+  TRY_STATUS(m_sink.reject(id));
+  return false;
+}
+
 Status Ingest::add_blob(Bytes data, ObjectId id, bool bulk) {
-  if (have(id)) {
+  bool stored = TRY(have(id, data.size(), [&](uint64_t off, std::span<uint8_t> out) -> Status {
+    std::copy_n(data.begin() + static_cast<ptrdiff_t>(off), out.size(), out.begin());
+    return {};
+  }));
+  if (stored) {
     return {};
   }
   m_written.insert(id);
@@ -214,7 +247,14 @@ Status Ingest::add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
   mt.id = hasher.finish();
   mt.info = t;
   TensorReport rep{t.name, mt.id, t.size(), 0, false, false, ""};
-  if (have(mt.id)) {
+  bool stored = TRY(have(mt.id, t.size(), [&](uint64_t off, std::span<uint8_t> out) -> Status {
+    if (kept) {
+      std::copy_n(kept->begin() + static_cast<ptrdiff_t>(off), out.size(), out.begin());
+      return {};
+    }
+    return read_exact_at(f.fd->get(), start + off, out, m_path);
+  }));
+  if (stored) {
     rep.reused = true;
     m_report.tensors.push_back(rep);
     return {};

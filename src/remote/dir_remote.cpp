@@ -61,7 +61,8 @@ Status DirRemote::put(const std::string& key, int fd, uint64_t offset, uint64_t 
                       const ByteCounter& counter) {
   std::string path = m_root + "/" + key;
   TRY_STATUS(make_dirs(path.substr(0, path.rfind('/'))));
-  AtomicFile f = TRY(AtomicFile::create(path, 0444));
+  // Pushed here from another store: foreign to this one (local_store.h).
+  AtomicFile f = TRY(AtomicFile::create(path, store::LocalStore::k_foreign_mode));
   TRY_STATUS(copy_range(fd, "upload source", offset, length, f.fd(), f.temp_path(), counter));
   // An existing copy of the same size is the same content (losing a race
   // to it is fine); one of another size is damaged and gets replaced.

@@ -208,7 +208,7 @@ Status fetch_one(RemoteStore& remote, store::LocalStore& local, const ObjectId& 
   if (have_locally(local, id, opts)) {
     return {};
   }
-  AtomicFile f = TRY(local.create_loose(id));
+  AtomicFile f = TRY(local.create_loose(id, /*foreign=*/true));
   Status got = with_retry(opts, [&]() -> Status {
     if (::ftruncate(f.fd(), 0) != 0 || ::lseek(f.fd(), 0, SEEK_SET) != 0) {
       return os_error("cannot truncate", f.temp_path(), errno);

@@ -153,7 +153,9 @@ Result<std::optional<ObjectLocation>> LocalStore::locate(const ObjectId& id) con
   if (!S_ISREG(st.st_mode)) {
     return make_error(Errc::Corrupt, "object " + id.hex() + ": " + path + " is not a regular file");
   }
-  return std::optional<ObjectLocation>(ObjectLocation{owned, 0, static_cast<uint64_t>(st.st_size), path});
+  ObjectLocation loc{owned, 0, static_cast<uint64_t>(st.st_size), path};
+  loc.foreign = (st.st_mode & 07777) == k_foreign_mode;
+  return std::optional<ObjectLocation>(std::move(loc));
 }
 
 namespace {
@@ -182,23 +184,31 @@ Status real_dir(const std::string& path) {
 
 }  // namespace
 
-bool LocalStore::has_intact(const ObjectId& id) {
+LocalStore::Holding LocalStore::holding(const ObjectId& id) {
   {
     std::lock_guard lock(m_mutex);
     if (m_batch_ids.count(id)) {
-      return true;  // written by this process, not published yet
+      return Holding::Own;  // written by this process, not published yet
     }
   }
   auto loc = locate(id);
   if (loc && !*loc) {
-    return false;
+    return Holding::None;
   }
   Status s = loc ? check_encoded(**loc, id) : Status(loc.error());
   if (s) {
-    return true;
+    return (*loc)->foreign ? Holding::Foreign : Holding::Own;
   }
   (void)quarantine(id);
-  return false;
+  return Holding::None;
+}
+
+Status LocalStore::vouch(const ObjectId& id) {
+  std::string path = path_of(id);
+  if (::chmod(path.c_str(), k_own_mode) != 0 && errno != ENOENT) {
+    return os_error("cannot chmod", path, errno);
+  }
+  return {};
 }
 
 Status LocalStore::quarantine(const ObjectId& id) {
@@ -253,11 +263,11 @@ Result<std::unique_ptr<ObjectOutput>> LocalStore::create(const ObjectId& id, uin
   return std::unique_ptr<ObjectOutput>(new FileOutput(std::move(f)));
 }
 
-Result<AtomicFile> LocalStore::create_loose(const ObjectId& id) {
+Result<AtomicFile> LocalStore::create_loose(const ObjectId& id, bool foreign) {
   std::string path = path_of(id);
   TRY_STATUS(real_dir(m_root + "/objects"));
   TRY_STATUS(real_dir(path.substr(0, path.rfind('/'))));
-  return AtomicFile::create(path, 0444);
+  return AtomicFile::create(path, foreign ? k_foreign_mode : k_own_mode);
 }
 
 Status LocalStore::finish() {

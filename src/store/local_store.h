@@ -44,8 +44,13 @@ public:
   Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id, uint64_t raw_size) override;
   Status finish() override;
   // Present and passing check_encoded(). A damaged copy is quarantined
-  // and false returned, so ingest and fetch write the object again.
-  bool has_intact(const ObjectId& id) override;
+  // and None returned, so ingest and fetch write the object again. Loose
+  // objects written by fetch or by a push into this store carry the sticky
+  // bit (mode 01444, ignored for files by the kernel, kept by rename) and
+  // are Foreign until vouched for (mode 0444, as ingest writes them).
+  Holding holding(const ObjectId& id) override;
+  Status vouch(const ObjectId& id) override;
+  Status reject(const ObjectId& id) override { return quarantine(id); }
   // Sets a damaged object aside: a loose file moves to corrupt/ (kept for
   // inspection, removed by gc); a packed copy cannot be cut out of its
   // pack, so the object is written loose from now on, and a loose copy
@@ -54,8 +59,12 @@ public:
   Status quarantine(const ObjectId& id);
   // Moves an unreadable pack (one of bad_packs()) to corrupt/.
   Status quarantine_pack(const std::string& path);
-  // A loose object file to fill by hand (downloads): commit(true) publishes it.
-  Result<AtomicFile> create_loose(const ObjectId& id);
+  // A loose object file to fill by hand (downloads): commit(true) publishes
+  // it. `foreign`: it comes from another store (see ObjectLocation).
+  Result<AtomicFile> create_loose(const ObjectId& id, bool foreign = false);
+  // The file mode of loose objects of each kind.
+  static constexpr unsigned k_own_mode = 0444;
+  static constexpr unsigned k_foreign_mode = 01444;
 
   // Number of pack files currently known (for tests and status).
   size_t pack_count() const;

@@ -23,6 +23,11 @@ struct ObjectLocation {
   uint64_t offset = 0;
   uint64_t length = 0;
   std::string where;  // a path, for error messages
+  // The object came from another store (a fetch, a push into this one) and
+  // its bytes have not been compared with raw bytes here. Ids are XXH3-128,
+  // which an attacker can collide: such an object is not deduplicated
+  // against before that comparison (ingest does it, then vouches for it).
+  bool foreign = false;
 };
 
 class ObjectSource {
@@ -48,9 +53,17 @@ public:
   virtual ~ObjectSink() = default;
   virtual bool contains(const ObjectId& id) const = 0;
   // Whether an undamaged copy is here, so writing `id` again can be
-  // skipped (deduplication). A sink that can tell a damaged copy sets it
-  // aside and answers false, so the caller writes it anew.
-  virtual bool has_intact(const ObjectId& id) { return contains(id); }
+  // skipped (deduplication): None (absent, or damaged and set aside, so
+  // the caller writes it anew), Own (written here from raw bytes), or
+  // Foreign (came from elsewhere: compare before trusting, then vouch()).
+  enum class Holding { None, Own, Foreign };
+  virtual Holding holding(const ObjectId& id) { return contains(id) ? Holding::Own : Holding::None; }
+  bool has_intact(const ObjectId& id) { return holding(id) != Holding::None; }
+  // A foreign object's bytes were found equal to raw bytes: trust it.
+  virtual Status vouch(const ObjectId&) { return {}; }
+  // A foreign object's bytes differ from the raw bytes of its id (a forged
+  // or colliding object): set it aside so the true bytes can be written.
+  virtual Status reject(const ObjectId&) { return {}; }
   // At most one output may be open at a time per sink. `raw_size` is the
   // object's decoded size (a hint: small objects may be batched).
   virtual Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id, uint64_t raw_size) = 0;
