@@ -27,8 +27,11 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git git-lfs zstd procps d
   libgit2-dev libzstd-dev libxxhash-dev libcli11-dev nlohmann-json3-dev doctest-dev
   libhtscodecs-dev libssl-dev libcurl4-openssl-dev)
 # The end-to-end tests also start servers on 127.0.0.1: s3rver (npm) for S3
-# and lighttpd + git http-backend for git over HTTP.
-if [ "$RUN_TESTS" -eq 1 ]; then PACKAGES+=(lighttpd curl); fi
+# behind a verifying front (python3-botocore), and lighttpd + git
+# http-backend for git over HTTP.
+# Every S3 request of the tests is re-signed by botocore (python3-botocore)
+# in a verifying front before it reaches s3rver.
+if [ "$RUN_TESTS" -eq 1 ]; then PACKAGES+=(lighttpd curl python3 python3-botocore); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

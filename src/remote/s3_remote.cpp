@@ -1,14 +1,16 @@
 #include "remote/s3_remote.h"
 
+#include "remote/http.h"
+#include "remote/sigv4.h"
 #include "remote/transfer.h"
-
 #include "util/file.h"
 #include "util/redact.h"
 
-#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 
+#include <cstdio>
 #include <cstdlib>
-#include <mutex>
 
 namespace zipllm::remote {
 
@@ -16,7 +18,9 @@ namespace {
 
 constexpr uint64_t k_default_multipart_threshold = 256ull << 20;
 constexpr uint64_t k_default_part_size = 64ull << 20;
-constexpr size_t k_max_error_body = 64 << 10;
+constexpr uint64_t k_max_single_put = 5ull << 30;  // S3's limit for one PUT
+constexpr uint64_t k_min_part_size = 5ull << 20;   // ... and for a part (but the last)
+constexpr uint64_t k_max_parts = 10000;
 
 uint64_t env_u64(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
@@ -26,31 +30,6 @@ uint64_t env_u64(const char* name, uint64_t fallback) {
   char* end = nullptr;
   unsigned long long n = std::strtoull(v, &end, 10);
   return (end && *end == '\0' && n > 0) ? n : fallback;
-}
-
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-// One easy handle per thread, reused so connections stay open.
-CURL* thread_handle() {
-  struct Holder {
-    CURL* h = nullptr;
-    ~Holder() {
-      if (h) {
-        curl_easy_cleanup(h);
-      }
-    }
-  };
-  thread_local Holder holder;
-  if (!holder.h) {
-    global_init();
-    holder.h = curl_easy_init();
-  } else {
-    curl_easy_reset(holder.h);
-  }
-  return holder.h;
 }
 
 std::string xml_value(const std::string& xml, const std::string& tag) {
@@ -63,43 +42,71 @@ std::string xml_value(const std::string& xml, const std::string& tag) {
   return b == std::string::npos ? "" : xml.substr(a, b - a);
 }
 
-std::string url_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
+bool parse_bool(const std::string& v) { return v == "true" || v == "1" || v == "yes" || v == "on"; }
+
+bool valid_region(const std::string& r) {
+  return !r.empty() && r.size() <= 64 && r.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
+}
+
+// "http://host:port/base" -> scheme, authority (default port dropped), base path.
+struct Endpoint {
+  std::string scheme, authority, base;
+};
+
+Endpoint split_endpoint(const std::string& e) {
+  Endpoint out;
+  size_t s = e.find("://");
+  out.scheme = e.substr(0, s);
+  std::string rest = e.substr(s + 3);
+  size_t slash = rest.find('/');
+  out.authority = rest.substr(0, slash);
+  out.base = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!out.base.empty() && out.base.back() == '/') {
+    out.base.pop_back();
+  }
+  if ((out.scheme == "http" && out.authority.size() > 3 && out.authority.compare(out.authority.size() - 3, 3, ":80") == 0) ||
+      (out.scheme == "https" && out.authority.size() > 4 &&
+       out.authority.compare(out.authority.size() - 4, 4, ":443") == 0)) {
+    out.authority = out.authority.substr(0, out.authority.rfind(':'));
   }
   return out;
 }
 
-bool parse_bool(const std::string& v) { return v == "true" || v == "1" || v == "yes" || v == "on"; }
+std::string base64(const unsigned char* p, size_t n) {
+  std::string out(4 * ((n + 2) / 3), '\0');
+  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), p, static_cast<int>(n));
+  out.resize(static_cast<size_t>(len));
+  return out;
+}
 
-// Whether an http(s) URL's host is this machine (127.0.0.0/8, ::1, localhost).
-bool is_loopback_url(const std::string& url) {
-  size_t start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  size_t end = url.find_first_of("/?#", start);
-  std::string host = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
-  if (size_t at = host.rfind('@'); at != std::string::npos) {
-    host = host.substr(at + 1);
+Result<std::string> sha256_base64_of(int fd, uint64_t offset, uint64_t length) {
+  Sha256 sha;
+  std::vector<uint8_t> buf(4u << 20);
+  for (uint64_t off = 0; off < length; off += buf.size()) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), length - off));
+    TRY_STATUS(read_exact_at(fd, offset + off, std::span<uint8_t>(buf.data(), n), "upload source"));
+    sha.update(std::span<const uint8_t>(buf.data(), n));
   }
-  if (!host.empty() && host[0] == '[') {
-    return host.rfind("[::1]", 0) == 0;
-  }
-  host = host.substr(0, host.find(':'));
-  return host == "localhost" || host.rfind("127.", 0) == 0;
+  auto d = sha.finish();
+  return base64(d.data(), d.size());
+}
+
+// Say it once per process: where a bucket really is.
+void note_region(const std::string& bucket, const std::string& region) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    std::fprintf(stderr,
+                 "git-zipllm: note: bucket %s is in region %s; requests now go there (add region=%s to the "
+                 "store URL, or set zipllm.s3region, to skip the detour)\n",
+                 bucket.c_str(), region.c_str(), region.c_str());
+  });
 }
 
 }  // namespace
 
 Result<S3Location> parse_s3_url(const std::string& url) {
   if (url.rfind("s3://", 0) != 0) {
-    return make_error(Errc::InvalidArgument, "not an s3:// URL: " + url);
+    return make_error(Errc::InvalidArgument, "not an s3:// URL: " + redact(url));
   }
   std::string rest = url.substr(5);
   std::string query;
@@ -116,9 +123,9 @@ Result<S3Location> parse_s3_url(const std::string& url) {
   while (!loc.prefix.empty() && loc.prefix.back() == '/') {
     loc.prefix.pop_back();
   }
-  if (loc.bucket.empty() || loc.bucket.size() > 63 ||
+  if (loc.bucket.size() < 3 || loc.bucket.size() > 63 ||
       loc.bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-_") != std::string::npos) {
-    return make_error(Errc::InvalidArgument, "bad bucket name in " + url);
+    return make_error(Errc::InvalidArgument, "bad bucket name in " + redact(url));
   }
   size_t pos = 0;
   while (pos < query.size()) {
@@ -135,7 +142,7 @@ Result<S3Location> parse_s3_url(const std::string& url) {
     } else if (k == "path-style" || k == "path_style") {
       loc.settings.path_style = parse_bool(v);
     } else {
-      return make_error(Errc::InvalidArgument, "unknown setting '" + k + "' in " + url +
+      return make_error(Errc::InvalidArgument, "unknown setting '" + k + "' in " + redact(url) +
                                                    " (known: endpoint, region, path-style)");
     }
   }
@@ -145,22 +152,21 @@ Result<S3Location> parse_s3_url(const std::string& url) {
 Result<std::unique_ptr<S3Remote>> S3Remote::open(const std::string& url, const S3Settings& given) {
   S3Location loc = TRY(parse_s3_url(url));
   std::unique_ptr<S3Remote> r(new S3Remote());
-  r->m_url = redact(url);  // for messages only
+  r->m_url = redact(url);
   r->m_bucket = loc.bucket;
   r->m_prefix = loc.prefix;
   r->m_region = !loc.settings.region.empty() ? loc.settings.region
                 : !given.region.empty()      ? given.region
                                              : aws_region().value_or("us-east-1");
   // The region becomes part of a host name and of the signature's scope.
-  if (r->m_region.empty() || r->m_region.size() > 64 ||
-      r->m_region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
-    return make_error(Errc::InvalidArgument, "bad S3 region '" + r->m_region + "' for " + redact(url));
+  if (!valid_region(r->m_region)) {
+    return make_error(Errc::InvalidArgument, "bad S3 region '" + r->m_region + "' for " + r->m_url);
   }
   std::string endpoint = !loc.settings.endpoint.empty() ? loc.settings.endpoint
                          : !given.endpoint.empty()      ? given.endpoint
                                                         : aws_endpoint().value_or("");
-  bool custom = !endpoint.empty();
-  if (!custom) {
+  r->m_custom_endpoint = !endpoint.empty();
+  if (!r->m_custom_endpoint) {
     endpoint = "https://s3." + r->m_region + ".amazonaws.com";
   }
   if (endpoint.find("://") == std::string::npos) {
@@ -169,271 +175,186 @@ Result<std::unique_ptr<S3Remote>> S3Remote::open(const std::string& url, const S
   while (endpoint.back() == '/') {
     endpoint.pop_back();
   }
-  r->m_endpoint = endpoint;
-  r->m_path_style = loc.settings.path_style.value_or(given.path_style.value_or(custom));
-  r->m_creds = aws_credentials();
-  if (r->m_creds && endpoint.rfind("http://", 0) == 0 && !is_loopback_url(endpoint) && !given.allow_http) {
-    const char* env_allow = std::getenv("GIT_ZIPLLM_S3_ALLOW_HTTP");
-    if (!env_allow || std::string(env_allow) != "1") {
-      return make_error(Errc::InvalidArgument,
-                        "refusing to send AWS credentials over plain http:// to " + redact(endpoint) +
-                            " (anyone on the way could read them); use https://, or allow it with "
-                            "`git config zipllm.s3allowhttp true` or GIT_ZIPLLM_S3_ALLOW_HTTP=1");
-    }
+  if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0) {
+    return make_error(Errc::InvalidArgument, "S3 endpoint " + redact(endpoint) + " is not http(s)");
   }
-  r->m_multipart_threshold = env_u64("GIT_ZIPLLM_S3_MULTIPART_THRESHOLD", k_default_multipart_threshold);
-  r->m_part_size = std::max<uint64_t>(env_u64("GIT_ZIPLLM_S3_PART_SIZE", k_default_part_size), 5u << 20);
+  if (endpoint.find('@') != std::string::npos) {
+    return make_error(Errc::InvalidArgument, "S3 endpoint " + redact(endpoint) +
+                                                 " holds user information; credentials come from the AWS "
+                                                 "settings (remote/aws.h), never from the URL");
+  }
+  r->m_endpoint = endpoint;
+  r->m_path_style = loc.settings.path_style.value_or(given.path_style.value_or(r->m_custom_endpoint));
+  r->m_creds = AwsCredentialProvider::from_environment();
+  bool plain_http_elsewhere = endpoint.rfind("http://", 0) == 0 && !http::is_loopback(endpoint);
+  const char* env_allow = std::getenv("GIT_ZIPLLM_S3_ALLOW_HTTP");
+  bool allowed = given.allow_http || (env_allow && std::string(env_allow) == "1");
+  if (plain_http_elsewhere && !allowed && r->m_creds->source() != AwsCredentialProvider::Source::None &&
+      r->m_creds->source() != AwsCredentialProvider::Source::InstanceMetadata) {
+    return make_error(Errc::InvalidArgument,
+                      "refusing to send AWS credentials over plain http:// to " + redact(endpoint) +
+                          " (anyone on the way could read them); use https://, or allow it with "
+                          "`git config zipllm.s3allowhttp true` or GIT_ZIPLLM_S3_ALLOW_HTTP=1");
+  }
+  r->m_multipart_threshold =
+      std::min(env_u64("GIT_ZIPLLM_S3_MULTIPART_THRESHOLD", k_default_multipart_threshold), k_max_single_put);
+  r->m_part_size = std::clamp(env_u64("GIT_ZIPLLM_S3_PART_SIZE", k_default_part_size), k_min_part_size, k_max_single_put);
+  r->m_checksum = env_u64("GIT_ZIPLLM_S3_CHECKSUM", 0) == 1;
+  r->m_connect_timeout_ms = static_cast<long>(env_u64("GIT_ZIPLLM_CONNECT_TIMEOUT_MS", 10000));
+  r->m_stall_seconds = static_cast<long>(env_u64("GIT_ZIPLLM_STALL_SECONDS", 60));
+  r->m_max_send_speed = env_u64("GIT_ZIPLLM_MAX_SEND_SPEED", 0);
   return r;
 }
 
-std::string S3Remote::bucket_url() const {
-  if (m_path_style) {
-    return m_endpoint + "/" + m_bucket + "/";
-  }
-  size_t scheme = m_endpoint.find("://") + 3;
-  return m_endpoint.substr(0, scheme) + m_bucket + "." + m_endpoint.substr(scheme) + "/";
+std::string S3Remote::endpoint() const {
+  std::lock_guard lock(m_mutex);
+  return m_endpoint;
 }
 
-std::string S3Remote::key_url(const std::string& key, const std::string& query) const {
-  std::string full = m_prefix.empty() ? key : key.empty() ? m_prefix + "/" : m_prefix + "/" + key;
-  std::string u;
-  if (m_path_style) {
-    u = m_endpoint + "/" + m_bucket + "/" + full;
-  } else {
-    size_t scheme = m_endpoint.find("://") + 3;
-    u = m_endpoint.substr(0, scheme) + m_bucket + "." + m_endpoint.substr(scheme) + "/" + full;
-  }
-  return query.empty() ? u : u + "?" + query;
+std::string S3Remote::region() const {
+  std::lock_guard lock(m_mutex);
+  return m_region;
 }
 
-struct S3Remote::Request {
+struct S3Remote::Call {
   std::string method = "GET";
   bool bucket_only = false;  // the bucket itself, not a key under the prefix
-  long timeout_ms = 0;       // whole request; 0: none (bodies may be large)
   std::string key;
-  std::string query;
-  // Body: a file range, or a string.
+  std::vector<std::pair<std::string, std::string>> query;    // encoded
+  std::vector<std::pair<std::string, std::string>> headers;  // signed and sent
+  long timeout_ms = 0;
+  // Body: a file range or a string.
   int in_fd = -1;
   uint64_t in_offset = 0;
   uint64_t in_length = 0;
-  const std::string* in_text = nullptr;
-  // Response body: into a file (2xx only) or into text.
+  std::string body;
+  // Response body of a GET: into a file.
   int out_fd = -1;
   std::string out_name;
-  const ByteCounter* counter = nullptr;
-  // Filled while running.
-  uint64_t sent = 0;
-  CURL* curl = nullptr;
-  Status sink_error;
-  std::string text;
-  std::string etag;
+  ByteCounter counter;
+  http::Response response;  // filled by perform
 };
 
-struct S3Remote::Response {
-  long status = 0;
-  int64_t length = -1;  // Content-Length, if the server sent one
-  std::string body;
-  std::string etag;
-};
-
-namespace {
-
-size_t on_read(char* buf, size_t size, size_t n, void* user);
-size_t on_write(char* buf, size_t size, size_t n, void* user);
-size_t on_header(char* buf, size_t size, size_t n, void* user);
-
-bool transient_curl(CURLcode c) {
-  switch (c) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
-
-Result<S3Remote::Response> S3Remote::perform(Request& req) {
-  CURL* c = thread_handle();
-  if (!c) {
-    return make_error(Errc::Internal, "curl_easy_init failed");
-  }
-  req.curl = c;
-  std::string target = req.bucket_only ? bucket_url() : key_url(req.key, req.query);
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(c, CURLOPT_URL, target.c_str());
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(env_u64("GIT_ZIPLLM_CONNECT_TIMEOUT_MS", 10000)));
-  if (req.timeout_ms > 0) {
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req.timeout_ms);
-  }
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(env_u64("GIT_ZIPLLM_STALL_SECONDS", 60)));
-  if (uint64_t cap = env_u64("GIT_ZIPLLM_MAX_SEND_SPEED", 0)) {  // bytes/s, for slow links and tests
-    curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, static_cast<curl_off_t>(cap));
-  }
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &req);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &req);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "git-zipllm");
-
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
-  headers = curl_slist_append(headers, "Expect:");
-  if (m_creds && !m_creds->session_token.empty()) {
-    headers = curl_slist_append(headers, ("x-amz-security-token: " + m_creds->session_token).c_str());
-  }
-  if (req.method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  } else if (req.method == "PUT") {
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(c, CURLOPT_READDATA, &req);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.in_length));
-    headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
-  } else if (req.method == "POST") {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    const std::string& body = req.in_text ? *req.in_text : req.text;  // text is empty here
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body.c_str());
-    headers = curl_slist_append(headers, "Content-Type: application/xml");
-  } else if (req.method != "GET") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-  }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  std::string sigv4 = "aws:amz:" + m_region + ":s3";
-  std::string userpwd;
-  if (m_creds) {
-    userpwd = m_creds->key_id + ":" + m_creds->secret;
-    curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4.c_str());
-    curl_easy_setopt(c, CURLOPT_USERPWD, userpwd.c_str());
-  }
-  CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(headers);
-  Response resp;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
-  curl_off_t length = -1;
-  if (curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK) {
-    resp.length = static_cast<int64_t>(length);
-  }
-  if (!req.sink_error) {
-    return Error(req.sink_error.error());  // our side failed (disk full writing a download)
-  }
-  if (rc != CURLE_OK) {
-    std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    Errc code = transient_curl(rc) ? Errc::Unavailable : Errc::IoError;
-    return make_error(code, m_url + ": " + req.method + " " + target + ": " + why);
-  }
-  resp.body = std::move(req.text);
-  resp.etag = std::move(req.etag);
-  if (resp.status >= 200 && resp.status < 300) {
-    return resp;
-  }
-  std::string detail = xml_value(resp.body, "Code");
-  std::string msg = xml_value(resp.body, "Message");
-  if (!msg.empty()) {
-    detail += (detail.empty() ? "" : ": ") + msg;
-  }
-  std::string what = m_url + ": " + req.method + " " + target + ": HTTP " +
-                     std::to_string(resp.status) + (detail.empty() ? "" : " (" + detail + ")");
-  if (resp.status == 404) {
-    return make_error(Errc::NotFound, what);
-  }
-  if (resp.status >= 500 || resp.status == 429 || resp.status == 408) {
-    return make_error(Errc::Unavailable, what);
-  }
-  if (resp.status == 401 || resp.status == 403) {
-    return make_error(Errc::InvalidArgument,
-                      what + "; access denied: check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
-                             "~/.aws/credentials");
-  }
-  if (resp.status == 301 || resp.status == 307) {
-    return make_error(Errc::InvalidArgument, what + "; the bucket is in another region (set region=)");
-  }
-  return make_error(Errc::IoError, what);
-}
-
-namespace {
-
-size_t on_read(char* buf, size_t size, size_t n, void* user) {
-  auto* req = static_cast<S3Remote::Request*>(user);
-  uint64_t left = req->in_length - req->sent;
-  size_t want = static_cast<size_t>(std::min<uint64_t>(left, size * n));
-  if (want == 0) {
-    return 0;
-  }
-  Status s = read_exact_at(req->in_fd, req->in_offset + req->sent,
-                           std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf), want), "upload source");
-  if (!s) {
-    req->sink_error = std::move(s);
-    return CURL_READFUNC_ABORT;
-  }
-  req->sent += want;
-  if (req->counter && *req->counter) {
-    (*req->counter)(want);
-  }
-  return want;
-}
-
-size_t on_write(char* buf, size_t size, size_t n, void* user) {
-  auto* req = static_cast<S3Remote::Request*>(user);
-  size_t len = size * n;
-  long status = 0;
-  curl_easy_getinfo(req->curl, CURLINFO_RESPONSE_CODE, &status);
-  if (req->out_fd >= 0 && status >= 200 && status < 300) {
-    Status s = write_all(req->out_fd, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(buf), len),
-                         req->out_name);
-    if (!s) {
-      req->sink_error = std::move(s);
-      return 0;
+// The response body of a 2xx answer (when not written to out_fd); every
+// other answer is an error naming the store and the request.
+Result<std::string> S3Remote::perform(Call& call) {
+  for (int attempt = 0;; ++attempt) {
+    std::string endpoint, region;
+    {
+      std::lock_guard lock(m_mutex);
+      endpoint = m_endpoint;
+      region = m_region;
     }
-    if (req->counter && *req->counter) {
-      (*req->counter)(len);
+    Endpoint ep = split_endpoint(endpoint);
+    std::string full = call.bucket_only ? "" : (m_prefix.empty() ? call.key : m_prefix + "/" + call.key);
+    std::string path, host;
+    if (m_path_style) {
+      host = ep.authority;
+      path = ep.base + "/" + m_bucket + "/" + aws_uri_encode(full, true);
+    } else {
+      host = m_bucket + "." + ep.authority;
+      path = ep.base + "/" + aws_uri_encode(full, true);
     }
-    return len;
+    std::string query;
+    for (const auto& [k, v] : call.query) {
+      query += (query.empty() ? "?" : "&") + k + "=" + v;
+    }
+    http::Request req;
+    req.method = call.method;
+    req.url = ep.scheme + "://" + host + path + query;
+    req.timeout_ms = call.timeout_ms;
+    req.connect_timeout_ms = m_connect_timeout_ms;
+    req.stall_seconds = m_stall_seconds;
+    req.max_send_speed = m_max_send_speed;
+    req.in_fd = call.in_fd;
+    req.in_offset = call.in_offset;
+    req.in_length = call.in_length;
+    req.body = call.body;
+    req.out_fd = call.out_fd;
+    req.out_name = call.out_name;
+    req.counter = call.counter;
+    req.headers = call.headers;
+    req.headers.emplace_back("Host", host);
+    auto creds = TRY_CTX(m_creds->get(), m_url);
+    if (creds) {
+      SigV4Request sr;
+      sr.method = call.method;
+      sr.host = host;
+      sr.path = path;
+      sr.query = call.query;
+      sr.headers = call.headers;
+      SigV4Credentials sc{creds->key_id, creds->secret, creds->session_token};
+      for (auto& h : sign_v4(sr, sc, region, "s3", std::time(nullptr))) {
+        req.headers.push_back(std::move(h));
+      }
+    } else {
+      req.headers.emplace_back("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    }
+    auto got = http::perform(req);
+    if (!got) {
+      return std::move(got).error().context(m_url);
+    }
+    call.response = std::move(*got);
+    const http::Response& resp = call.response;
+    if (resp.status >= 200 && resp.status < 300) {
+      return resp.body;
+    }
+    // A bucket in another region: AWS names it; follow once, re-signed.
+    std::string there;
+    if (auto it = resp.headers.find("x-amz-bucket-region"); it != resp.headers.end()) {
+      there = it->second;
+    } else if (resp.status == 400 || resp.status == 301) {
+      there = xml_value(resp.body, "Region");
+    }
+    if ((resp.status == 301 || resp.status == 307 || resp.status == 400) && valid_region(there) &&
+        there != region && attempt == 0) {
+      {
+        std::lock_guard lock(m_mutex);
+        m_region = there;
+        if (!m_custom_endpoint) {
+          m_endpoint = "https://s3." + there + ".amazonaws.com";
+        }
+        m_redirected = true;
+      }
+      note_region(m_bucket, there);
+      continue;
+    }
+    std::string detail = xml_value(resp.body, "Code");
+    std::string msg = xml_value(resp.body, "Message");
+    if (!msg.empty()) {
+      detail += (detail.empty() ? "" : ": ") + msg;
+    }
+    std::string what = m_url + ": " + call.method + " " + redact(req.url) + ": HTTP " + std::to_string(resp.status) +
+                       (detail.empty() ? "" : " (" + detail + ")");
+    if (resp.status == 404) {
+      return make_error(Errc::NotFound, what);
+    }
+    if (resp.status >= 500 || resp.status == 429 || resp.status == 408) {
+      return make_error(Errc::Unavailable, what);  // SlowDown, InternalError: retried with backoff
+    }
+    if (resp.status == 401 || resp.status == 403) {
+      return make_error(Errc::InvalidArgument,
+                        what + "; access denied: check the credentials (" +
+                            (creds ? "from " + creds->source : std::string("none found: AWS_ACCESS_KEY_ID, ~/.aws/credentials, ...")) +
+                            ")");
+    }
+    if (resp.status == 301 || resp.status == 307) {
+      return make_error(Errc::InvalidArgument, what + "; the bucket is in another region (set region=)");
+    }
+    return make_error(Errc::IoError, what);
   }
-  if (req->text.size() < k_max_error_body) {
-    req->text.append(buf, std::min(len, k_max_error_body - req->text.size()));
-  }
-  return len;
 }
-
-size_t on_header(char* buf, size_t size, size_t n, void* user) {
-  auto* req = static_cast<S3Remote::Request*>(user);
-  std::string line(buf, size * n);
-  if (line.size() > 5 && (line.compare(0, 5, "ETag:") == 0 || line.compare(0, 5, "etag:") == 0)) {
-    std::string v = line.substr(5);
-    size_t a = v.find_first_not_of(" \t");
-    size_t b = v.find_last_not_of(" \t\r\n");
-    req->etag = a == std::string::npos ? "" : v.substr(a, b - a + 1);
-  }
-  return size * n;
-}
-
-}  // namespace
 
 Status S3Remote::ping() {
-  Request req;
-  req.method = "HEAD";
-  req.bucket_only = true;
-  req.timeout_ms = static_cast<long>(env_u64("GIT_ZIPLLM_PING_TIMEOUT_MS", 10000));
-  auto r = perform(req);
+  Call call;
+  call.method = "HEAD";
+  call.bucket_only = true;
+  call.timeout_ms = static_cast<long>(env_u64("GIT_ZIPLLM_PING_TIMEOUT_MS", 10000));
+  auto r = perform(call);
   if (!r) {
     Error e = std::move(r).error();
     if (e.code == Errc::NotFound) {
-      e.message += "; no such bucket '" + m_bucket + "' at " + m_endpoint;
+      e.message += "; no such bucket '" + m_bucket + "' at " + redact(endpoint());
       e.code = Errc::InvalidArgument;
     }
     return e;
@@ -444,13 +365,13 @@ Status S3Remote::ping() {
 // The size of `key` from a HEAD: nothing if absent, -1 inside if the server
 // sent no Content-Length.
 Result<std::optional<int64_t>> S3Remote::head_size(const std::string& key) {
-  Request req;
-  req.method = "HEAD";
-  req.timeout_ms = 30000;  // a HEAD that takes longer is a stalled server
-  req.key = key;
-  auto r = perform(req);
+  Call call;
+  call.method = "HEAD";
+  call.timeout_ms = 30000;  // a HEAD that takes longer is a stalled server
+  call.key = key;
+  auto r = perform(call);
   if (r) {
-    return std::optional<int64_t>(r->length);
+    return std::optional<int64_t>(call.response.length);
   }
   if (r.error().code == Errc::NotFound) {
     return std::optional<int64_t>();
@@ -479,51 +400,60 @@ Status S3Remote::put(const std::string& key, int fd, uint64_t offset, uint64_t l
   if (length > m_multipart_threshold) {
     return put_multipart(key, fd, offset, length, counter);
   }
-  TRY(put_range(key, "", fd, offset, length, counter));
+  Call call;
+  call.method = "PUT";
+  call.key = key;
+  call.in_fd = fd;
+  call.in_offset = offset;
+  call.in_length = length;
+  call.counter = counter;
+  call.headers = {{"Content-Type", "application/octet-stream"}};
+  if (m_checksum) {
+    call.headers.emplace_back("x-amz-checksum-sha256", TRY(sha256_base64_of(fd, offset, length)));
+  }
+  TRY(perform(call));
   return {};
-}
-
-Result<S3Remote::Response> S3Remote::put_range(const std::string& key, const std::string& query, int fd,
-                                               uint64_t offset, uint64_t length, const ByteCounter& counter) {
-  Request req;
-  req.method = "PUT";
-  req.key = key;
-  req.query = query;
-  req.in_fd = fd;
-  req.in_offset = offset;
-  req.in_length = length;
-  req.counter = &counter;
-  return perform(req);
 }
 
 Status S3Remote::put_multipart(const std::string& key, int fd, uint64_t offset, uint64_t length,
                                const ByteCounter& counter) {
-  Request start;
+  // Parts big enough that no object needs more than S3's 10,000.
+  uint64_t part_size = std::max(m_part_size, (length + k_max_parts - 1) / k_max_parts);
+  Call start;
   start.method = "POST";
   start.key = key;
-  start.query = "uploads=";
-  auto started = TRY(perform(start));
-  std::string upload_id = xml_value(started.body, "UploadId");
+  start.query = {{"uploads", ""}};
+  start.headers = {{"Content-Type", "application/octet-stream"}};
+  std::string started = TRY(perform(start));
+  std::string upload_id = xml_value(started, "UploadId");
   if (upload_id.empty()) {
     return make_error(Errc::IoError, m_url + ": multipart upload of " + key + " returned no UploadId");
   }
-  std::string id_q = "uploadId=" + url_escape(upload_id);
+  std::string id_q = aws_uri_encode(upload_id, false);
   auto abort = [&] {
-    Request del;
+    Call del;
     del.method = "DELETE";
     del.key = key;
-    del.query = id_q;
+    del.query = {{"uploadId", id_q}};
     (void)perform(del);
   };
   std::string complete = "<CompleteMultipartUpload>";
   int part = 1;
-  for (uint64_t done = 0; done < length; done += m_part_size, ++part) {
-    uint64_t n = std::min<uint64_t>(m_part_size, length - done);
+  for (uint64_t done = 0; done < length; done += part_size, ++part) {
+    uint64_t n = std::min<uint64_t>(part_size, length - done);
     // Each part is retried on its own, so a blip does not restart the object.
     std::string etag;
     Status sent = with_retry(default_transfer_options(""), [&]() -> Status {
-      etag = TRY(put_range(key, "partNumber=" + std::to_string(part) + "&" + id_q, fd, offset + done, n,
-                           counter)).etag;
+      Call p;
+      p.method = "PUT";
+      p.key = key;
+      p.query = {{"partNumber", std::to_string(part)}, {"uploadId", id_q}};
+      p.in_fd = fd;
+      p.in_offset = offset + done;
+      p.in_length = n;
+      p.counter = counter;
+      TRY(perform(p));
+      etag = p.response.headers.count("etag") ? p.response.headers.at("etag") : "";
       return {};
     });
     if (!sent) {
@@ -533,31 +463,32 @@ Status S3Remote::put_multipart(const std::string& key, int fd, uint64_t offset, 
     complete += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + etag + "</ETag></Part>";
   }
   complete += "</CompleteMultipartUpload>";
-  Request fin;
+  Call fin;
   fin.method = "POST";
   fin.key = key;
-  fin.query = id_q;
-  fin.in_text = &complete;
+  fin.query = {{"uploadId", id_q}};
+  fin.body = complete;
+  fin.headers = {{"Content-Type", "application/xml"}};
   auto done = perform(fin);
-  if (!done || done->body.find("<Error>") != std::string::npos) {
+  // S3 may answer 200 with an <Error> body for a failed completion.
+  if (!done || done->find("<Error>") != std::string::npos) {
     abort();
     if (!done) {
       return std::move(done).error();
     }
-    return make_error(Errc::Unavailable, m_url + ": completing the upload of " + key + " failed: " +
-                                             xml_value(done->body, "Message"));
+    return make_error(Errc::Unavailable,
+                      m_url + ": completing the upload of " + key + " failed: " + xml_value(*done, "Message"));
   }
   return {};
 }
 
-Status S3Remote::get(const std::string& key, int fd, const std::string& fd_name,
-                     const ByteCounter& counter) {
-  Request req;
-  req.key = key;
-  req.out_fd = fd;
-  req.out_name = fd_name;
-  req.counter = &counter;
-  TRY(perform(req));
+Status S3Remote::get(const std::string& key, int fd, const std::string& fd_name, const ByteCounter& counter) {
+  Call call;
+  call.key = key;
+  call.out_fd = fd;
+  call.out_name = fd_name;
+  call.counter = counter;
+  TRY(perform(call));
   return {};
 }
 

@@ -1,16 +1,27 @@
-// S3-compatible object storage (AWS S3, MinIO, Ceph RGW, s3rver) through
-// libcurl, requests signed with SigV4 by libcurl (CURLOPT_AWS_SIGV4) when
-// credentials are configured (remote/aws.h), unsigned otherwise.
+// S3-compatible object storage (AWS S3, MinIO, Ceph RGW, s3rver) over
+// HTTP (remote/http.h), every request signed with SigV4 (remote/sigv4.h)
+// when credentials are found (remote/aws.h), unsigned otherwise.
 //
-// Objects up to k_multipart_threshold go up in one PUT; larger ones as a
-// multipart upload (each part retried on its own), which S3 makes visible
-// only when completed, so a key is never seen half written. Payloads are
-// sent as UNSIGNED-PAYLOAD: the object container carries its own checksums,
-// verified on download.
+// Objects up to the multipart threshold (256 MiB; never above S3's 5 GiB
+// single-PUT limit) go up in one PUT; larger ones as a multipart upload
+// (each part retried on its own; parts grown so no object needs more than
+// 10,000), which S3 makes visible only when completed, so a key is never
+// seen half written. Payloads are sent as UNSIGNED-PAYLOAD (the object
+// container carries its own checksums, verified on download) with an
+// x-amz-checksum-sha256 header on single PUTs when
+// GIT_ZIPLLM_S3_CHECKSUM=1, so the store itself checks what it received.
+//
+// A bucket in another region than the one configured (AWS answers 301
+// PermanentRedirect or 400 AuthorizationHeaderMalformed, naming the region
+// in x-amz-bucket-region) is followed once: requests are signed for that
+// region from then on, and the user is told which region to configure.
+// Thread-safe.
 #pragma once
 
 #include "remote/aws.h"
 #include "remote/remote_store.h"
+
+#include <mutex>
 
 namespace zipllm::remote {
 
@@ -21,6 +32,7 @@ struct S3Location {
 };
 
 // Parses "s3://bucket[/prefix][?endpoint=URL&region=R&path-style=true|false]".
+// The prefix may hold any characters; they are percent-encoded on the wire.
 Result<S3Location> parse_s3_url(const std::string& url);
 
 class S3Remote : public RemoteStore {
@@ -37,32 +49,35 @@ public:
   Status get(const std::string& key, int fd, const std::string& fd_name,
              const ByteCounter& counter) override;
 
-  // The endpoint requests go to (for messages and tests).
-  const std::string& endpoint() const { return m_endpoint; }
+  // The endpoint and region requests go to now (for messages and tests).
+  std::string endpoint() const;
+  std::string region() const;
 
-  struct Request;  // one HTTP exchange (s3_remote.cpp)
-  struct Response;
+  struct Call;  // one S3 request (s3_remote.cpp)
 
 private:
   S3Remote() = default;
-  std::string key_url(const std::string& key, const std::string& query) const;
-  std::string bucket_url() const;
-  Result<Response> perform(Request& req);
+  Result<std::string> perform(Call& call);
   Result<std::optional<int64_t>> head_size(const std::string& key);
-  Result<Response> put_range(const std::string& key, const std::string& query, int fd, uint64_t offset,
-                             uint64_t length, const ByteCounter& counter);
   Status put_multipart(const std::string& key, int fd, uint64_t offset, uint64_t length,
                        const ByteCounter& counter);
 
-  std::string m_url;
+  std::string m_url;  // redacted: for messages only
   std::string m_bucket;
   std::string m_prefix;
-  std::string m_endpoint;
-  std::string m_region;
+  bool m_custom_endpoint = false;
   bool m_path_style = true;
-  std::optional<AwsCredentials> m_creds;
+  std::shared_ptr<AwsCredentialProvider> m_creds;
   uint64_t m_multipart_threshold = 0;
   uint64_t m_part_size = 0;
+  bool m_checksum = false;
+  long m_connect_timeout_ms = 10000;
+  long m_stall_seconds = 60;
+  uint64_t m_max_send_speed = 0;
+  mutable std::mutex m_mutex;  // guards the two below (a region redirect changes them)
+  std::string m_endpoint;
+  std::string m_region;
+  bool m_redirected = false;
 };
 
 }  // namespace zipllm::remote

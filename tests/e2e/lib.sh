@@ -52,6 +52,11 @@ test_case() {
     git config --global init.defaultBranch main
     git config --global advice.detachedHead false
     cd "$dir" || exit 1
+    # Servers this test starts stop with it, and keep their files here.
+    SERVER_PIDS=()
+    SERVER_STATE=$dir
+    unset S3_PORT S3_INNER_PORT S3_FRONT_PID
+    trap stop_servers EXIT
     # A failing plain command names itself and its line as well.
     trap 'case $BASH_COMMAND in expect_*|_fail*|return*) ;; *) echo "  FAILED at ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND";; esac' ERR
     set -eE
@@ -90,25 +95,53 @@ SERVER_PIDS=()
 stop_servers() { for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap stop_servers EXIT
 
-# start_s3rver DATA_DIR BUCKET... : sets S3_PORT, S3_PID, S3_ENDPOINT. Reuses
-# S3_PORT if set (a restart after a kill keeps the URL).
+# start_s3rver DATA_DIR BUCKET... : s3rver (the S3 test double) behind the
+# verifying front (tests/servers/s3_verify_front.py: every signed request is
+# re-signed with botocore and refused as AWS would refuse it). Sets S3_PORT
+# and S3_ENDPOINT (the front), S3_PID (s3rver, which tests may kill and
+# restart: the front and both ports stay), S3_FRONT_LOG. The front's region
+# is S3_FRONT_REGION (default us-east-1).
 start_s3rver() {
   local dir=$1; shift
+  local STATE=${SERVER_STATE:-$SCRATCH}  # a test_case has its own
   [ -d "$SERVERS_DIR/node_modules/s3rver" ] || {
     echo "s3rver is not installed: run (cd tests/servers && npm ci) or ./install.sh --test" >&2; return 1; }
-  rm -f "$SCRATCH/s3.port"
-  S3RVER_PORT=${S3_PORT:-0} node "$SERVERS_DIR/s3rver.js" "$dir" "$SCRATCH/s3.port" "$@" \
-    >>"$SCRATCH/s3rver.log" 2>&1 &
+  rm -f "$STATE/s3.inner.port"
+  S3RVER_PORT=${S3_INNER_PORT:-0} node "$SERVERS_DIR/s3rver.js" "$dir" "$STATE/s3.inner.port" "$@" \
+    >>"$STATE/s3rver.log" 2>&1 &
   S3_PID=$!
   SERVER_PIDS+=("$S3_PID")
   for _ in $(seq 1 100); do
-    [ -s "$SCRATCH/s3.port" ] && break
+    [ -s "$STATE/s3.inner.port" ] && break
     sleep 0.1
   done
-  [ -s "$SCRATCH/s3.port" ] || { echo "s3rver did not start" >&2; cat "$SCRATCH/s3rver.log" >&2; return 1; }
-  S3_PORT=$(cat "$SCRATCH/s3.port")
+  [ -s "$STATE/s3.inner.port" ] || { echo "s3rver did not start" >&2; cat "$STATE/s3rver.log" >&2; return 1; }
+  S3_INNER_PORT=$(cat "$STATE/s3.inner.port")
+  if [ -z "${S3_FRONT_PID:-}" ] || ! kill -0 "$S3_FRONT_PID" 2>/dev/null; then
+    S3_FRONT_LOG="$STATE/s3front.log"
+    rm -f "$STATE/s3.port"
+    local buckets=()
+    for b in "$@"; do buckets+=(--bucket "$b"); done
+    /usr/bin/python3 "$SERVERS_DIR/s3_verify_front.py" --upstream "127.0.0.1:$S3_INNER_PORT" \
+      --port-file "$STATE/s3.port" --log "$S3_FRONT_LOG" --port "${S3_PORT:-0}" \
+      --region "${S3_FRONT_REGION:-us-east-1}" --key S3RVER:S3RVER "${buckets[@]}" \
+      >>"$STATE/s3front.err" 2>&1 &
+    S3_FRONT_PID=$!
+    SERVER_PIDS+=("$S3_FRONT_PID")
+    for _ in $(seq 1 100); do
+      [ -s "$STATE/s3.port" ] && break
+      sleep 0.1
+    done
+    [ -s "$STATE/s3.port" ] || { echo "the S3 front did not start" >&2; cat "$STATE/s3front.err" >&2; return 1; }
+  fi
+  S3_PORT=$(cat "$STATE/s3.port")
   S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 }
+
+# s3_front_verdicts : the front's REFUSED lines other than unknown access
+# keys (which tests provoke on purpose); empty when every signed request
+# was right.
+s3_front_refusals() { grep '^REFUSED' "$S3_FRONT_LOG" | grep -v InvalidAccessKeyId || true; }
 
 # s3rver_drop_torn_writes DATA_DIR : s3rver (the test double) writes an
 # object's data, checksum and metadata as separate, non-atomic files, so a
@@ -211,3 +244,17 @@ start_listener() {
 # pkt TEXT : one pkt-line packet holding TEXT (printf escapes allowed)
 pkt() { local s; s=$(printf "$1"; echo x); s=${s%x}; printf '%04x%s' $(( ${#s} + 4 )) "$s"; }
 flush_pkt() { printf '0000'; }
+
+# start_aws_fakes [ARGS...] : fake IMDSv2, container-credentials and STS
+# endpoints (tests/servers/aws_fakes.py); sets AWS_FAKES (http://127.0.0.1:PORT)
+# and AWS_FAKES_LOG.
+start_aws_fakes() {
+  AWS_FAKES_LOG="$PWD/aws_fakes.log"
+  rm -f "$PWD/aws_fakes.port"
+  /usr/bin/python3 "$SERVERS_DIR/aws_fakes.py" --port-file "$PWD/aws_fakes.port" --log "$AWS_FAKES_LOG" "$@" \
+    >>"$PWD/aws_fakes.err" 2>&1 &
+  SERVER_PIDS+=("$!")
+  for _ in $(seq 1 100); do [ -s "$PWD/aws_fakes.port" ] && break; sleep 0.05; done
+  AWS_FAKES="http://127.0.0.1:$(cat "$PWD/aws_fakes.port")"
+  : >> "$AWS_FAKES_LOG"
+}

@@ -92,9 +92,9 @@ t_trust_uses_committed_settings() {
 # machine need the user's explicit setting.
 t_no_credentials_over_plain_http() {
   git init -q r && cd r
-  expect_fail git -c zipllm.url='s3://b/p?endpoint=http://192.0.2.1:9000' zipllm fetch
+  expect_fail git -c zipllm.url='s3://bkt/p?endpoint=http://192.0.2.1:9000' zipllm fetch
   expect_log 'refusing to send AWS credentials over plain http'
-  expect_fail git -c zipllm.url='s3://b/p?region=x@evil.example/' zipllm fetch
+  expect_fail git -c zipllm.url='s3://bkt/p?region=x@evil.example/' zipllm fetch
   expect_log "bad S3 region"
 }
 
@@ -102,7 +102,7 @@ t_no_credentials_over_plain_http() {
 t_credentials_redacted() {
   expect_ok git zipllm install
   git init -q r && cd r
-  expect_fail git -c 'zipllm.url=s3://b/p?endpoint=http://bob:PASSWORD@127.0.0.1:1' zipllm fetch
+  expect_fail git -c 'zipllm.url=s3://bkt/p?endpoint=http://bob:PASSWORD@127.0.0.1:1' zipllm fetch
   expect_no_log PASSWORD
   git remote add origin https://alice:TOKEN123@127.0.0.1:1/repo.git
   expect_ok git zipllm lfs-enable

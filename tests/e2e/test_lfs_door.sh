@@ -81,4 +81,11 @@ check_here "a second push uploads nothing new" t_push_again_skips
 check_here "fresh clone restores every file byte-identical" t_fresh_clone
 check_here "corrupt object in the bucket: download fails, file not accepted" t_corrupt_remote
 check_here "wrong endpoint: clear error naming it" t_wrong_endpoint
+# Issue 15: every signed request was right (the verifying front re-signs
+# each with botocore, as AWS would check it).
+t_front_verified_everything() {
+  s3_front_refusals > "$LOG"
+  [ ! -s "$LOG" ] && [ "$(grep -c '^VERIFIED' "$S3_FRONT_LOG")" -gt 20 ]
+}
+check_here "every S3 request's signature verified by botocore" t_front_verified_everything
 finish

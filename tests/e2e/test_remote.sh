@@ -214,4 +214,11 @@ check_here "bad credentials: clear message" t_bad_credentials
 check_here "server killed mid-push, push retried" t_killed_mid_push
 check_here "verify --remote finds a missing or truncated object; push repairs it" t_verify_remote
 check_here "corrupt object in the remote store" t_corrupt_remote_object
+# Issue 15: every signed request was right (the verifying front re-signs
+# each with botocore, as AWS would check it).
+t_front_verified_everything() {
+  s3_front_refusals > "$LOG"
+  [ ! -s "$LOG" ] && [ "$(grep -c '^VERIFIED' "$S3_FRONT_LOG")" -gt 20 ]
+}
+check_here "every S3 request's signature verified by botocore" t_front_verified_everything
 finish
