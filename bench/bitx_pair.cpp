@@ -3,15 +3,15 @@
 // and F16 tensors that have a same-named, same-size base tensor; every
 // other tensor and the header are zstd -3 compressed alone. Prints
 // "bitx_bytes SIZE seconds SECS".
-#include "bitx_ref.h"
-#include "format/safetensors.h"
-#include "util/file.h"
-
 #include <zstd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <map>
+
+#include "bitx_ref.h"
+#include "format/safetensors.h"
+#include "util/file.h"
 
 using namespace zipllm;
 
@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
     const uint8_t* fp = f.data() + hf.data_start() + t.begin;
     auto it = by_name.find(t.name);
     bool two = t.dtype == format::Dtype::BF16 || t.dtype == format::Dtype::F16;
-    if (two && it != by_name.end() && it->second->size() == t.size() && it->second->dtype == t.dtype) {
+    if (two && it != by_name.end() && it->second->size() == t.size() &&
+        it->second->dtype == t.dtype) {
       total += bench::bitx_size(fp, b.data() + hb.data_start() + it->second->begin, t.size());
     } else if (t.size() > 0) {
       total += zstd_size(fp, t.size());

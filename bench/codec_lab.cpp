@@ -1,14 +1,14 @@
 // codec_lab BASE FINE: per-pair stored size of each codec variant, summed
 // over the tensors both files share (same name, dtype and size). A tool for
 // choosing codec defaults by measurement; not part of the product.
+#include <chrono>
+#include <cstdio>
+#include <map>
+
 #include "bitx_ref.h"
 #include "codec/chunk.h"
 #include "format/safetensors.h"
 #include "util/file.h"
-
-#include <chrono>
-#include <cstdio>
-#include <map>
 
 using namespace zipllm;
 
@@ -47,16 +47,11 @@ int main(int argc, char** argv) {
     codec::Policy policy;
   };
   std::vector<Variant> variants = {
-      {"solo r0", 0, {true, false, false}},
-      {"solo r0+r1+zstd", 0, {true, true, true}},
-      {"solo r0+zstd", 0, {true, false, true, 3}},
-      {"solo r0+zstd1", 0, {true, false, true, 1}},
-      {"solo r0+r1", 0, {true, true, false}},
-      {"delta r0", 1, {true, false, false}},
-      {"delta r0+r1", 1, {true, true, false}},
-      {"delta split r0", 2, {true, false, false}},
-      {"delta split r0+r1", 2, {true, true, false}},
-      {"chooser r0", 3, {true, false, false}},
+      {"solo r0", 0, {true, false, false}},          {"solo r0+r1+zstd", 0, {true, true, true}},
+      {"solo r0+zstd", 0, {true, false, true, 3}},   {"solo r0+zstd1", 0, {true, false, true, 1}},
+      {"solo r0+r1", 0, {true, true, false}},        {"delta r0", 1, {true, false, false}},
+      {"delta r0+r1", 1, {true, true, false}},       {"delta split r0", 2, {true, false, false}},
+      {"delta split r0+r1", 2, {true, true, false}}, {"chooser r0", 3, {true, false, false}},
       {"chooser r0+r1", 3, {true, true, false}},
   };
   size_t raw_total = 0, bitx_total = 0;
@@ -88,8 +83,10 @@ int main(int argc, char** argv) {
         } else if (var.mode == 1) {
           codec::encode_delta(raw, Bytes(b + off, len), dt, 0, var.policy, out);
         } else if (var.mode == 2) {
-          uint32_t th = static_cast<uint32_t>(std::getenv("TH") ? std::atoi(std::getenv("TH")) : 512);
-          codec::encode_delta(raw, Bytes(b + off, len), dt, std::max<uint32_t>(th, len / dt.word / 128), var.policy, out);
+          uint32_t th =
+              static_cast<uint32_t>(std::getenv("TH") ? std::atoi(std::getenv("TH")) : 512);
+          codec::encode_delta(raw, Bytes(b + off, len), dt,
+                              std::max<uint32_t>(th, len / dt.word / 128), var.policy, out);
         } else {
           codec::EncodeOptions o;
           o.policy = var.policy;

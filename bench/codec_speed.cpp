@@ -3,16 +3,16 @@
 // share: solo and delta (MB/s of raw bytes), plus the costs around them
 // that a restore also pays (XXH3-64 of a chunk, SHA-256, memcpy). A tool for
 // finding where restore time goes; not part of the product.
-#include "codec/chunk.h"
-#include "format/safetensors.h"
-#include "ops/safetensors_file.h"
-#include "util/hash.h"
-
 #include <malloc.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+
+#include "codec/chunk.h"
+#include "format/safetensors.h"
+#include "ops/safetensors_file.h"
+#include "util/hash.h"
 
 using namespace zipllm;
 
@@ -67,18 +67,33 @@ int main(int argc, char** argv) {
     codec::encode_chunk(raw, {}, dt, opts, solo);
     codec::encode_chunk(raw, b, dt, opts, delta);
     const int reps = 40;
-    std::printf("tensor %s (%s), chunk of %zu bytes: solo %.3f, delta %.3f of raw\n", t.name.c_str(),
-                std::string(dt.name).c_str(), n, double(solo.size()) / n, double(delta.size()) / n);
-    std::printf("  encode solo   %7.0f MB/s\n", mbps(n, 10, [&] { solo.clear(); codec::encode_chunk(raw, {}, dt, opts, solo); }));
-    std::printf("  encode delta  %7.0f MB/s\n", mbps(n, 10, [&] { delta.clear(); codec::encode_chunk(raw, b, dt, opts, delta); }));
-    std::printf("  decode solo   %7.0f MB/s\n", mbps(n, reps, [&] { (void)codec::decode_chunk(solo, {}, dt, out); }));
+    std::printf("tensor %s (%s), chunk of %zu bytes: solo %.3f, delta %.3f of raw\n",
+                t.name.c_str(), std::string(dt.name).c_str(), n, double(solo.size()) / n,
+                double(delta.size()) / n);
+    std::printf("  encode solo   %7.0f MB/s\n", mbps(n, 10, [&] {
+                  solo.clear();
+                  codec::encode_chunk(raw, {}, dt, opts, solo);
+                }));
+    std::printf("  encode delta  %7.0f MB/s\n", mbps(n, 10, [&] {
+                  delta.clear();
+                  codec::encode_chunk(raw, b, dt, opts, delta);
+                }));
+    std::printf("  decode solo   %7.0f MB/s\n",
+                mbps(n, reps, [&] { (void)codec::decode_chunk(solo, {}, dt, out); }));
     bool ok = codec::decode_chunk(delta, b, dt, out) && out == raw;
-    std::printf("  decode delta  %7.0f MB/s%s\n", mbps(n, reps, [&] { (void)codec::decode_chunk(delta, b, dt, out); }),
+    std::printf("  decode delta  %7.0f MB/s%s\n",
+                mbps(n, reps, [&] { (void)codec::decode_chunk(delta, b, dt, out); }),
                 ok ? "" : "  (MISMATCH)");
     volatile uint64_t sink = 0;
-    std::printf("  xxh3-64       %7.0f MB/s\n", mbps(n, reps, [&] { sink = sink + checksum64(out); }));
-    std::printf("  sha-256       %7.0f MB/s\n", mbps(n, reps, [&] { Sha256 s; s.update(out); (void)s.finish(); }));
-    std::printf("  memcpy        %7.0f MB/s\n", mbps(n, reps, [&] { std::memcpy(b.data(), out.data(), n); }));
+    std::printf("  xxh3-64       %7.0f MB/s\n",
+                mbps(n, reps, [&] { sink = sink + checksum64(out); }));
+    std::printf("  sha-256       %7.0f MB/s\n", mbps(n, reps, [&] {
+                  Sha256 s;
+                  s.update(out);
+                  (void)s.finish();
+                }));
+    std::printf("  memcpy        %7.0f MB/s\n",
+                mbps(n, reps, [&] { std::memcpy(b.data(), out.data(), n); }));
     return ok ? 0 : 1;
   }
   std::fprintf(stderr, "no shared float tensor of at least 4 MiB\n");

@@ -6,14 +6,14 @@
 // both source files share. The joint statistics a delta coder sees are the
 // real fine-tune's; only the spatial order is lost. Tensors are 64 MiB
 // ("layers.N.weight", [16384, 2048]) plus a remainder.
-#include "format/safetensors.h"
-#include "util/file.h"
-
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <random>
 #include <string>
+
+#include "format/safetensors.h"
+#include "util/file.h"
 
 using namespace zipllm;
 

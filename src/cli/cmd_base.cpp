@@ -2,10 +2,10 @@
 // Registers a base model (sharded or not) in the repository's store under a
 // name, for .zipllmconfig `zipllm.base = NAME` and model cards'
 // `base_model: NAME`.
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "git/base_registry.h"
-
-#include <cstdio>
 
 namespace zipllm::cli {
 
@@ -51,7 +51,8 @@ std::vector<Runner> add_base(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* base = app.add_subcommand("base", "Register and list named base models");
   base->require_subcommand(1);
-  auto* add_cmd = base->add_subcommand("add", "Store a base model under NAME (repeat FILE for shards)");
+  auto* add_cmd =
+      base->add_subcommand("add", "Store a base model under NAME (repeat FILE for shards)");
   add_cmd->add_option("name", a->name, "name, e.g. org/model")->required();
   add_cmd->add_option("files", a->files, "safetensors files")->required();
   base->add_subcommand("list", "List registered base models");

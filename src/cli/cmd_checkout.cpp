@@ -11,18 +11,18 @@
 // link are refused ("beyond a symbolic link", as git says). Files are
 // written under the store's tmp/ and renamed into place when verified, with
 // the mode git would give them (umask, executable bit from the index).
+#include <sys/stat.h>
+
+#include <cstdio>
+
 #include "cli/commands.h"
-#include "util/progress.h"
 #include "git/base_resolution.h"
 #include "git/git_command.h"
 #include "git/install.h"
 #include "git/model_store.h"
 #include "git/sync.h"
 #include "ops/restore.h"
-
-#include <sys/stat.h>
-
-#include <cstdio>
+#include "util/progress.h"
 
 namespace zipllm::cli {
 
@@ -79,10 +79,12 @@ Status prepare_parents(const std::string& wd, const std::string& rel) {
     }
     if (S_ISLNK(st.st_mode)) {
       return make_error(Errc::InvalidArgument, rel + " is beyond a symbolic link (" +
-                                                   at.substr(wd.size() + 1) + "); not writing through it");
+                                                   at.substr(wd.size() + 1) +
+                                                   "); not writing through it");
     }
     if (!S_ISDIR(st.st_mode)) {
-      return make_error(Errc::InvalidArgument, rel + ": " + at.substr(wd.size() + 1) + " is not a directory");
+      return make_error(Errc::InvalidArgument,
+                        rel + ": " + at.substr(wd.size() + 1) + " is not a directory");
     }
   }
 }
@@ -95,8 +97,8 @@ struct Inspected {
 // What is at `file`, compared with the index entry and its manifest. Stat
 // data that matches the index (and is not racy) is trusted as git trusts
 // it; otherwise the file is read once, hashing both ways.
-Result<Inspected> inspect(const std::string& file, const format::Manifest& m, const git::Repo::Entry& e,
-                          int64_t index_mtime_ns) {
+Result<Inspected> inspect(const std::string& file, const format::Manifest& m,
+                          const git::Repo::Entry& e, int64_t index_mtime_ns) {
   Inspected out;
   struct stat st;
   if (::lstat(file.c_str(), &st) != 0) {
@@ -210,7 +212,8 @@ Status run(const Args& a) {
   }
   for (size_t i = 0; i < wanted.size(); ++i) {
     if (!wanted_hit[i]) {
-      return make_error(Errc::NotFound, "'" + a.paths[i] + "' did not match any tracked model file");
+      return make_error(Errc::NotFound,
+                        "'" + a.paths[i] + "' did not match any tracked model file");
     }
   }
   // Everything missing locally comes down first, in parallel.
@@ -219,7 +222,8 @@ Status run(const Args& a) {
     manifests.push_back(t.m);
   }
   if (!manifests.empty() && !store->source->upstreams().empty()) {
-    auto st = git::prefetch(*store, manifests, remote::default_transfer_options("downloading objects"));
+    auto st =
+        git::prefetch(*store, manifests, remote::default_transfer_options("downloading objects"));
     if (!st) {
       return std::move(st).error();
     }
@@ -244,8 +248,8 @@ Status run(const Args& a) {
     auto shared = std::make_shared<const Fd>(std::move(*fd));
     for (const auto& t : m.tensors) {
       store->resolver.add_raw_candidate(
-          t.id, store::RawTensor{shared, 8 + m.header_len + t.info.begin, t.info.size(), t.info.dtype,
-                                 file + ": tensor '" + t.info.name + "'"});
+          t.id, store::RawTensor{shared, 8 + m.header_len + t.info.begin, t.info.size(),
+                                 t.info.dtype, file + ": tensor '" + t.info.name + "'"});
     }
   };
   for (const auto& [p, m] : in_place) {
@@ -261,7 +265,8 @@ Status run(const Args& a) {
       problems.push_back(s.error().message);
       continue;
     }
-    std::fprintf(stderr, "git-zipllm: restoring %s (%s)\n", t.path.c_str(), human_bytes(t.m.size).c_str());
+    std::fprintf(stderr, "git-zipllm: restoring %s (%s)\n", t.path.c_str(),
+                 human_bytes(t.m.size).c_str());
     Status s;
     {
       Progress progress(t.path, t.m.size);
@@ -278,7 +283,8 @@ Status run(const Args& a) {
       }
     }
     if (!s) {
-      std::fprintf(stderr, "git-zipllm: error: %s: %s\n", t.path.c_str(), s.error().message.c_str());
+      std::fprintf(stderr, "git-zipllm: error: %s: %s\n", t.path.c_str(),
+                   s.error().message.c_str());
       ++failed;
       continue;
     }
@@ -296,7 +302,9 @@ Status run(const Args& a) {
     std::fprintf(stderr, "git-zipllm: error: %s\n", p.c_str());
   }
   if (!kept.empty()) {
-    std::fprintf(stderr, "git-zipllm: these files differ from the index (local changes) and were not overwritten:\n");
+    std::fprintf(stderr,
+                 "git-zipllm: these files differ from the index (local changes) and were not "
+                 "overwritten:\n");
     for (size_t i = 0; i < kept.size() && i < 20; ++i) {
       std::fprintf(stderr, "\t%s\n", kept[i].c_str());
     }
@@ -304,11 +312,13 @@ Status run(const Args& a) {
       std::fprintf(stderr, "\t... and %zu more\n", kept.size() - 20);
     }
     return make_error(Errc::InvalidArgument,
-                      std::to_string(kept.size()) + " file(s) with local changes kept; commit or stash them, "
-                                                    "or `git zipllm checkout --force` to overwrite them");
+                      std::to_string(kept.size()) +
+                          " file(s) with local changes kept; commit or stash them, "
+                          "or `git zipllm checkout --force` to overwrite them");
   }
   if (failed || !problems.empty()) {
-    return make_error(Errc::NotFound, std::to_string(failed + problems.size()) + " file(s) could not be restored");
+    return make_error(Errc::NotFound,
+                      std::to_string(failed + problems.size()) + " file(s) could not be restored");
   }
   return {};
 }

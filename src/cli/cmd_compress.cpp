@@ -1,11 +1,11 @@
 // git zipllm compress IN [--base B]... -o OUT
-#include "cli/commands.h"
-#include "util/progress.h"
-#include "ops/ingest.h"
-#include "store/pack.h"
-
 #include <cstdio>
 #include <filesystem>
+
+#include "cli/commands.h"
+#include "ops/ingest.h"
+#include "store/pack.h"
+#include "util/progress.h"
 
 namespace zipllm::cli {
 
@@ -32,8 +32,8 @@ Status run(const Args& a) {
   Progress progress("compress " + a.input, std::filesystem::file_size(a.input, ec));
   opts.on_progress = [&](uint64_t done) { progress.update(done); };
   ops::IngestReport report;
-  format::Manifest m =
-      TRY(ops::ingest_file(a.input, base.empty() ? nullptr : &base, resolver, *pack, pool, opts, &report));
+  format::Manifest m = TRY(ops::ingest_file(a.input, base.empty() ? nullptr : &base, resolver,
+                                            *pack, pool, opts, &report));
   TRY_STATUS_CTX(pack->finish(format::serialize_manifest(m)), a.output);
   size_t deltas = 0, reused = 0;
   for (const auto& t : report.tensors) {
@@ -47,9 +47,10 @@ Status run(const Args& a) {
     }
   }
   uint64_t out_size = pack->objects_bytes();
-  std::fprintf(stderr, "%s: %s -> %s (ratio %.2f), %zu tensors, %zu deduplicated, %zu with a base\n",
-               a.input.c_str(), human_bytes(m.size).c_str(), human_bytes(out_size).c_str(),
-               out_size ? double(m.size) / double(out_size) : 0.0, m.tensors.size(), reused, deltas);
+  std::fprintf(
+      stderr, "%s: %s -> %s (ratio %.2f), %zu tensors, %zu deduplicated, %zu with a base\n",
+      a.input.c_str(), human_bytes(m.size).c_str(), human_bytes(out_size).c_str(),
+      out_size ? double(m.size) / double(out_size) : 0.0, m.tensors.size(), reused, deltas);
   return {};
 }
 

@@ -1,9 +1,9 @@
 // git zipllm decompress IN [--base B]... -o OUT
 #include "cli/commands.h"
-#include "util/progress.h"
 #include "ops/base_model.h"
 #include "ops/restore.h"
 #include "store/pack.h"
+#include "util/progress.h"
 
 namespace zipllm::cli {
 
@@ -33,8 +33,9 @@ Status run(const Args& a) {
   Status s = ops::restore_file(m, resolver, a.output, pool, opts);
   if (!s && s.error().code == Errc::NotFound) {
     return std::move(s).error().context(
-        a.input + " needs base tensors that are not in the pack; pass the base model it was "
-                  "compressed against with --base (every shard)");
+        a.input +
+        " needs base tensors that are not in the pack; pass the base model it was "
+        "compressed against with --base (every shard)");
   }
   if (!s) {
     return std::move(s).error().context(a.input);

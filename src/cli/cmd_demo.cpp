@@ -5,15 +5,15 @@
 // config is not touched), the family committed with declared bases, a clone,
 // every file in the clone compared byte for byte with the original, and the
 // repository's size set against the raw files.
-#include "cli/commands.h"
-#include "git/git_command.h"
-#include "util/file.h"
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+
+#include "cli/commands.h"
+#include "git/git_command.h"
+#include "util/file.h"
 
 namespace zipllm::cli {
 
@@ -67,7 +67,8 @@ uint64_t tree_size(const fs::path& p) {
 Status git_ok(const std::vector<std::string>& args, const std::string& what) {
   auto r = TRY(git::run_git(args));
   if (r.status != 0) {
-    return make_error(Errc::Internal, what + " failed (git exit status " + std::to_string(r.status) + ")");
+    return make_error(Errc::Internal,
+                      what + " failed (git exit status " + std::to_string(r.status) + ")");
   }
   return {};
 }
@@ -124,7 +125,8 @@ Status run(const Args& a) {
   std::string config = "[zipllm]\n\tbase = base/model.safetensors\n";
   for (const auto& [name, text] : {std::pair{".gitattributes", attrs}, {".zipllmconfig", config}}) {
     AtomicFile f = TRY(AtomicFile::create(repo + "/" + name, 0644));
-    TRY_STATUS(f.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+    TRY_STATUS(f.write(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
     TRY_STATUS(f.commit());
   }
   uint64_t raw_total = 0;
@@ -167,9 +169,11 @@ Status run(const Args& a) {
   uint64_t git_size = tree_size(fs::path(repo) / ".git");
   uint64_t store_size = tree_size(fs::path(repo) / ".git" / "zipllm");
   std::printf("\nraw model files:      %10llu bytes\n", static_cast<unsigned long long>(raw_total));
-  std::printf("repository .git:      %10llu bytes (%.2fx smaller; tensor store %llu, git objects and hooks the rest)\n",
-              static_cast<unsigned long long>(git_size), double(raw_total) / double(git_size),
-              static_cast<unsigned long long>(store_size));
+  std::printf(
+      "repository .git:      %10llu bytes (%.2fx smaller; tensor store %llu, git objects and hooks "
+      "the rest)\n",
+      static_cast<unsigned long long>(git_size), double(raw_total) / double(git_size),
+      static_cast<unsigned long long>(store_size));
   std::printf("every file restored byte-identical in a fresh clone (SHA-256 checked on restore)\n");
   if (a.keep) {
     std::printf("kept %s\n", tmp.c_str());

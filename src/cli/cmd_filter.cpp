@@ -15,9 +15,10 @@ std::vector<Runner> add_filter(CLI::App& app) {
   });
   for (bool clean : {true, false}) {
     auto path = std::make_shared<std::string>();
-    auto* cmd = app.add_subcommand(clean ? "clean" : "smudge",
-                                   clean ? "One-shot clean filter: stdin -> manifest on stdout"
-                                         : "One-shot smudge filter: manifest on stdin -> file on stdout");
+    auto* cmd =
+        app.add_subcommand(clean ? "clean" : "smudge",
+                           clean ? "One-shot clean filter: stdin -> manifest on stdout"
+                                 : "One-shot smudge filter: manifest on stdin -> file on stdout");
     cmd->add_option("path", *path, "path of the file in the repository");
     out.push_back([clean, path] {
       ThreadPool pool(ThreadPool::default_threads());

@@ -5,13 +5,13 @@
 // files an older version left beside model files in the work tree. A file
 // a live process still holds (its lock, or the pid in its name) is never
 // touched, whatever its age. Published objects are never deleted here.
-#include "cli/commands.h"
-#include "format/manifest.h"
-#include "git/model_store.h"
-
 #include <cstdio>
 #include <filesystem>
 #include <regex>
+
+#include "cli/commands.h"
+#include "format/manifest.h"
+#include "git/model_store.h"
 
 namespace zipllm::cli {
 
@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class Sweeper {
-public:
+ public:
   explicit Sweeper(fs::file_time_type cutoff) : m_cutoff(cutoff) {}
   // Removes `p` if it is old enough and no live process holds it.
   void sweep(const fs::path& p) {
@@ -44,7 +44,7 @@ public:
   size_t removed() const { return m_removed; }
   uint64_t bytes() const { return m_bytes; }
 
-private:
+ private:
   fs::file_time_type m_cutoff;
   size_t m_removed = 0;
   uint64_t m_bytes = 0;
@@ -122,7 +122,8 @@ Status run(int older_than_minutes) {
 std::vector<Runner> add_gc(CLI::App& app) {
   auto minutes = std::make_shared<int>(60);
   auto* cmd = app.add_subcommand("gc", "Remove leftovers of interrupted processes from the store");
-  cmd->add_option("--older-than", *minutes, "only temp files older than this many minutes (default 60)");
+  cmd->add_option("--older-than", *minutes,
+                  "only temp files older than this many minutes (default 60)");
   return {[minutes] {
     Status s = run(*minutes);
     return s ? 0 : fail(s.error().context("gc"));

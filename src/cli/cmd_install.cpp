@@ -1,10 +1,10 @@
 // git zipllm install [--local|--global|--system] [--force] / uninstall
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "git/git_command.h"
 #include "git/hooks.h"
 #include "git/install.h"
-
-#include <cstdio>
 
 namespace zipllm::cli {
 

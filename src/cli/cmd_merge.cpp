@@ -4,10 +4,10 @@
 // side's version wins; if both changed it differently, it is a conflict with
 // a message saying how to pick one. OURS is left as it was on conflict, so
 // the work tree holds a valid model.
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "util/file.h"
-
-#include <cstdio>
 
 namespace zipllm::cli {
 
@@ -31,10 +31,11 @@ Result<int> run(const Args& a) {
     TRY_STATUS(f.commit());
     return 0;
   }
-  std::fprintf(stderr,
-               "git-zipllm: %s: both sides changed this model; it cannot be merged tensor by "
-               "tensor.\n  Keep one version: git checkout --ours -- %s  (or --theirs), then git add %s\n",
-               a.path.c_str(), a.path.c_str(), a.path.c_str());
+  std::fprintf(
+      stderr,
+      "git-zipllm: %s: both sides changed this model; it cannot be merged tensor by "
+      "tensor.\n  Keep one version: git checkout --ours -- %s  (or --theirs), then git add %s\n",
+      a.path.c_str(), a.path.c_str(), a.path.c_str());
   return 1;
 }
 

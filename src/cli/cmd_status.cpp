@@ -1,12 +1,12 @@
 // git zipllm status | show REV:PATH|FILE | textconv FILE
+#include <cstdio>
+#include <set>
+
 #include "cli/commands.h"
 #include "git/base_resolution.h"
 #include "git/model_store.h"
 #include "ops/safetensors_file.h"
 #include "store/object_io.h"
-
-#include <cstdio>
-#include <set>
 
 namespace zipllm::cli {
 
@@ -39,7 +39,8 @@ Status status() {
   auto repo = TRY(git::Repo::open());
   auto store = TRY(git::ModelStore::open(repo));
   auto paths = TRY(repo.tracked_paths());
-  std::printf("%-48s %12s %12s %7s %7s %8s\n", "path", "raw", "stored", "ratio", "deltas", "missing");
+  std::printf("%-48s %12s %12s %7s %7s %8s\n", "path", "raw", "stored", "ratio", "deltas",
+              "missing");
   uint64_t total_raw = 0, total_stored = 0;
   std::set<ObjectId> counted;
   for (const auto& p : paths) {
@@ -65,8 +66,8 @@ Status status() {
     total_raw += m->size;
     total_stored += stored;
     std::printf("%-48s %12s %12s %7.2f %7zu %8zu\n", p.c_str(), human_bytes(m->size).c_str(),
-                human_bytes(stored).c_str(), stored ? double(m->size) / double(stored) : 0.0, deltas,
-                missing);
+                human_bytes(stored).c_str(), stored ? double(m->size) / double(stored) : 0.0,
+                deltas, missing);
   }
   std::printf("%-48s %12s %12s %7.2f   (objects shared between files counted once)\n", "total",
               human_bytes(total_raw).c_str(), human_bytes(total_stored).c_str(),
@@ -129,7 +130,8 @@ Result<format::Manifest> load_manifest(std::optional<git::Repo>& repo, const std
           return *m;
         }
       }
-      return make_error(Errc::InvalidArgument, what + " is neither a zipllm manifest nor a safetensors file");
+      return make_error(Errc::InvalidArgument,
+                        what + " is neither a zipllm manifest nor a safetensors file");
     }
     auto bytes = TRY(read_whole_file(what, format::k_max_manifest_size));
     std::string text(bytes.begin(), bytes.end());
@@ -191,7 +193,8 @@ std::vector<Runner> add_status(CLI::App& app) {
   app.add_subcommand("status", "Tracked model files: raw and stored size, deltas, missing objects");
   auto what = std::make_shared<std::string>();
   auto* sh = app.add_subcommand("show", "Per-tensor table of a stored model");
-  sh->add_option("what", *what, "REV:PATH, a manifest file, or a tracked work tree file")->required();
+  sh->add_option("what", *what, "REV:PATH, a manifest file, or a tracked work tree file")
+      ->required();
   auto file = std::make_shared<std::string>();
   auto* tc = app.add_subcommand("textconv", "Readable form of a manifest (git diff runs this)");
   tc->add_option("file", *file)->required();

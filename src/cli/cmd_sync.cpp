@@ -1,12 +1,12 @@
 // git zipllm push [REMOTE] [--all] | fetch [REMOTE] [REF...] [--all] | pull [REMOTE] |
 // pre-push REMOTE URL (the hook)
-#include "cli/commands.h"
-#include "git/settings.h"
-#include "git/sync.h"
-
 #include <unistd.h>
 
 #include <cstdio>
+
+#include "cli/commands.h"
+#include "git/settings.h"
+#include "git/sync.h"
 
 namespace zipllm::cli {
 
@@ -38,8 +38,8 @@ Result<Opened> open_all(const std::string& remote_name) {
 
 void print_upload(const std::string& url, const remote::TransferStats& st) {
   std::fprintf(stderr, "git-zipllm: uploaded %llu object(s) (%s) to %s, %llu already there\n",
-               static_cast<unsigned long long>(st.objects), human_bytes(st.bytes).c_str(), url.c_str(),
-               static_cast<unsigned long long>(st.present));
+               static_cast<unsigned long long>(st.objects), human_bytes(st.bytes).c_str(),
+               url.c_str(), static_cast<unsigned long long>(st.present));
 }
 
 Status upload(Opened& o, const std::vector<format::Manifest>& manifests, bool dry_run) {
@@ -49,21 +49,24 @@ Status upload(Opened& o, const std::vector<format::Manifest>& manifests, bool dr
   }
   if (dry_run) {
     auto ids = TRY(git::needed_objects(*o.store, manifests));
-    std::fprintf(stderr, "git-zipllm: would upload up to %zu object(s) of %zu model file(s) to %s\n",
+    std::fprintf(stderr,
+                 "git-zipllm: would upload up to %zu object(s) of %zu model file(s) to %s\n",
                  ids.size(), manifests.size(), o.remote->url().c_str());
     return {};
   }
   TRY_STATUS(remote::ping_remote(*o.remote));
-  auto st = TRY(git::upload_manifests(*o.store, *o.remote, manifests,
-                                      remote::default_transfer_options("uploading to " + o.remote->url())));
+  auto st = TRY(
+      git::upload_manifests(*o.store, *o.remote, manifests,
+                            remote::default_transfer_options("uploading to " + o.remote->url())));
   print_upload(o.remote->url(), st);
   return {};
 }
 
 Status push(const Args& a) {
   auto o = TRY(open_all(a.remote));
-  std::vector<std::string> revs = a.all ? std::vector<std::string>{"--all"}
-                                         : (a.refs.empty() ? std::vector<std::string>{"HEAD"} : a.refs);
+  std::vector<std::string> revs =
+      a.all ? std::vector<std::string>{"--all"}
+            : (a.refs.empty() ? std::vector<std::string>{"HEAD"} : a.refs);
   auto manifests = TRY(git::manifests_in_history(o.repo, revs));
   return upload(o, manifests, a.dry_run);
 }
@@ -98,8 +101,8 @@ Status fetch(const Args& a, bool quiet_if_nothing = false) {
   if (a.all) {
     manifests = TRY(git::manifests_in_history(o.repo, {"--all"}));
   } else {
-    for (auto& tm : TRY(git::manifests_in_trees(o.repo, a.refs.empty() ? std::vector<std::string>{"HEAD"}
-                                                                        : a.refs))) {
+    for (auto& tm : TRY(git::manifests_in_trees(
+             o.repo, a.refs.empty() ? std::vector<std::string>{"HEAD"} : a.refs))) {
       manifests.push_back(std::move(tm.manifest));
     }
   }
@@ -114,7 +117,8 @@ Status fetch(const Args& a, bool quiet_if_nothing = false) {
   // checked, so a damaged one is replaced rather than trusted.
   auto opts = remote::default_transfer_options("downloading from " + o.remote->url());
   opts.verify_local = true;
-  auto st = TRY(remote::download_closure(*o.remote, *o.store->local, git::distinct_object_ids(manifests), opts,
+  auto st = TRY(remote::download_closure(*o.remote, *o.store->local,
+                                         git::distinct_object_ids(manifests), opts,
                                          /*skip_missing=*/true));
   std::fprintf(stderr, "git-zipllm: downloaded %llu object(s) (%s) from %s\n",
                static_cast<unsigned long long>(st.objects), human_bytes(st.bytes).c_str(),
@@ -128,21 +132,24 @@ Status fetch(const Args& a, bool quiet_if_nothing = false) {
 }
 
 void add_common(CLI::App* cmd, Args& a) {
-  cmd->add_option("remote", a.remote, "git remote name or URL (default: the branch's remote, origin)");
+  cmd->add_option("remote", a.remote,
+                  "git remote name or URL (default: the branch's remote, origin)");
 }
 
 }  // namespace
 
 std::vector<Runner> add_sync(CLI::App& app) {
   auto pa = std::make_shared<Args>();
-  auto* p = app.add_subcommand("push", "Upload the model objects of HEAD (or --all refs) to the remote's store");
+  auto* p = app.add_subcommand(
+      "push", "Upload the model objects of HEAD (or --all refs) to the remote's store");
   add_common(p, *pa);
   p->add_option("--ref", pa->refs, "revisions to upload (default HEAD)");
   p->add_flag("--all", pa->all, "every ref, all history");
   p->add_flag("--dry-run", pa->dry_run, "only count what would be uploaded");
 
   auto fa = std::make_shared<Args>();
-  auto* f = app.add_subcommand("fetch", "Download the model objects of HEAD (or REFs) from the remote's store");
+  auto* f = app.add_subcommand(
+      "fetch", "Download the model objects of HEAD (or REFs) from the remote's store");
   add_common(f, *fa);
   f->add_option("refs", fa->refs, "revisions whose files to fetch (default HEAD)");
   f->add_flag("--all", fa->all, "every ref, all history");
@@ -174,7 +181,9 @@ std::vector<Runner> add_sync(CLI::App& app) {
           },
           [ha] {
             Status s = pre_push(*ha);
-            return s ? 0 : fail(s.error().context("pre-push (uploading model objects; `git push --no-verify` skips it)"));
+            return s ? 0
+                     : fail(s.error().context(
+                           "pre-push (uploading model objects; `git push --no-verify` skips it)"));
           }};
 }
 

@@ -2,14 +2,14 @@
 // Edits the work tree's .gitattributes: `PATTERN filter=zipllm diff=zipllm merge=zipllm -text`
 // placed after any other line for the same pattern (the last match wins, so
 // it overrides Hugging Face's default `filter=lfs` line).
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include "cli/commands.h"
 #include "git/hooks.h"
 #include "git/repo.h"
 #include "util/file.h"
-
-#include <cstdio>
-#include <fstream>
-#include <sstream>
 
 namespace zipllm::cli {
 
@@ -38,7 +38,8 @@ Result<std::string> attributes_path() {
   auto repo = TRY(git::Repo::open());
   auto wd = repo.workdir();
   if (!wd) {
-    return make_error(Errc::InvalidArgument, "a bare repository has no work tree to track files in");
+    return make_error(Errc::InvalidArgument,
+                      "a bare repository has no work tree to track files in");
   }
   return *wd + "/.gitattributes";
 }
@@ -59,7 +60,8 @@ Status write_lines(const std::string& path, const std::vector<std::string>& line
     text += l + "\n";
   }
   AtomicFile f = TRY(AtomicFile::create(path, 0644));
-  TRY_STATUS(f.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+  TRY_STATUS(f.write(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
   return f.commit();
 }
 

@@ -1,13 +1,13 @@
 // git zipllm transfer (the Git LFS custom transfer agent) and
 // git zipllm lfs-enable [REMOTE] [--all] [--global]
+#include <cstdio>
+#include <filesystem>
+
 #include "cli/commands.h"
 #include "git/git_command.h"
 #include "git/lfs_agent.h"
 #include "git/repo.h"
 #include "util/redact.h"
-
-#include <cstdio>
-#include <filesystem>
 
 namespace zipllm::cli {
 
@@ -34,8 +34,9 @@ Status lfs_enable(const EnableArgs& a) {
   TRY_STATUS(set(scope, "lfs.customtransfer.zipllm.concurrent", "false"));
   if (a.all || a.global) {
     TRY_STATUS(set(scope, "lfs.standalonetransferagent", "zipllm"));
-    std::printf("git-zipllm: LFS objects of every remote now travel through git-zipllm (%s config)\n",
-                scope.substr(2).c_str());
+    std::printf(
+        "git-zipllm: LFS objects of every remote now travel through git-zipllm (%s config)\n",
+        scope.substr(2).c_str());
     return {};
   }
   auto repo = TRY(git::Repo::open());
@@ -64,7 +65,8 @@ std::vector<Runner> add_transfer(CLI::App& app) {
   auto* t = app.add_subcommand("transfer", "Git LFS custom transfer agent (git-lfs runs it)");
   t->group("");
   auto a = std::make_shared<EnableArgs>();
-  auto* e = app.add_subcommand("lfs-enable", "Send this repository's LFS objects through git-zipllm");
+  auto* e =
+      app.add_subcommand("lfs-enable", "Send this repository's LFS objects through git-zipllm");
   e->add_option("remote", a->remote, "git remote (default: the branch's remote, origin)");
   e->add_flag("--all", a->all, "every remote of this repository");
   e->add_flag("--global", a->global, "every repository of this user");

@@ -2,12 +2,12 @@
 // Approves the committed .zipllmconfig's store URLs and S3 endpoint for
 // this clone (git/settings.h): each "key=value" is added to zipllm.trusted
 // in the repository's local config. A changed value needs approving again.
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "git/git_command.h"
 #include "git/settings.h"
 #include "util/redact.h"
-
-#include <cstdio>
 
 namespace zipllm::cli {
 
@@ -47,7 +47,9 @@ Status trust(bool list, bool revoke) {
     ++added;
   }
   if (shown == 0) {
-    std::printf("git-zipllm: the committed .zipllmconfig sets no store URL or endpoint; nothing to trust\n");
+    std::printf(
+        "git-zipllm: the committed .zipllmconfig sets no store URL or endpoint; nothing to "
+        "trust\n");
   }
   return {};
 }
@@ -56,7 +58,8 @@ Status trust(bool list, bool revoke) {
 
 std::vector<Runner> add_trust(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "trust", "Use the store URL and S3 endpoint the committed .zipllmconfig names (review it first)");
+      "trust",
+      "Use the store URL and S3 endpoint the committed .zipllmconfig names (review it first)");
   auto list = std::make_shared<bool>(false);
   auto revoke = std::make_shared<bool>(false);
   cmd->add_flag("--list", *list, "show what this repository trusts");

@@ -8,16 +8,15 @@
 // git zipllm verify --remote [REMOTE]: check that the remote's store holds
 // every object HEAD's model files need (delta bases included), so a clone
 // will work; names what is missing.
+#include <cstdio>
+#include <mutex>
+
 #include "cli/commands.h"
 #include "git/base_resolution.h"
 #include "git/model_store.h"
-#include "git/settings.h"
 #include "git/repair.h"
+#include "git/settings.h"
 #include "git/sync.h"
-
-#include <mutex>
-
-#include <cstdio>
 
 namespace zipllm::cli {
 
@@ -32,7 +31,8 @@ Status verify_object(const store::Resolver& r, const ObjectId& id, uint64_t& byt
     bytes += raw.size();
   }
   if (hasher.finish() != id) {
-    return make_error(Errc::Corrupt, "object " + id.hex() + " decodes to bytes with a different hash");
+    return make_error(Errc::Corrupt,
+                      "object " + id.hex() + " decodes to bytes with a different hash");
   }
   return {};
 }
@@ -52,7 +52,8 @@ Status run(bool repair) {
   }
   auto bad_packs = store->local->bad_packs();
   for (const auto& [path, why] : bad_packs) {
-    std::fprintf(stderr, "git-zipllm: verify: corrupt: pack %s cannot be read: %s\n", path.c_str(), why.c_str());
+    std::fprintf(stderr, "git-zipllm: verify: corrupt: pack %s cannot be read: %s\n", path.c_str(),
+                 why.c_str());
   }
   std::vector<ObjectId> missing;
   size_t files = 0, damaged_manifests = 0;
@@ -69,23 +70,30 @@ Status run(bool repair) {
     ++files;
     for (const auto& id : format::object_ids(**m)) {
       if (!store->local->contains(id)) {
-        std::fprintf(stderr, "git-zipllm: verify: %s needs object %s, which is missing%s\n", p.c_str(),
-                     id.hex().c_str(), bad_packs.empty() ? "" : " (it may be in a damaged pack)");
+        std::fprintf(stderr, "git-zipllm: verify: %s needs object %s, which is missing%s\n",
+                     p.c_str(), id.hex().c_str(),
+                     bad_packs.empty() ? "" : " (it may be in a damaged pack)");
         missing.push_back(id);
       }
     }
   }
-  std::printf("verified %zu objects (%s raw), %zu corrupt; %zu damaged pack(s); %zu tracked files, %zu missing "
-              "objects%s\n",
-              ids.size(), human_bytes(bytes).c_str(), corrupt.size(), bad_packs.size(), files, missing.size(),
-              damaged_manifests ? (", " + std::to_string(damaged_manifests) + " damaged manifest(s)").c_str() : "");
+  std::printf(
+      "verified %zu objects (%s raw), %zu corrupt; %zu damaged pack(s); %zu tracked files, %zu "
+      "missing "
+      "objects%s\n",
+      ids.size(), human_bytes(bytes).c_str(), corrupt.size(), bad_packs.size(), files,
+      missing.size(),
+      damaged_manifests
+          ? (", " + std::to_string(damaged_manifests) + " damaged manifest(s)").c_str()
+          : "");
   if (corrupt.empty() && missing.empty() && bad_packs.empty() && !damaged_manifests) {
     return {};
   }
   if (!repair) {
-    return make_error(corrupt.empty() && bad_packs.empty() ? Errc::NotFound : Errc::Corrupt,
-                      "the store has problems (see above); `git zipllm verify --repair` rewrites damaged "
-                      "and missing objects from the work tree or the remote's store");
+    return make_error(
+        corrupt.empty() && bad_packs.empty() ? Errc::NotFound : Errc::Corrupt,
+        "the store has problems (see above); `git zipllm verify --repair` rewrites damaged "
+        "and missing objects from the work tree or the remote's store");
   }
   std::vector<ObjectId> bad = corrupt;
   bad.insert(bad.end(), missing.begin(), missing.end());
@@ -110,14 +118,17 @@ Status run(bool repair) {
     }
   }
   for (const auto& id : rep.unrepaired) {
-    std::fprintf(stderr, "git-zipllm: repair: object %s: no work tree file or upstream store has its bytes\n",
-                 id.hex().c_str());
+    std::fprintf(
+        stderr,
+        "git-zipllm: repair: object %s: no work tree file or upstream store has its bytes\n",
+        id.hex().c_str());
   }
   std::printf("repaired %zu object(s) from the work tree, %zu from the remote's store; %zu left\n",
               rep.from_work_tree.size(), rep.downloaded.size(), still_bad);
   if (still_bad || damaged_manifests) {
-    return make_error(Errc::Corrupt, std::to_string(still_bad) + " object(s) could not be repaired" +
-                                         (damaged_manifests ? " and the index holds damaged manifests" : ""));
+    return make_error(Errc::Corrupt,
+                      std::to_string(still_bad) + " object(s) could not be repaired" +
+                          (damaged_manifests ? " and the index holds damaged manifests" : ""));
   }
   return {};
 }
@@ -156,9 +167,11 @@ Status verify_remote(const std::string& name) {
         missing.push_back(ids[i]);
         if (damaged) {
           ++wrong_size;
-          std::fprintf(stderr, "git-zipllm: verify: object %s in the remote store has %llu bytes, not %llu\n",
-                       ids[i].hex().c_str(), static_cast<unsigned long long>(*size),
-                       static_cast<unsigned long long>(here->length));
+          std::fprintf(
+              stderr,
+              "git-zipllm: verify: object %s in the remote store has %llu bytes, not %llu\n",
+              ids[i].hex().c_str(), static_cast<unsigned long long>(*size),
+              static_cast<unsigned long long>(here->length));
         }
       }
       return {};
@@ -166,16 +179,18 @@ Status verify_remote(const std::string& name) {
   }));
   std::printf("%s: %zu object(s) needed by HEAD's %zu model file(s)%s, %zu missing\n",
               remote->url().c_str(), ids.size(), manifests.size(),
-              closure ? " (with delta bases)" : " (delta bases not checked: not all local)", missing.size());
+              closure ? " (with delta bases)" : " (delta bases not checked: not all local)",
+              missing.size());
   if (wrong_size) {
     std::printf("(%zu of them damaged: wrong size)\n", wrong_size);
   }
   for (size_t i = 0; i < missing.size() && i < 10; ++i) {
-    std::fprintf(stderr, "git-zipllm: verify: missing in the remote store: object %s\n", missing[i].hex().c_str());
+    std::fprintf(stderr, "git-zipllm: verify: missing in the remote store: object %s\n",
+                 missing[i].hex().c_str());
   }
   if (!missing.empty()) {
-    return make_error(Errc::NotFound, std::to_string(missing.size()) + " object(s) missing in " + remote->url() +
-                                          "; `git zipllm push` uploads them");
+    return make_error(Errc::NotFound, std::to_string(missing.size()) + " object(s) missing in " +
+                                          remote->url() + "; `git zipllm push` uploads them");
   }
   return {};
 }
@@ -183,15 +198,19 @@ Status verify_remote(const std::string& name) {
 }  // namespace
 
 std::vector<Runner> add_verify(CLI::App& app) {
-  auto* cmd = app.add_subcommand("verify", "Decode every stored object and check it; report missing objects");
+  auto* cmd = app.add_subcommand("verify",
+                                 "Decode every stored object and check it; report missing objects");
   auto remote_flag = std::make_shared<bool>(false);
   auto remote_name = std::make_shared<std::string>();
   auto repair = std::make_shared<bool>(false);
-  cmd->add_flag("--remote", *remote_flag, "check the remote's store instead: does it hold all HEAD needs?");
-  cmd->add_flag("--repair", *repair,
-                "rewrite damaged or missing objects from work tree files that hold their bytes, else "
-                "download them from the remote's store");
-  cmd->add_option("name", *remote_name, "with --remote: git remote (default: the branch's remote, origin)");
+  cmd->add_flag("--remote", *remote_flag,
+                "check the remote's store instead: does it hold all HEAD needs?");
+  cmd->add_flag(
+      "--repair", *repair,
+      "rewrite damaged or missing objects from work tree files that hold their bytes, else "
+      "download them from the remote's store");
+  cmd->add_option("name", *remote_name,
+                  "with --remote: git remote (default: the branch's remote, origin)");
   return {[remote_flag, remote_name, repair] {
     if (*remote_flag) {
       Status s = verify_remote(*remote_name);

@@ -2,14 +2,13 @@
 // that produces an exit status (0 ok, 1 user or data error, 2 internal).
 #pragma once
 
-#include "util/progress.h"
-#include "util/result.h"
-
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "util/progress.h"
+#include "util/result.h"
 
 namespace zipllm::cli {
 

@@ -1,15 +1,14 @@
 // git-zipllm entry point: builds the command line, runs one subcommand.
-#include "cli/commands.h"
-
-#include "util/file.h"
-#include "util/redact.h"
-
 #include <malloc.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <map>
+
+#include "cli/commands.h"
+#include "util/file.h"
+#include "util/redact.h"
 
 namespace zipllm::cli {
 
@@ -21,18 +20,17 @@ int fail(const Error& e) {
 Status check_output_is_new(const std::string& output, const std::string& input,
                            const std::vector<std::string>& bases) {
   if (same_file(input, output)) {
-    return make_error(Errc::InvalidArgument,
-                      "the output " + output + " is the input " + input + "; writing it would destroy the input");
+    return make_error(Errc::InvalidArgument, "the output " + output + " is the input " + input +
+                                                 "; writing it would destroy the input");
   }
   for (const auto& b : bases) {
     if (same_file(b, output)) {
-      return make_error(Errc::InvalidArgument,
-                        "the output " + output + " is the base " + b + "; writing it would destroy the base");
+      return make_error(Errc::InvalidArgument, "the output " + output + " is the base " + b +
+                                                   "; writing it would destroy the base");
     }
   }
   return {};
 }
-
 
 }  // namespace zipllm::cli
 

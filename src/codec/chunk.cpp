@@ -1,12 +1,12 @@
 #include "codec/chunk.h"
 
+#include <array>
+#include <cstring>
+#include <memory>
+
 #include "codec/ctx_rans.h"
 #include "codec/ints.h"
 #include "codec/words.h"
-
-#include <array>
-#include <memory>
-#include <cstring>
 
 namespace zipllm::codec {
 
@@ -48,7 +48,7 @@ struct Buckets {
   std::vector<uint16_t> exps;       // the exponents of buckets 1, 2, ... (increasing)
   std::vector<uint32_t> counts;     // elements per bucket
   std::array<std::vector<uint32_t>, k_lanes> lane_next;  // per-quarter cursors
-  size_t quarter = 0;               // elements per lane; the last lane also takes the rest
+  size_t quarter = 0;  // elements per lane; the last lane also takes the rest
   unsigned shift = 0;
   uint32_t emask = 0;
 };
@@ -116,7 +116,8 @@ uint32_t lane_end(const Buckets& b, const std::array<std::vector<uint32_t>, k_la
 // The bucket table of a mode-4 delta chunk (docs/FORMAT.md §3): the
 // exponents that have their own bucket, then for each quarter of the chunk
 // the number of its elements in each bucket.
-void put_bucket_table(const Buckets& b, const std::array<std::vector<uint32_t>, k_lanes>& lane_start,
+void put_bucket_table(const Buckets& b,
+                      const std::array<std::vector<uint32_t>, k_lanes>& lane_start,
                       std::vector<uint8_t>& out) {
   const size_t nb = b.counts.size();
   put_varint(out, b.exps.size());
@@ -191,7 +192,8 @@ Result<Buckets> read_bucket_table(Bytes enc, size_t& pos, size_t n, const DtypeI
 
 // After placing: did every quarter take exactly its counted elements from
 // each bucket (so the table matched the base's exponents)?
-bool lanes_consumed(const Buckets& b, const std::array<std::vector<uint32_t>, k_lanes>& lane_start) {
+bool lanes_consumed(const Buckets& b,
+                    const std::array<std::vector<uint32_t>, k_lanes>& lane_start) {
   for (size_t k = 0; k < k_lanes; ++k) {
     for (size_t j = 0; j < b.counts.size(); ++j) {
       if (b.lane_next[k][j] != lane_end(b, lane_start, k, j)) {
@@ -234,8 +236,8 @@ struct Planes {
 
 // Encodes `planes` (already in bucket order) as one record per non-empty
 // bucket per plane.
-void encode_planes(const Planes& planes, const std::vector<uint32_t>& counts,
-                   const Policy& policy, std::vector<uint8_t>& out) {
+void encode_planes(const Planes& planes, const std::vector<uint32_t>& counts, const Policy& policy,
+                   std::vector<uint8_t>& out) {
   for (size_t j = 0; j < planes.w; ++j) {
     size_t off = 0;
     for (uint32_t c : counts) {
@@ -439,8 +441,8 @@ void unsort_apply(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t*
 // Mode 2 (threshold, buckets recomputed from the base) and mode 4 (bucket
 // table in the chunk).
 template <class W>
-Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
-                    std::span<uint8_t> out, bool with_table) {
+Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt, std::span<uint8_t> out,
+                    bool with_table) {
   constexpr size_t w = sizeof(W);
   const size_t n = out.size() / w;
   const bool is_float = dt.exp_bits > 0;
@@ -529,10 +531,14 @@ Status context_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
 template <template <class> class F, class... Args>
 auto by_word(const DtypeInfo& dt, Args&&... args) {
   switch (dt.word) {
-    case 2: return F<uint16_t>::run(std::forward<Args>(args)...);
-    case 4: return F<uint32_t>::run(std::forward<Args>(args)...);
-    case 8: return F<uint64_t>::run(std::forward<Args>(args)...);
-    default: return F<uint8_t>::run(std::forward<Args>(args)...);
+    case 2:
+      return F<uint16_t>::run(std::forward<Args>(args)...);
+    case 4:
+      return F<uint32_t>::run(std::forward<Args>(args)...);
+    case 8:
+      return F<uint64_t>::run(std::forward<Args>(args)...);
+    default:
+      return F<uint8_t>::run(std::forward<Args>(args)...);
   }
 }
 
@@ -557,8 +563,8 @@ struct DeltaEnc {
 };
 template <class W>
 struct DeltaDec {
-  static Status run(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
-                    std::span<uint8_t> out, bool with_table) {
+  static Status run(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt, std::span<uint8_t> out,
+                    bool with_table) {
     return delta_decode<W>(enc, pos, base, dt, out, with_table);
   }
 };

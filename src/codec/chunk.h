@@ -28,13 +28,13 @@
 // carried raw in a final record, so any length round-trips.
 #pragma once
 
-#include "codec/entropy.h"
-#include "format/dtype.h"
-#include "util/result.h"
-
 #include <cstdint>
 #include <span>
 #include <vector>
+
+#include "codec/entropy.h"
+#include "format/dtype.h"
+#include "util/result.h"
 
 namespace zipllm::codec {
 

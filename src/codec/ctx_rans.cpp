@@ -35,7 +35,8 @@ void normalize(const uint32_t* count, uint64_t total, uint32_t* freq) {
   for (unsigned s = 0; s < 256; ++s) {
     freq[s] = 0;
     if (count[s]) {
-      freq[s] = std::max<uint32_t>(1, static_cast<uint32_t>((uint64_t(count[s]) * k_prob + total / 2) / total));
+      freq[s] = std::max<uint32_t>(
+          1, static_cast<uint32_t>((uint64_t(count[s]) * k_prob + total / 2) / total));
       sum += freq[s];
       if (freq[s] > freq[largest]) {
         largest = s;
@@ -258,7 +259,8 @@ uint16_t* scalar_encode_blocks(const W* z, const uint8_t* ctx, size_t n, size_t 
         emit[k] = x >= freq << (31 - k_prob_bits);
         word[k] = static_cast<uint16_t>(x);
         x >>= emit[k] * 16;
-        const uint32_t q = static_cast<uint32_t>((uint64_t(x) * et.rcp[at]) >> 32) >> (pk >> 13 & 15);
+        const uint32_t q =
+            static_cast<uint32_t>((uint64_t(x) * et.rcp[at]) >> 32) >> (pk >> 13 & 15);
         s[k] = x + (pk >> 17) + q * (k_prob - freq);
       }
       for (unsigned k = lanes; k-- > 0;) {
@@ -299,7 +301,8 @@ ZIPLLM_AVX2 inline void store_states(uint32_t* st, const __m256i (&x)[8]) {
   }
 }
 
-ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTables& et, uint16_t*& p) {
+ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTables& et,
+                                           uint16_t*& p) {
   const __m512i rcp = _mm512_i32gather_epi32(at, et.rcp.data(), 4);
   const __m512i pk = _mm512_i32gather_epi32(at, et.packed.data(), 4);
   const __m512i freq = _mm512_and_si512(pk, _mm512_set1_epi32(0x1fff));
@@ -312,7 +315,8 @@ ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTable
   __m512i q = _mm512_mask_blend_epi32(0xAAAA, even, odd);
   q = _mm512_srlv_epi32(q, _mm512_and_si512(_mm512_srli_epi32(pk, 13), _mm512_set1_epi32(15)));
   x = _mm512_add_epi32(x, _mm512_srli_epi32(pk, 17));
-  return _mm512_add_epi32(x, _mm512_mullo_epi32(q, _mm512_sub_epi32(_mm512_set1_epi32(k_prob), freq)));
+  return _mm512_add_epi32(x,
+                          _mm512_mullo_epi32(q, _mm512_sub_epi32(_mm512_set1_epi32(k_prob), freq)));
 }
 
 // Blocks [0, full) of 2-byte words in reverse order, 16 lanes at a time
@@ -324,14 +328,20 @@ ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint8_t
   const __m512i lo8 = _mm512_set1_epi32(0xff);
   for (size_t b = full; b-- > 0;) {
     const size_t i0 = b * k_lanes;
-    const __m512i z0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z + i0)));
-    const __m512i z1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z + i0 + 16)));
+    const __m512i z0 =
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z + i0)));
+    const __m512i z1 =
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z + i0 + 16)));
     // (ctx * 2 + plane) * 256 + byte
-    const __m512i c0 = _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ctx + i0))), 9);
-    const __m512i c1 = _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ctx + i0 + 16))), 9);
+    const __m512i c0 = _mm512_slli_epi32(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ctx + i0))), 9);
+    const __m512i c1 = _mm512_slli_epi32(
+        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ctx + i0 + 16))), 9);
     const __m512i plane1 = _mm512_set1_epi32(256);
-    x[3] = encode_step16(x[3], _mm512_add_epi32(_mm512_add_epi32(c1, plane1), _mm512_srli_epi32(z1, 8)), et, p);
-    x[2] = encode_step16(x[2], _mm512_add_epi32(_mm512_add_epi32(c0, plane1), _mm512_srli_epi32(z0, 8)), et, p);
+    x[3] = encode_step16(
+        x[3], _mm512_add_epi32(_mm512_add_epi32(c1, plane1), _mm512_srli_epi32(z1, 8)), et, p);
+    x[2] = encode_step16(
+        x[2], _mm512_add_epi32(_mm512_add_epi32(c0, plane1), _mm512_srli_epi32(z0, 8)), et, p);
     x[1] = encode_step16(x[1], _mm512_add_epi32(c1, _mm512_and_si512(z1, lo8)), et, p);
     x[0] = encode_step16(x[0], _mm512_add_epi32(c0, _mm512_and_si512(z0, lo8)), et, p);
   }
@@ -395,10 +405,12 @@ ZIPLLM_AVX2 inline __m256i encode_step8(__m256i x, __m256i at, const EncTables& 
   const __m256i keep = _mm256_cmpgt_epi32(freq, _mm256_srli_epi32(x, 31 - k_prob_bits));
   const unsigned m = ~static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(keep))) & 0xff;
   const __m256i moved = _mm256_and_si256(
-      _mm256_permutevar8x32_epi32(x, _mm256_load_si256(reinterpret_cast<const __m256i*>(k_compress.idx[m].data()))),
+      _mm256_permutevar8x32_epi32(
+          x, _mm256_load_si256(reinterpret_cast<const __m256i*>(k_compress.idx[m].data()))),
       _mm256_set1_epi32(0xffff));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(p - 8),
-                   _mm_packus_epi32(_mm256_castsi256_si128(moved), _mm256_extracti128_si256(moved, 1)));
+  _mm_storeu_si128(
+      reinterpret_cast<__m128i*>(p - 8),
+      _mm_packus_epi32(_mm256_castsi256_si128(moved), _mm256_extracti128_si256(moved, 1)));
   p -= std::popcount(m);
   x = _mm256_blendv_epi8(_mm256_srli_epi32(x, 16), x, keep);
   const __m256i even = _mm256_srli_epi64(_mm256_mul_epu32(x, rcp), 32);
@@ -406,7 +418,8 @@ ZIPLLM_AVX2 inline __m256i encode_step8(__m256i x, __m256i at, const EncTables& 
   __m256i q = _mm256_blend_epi32(even, odd, 0xAA);
   q = _mm256_srlv_epi32(q, _mm256_and_si256(_mm256_srli_epi32(pk, 13), _mm256_set1_epi32(15)));
   x = _mm256_add_epi32(x, _mm256_srli_epi32(pk, 17));
-  return _mm256_add_epi32(x, _mm256_mullo_epi32(q, _mm256_sub_epi32(_mm256_set1_epi32(k_prob), freq)));
+  return _mm256_add_epi32(x,
+                          _mm256_mullo_epi32(q, _mm256_sub_epi32(_mm256_set1_epi32(k_prob), freq)));
 }
 
 ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint8_t* ctx, size_t full,
@@ -418,12 +431,18 @@ ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint8_t* ct
     const size_t i0 = b * k_lanes;
     __m256i zz[4], c[4];
     for (int h = 0; h < 4; ++h) {
-      zz[h] = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(z + i0 + 8 * h)));
+      zz[h] =
+          _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(z + i0 + 8 * h)));
       // (ctx * 2 + plane) * 256 + byte
-      c[h] = _mm256_slli_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ctx + i0 + 8 * h))), 9);
+      c[h] = _mm256_slli_epi32(
+          _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ctx + i0 + 8 * h))),
+          9);
     }
     for (int h = 3; h >= 0; --h) {
-      x[4 + h] = encode_step8(x[4 + h], _mm256_add_epi32(_mm256_add_epi32(c[h], _mm256_set1_epi32(256)), _mm256_srli_epi32(zz[h], 8)), et, p);
+      x[4 + h] = encode_step8(x[4 + h],
+                              _mm256_add_epi32(_mm256_add_epi32(c[h], _mm256_set1_epi32(256)),
+                                               _mm256_srli_epi32(zz[h], 8)),
+                              et, p);
     }
     for (int h = 3; h >= 0; --h) {
       x[h] = encode_step8(x[h], _mm256_add_epi32(c[h], _mm256_and_si256(zz[h], lo8)), et, p);
@@ -601,7 +620,8 @@ void encode_words(Kernel kernel, const uint8_t* rp, const uint8_t* bp, size_t n,
 #ifdef ZIPLLM_X86
   if constexpr (w == 2) {
     if (kernel == Kernel::Avx512) {
-      p = avx512_encode_blocks_w2(reinterpret_cast<const uint16_t*>(zs), cs, full, et, st.data(), p);
+      p = avx512_encode_blocks_w2(reinterpret_cast<const uint16_t*>(zs), cs, full, et, st.data(),
+                                  p);
       left = 0;
     } else if (kernel == Kernel::Avx2) {
       p = avx2_encode_blocks_w2(reinterpret_cast<const uint16_t*>(zs), cs, full, et, st.data(), p);
@@ -713,8 +733,8 @@ Status read_tables(Bytes enc, size_t& pos, unsigned w, const ContextMap& map, De
 }
 
 template <class W>
-void scalar_blocks(DecodeState& d, const DecodeTables& t, const ContextMap& map,
-                   const uint8_t* bp, uint8_t* op, size_t b, size_t n) {
+void scalar_blocks(DecodeState& d, const DecodeTables& t, const ContextMap& map, const uint8_t* bp,
+                   uint8_t* op, size_t b, size_t n) {
   constexpr unsigned w = sizeof(W);
   // Everything the loop touches in locals: byte stores may alias anything
   // the compiler cannot prove private.
@@ -797,8 +817,8 @@ ZIPLLM_AVX512 inline __m512i rans_step(__m512i& x, __m512i off, const uint32_t* 
   const __m512i slot_mask = _mm512_set1_epi32(k_prob - 1);
   __m512i idx = _mm512_add_epi32(off, _mm512_and_si512(x, slot_mask));
   __m512i e = _mm512_i32gather_epi32(idx, tab, 4);
-  __m512i f = _mm512_add_epi32(_mm512_and_si512(_mm512_srli_epi32(e, 8), slot_mask),
-                               _mm512_set1_epi32(1));
+  __m512i f =
+      _mm512_add_epi32(_mm512_and_si512(_mm512_srli_epi32(e, 8), slot_mask), _mm512_set1_epi32(1));
   x = _mm512_add_epi32(_mm512_mullo_epi32(f, _mm512_srli_epi32(x, k_prob_bits)),
                        _mm512_srli_epi32(e, 20));
   __mmask16 r = _mm512_cmplt_epu32_mask(x, _mm512_set1_epi32(k_low));
@@ -832,7 +852,8 @@ ZIPLLM_AVX512 inline __m512i block_offsets(__m512i e, const int* exp_off, const 
     const __m512i lo = _mm512_permutex2var_epi8(tab[0], e, tab[1]);
     const __m512i hi = _mm512_permutex2var_epi8(tab[2], e, tab[3]);
     const __mmask16 upper = _mm512_test_epi32_mask(e, _mm512_set1_epi32(0x80));
-    const __m512i blk = _mm512_and_si512(_mm512_mask_blend_epi32(upper, lo, hi), _mm512_set1_epi32(0xff));
+    const __m512i blk =
+        _mm512_and_si512(_mm512_mask_blend_epi32(upper, lo, hi), _mm512_set1_epi32(0xff));
     return _mm512_slli_epi32(blk, 1 + k_prob_bits);  // 2 planes of 4096 entries per block
   } else {
     return _mm512_i32gather_epi32(e, exp_off, 4);
@@ -859,9 +880,12 @@ ZIPLLM_AVX512 size_t avx512_blocks_w2(DecodeState& d, const DecodeTables& t, con
   for (; b < nfull && d.wend - wp >= 2 * 2 * int(k_lanes); ++b) {
     const uint8_t* gb = bp + b * 64;
     __m512i g0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb)));
-    __m512i g1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + 32)));
-    __m512i o0 = block_offsets<ByteTable>(_mm512_and_si512(_mm512_srlv_epi32(g0, vshift), vemask), exp_off, tab);
-    __m512i o1 = block_offsets<ByteTable>(_mm512_and_si512(_mm512_srlv_epi32(g1, vshift), vemask), exp_off, tab);
+    __m512i g1 =
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gb + 32)));
+    __m512i o0 = block_offsets<ByteTable>(_mm512_and_si512(_mm512_srlv_epi32(g0, vshift), vemask),
+                                          exp_off, tab);
+    __m512i o1 = block_offsets<ByteTable>(_mm512_and_si512(_mm512_srlv_epi32(g1, vshift), vemask),
+                                          exp_off, tab);
     poisoned = static_cast<__mmask16>(poisoned | _mm512_cmpeq_epi32_mask(o0, vpoison) |
                                       _mm512_cmpeq_epi32_mask(o1, vpoison));
     __m512i s00 = rans_step(x[0], o0, arena, wp);
@@ -903,15 +927,16 @@ ZIPLLM_AVX2 inline __m256i rans_step8(__m256i& x, __m256i off, const uint32_t* t
   const __m256i slot_mask = _mm256_set1_epi32(k_prob - 1);
   __m256i idx = _mm256_add_epi32(off, _mm256_and_si256(x, slot_mask));
   __m256i e = _mm256_i32gather_epi32(reinterpret_cast<const int*>(tab), idx, 4);
-  __m256i f = _mm256_add_epi32(_mm256_and_si256(_mm256_srli_epi32(e, 8), slot_mask),
-                               _mm256_set1_epi32(1));
+  __m256i f =
+      _mm256_add_epi32(_mm256_and_si256(_mm256_srli_epi32(e, 8), slot_mask), _mm256_set1_epi32(1));
   x = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_srli_epi32(x, k_prob_bits)),
                        _mm256_srli_epi32(e, 20));
   // States are below 2^31, so the signed compare is the unsigned one.
   __m256i need = _mm256_cmpgt_epi32(_mm256_set1_epi32(k_low), x);
   unsigned m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(need)));
   __m256i in = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wp)));
-  in = _mm256_permutevar8x32_epi32(in, _mm256_load_si256(reinterpret_cast<const __m256i*>(k_expand.idx[m].data())));
+  in = _mm256_permutevar8x32_epi32(
+      in, _mm256_load_si256(reinterpret_cast<const __m256i*>(k_expand.idx[m].data())));
   x = _mm256_blendv_epi8(x, _mm256_or_si256(_mm256_slli_epi32(x, 16), in), need);
   wp += 2 * std::popcount(m);
   return _mm256_and_si256(e, _mm256_set1_epi32(0xff));
@@ -924,8 +949,10 @@ ZIPLLM_AVX2 inline __m256i undelta8(__m256i z, __m256i g) {
   const __m256i sign = _mm256_set1_epi32(0x8000);
   const __m256i one = _mm256_set1_epi32(1);
   const __m256i zero = _mm256_setzero_si256();
-  __m256i key = _mm256_xor_si256(g, _mm256_or_si256(_mm256_sub_epi32(zero, _mm256_srli_epi32(g, 15)), sign));
-  __m256i dz = _mm256_xor_si256(_mm256_srli_epi32(z, 1), _mm256_sub_epi32(zero, _mm256_and_si256(z, one)));
+  __m256i key =
+      _mm256_xor_si256(g, _mm256_or_si256(_mm256_sub_epi32(zero, _mm256_srli_epi32(g, 15)), sign));
+  __m256i dz =
+      _mm256_xor_si256(_mm256_srli_epi32(z, 1), _mm256_sub_epi32(zero, _mm256_and_si256(z, one)));
   __m256i k = _mm256_and_si256(_mm256_add_epi32(key, dz), lo16);
   __m256i low = _mm256_or_si256(_mm256_sub_epi32(_mm256_srli_epi32(k, 15), one), sign);
   return _mm256_and_si256(_mm256_xor_si256(k, low), lo16);
@@ -949,7 +976,8 @@ ZIPLLM_AVX2 size_t avx2_blocks_w2(DecodeState& d, const DecodeTables& t, const C
     __m256i g[4], off[4], sym[2][4];
     for (int h = 0; h < 4; ++h) {
       g[h] = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + 16 * h)));
-      off[h] = _mm256_i32gather_epi32(exp_off, _mm256_and_si256(_mm256_srlv_epi32(g[h], vshift), vemask), 4);
+      off[h] = _mm256_i32gather_epi32(exp_off,
+                                      _mm256_and_si256(_mm256_srlv_epi32(g[h], vshift), vemask), 4);
       poisoned = _mm256_or_si256(poisoned, _mm256_cmpeq_epi32(off[h], vpoison));
     }
     for (int j = 0; j < 2; ++j) {
@@ -1018,7 +1046,8 @@ Status decode_words(Kernel kernel, Bytes enc, size_t& pos, const uint8_t* base, 
     return make_error(Errc::Corrupt, "context coder: word stream ends early");
   }
   if (d.poisoned) {
-    return make_error(Errc::Corrupt, "context coder: an element's context has no table (wrong base?)");
+    return make_error(Errc::Corrupt,
+                      "context coder: an element's context has no table (wrong base?)");
   }
   if (d.wp != d.wend) {
     return make_error(Errc::Corrupt, "context coder: words left over");
@@ -1064,10 +1093,14 @@ void encode_with(Kernel k, const uint8_t* raw, const uint8_t* base, size_t n,
     k = Kernel::Scalar;
   }
   switch (dt.word) {
-    case 1: return encode_words<uint8_t>(k, raw, base, n, dt, threshold, out);
-    case 2: return encode_words<uint16_t>(k, raw, base, n, dt, threshold, out);
-    case 4: return encode_words<uint32_t>(k, raw, base, n, dt, threshold, out);
-    default: return encode_words<uint64_t>(k, raw, base, n, dt, threshold, out);
+    case 1:
+      return encode_words<uint8_t>(k, raw, base, n, dt, threshold, out);
+    case 2:
+      return encode_words<uint16_t>(k, raw, base, n, dt, threshold, out);
+    case 4:
+      return encode_words<uint32_t>(k, raw, base, n, dt, threshold, out);
+    default:
+      return encode_words<uint64_t>(k, raw, base, n, dt, threshold, out);
   }
 }
 
@@ -1076,7 +1109,9 @@ void encode(const uint8_t* raw, const uint8_t* base, size_t n, const format::Dty
   encode_with(best_kernel(), raw, base, n, dt, threshold, out);
 }
 
-bool kernel_available(Kernel k) { return static_cast<int>(k) <= static_cast<int>(best_kernel()); }
+bool kernel_available(Kernel k) {
+  return static_cast<int>(k) <= static_cast<int>(best_kernel());
+}
 
 Status decode_with(Kernel k, Bytes enc, size_t& pos, const uint8_t* base, size_t n,
                    const format::DtypeInfo& dt, uint8_t* out) {
@@ -1084,10 +1119,14 @@ Status decode_with(Kernel k, Bytes enc, size_t& pos, const uint8_t* base, size_t
     k = Kernel::Scalar;
   }
   switch (dt.word) {
-    case 1: return decode_words<uint8_t>(k, enc, pos, base, n, dt, out);
-    case 2: return decode_words<uint16_t>(k, enc, pos, base, n, dt, out);
-    case 4: return decode_words<uint32_t>(k, enc, pos, base, n, dt, out);
-    default: return decode_words<uint64_t>(k, enc, pos, base, n, dt, out);
+    case 1:
+      return decode_words<uint8_t>(k, enc, pos, base, n, dt, out);
+    case 2:
+      return decode_words<uint16_t>(k, enc, pos, base, n, dt, out);
+    case 4:
+      return decode_words<uint32_t>(k, enc, pos, base, n, dt, out);
+    default:
+      return decode_words<uint64_t>(k, enc, pos, base, n, dt, out);
   }
 }
 

@@ -16,17 +16,17 @@
 // has is chosen at run time, and all write and read the same bytes.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "format/dtype.h"
 #include "util/hash.h"
 #include "util/result.h"
 
-#include <cstdint>
-#include <vector>
-
 namespace zipllm::codec::ctx_rans {
 
-inline constexpr unsigned k_lanes = 32;        // states per byte plane
-inline constexpr unsigned k_prob_bits = 12;    // frequencies sum to 4096
+inline constexpr unsigned k_lanes = 32;      // states per byte plane
+inline constexpr unsigned k_prob_bits = 12;  // frequencies sum to 4096
 inline constexpr unsigned k_max_contexts = 256;
 
 // Appends the payload of a mode-5 chunk for the delta words of `raw`
@@ -63,7 +63,7 @@ Status decode_with(Kernel k, Bytes enc, size_t& pos, const uint8_t* base, size_t
 struct EncSymbol {
   uint32_t rcp = 0;
   uint32_t bias = 0;
-  uint16_t cmpl = 0;   // 4096 - freq
+  uint16_t cmpl = 0;  // 4096 - freq
   uint16_t shift = 0;
 };
 EncSymbol make_symbol(uint32_t cum, uint32_t freq);

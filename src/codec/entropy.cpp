@@ -1,7 +1,5 @@
 #include "codec/entropy.h"
 
-#include "codec/ints.h"
-
 #include <htscodecs/rANS_static4x16.h>
 #include <zstd.h>
 
@@ -9,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+
+#include "codec/ints.h"
 
 namespace zipllm::codec {
 
@@ -34,9 +34,9 @@ bool rans_encode(Bytes in, int order, std::vector<uint8_t>& buf) {
   unsigned bound = rans_compress_bound_4x16(static_cast<unsigned>(in.size()), flags);
   buf.resize(bound);
   unsigned out_size = bound;
-  unsigned char* r = rans_compress_to_4x16(const_cast<uint8_t*>(in.data()),
-                                           static_cast<unsigned>(in.size()), buf.data(), &out_size,
-                                           flags);
+  unsigned char* r =
+      rans_compress_to_4x16(const_cast<uint8_t*>(in.data()), static_cast<unsigned>(in.size()),
+                            buf.data(), &out_size, flags);
   if (!r) {
     return false;
   }
@@ -134,8 +134,8 @@ Status decode_stream_to(Bytes in, size_t& pos, std::span<uint8_t> out) {
     case Coder::Rans0:
     case Coder::Rans1: {
       unsigned got = raw_len;
-      unsigned char* r = rans_uncompress_to_4x16(const_cast<uint8_t*>(payload), enc_len,
-                                                 out.data(), &got);
+      unsigned char* r =
+          rans_uncompress_to_4x16(const_cast<uint8_t*>(payload), enc_len, out.data(), &got);
       if (!r || got != raw_len) {
         return make_error(Errc::Corrupt, "rANS stream does not decode");
       }

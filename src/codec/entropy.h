@@ -9,12 +9,12 @@
 // (zstd contexts are per call).
 #pragma once
 
-#include "util/hash.h"
-#include "util/result.h"
-
 #include <cstdint>
 #include <span>
 #include <vector>
+
+#include "util/hash.h"
+#include "util/result.h"
 
 namespace zipllm::codec {
 

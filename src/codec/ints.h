@@ -3,11 +3,11 @@
 // low first, high bit = more: bucket tables, the context coder's tables).
 #pragma once
 
-#include "util/hash.h"
-#include "util/result.h"
-
 #include <cstdint>
 #include <vector>
+
+#include "util/hash.h"
+#include "util/result.h"
 
 namespace zipllm::codec {
 

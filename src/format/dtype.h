@@ -8,8 +8,26 @@
 namespace zipllm::format {
 
 enum class Dtype : uint8_t {
-  Bool = 1, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, I16, U16, F16, BF16, I32, U32, F32,
-  I64, U64, F64, C64, F4, F6_E2M3, F6_E3M2,
+  Bool = 1,
+  U8,
+  I8,
+  F8_E5M2,
+  F8_E4M3,
+  F8_E8M0,
+  I16,
+  U16,
+  F16,
+  BF16,
+  I32,
+  U32,
+  F32,
+  I64,
+  U64,
+  F64,
+  C64,
+  F4,
+  F6_E2M3,
+  F6_E3M2,
 };
 
 struct DtypeInfo {

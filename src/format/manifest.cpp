@@ -1,16 +1,19 @@
 #include "format/manifest.h"
 
-#include <nlohmann/json.hpp>
-
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 namespace zipllm::format {
 
 namespace {
 
-Error bad(const std::string& msg) { return make_error(Errc::InvalidArgument, "manifest: " + msg); }
+Error bad(const std::string& msg) {
+  return make_error(Errc::InvalidArgument, "manifest: " + msg);
+}
 
-std::string json_quote(const std::string& s) { return nlohmann::json(s).dump(); }
+std::string json_quote(const std::string& s) {
+  return nlohmann::json(s).dump();
+}
 
 // Splits off the next space-separated field.
 bool next_field(std::string_view& line, std::string_view& field) {

@@ -20,13 +20,13 @@
 // serialize(parse(m)) == m.
 #pragma once
 
-#include "format/safetensors.h"
-#include "util/hash.h"
-#include "util/result.h"
-
 #include <array>
 #include <string>
 #include <vector>
+
+#include "format/safetensors.h"
+#include "util/hash.h"
+#include "util/result.h"
 
 namespace zipllm::format {
 

@@ -24,7 +24,9 @@ T get(const uint8_t* p) {
   return static_cast<T>(v);
 }
 
-Error corrupt(const std::string& msg) { return make_error(Errc::Corrupt, msg); }
+Error corrupt(const std::string& msg) {
+  return make_error(Errc::Corrupt, msg);
+}
 
 }  // namespace
 

@@ -11,12 +11,12 @@
 // Pure: serializes and validates memory only.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "format/dtype.h"
 #include "util/hash.h"
 #include "util/result.h"
-
-#include <cstdint>
-#include <vector>
 
 namespace zipllm::format {
 
@@ -42,7 +42,7 @@ struct ObjectHeader {
   uint64_t raw_size = 0;
   uint32_t chunk_size = k_default_chunk_size;
   ObjectId id;
-  ObjectId base_id;    // zero when no chunk refers to a base
+  ObjectId base_id;  // zero when no chunk refers to a base
   uint64_t base_size = 0;
   std::vector<ChunkEntry> chunks;
 

@@ -1,9 +1,8 @@
 #include "format/safetensors.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 namespace zipllm::format {
 
@@ -11,9 +10,13 @@ using nlohmann::json;
 
 namespace {
 
-Error bad(const std::string& msg) { return make_error(Errc::InvalidArgument, msg); }
+Error bad(const std::string& msg) {
+  return make_error(Errc::InvalidArgument, msg);
+}
 
-std::string quoted(const std::string& name) { return "tensor '" + name + "'"; }
+std::string quoted(const std::string& name) {
+  return "tensor '" + name + "'";
+}
 
 Result<uint64_t> as_u64(const json& v, const std::string& what) {
   if (!v.is_number_unsigned()) {

@@ -15,13 +15,13 @@
 // problem; callers prepend the file name.
 #pragma once
 
-#include "format/dtype.h"
-#include "util/hash.h"
-#include "util/result.h"
-
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "format/dtype.h"
+#include "util/hash.h"
+#include "util/result.h"
 
 namespace zipllm::format {
 

@@ -1,9 +1,9 @@
 #include "git/base_registry.h"
 
-#include "ops/ingest.h"
-
 #include <filesystem>
 #include <sstream>
+
+#include "ops/ingest.h"
 
 namespace zipllm::git {
 
@@ -11,7 +11,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string bases_dir(const ModelStore& store) { return store.local->root() + "/bases"; }
+std::string bases_dir(const ModelStore& store) {
+  return store.local->root() + "/bases";
+}
 
 std::string trim(std::string s) {
   size_t a = s.find_first_not_of(" \t\r\"'");
@@ -61,7 +63,8 @@ Status register_base(ModelStore& store, const std::string& name,
   TRY_STATUS(make_dirs(dir));
   for (const auto& [shard, text] : out) {
     AtomicFile a = TRY(AtomicFile::create(dir + "/" + shard + ".manifest", 0644));
-    TRY_STATUS(a.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+    TRY_STATUS(a.write(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
     TRY_STATUS(a.commit());
   }
   return {};

@@ -1,15 +1,13 @@
 #include "git/base_resolution.h"
 
-#include "git/settings.h"
-
-#include "git/base_registry.h"
-#include "ops/ingest.h"
-
 #include <git2.h>
-
 #include <sys/stat.h>
 
 #include <filesystem>
+
+#include "git/base_registry.h"
+#include "git/settings.h"
+#include "ops/ingest.h"
 
 namespace zipllm::git {
 
@@ -62,8 +60,9 @@ Result<std::optional<format::Manifest>> from_work_tree(Repo& repo, ModelStore& s
     at += "/" + p.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
     struct stat st;
     if (::lstat(at.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) {
-      return make_error(Errc::InvalidArgument, "base " + p + ": " + at.substr(wd->size() + 1) +
-                                                   " is a symbolic link; a base must be a file in the work tree");
+      return make_error(Errc::InvalidArgument,
+                        "base " + p + ": " + at.substr(wd->size() + 1) +
+                            " is a symbolic link; a base must be a file in the work tree");
     }
     if (slash == std::string::npos) {
       break;
@@ -86,9 +85,10 @@ Status check_committed_path(const std::string& p, const std::string& origin) {
                  p.find("/../") != std::string::npos ||
                  (p.size() >= 3 && p.compare(p.size() - 3, 3, "/..") == 0);
   if (escapes) {
-    return make_error(Errc::InvalidArgument,
-                      origin + ": a base named by a committed file must be a path inside the repository; '" + p +
-                          "' is not (register bases elsewhere with `git zipllm base add NAME FILE`)");
+    return make_error(
+        Errc::InvalidArgument,
+        origin + ": a base named by a committed file must be a path inside the repository; '" + p +
+            "' is not (register bases elsewhere with `git zipllm base add NAME FILE`)");
   }
   return {};
 }
@@ -132,7 +132,7 @@ Result<std::optional<ResolvedBase>> base_from_path(Repo& repo, ModelStore& store
 }
 
 Result<std::optional<ResolvedBase>> registered(const ModelStore& store, const std::string& name,
-                                              const std::string& origin) {
+                                               const std::string& origin) {
   auto rb = TRY(load_base(store, name));
   if (!rb) {
     return std::optional<ResolvedBase>();
@@ -159,8 +159,9 @@ Result<std::optional<format::Manifest>> index_manifest(Repo& repo, const std::st
   }
   auto m = format::parse_manifest(*text);
   if (!m) {
-    return make_error(Errc::Corrupt, path + ": the manifest in the index is damaged (" + m.error().message +
-                                         "); `git checkout HEAD -- " + path + "` or `git rm --cached` it");
+    return make_error(Errc::Corrupt, path + ": the manifest in the index is damaged (" +
+                                         m.error().message + "); `git checkout HEAD -- " + path +
+                                         "` or `git rm --cached` it");
   }
   return std::optional<format::Manifest>(std::move(*m));
 }

@@ -1,37 +1,39 @@
 #include "git/filter.h"
 
-#include "git/base_resolution.h"
-#include "git/hooks.h"
-#include "git/sync.h"
-#include "git/pkt_line.h"
-#include "ops/ingest.h"
-#include "ops/restore.h"
-#include "util/redact.h"
-
-#include <chrono>
-#include <condition_variable>
 #include <fcntl.h>
-#include <mutex>
-#include <csignal>
-#include <map>
-#include <thread>
-#include <cstdio>
-#include <cstdlib>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "git/base_resolution.h"
+#include "git/hooks.h"
+#include "git/pkt_line.h"
+#include "git/sync.h"
+#include "ops/ingest.h"
+#include "ops/restore.h"
+#include "util/redact.h"
 
 namespace zipllm::git {
 
 namespace {
 
-Result<uint64_t> spool_size(const TempFile& f) { return file_size(f.fd(), f.path()); }
+Result<uint64_t> spool_size(const TempFile& f) {
+  return file_size(f.fd(), f.path());
+}
 
 Result<std::string> read_small(const TempFile& f, uint64_t size) {
   std::string s(size, '\0');
-  TRY_STATUS(read_exact_at(f.fd(), 0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(s.data()), size),
-                           f.path()));
+  TRY_STATUS(read_exact_at(
+      f.fd(), 0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(s.data()), size), f.path()));
   return s;
 }
 
@@ -64,9 +66,7 @@ Result<std::string> Filter::tmp_dir() {
   return m_store->local->root() + "/tmp";
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 Status Filter::clean(const std::string& path, const TempFile& content, std::string& out,
                      const std::optional<ObjectId>& content_id) {
@@ -130,9 +130,10 @@ Status Filter::Receiver::to_spool() {
         std::vector<uint8_t> buf(1 << 20);
         while (left > 0) {
           size_t k = static_cast<size_t>(std::min<uint64_t>(buf.size(), left));
-          TRY_STATUS(read_exact_at(m_file->get(), static_cast<uint64_t>(in), std::span<uint8_t>(buf.data(), k),
-                                   m_path));
-          TRY_STATUS(write_all(m_spool->fd(), std::span<const uint8_t>(buf.data(), k), m_spool->path()));
+          TRY_STATUS(read_exact_at(m_file->get(), static_cast<uint64_t>(in),
+                                   std::span<uint8_t>(buf.data(), k), m_path));
+          TRY_STATUS(
+              write_all(m_spool->fd(), std::span<const uint8_t>(buf.data(), k), m_spool->path()));
           in += static_cast<loff_t>(k);
           left -= k;
         }
@@ -151,7 +152,7 @@ Status Filter::Receiver::feed(Bytes block) {
     if (auto dir = m_filter.tmp_dir(); dir && m_filter.m_repo && m_filter.m_repo->workdir()) {
       std::string wt = *m_filter.m_repo->workdir() + "/" + m_path;
       if (auto fd = open_read(wt)) {
-        struct stat st{};
+        struct stat st {};
         if (::fstat(fd->get(), &st) == 0 && S_ISREG(st.st_mode)) {
           m_file_size = static_cast<uint64_t>(st.st_size);
           m_file.emplace(std::move(*fd));
@@ -237,7 +238,8 @@ Status Filter::prefetch(const std::vector<const TempFile*>& contents) {
   if (manifests.empty()) {
     return {};
   }
-  auto st = TRY(git::prefetch(*m_store, manifests, remote::default_transfer_options("git-zipllm: downloading")));
+  auto st = TRY(git::prefetch(*m_store, manifests,
+                              remote::default_transfer_options("git-zipllm: downloading")));
   if (st.objects && std::getenv("GIT_ZIPLLM_TRACE")) {
     std::fprintf(stderr, "git-zipllm: trace: prefetched %llu object(s) for %zu file(s)\n",
                  static_cast<unsigned long long>(st.objects), manifests.size());
@@ -384,7 +386,7 @@ Status handshake(PktReader& r, PktWriter& w, Caps& caps) {
 // while git goes on sending requests; git collects them through
 // list_available_blobs and asks for each again with empty content.
 class FilterServer {
-public:
+ public:
   explicit FilterServer(ThreadPool& pool)
       : m_filter(pool), m_files(2), m_r(STDIN_FILENO), m_w(STDOUT_FILENO) {}
   ~FilterServer() {
@@ -396,7 +398,7 @@ public:
   }
   int run();
 
-private:
+ private:
   struct Delayed {
     std::shared_ptr<TempFile> spool;
     std::future<Result<Filter::SmudgeResult>> job;  // invalid until started
@@ -632,8 +634,10 @@ int run_filter_once(ThreadPool& pool, bool clean, const std::string& path) {
       report("clean " + path, s.error());
       return 1;
     }
-    s = write_all(STDOUT_FILENO,
-                  std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(out.data()), out.size()), "stdout");
+    s = write_all(
+        STDOUT_FILENO,
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(out.data()), out.size()),
+        "stdout");
     return s ? 0 : 1;
   }
   auto spool = TempFile::create(*dir, "spool");

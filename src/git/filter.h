@@ -19,7 +19,7 @@
 namespace zipllm::git {
 
 class Filter {
-public:
+ public:
   explicit Filter(ThreadPool& pool) : m_pool(pool) {}
 
   // `content` holds what git sent; the manifest goes to `out`. `content_id`
@@ -39,18 +39,18 @@ public:
   // meanwhile: ingest re-checks the spool against the stream's id, so the
   // manifest always describes the bytes git sent (or the clean fails).
   class Receiver {
-  public:
+   public:
     Receiver(Filter& f, std::string path) : m_filter(f), m_path(std::move(path)) {}
     Status feed(Bytes block);
     // Cleans what was received into `out`.
     Status finish(std::string& out);
 
-  private:
+   private:
     Status to_spool();
     Filter& m_filter;
     std::string m_path;
     bool m_started = false;
-    std::optional<Fd> m_file;        // the work tree file, while equal so far
+    std::optional<Fd> m_file;  // the work tree file, while equal so far
     uint64_t m_file_size = 0;
     std::optional<TempFile> m_spool;  // once they differ (or no file)
     uint64_t m_offset = 0;
@@ -74,7 +74,7 @@ public:
   // Where spool files go (the store's tmp folder).
   Result<std::string> tmp_dir();
 
-private:
+ private:
   Status ensure_open();
   ThreadPool& m_pool;
   std::optional<Repo> m_repo;

@@ -1,7 +1,5 @@
 #include "git/git_command.h"
 
-#include "util/file.h"
-
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -10,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
+
+#include "util/file.h"
 
 extern char** environ;
 
@@ -42,9 +42,9 @@ Result<CommandResult> run_git(const std::vector<std::string>& args, const std::s
     return make_error(Errc::IoError, std::string("cannot run git: ") + std::strerror(rc));
   }
   std::thread writer([fd = in_pipe[1], &input] {
-    (void)write_all(fd, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(input.data()),
-                                                 input.size()),
-                    "git stdin");
+    (void)write_all(
+        fd, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(input.data()), input.size()),
+        "git stdin");
     ::close(fd);
   });
   CommandResult res;

@@ -2,10 +2,10 @@
 // git itself does: writing config at a scope, refreshing the index).
 #pragma once
 
-#include "util/result.h"
-
 #include <string>
 #include <vector>
+
+#include "util/result.h"
 
 namespace zipllm::git {
 

@@ -1,14 +1,14 @@
 #include "git/hooks.h"
 
-#include "util/file.h"
-#include "zipllm_hooks.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+
+#include "util/file.h"
+#include "zipllm_hooks.h"
 
 namespace zipllm::git {
 
@@ -32,7 +32,8 @@ bool is_ours(const std::string& path) {
 
 Status write_hook(const std::string& path, const char* text) {
   auto f = TRY(AtomicFile::create(path, 0755));
-  TRY_STATUS(f.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text), std::strlen(text))));
+  TRY_STATUS(
+      f.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text), std::strlen(text))));
   return f.commit();
 }
 

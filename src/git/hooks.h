@@ -2,10 +2,10 @@
 // hooks that were there before (hooks/README.md).
 #pragma once
 
-#include "git/repo.h"
-
 #include <string>
 #include <vector>
+
+#include "git/repo.h"
 
 namespace zipllm::git {
 

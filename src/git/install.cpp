@@ -38,14 +38,16 @@ Status install_config(const std::string& scope, bool force) {
   for (const ConfigKey& k : install_keys()) {
     std::string have = TRY(current(scope, k.name));
     if (!have.empty() && have != k.value && !force) {
-      return make_error(Errc::InvalidArgument, std::string(k.name) + " is already set to '" + have + "' (" +
-                                                   scope.substr(2) + " config); use --force to replace it");
+      return make_error(Errc::InvalidArgument, std::string(k.name) + " is already set to '" + have +
+                                                   "' (" + scope.substr(2) +
+                                                   " config); use --force to replace it");
     }
   }
   for (const ConfigKey& k : install_keys()) {
     auto r = TRY(run_git({"config", scope, "--replace-all", k.name, k.value}));
     if (r.status != 0) {
-      return make_error(Errc::IoError, std::string("git config ") + scope + " " + k.name + " failed");
+      return make_error(Errc::IoError,
+                        std::string("git config ") + scope + " " + k.name + " failed");
     }
   }
   return {};
@@ -60,7 +62,8 @@ Status uninstall_config(const std::string& scope, bool force) {
     TRY(run_git({"config", scope, "--unset-all", k.name}));
   }
   // Drop the sections if they are now empty.
-  for (const char* section : {"filter.zipllm", "diff.zipllm", "merge.zipllm", "lfs.customtransfer.zipllm"}) {
+  for (const char* section :
+       {"filter.zipllm", "diff.zipllm", "merge.zipllm", "lfs.customtransfer.zipllm"}) {
     auto r = TRY(run_git({"config", scope, "--get-regexp", std::string("^") + section + "\\."}));
     if (r.output.empty()) {
       (void)run_git({"config", scope, "--remove-section", section});
@@ -80,11 +83,14 @@ Result<std::string> ensure_filter(Repo& repo) {
   if (filter_configured(repo)) {
     return std::string();
   }
-  TRY_STATUS_CTX(install_config("--local", false),
-                 "the zipllm filter is not configured, and configuring it for this repository failed");
+  TRY_STATUS_CTX(
+      install_config("--local", false),
+      "the zipllm filter is not configured, and configuring it for this repository failed");
   return std::string(
-      "the zipllm filter was not configured; installed it for this repository (git config --local), so "
-      "`git add` stores model files as manifests. `git zipllm install` does it for all your repositories.");
+      "the zipllm filter was not configured; installed it for this repository (git config "
+      "--local), so "
+      "`git add` stores model files as manifests. `git zipllm install` does it for all your "
+      "repositories.");
 }
 
 }  // namespace zipllm::git

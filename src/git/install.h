@@ -4,10 +4,10 @@
 // the raw weights of a restored file.
 #pragma once
 
-#include "git/repo.h"
-
 #include <string>
 #include <vector>
+
+#include "git/repo.h"
 
 namespace zipllm::git {
 

@@ -1,14 +1,5 @@
 #include "git/lfs_agent.h"
 
-#include "git/base_resolution.h"
-#include "git/lfs_message.h"
-#include "git/settings.h"
-#include "git/sync.h"
-#include "ops/ingest.h"
-#include "ops/restore.h"
-#include "util/redact.h"
-
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +7,15 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "git/base_resolution.h"
+#include "git/lfs_message.h"
+#include "git/settings.h"
+#include "git/sync.h"
+#include "ops/ingest.h"
+#include "ops/restore.h"
+#include "util/redact.h"
 
 namespace zipllm::git {
 
@@ -31,17 +31,18 @@ void trace(const std::string& s) {
 }
 
 class Agent {
-public:
+ public:
   explicit Agent(ThreadPool& pool) : m_pool(pool) {}
   int run();
 
-private:
+ private:
   void send(const json& j) {
     std::lock_guard lock(m_out);
     std::string line = j.dump() + "\n";
-    (void)write_all(STDOUT_FILENO,
-                    std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(line.data()), line.size()),
-                    "stdout");
+    (void)write_all(
+        STDOUT_FILENO,
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(line.data()), line.size()),
+        "stdout");
   }
   // Progress for `oid`: at most ~10 per second, always the first and last.
   void progress(const std::string& oid, uint64_t so_far, bool force = false) {
@@ -128,7 +129,8 @@ bool is_safetensors(const std::string& path) {
          format::looks_like_safetensors(Bytes(head, 9), *size);
 }
 
-Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string& path, uint64_t size) {
+Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string& path,
+                                       uint64_t size) {
   // An earlier upload (or the base of one) may have ingested it already.
   std::string cache = m_store->local->root() + "/lfs/" + oid;
   if (auto bytes = read_whole_file(cache, format::k_max_manifest_size)) {
@@ -146,7 +148,8 @@ Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string
   std::string repo_path = repo_path_of(oid);
   std::optional<ResolvedBase> base;
   if (!repo_path.empty() && is_safetensors(path)) {
-    base = TRY_CTX(resolve_base(*m_repo, *m_store, m_pool, repo_path), "base model of " + repo_path);
+    base =
+        TRY_CTX(resolve_base(*m_repo, *m_store, m_pool, repo_path), "base model of " + repo_path);
   }
   trace("ingest " + (repo_path.empty() ? oid : repo_path) +
         (base ? " against " + base->origin : " without a base"));
@@ -168,14 +171,14 @@ Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string
   std::string text = format::serialize_manifest(*m);
   if (make_dirs(m_store->local->root() + "/lfs")) {
     if (auto f = AtomicFile::create(cache, 0644)) {
-      if (f->write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()))) {
+      if (f->write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()),
+                                            text.size()))) {
         (void)f->commit();
       }
     }
   }
   return std::move(*m);
 }
-
 
 Status Agent::upload(const std::string& oid, uint64_t size, const std::string& path) {
   std::string key = remote::RemoteStore::lfs_key(oid);
@@ -198,12 +201,12 @@ Status Agent::upload(const std::string& oid, uint64_t size, const std::string& p
         std::to_string(st.present) + " already there");
   std::string text = format::serialize_manifest(m);
   TempFile tmp = TRY(TempFile::create(m_store->local->root() + "/tmp", "lfs-manifest"));
-  TRY_STATUS(write_all(tmp.fd(),
-                       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
-                       tmp.path()));
-  TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&] {
-    return m_remote->put(key, tmp.fd(), 0, text.size(), {});
-  }));
+  TRY_STATUS(write_all(
+      tmp.fd(),
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+      tmp.path()));
+  TRY_STATUS(remote::with_retry(remote::default_transfer_options(""),
+                                [&] { return m_remote->put(key, tmp.fd(), 0, text.size(), {}); }));
   progress(oid, size, true);
   return {};
 }
@@ -255,8 +258,8 @@ Result<std::string> Agent::download(const std::string& oid, uint64_t size) {
   progress(oid, 1, true);
   auto st = TRY(prefetch(*m_store, {*m}, remote::default_transfer_options("")));
   if (!st.missing.empty()) {
-    return make_error(Errc::NotFound, "object " + st.missing[0].hex() + " of " + oid + " is not in " +
-                                          m_remote->url());
+    return make_error(Errc::NotFound, "object " + st.missing[0].hex() + " of " + oid +
+                                          " is not in " + m_remote->url());
   }
   ops::RestoreOptions opts;
   opts.on_progress = [&](uint64_t done) {
@@ -282,7 +285,9 @@ int Agent::run() {
         oid = j["oid"].get<std::string>();
       }
       if (!oid.empty()) {
-        send({{"event", "complete"}, {"oid", oid}, {"error", {{"code", 400}, {"message", "git-zipllm: " + why}}}});
+        send({{"event", "complete"},
+              {"oid", oid},
+              {"error", {{"code", 400}, {"message", "git-zipllm: " + why}}}});
       } else {
         send({{"error", {{"code", 400}, {"message", "git-zipllm: " + why}}}});
       }
@@ -323,7 +328,9 @@ int Agent::run() {
     }
     if (!s) {
       trace(msg.event_name + " " + msg.oid + " failed: " + s.error().message);
-      int code = s.error().code == Errc::NotFound ? 404 : s.error().code == Errc::InvalidArgument ? 400 : 500;
+      int code = s.error().code == Errc::NotFound          ? 404
+                 : s.error().code == Errc::InvalidArgument ? 400
+                                                           : 500;
       done["error"] = {{"code", code}, {"message", "git-zipllm: " + redact(s.error().message)}};
     }
     send(done);

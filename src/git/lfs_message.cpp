@@ -8,7 +8,9 @@ namespace {
 
 using nlohmann::json;
 
-Error bad(const std::string& what) { return make_error(Errc::InvalidArgument, "malformed LFS message: " + what); }
+Error bad(const std::string& what) {
+  return make_error(Errc::InvalidArgument, "malformed LFS message: " + what);
+}
 
 std::optional<std::string> string_field(const json& msg, const char* key) {
   auto it = msg.find(key);

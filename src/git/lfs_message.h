@@ -12,14 +12,14 @@
 // unknown event is returned as such (the protocol says to ignore it).
 #pragma once
 
-#include "util/result.h"
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "util/result.h"
 
 namespace zipllm::git {
 

@@ -1,9 +1,9 @@
 #include "git/model_store.h"
 
+#include <set>
+
 #include "format/manifest.h"
 #include "git/settings.h"
-
-#include <set>
 
 namespace zipllm::git {
 
@@ -52,7 +52,9 @@ Result<std::unique_ptr<ModelStore>> open_with(Repo& repo, bool upstreams_too) {
 
 }  // namespace
 
-Result<std::unique_ptr<ModelStore>> ModelStore::open(Repo& repo) { return open_with(repo, true); }
+Result<std::unique_ptr<ModelStore>> ModelStore::open(Repo& repo) {
+  return open_with(repo, true);
+}
 
 Result<std::unique_ptr<ModelStore>> ModelStore::open_local(Repo& repo) {
   return open_with(repo, false);

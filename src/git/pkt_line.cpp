@@ -1,11 +1,11 @@
 #include "git/pkt_line.h"
 
-#include "util/file.h"
-
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "util/file.h"
 
 namespace zipllm::git {
 
@@ -81,7 +81,9 @@ Result<bool> PktReader::read_into(std::vector<uint8_t>& out, bool eof_ok) {
   return true;
 }
 
-Result<bool> PktReader::append_packet(std::vector<uint8_t>& out) { return read_into(out, false); }
+Result<bool> PktReader::append_packet(std::vector<uint8_t>& out) {
+  return read_into(out, false);
+}
 
 Result<std::optional<std::vector<uint8_t>>> PktReader::read_packet() {
   std::vector<uint8_t> payload;

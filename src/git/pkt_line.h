@@ -7,19 +7,19 @@
 // Not thread-safe; one reader and one writer per process.
 #pragma once
 
-#include "util/result.h"
-
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "util/result.h"
 
 namespace zipllm::git {
 
 inline constexpr size_t k_max_pkt_payload = 65516;
 
 class PktReader {
-public:
+ public:
   explicit PktReader(int fd) : m_fd(fd) {}
   // Next packet: nullopt for a flush packet. NotFound at a clean EOF before
   // any byte of a packet.
@@ -32,7 +32,7 @@ public:
   // inside the list is a framing error (InvalidArgument).
   Result<std::vector<std::string>> read_text_list();
 
-private:
+ private:
   Status read_exact(uint8_t* p, size_t n, bool eof_ok, bool& eof);
   Result<std::optional<size_t>> read_length(bool eof_ok);
   Result<bool> read_into(std::vector<uint8_t>& out, bool eof_ok);
@@ -43,13 +43,13 @@ private:
 };
 
 class PktWriter {
-public:
+ public:
   explicit PktWriter(int fd) : m_fd(fd) {}
-  Status write_text(const std::string& line);  // appends "\n"
+  Status write_text(const std::string& line);        // appends "\n"
   Status write_data(std::span<const uint8_t> data);  // split into packets; nothing for empty
-  Status flush();  // "0000"
+  Status flush();                                    // "0000"
 
-private:
+ private:
   Status write_packet(const uint8_t* p, size_t n);
   int m_fd;
 };

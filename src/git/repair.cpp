@@ -1,9 +1,9 @@
 #include "git/repair.h"
 
+#include <set>
+
 #include "git/base_resolution.h"
 #include "ops/ingest.h"
-
-#include <set>
 
 namespace zipllm::git {
 
@@ -89,10 +89,11 @@ Result<RepairReport> repair_objects(Repo& repo, ModelStore& store, ThreadPool& p
       auto base = resolve_base(repo, store, pool, path);
       ops::IngestOptions opts;
       opts.allow_generic = (*m)->generic;
-      auto got = ops::ingest_file(file, base && *base ? &(*base)->model : nullptr, store.resolver, *store.local,
-                                  pool, opts, nullptr);
+      auto got = ops::ingest_file(file, base && *base ? &(*base)->model : nullptr, store.resolver,
+                                  *store.local, pool, opts, nullptr);
       if (!got || format::serialize_manifest(*got) != format::serialize_manifest(**m)) {
-        report.notes.push_back(path + ": re-encoding failed" + (got ? "" : ": " + got.error().message));
+        report.notes.push_back(path + ": re-encoding failed" +
+                               (got ? "" : ": " + got.error().message));
         continue;
       }
       for (const auto& id : here) {

@@ -5,11 +5,11 @@
 // quarantined first (store/local_store.h), never trusted.
 #pragma once
 
+#include <vector>
+
 #include "git/model_store.h"
 #include "git/repo.h"
 #include "util/thread_pool.h"
-
-#include <vector>
 
 namespace zipllm::git {
 

@@ -1,7 +1,6 @@
 #include "git/repo.h"
 
 #include <git2.h>
-
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -66,7 +65,8 @@ Result<Repo> Repo::open() {
       }
       std::error_code ec;
       if (!worktree.empty() && worktree[0] != '/') {
-        worktree = (std::filesystem::path(git_repository_path(r)) / worktree).lexically_normal().string();
+        worktree =
+            (std::filesystem::path(git_repository_path(r)) / worktree).lexically_normal().string();
       } else if (worktree.empty()) {
         worktree = std::filesystem::current_path(ec).string();
       }
@@ -104,7 +104,9 @@ Repo::~Repo() {
   }
 }
 
-Repo::Repo(Repo&& o) noexcept : m_repo(o.m_repo) { o.m_repo = nullptr; }
+Repo::Repo(Repo&& o) noexcept : m_repo(o.m_repo) {
+  o.m_repo = nullptr;
+}
 
 Repo& Repo::operator=(Repo&& o) noexcept {
   if (this != &o) {
@@ -118,7 +120,9 @@ Repo& Repo::operator=(Repo&& o) noexcept {
   return *this;
 }
 
-std::string Repo::common_dir() const { return strip_slash(git_repository_commondir(m_repo)); }
+std::string Repo::common_dir() const {
+  return strip_slash(git_repository_commondir(m_repo));
+}
 
 std::optional<std::string> Repo::workdir() const {
   const char* w = git_repository_workdir(m_repo);
@@ -128,16 +132,22 @@ std::optional<std::string> Repo::workdir() const {
   return strip_slash(w);
 }
 
-Result<std::optional<std::string>> Repo::attribute(const std::string& path, const std::string& name) {
+Result<std::optional<std::string>> Repo::attribute(const std::string& path,
+                                                   const std::string& name) {
   const char* value = nullptr;
-  if (git_attr_get(&value, m_repo, GIT_ATTR_CHECK_INDEX_THEN_FILE, path.c_str(), name.c_str()) != 0) {
+  if (git_attr_get(&value, m_repo, GIT_ATTR_CHECK_INDEX_THEN_FILE, path.c_str(), name.c_str()) !=
+      0) {
     return lib_error("cannot read attribute " + name + " of " + path);
   }
   switch (git_attr_value(value)) {
-    case GIT_ATTR_VALUE_UNSPECIFIED: return std::optional<std::string>();
-    case GIT_ATTR_VALUE_TRUE: return std::optional<std::string>("true");
-    case GIT_ATTR_VALUE_FALSE: return std::optional<std::string>("false");
-    case GIT_ATTR_VALUE_STRING: return std::optional<std::string>(value);
+    case GIT_ATTR_VALUE_UNSPECIFIED:
+      return std::optional<std::string>();
+    case GIT_ATTR_VALUE_TRUE:
+      return std::optional<std::string>("true");
+    case GIT_ATTR_VALUE_FALSE:
+      return std::optional<std::string>("false");
+    case GIT_ATTR_VALUE_STRING:
+      return std::optional<std::string>(value);
   }
   return std::optional<std::string>();
 }
@@ -235,8 +245,8 @@ std::optional<std::string> Repo::local_path_of(const std::string& given) {
   if (url.rfind("file://", 0) == 0) {
     url = url.substr(7);
   }
-  if (!url.empty() && url.find("://") == std::string::npos &&
-      (url[0] == '/' || url[0] == '.') && std::filesystem::exists(url)) {
+  if (!url.empty() && url.find("://") == std::string::npos && (url[0] == '/' || url[0] == '.') &&
+      std::filesystem::exists(url)) {
     return url;
   }
   return std::nullopt;
@@ -379,7 +389,8 @@ std::vector<std::pair<std::string, std::string>> command_line_config() {
         ++k;
       } else {
         size_t eq = words[k].find('=');
-        out.emplace_back(words[k].substr(0, eq), eq == std::string::npos ? "true" : words[k].substr(eq + 1));
+        out.emplace_back(words[k].substr(0, eq),
+                         eq == std::string::npos ? "true" : words[k].substr(eq + 1));
       }
     }
   }
@@ -403,8 +414,9 @@ bool same_key(const std::string& a, const std::string& b) {
     return false;
   }
   auto ieq = [](std::string_view x, std::string_view y) {
-    return x.size() == y.size() &&
-           std::equal(x.begin(), x.end(), y.begin(), [](char p, char q) { return ::tolower(p) == ::tolower(q); });
+    return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(), [](char p, char q) {
+             return ::tolower(p) == ::tolower(q);
+           });
   };
   return ieq(std::string_view(a).substr(0, a1), std::string_view(b).substr(0, b1)) &&
          std::string_view(a).substr(a1, a2 - a1) == std::string_view(b).substr(b1, b2 - b1) &&

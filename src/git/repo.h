@@ -4,19 +4,19 @@
 // Not thread-safe; one per thread.
 #pragma once
 
-#include "util/result.h"
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "util/result.h"
 
 struct git_repository;
 
 namespace zipllm::git {
 
 class Repo {
-public:
+ public:
   // Discovers the repository from the environment or the current directory.
   static Result<Repo> open();
   // Opens the repository at `path` (bare or not); NotFound if none.
@@ -71,7 +71,7 @@ public:
   // Every value of a multi-valued key, in git's order (`git -c` last).
   std::vector<std::string> config_strings(const std::string& key);
 
-private:
+ private:
   explicit Repo(git_repository* r) : m_repo(r) {}
   git_repository* m_repo = nullptr;
 };

@@ -1,12 +1,12 @@
 #include "git/settings.h"
 
-#include "format/manifest.h"
-#include "util/file.h"
-#include "util/redact.h"
-
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
+
+#include "format/manifest.h"
+#include "util/file.h"
+#include "util/redact.h"
 
 namespace zipllm::git {
 
@@ -115,7 +115,8 @@ std::optional<std::string> Settings::committed(const std::string& key) const {
   std::string k = key;
   size_t first = k.find('.');
   size_t last = k.rfind('.');
-  std::string norm = lower(k.substr(0, first)) + k.substr(first, last - first) + lower(k.substr(last));
+  std::string norm =
+      lower(k.substr(0, first)) + k.substr(first, last - first) + lower(k.substr(last));
   auto it = m_file.find(norm);
   if (it == m_file.end()) {
     return std::nullopt;
@@ -126,7 +127,8 @@ std::optional<std::string> Settings::committed(const std::string& key) const {
 bool needs_trust(const std::string& key) {
   std::string k = lower(key);
   return k == "zipllm.url" || k == "zipllm.s3endpoint" ||
-         (k.rfind("remote.", 0) == 0 && k.size() > 10 && k.compare(k.size() - 10, 10, ".zipllmurl") == 0);
+         (k.rfind("remote.", 0) == 0 && k.size() > 10 &&
+          k.compare(k.size() - 10, 10, ".zipllmurl") == 0);
 }
 
 std::optional<std::string> Settings::committed_trusted(const std::string& key) {
@@ -170,7 +172,8 @@ std::string trust_hint(const Settings& s) {
     list += (list.empty() ? "" : ", ") + u;
   }
   return "the committed .zipllmconfig sets " + list +
-         ", which is not used until you trust it (a repository's author must not choose where your data "
+         ", which is not used until you trust it (a repository's author must not choose where your "
+         "data "
          "and credentials go): review .zipllmconfig, then run `git zipllm trust`";
 }
 
@@ -188,7 +191,8 @@ remote::S3Settings Settings::s3() {
   return s;
 }
 
-Result<RemoteTarget> resolve_remote_store(Repo& repo, Settings& settings, const std::string& given) {
+Result<RemoteTarget> resolve_remote_store(Repo& repo, Settings& settings,
+                                          const std::string& given) {
   RemoteTarget t;
   t.remote = given.empty() ? repo.default_remote().value_or("") : given;
   std::vector<std::string> names;
@@ -224,21 +228,24 @@ Result<RemoteTarget> resolve_remote_store(Repo& repo, Settings& settings, const 
     return make_error(Errc::NotFound, "no trusted zipllm store: " + hint);
   }
   if (t.remote.empty()) {
-    return make_error(Errc::NotFound,
-                      "no zipllm store configured and no git remote to default to; set one with "
-                      "`git config zipllm.url s3://bucket/prefix` (or a path), or in .zipllmconfig");
+    return make_error(
+        Errc::NotFound,
+        "no zipllm store configured and no git remote to default to; set one with "
+        "`git config zipllm.url s3://bucket/prefix` (or a path), or in .zipllmconfig");
   }
-  return make_error(Errc::NotFound,
-                    "no zipllm store configured for remote '" + t.remote + "'" +
-                        (git_url.empty() || git_url == t.remote ? "" : " (" + redact(git_url) + ")") +
-                        "; set one with `git config remote." + t.remote +
-                        ".zipllmurl s3://bucket/prefix` (or a path), or zipllm.url in .zipllmconfig");
+  return make_error(
+      Errc::NotFound,
+      "no zipllm store configured for remote '" + t.remote + "'" +
+          (git_url.empty() || git_url == t.remote ? "" : " (" + redact(git_url) + ")") +
+          "; set one with `git config remote." + t.remote +
+          ".zipllmurl s3://bucket/prefix` (or a path), or zipllm.url in .zipllmconfig");
 }
 
 void tell_once(const std::string& note) {
   static std::once_flag once;
   if (!note.empty()) {
-    std::call_once(once, [&] { std::fprintf(stderr, "git-zipllm: note: %s\n", redact(note).c_str()); });
+    std::call_once(once,
+                   [&] { std::fprintf(stderr, "git-zipllm: note: %s\n", redact(note).c_str()); });
   }
 }
 

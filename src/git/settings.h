@@ -20,10 +20,10 @@
 //       zipllmurl = /srv/zipllm           per git remote
 #pragma once
 
+#include <map>
+
 #include "git/repo.h"
 #include "remote/remote_store.h"
-
-#include <map>
 
 namespace zipllm::git {
 
@@ -36,7 +36,7 @@ std::map<std::string, std::string> parse_git_config(const std::string& text);
 bool needs_trust(const std::string& key);
 
 class Settings {
-public:
+ public:
   static Settings load(Repo& repo);
   // git config, then .zipllmconfig (keys that need trust only if trusted).
   std::optional<std::string> get(const std::string& key);
@@ -52,7 +52,7 @@ public:
   const std::map<std::string, std::string>& committed_all() const { return m_file; }
   remote::S3Settings s3();
 
-private:
+ private:
   explicit Settings(Repo& repo) : m_repo(&repo) {}
   Repo* m_repo;
   std::map<std::string, std::string> m_file;
@@ -75,7 +75,8 @@ struct RemoteTarget {
 // same from .zipllmconfig, then — when the git remote is a local path — the
 // store inside that repository. NotFound with a message saying how to
 // configure one when nothing applies.
-Result<RemoteTarget> resolve_remote_store(Repo& repo, Settings& settings, const std::string& remote);
+Result<RemoteTarget> resolve_remote_store(Repo& repo, Settings& settings,
+                                          const std::string& remote);
 
 // Prints "git-zipllm: note: ..." on stderr, at most once per process (the
 // untrusted-settings note of a RemoteTarget).

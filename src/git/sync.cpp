@@ -1,9 +1,9 @@
 #include "git/sync.h"
 
-#include "git/git_command.h"
-
 #include <set>
 #include <sstream>
+
+#include "git/git_command.h"
 
 namespace zipllm::git {
 
@@ -39,13 +39,14 @@ Result<std::optional<format::Manifest>> manifest_blob(Repo& repo, const std::str
 
 }  // namespace
 
-Result<std::vector<format::Manifest>> manifests_in_history(Repo& repo,
-                                                           const std::vector<std::string>& rev_args) {
+Result<std::vector<format::Manifest>> manifests_in_history(
+    Repo& repo, const std::vector<std::string>& rev_args) {
   std::vector<std::string> args = {"rev-list", "--objects", "--ignore-missing"};
   args.insert(args.end(), rev_args.begin(), rev_args.end());
   auto listed = TRY(run_git(args));
   if (listed.status != 0) {
-    return make_error(Errc::IoError, "git rev-list failed (exit " + std::to_string(listed.status) + ")");
+    return make_error(Errc::IoError,
+                      "git rev-list failed (exit " + std::to_string(listed.status) + ")");
   }
   // Only blobs can be manifests: ask git for types and sizes in one go.
   std::string ids;
@@ -56,7 +57,8 @@ Result<std::vector<format::Manifest>> manifests_in_history(Repo& repo,
   if (ids.empty()) {
     return out;
   }
-  auto checked = TRY(run_git({"cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"}, ids));
+  auto checked =
+      TRY(run_git({"cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"}, ids));
   std::set<std::string> seen;
   for (const auto& line : lines_of(checked.output)) {
     std::istringstream in(line);
@@ -109,7 +111,8 @@ std::vector<ObjectId> distinct_object_ids(const std::vector<format::Manifest>& m
   return ids;
 }
 
-Result<std::vector<TreeManifest>> manifests_in_trees(Repo& repo, const std::vector<std::string>& refs) {
+Result<std::vector<TreeManifest>> manifests_in_trees(Repo& repo,
+                                                     const std::vector<std::string>& refs) {
   std::vector<TreeManifest> out;
   std::set<std::string> seen;
   for (const auto& ref : refs) {
@@ -143,7 +146,8 @@ Result<remote::TransferStats> upload_manifests(ModelStore& store, remote::Remote
   return remote::upload_objects(*store.local, remote, *ids, opts);
 }
 
-Result<remote::TransferStats> prefetch(ModelStore& store, const std::vector<format::Manifest>& manifests,
+Result<remote::TransferStats> prefetch(ModelStore& store,
+                                       const std::vector<format::Manifest>& manifests,
                                        const remote::TransferOptions& opts) {
   std::vector<ObjectId> want = distinct_object_ids(manifests);
   remote::TransferStats total;
@@ -166,7 +170,8 @@ Result<remote::TransferStats> prefetch(ModelStore& store, const std::vector<form
   return total;
 }
 
-std::vector<std::string> pre_push_rev_args(const std::string& stdin_text, const std::string& remote) {
+std::vector<std::string> pre_push_rev_args(const std::string& stdin_text,
+                                           const std::string& remote) {
   static const std::string zero(40, '0');
   std::vector<std::string> pos, neg;
   for (const auto& line : lines_of(stdin_text)) {

@@ -22,15 +22,16 @@ std::vector<ObjectId> distinct_object_ids(const std::vector<format::Manifest>& m
 
 // Manifests among the blobs `git rev-list --objects ARGS...` lists (each
 // distinct blob once).
-Result<std::vector<format::Manifest>> manifests_in_history(Repo& repo,
-                                                           const std::vector<std::string>& rev_args);
+Result<std::vector<format::Manifest>> manifests_in_history(
+    Repo& repo, const std::vector<std::string>& rev_args);
 // Manifests of the files in the trees of `refs` (the files a checkout of
 // each would produce), with their paths.
 struct TreeManifest {
   std::string path;
   format::Manifest manifest;
 };
-Result<std::vector<TreeManifest>> manifests_in_trees(Repo& repo, const std::vector<std::string>& refs);
+Result<std::vector<TreeManifest>> manifests_in_trees(Repo& repo,
+                                                     const std::vector<std::string>& refs);
 
 // Every object the manifests need, delta bases included, from the local
 // store (the closure fails naming any object the local store lacks).
@@ -45,12 +46,14 @@ Result<remote::TransferStats> upload_manifests(ModelStore& store, remote::Remote
 // Makes every object the manifests need local, downloading from the
 // store's upstreams in order. Objects no upstream has are left missing
 // (restore names them); an unreachable upstream is an error.
-Result<remote::TransferStats> prefetch(ModelStore& store, const std::vector<format::Manifest>& manifests,
+Result<remote::TransferStats> prefetch(ModelStore& store,
+                                       const std::vector<format::Manifest>& manifests,
                                        const remote::TransferOptions& opts);
 
 // Parses `git rev-list`-style pre-push input ("<local ref> <local sha>
 // <remote ref> <remote sha>" lines) into rev-list arguments: the pushed
 // commits, minus what the remote has.
-std::vector<std::string> pre_push_rev_args(const std::string& stdin_text, const std::string& remote);
+std::vector<std::string> pre_push_rev_args(const std::string& stdin_text,
+                                           const std::string& remote);
 
 }  // namespace zipllm::git

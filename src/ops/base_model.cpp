@@ -32,8 +32,8 @@ Status BaseModel::add_file(const std::string& path, store::Resolver& resolver, T
     }
     BaseTensor bt{*done[i], t.dtype, t.size(), path};
     if (m_by_name.count(t.name)) {
-      return make_error(Errc::InvalidArgument, path + ": tensor '" + t.name +
-                                                   "' is also in " + m_by_name[t.name].origin +
+      return make_error(Errc::InvalidArgument, path + ": tensor '" + t.name + "' is also in " +
+                                                   m_by_name[t.name].origin +
                                                    " (base shards overlap)");
     }
     m_by_name.emplace(t.name, bt);

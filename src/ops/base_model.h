@@ -2,12 +2,12 @@
 // shards of a sharded base), used as delta bases during ingest.
 #pragma once
 
+#include <map>
+
 #include "format/manifest.h"
 #include "ops/safetensors_file.h"
 #include "store/resolver.h"
 #include "util/thread_pool.h"
-
-#include <map>
 
 namespace zipllm::ops {
 
@@ -19,7 +19,7 @@ struct BaseTensor {
 };
 
 class BaseModel {
-public:
+ public:
   // Adds every tensor of a safetensors file: hashes it and registers its raw
   // bytes with `resolver` so deltas against it can be encoded and decoded.
   // A name already present (from an earlier shard) is an error. Tensors are
@@ -33,7 +33,7 @@ public:
   size_t size() const { return m_by_name.size(); }
   bool empty() const { return m_by_name.empty(); }
 
-private:
+ private:
   std::map<std::string, BaseTensor> m_by_name;
 };
 

@@ -1,12 +1,12 @@
 #include "ops/ingest.h"
 
-#include "ops/safetensors_file.h"
-#include "store/object_io.h"
-
 #include <deque>
 #include <future>
 #include <optional>
 #include <unordered_set>
+
+#include "ops/safetensors_file.h"
+#include "store/object_io.h"
 
 namespace zipllm::ops {
 
@@ -23,19 +23,23 @@ struct EncodedChunk {
 // One step of the in-order write queue.
 struct Pending {
   enum Kind { Begin, Chunk, Finish } kind;
-  format::ObjectHeader header;            // Begin
-  std::future<EncodedChunk> chunk;        // Chunk
-  uint64_t raw_bytes = 0;                 // Chunk
-  size_t report_index = SIZE_MAX;         // Finish: which TensorReport gets the size
+  format::ObjectHeader header;      // Begin
+  std::future<EncodedChunk> chunk;  // Chunk
+  uint64_t raw_bytes = 0;           // Chunk
+  size_t report_index = SIZE_MAX;   // Finish: which TensorReport gets the size
 };
 
 class Ingest {
-public:
+ public:
   Ingest(const std::string& path, const BaseModel* base, const store::Resolver& resolver,
-         store::ObjectSink& sink, ThreadPool& pool, const IngestOptions& opts,
-         IngestReport& report)
-      : m_path(path), m_base(base), m_resolver(resolver), m_sink(sink), m_pool(pool),
-        m_opts(opts), m_report(report) {}
+         store::ObjectSink& sink, ThreadPool& pool, const IngestOptions& opts, IngestReport& report)
+      : m_path(path),
+        m_base(base),
+        m_resolver(resolver),
+        m_sink(sink),
+        m_pool(pool),
+        m_opts(opts),
+        m_report(report) {}
 
   ~Ingest() {
     // Jobs refer to this object: never leave while one still runs.
@@ -48,14 +52,15 @@ public:
 
   Result<format::Manifest> run();
 
-private:
+ private:
   Result<format::Manifest> run_generic();
   // `bulk`: file contents (fast zstd), not JSON headers (zstd -12).
   Status add_blob(Bytes data, ObjectId id, bool bulk = false);
-  Status add_tensor(const SafetensorsFile& f, const format::TensorInfo& t, format::ManifestTensor& mt);
+  Status add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
+                    format::ManifestTensor& mt);
   void queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint32_t len,
-                   const format::DtypeInfo& dt, std::optional<ObjectId> base_id,
-                   uint64_t base_off, uint32_t base_len, codec::EncodeOptions copts);
+                   const format::DtypeInfo& dt, std::optional<ObjectId> base_id, uint64_t base_off,
+                   uint32_t base_len, codec::EncodeOptions copts);
   Status drain(uint64_t keep_bytes);
   // Reads `out.size()` raw bytes of the tensor or blob being ingested at `offset`.
   using RawReader = std::function<Status(uint64_t offset, std::span<uint8_t> out)>;
@@ -83,9 +88,10 @@ private:
   }
   Status check_content() {
     if (m_opts.expect_content_id && m_content.finish() != *m_opts.expect_content_id) {
-      return make_error(Errc::IoError,
-                        "the file changed while it was being added (what was read differs from what "
-                        "was received); try again");
+      return make_error(
+          Errc::IoError,
+          "the file changed while it was being added (what was read differs from what "
+          "was received); try again");
     }
     return {};
   }
@@ -104,26 +110,26 @@ void Ingest::queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint
                          uint64_t base_off, uint32_t base_len, codec::EncodeOptions copts) {
   const store::Resolver* resolver = &m_resolver;
   const format::DtypeInfo* dtp = &dt;
-  auto fut = m_pool.submit([raw, raw_off, len, dtp, base_id, base_off, base_len, copts,
-                            resolver]() -> EncodedChunk {
-    EncodedChunk out;
-    Bytes data(raw->data() + raw_off, len);
-    out.raw_sum = checksum64(data);
-    Buffer base;
-    if (base_id && base_len > 0) {
-      base.resize(base_len);
-      Status s = resolver->read_raw(*base_id, base_off, base);
-      if (!s) {
-        out.bytes = std::move(s).error();
+  auto fut = m_pool.submit(
+      [raw, raw_off, len, dtp, base_id, base_off, base_len, copts, resolver]() -> EncodedChunk {
+        EncodedChunk out;
+        Bytes data(raw->data() + raw_off, len);
+        out.raw_sum = checksum64(data);
+        Buffer base;
+        if (base_id && base_len > 0) {
+          base.resize(base_len);
+          Status s = resolver->read_raw(*base_id, base_off, base);
+          if (!s) {
+            out.bytes = std::move(s).error();
+            return out;
+          }
+        }
+        Buffer enc;
+        codec::encode_chunk(data, base, *dtp, copts, enc);
+        out.used_base = codec::needs_base(static_cast<codec::ChunkMode>(enc[0]));
+        out.bytes = std::move(enc);
         return out;
-      }
-    }
-    Buffer enc;
-    codec::encode_chunk(data, base, *dtp, copts, enc);
-    out.used_base = codec::needs_base(static_cast<codec::ChunkMode>(enc[0]));
-    out.bytes = std::move(enc);
-    return out;
-  });
+      });
   m_pending.push_back(Pending{Pending::Chunk, {}, std::move(fut), len, SIZE_MAX});
   m_inflight += len;
 }

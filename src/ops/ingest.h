@@ -10,13 +10,13 @@
 // resolver) already has is not encoded again.
 #pragma once
 
+#include <functional>
+
 #include "codec/chunk.h"
 #include "format/manifest.h"
 #include "ops/base_model.h"
 #include "store/resolver.h"
 #include "util/thread_pool.h"
-
-#include <functional>
 
 namespace zipllm::ops {
 

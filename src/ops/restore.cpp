@@ -1,12 +1,11 @@
 #include "ops/restore.h"
 
-#include "format/safetensors.h"
-
-#include "util/buffer.h"
-
 #include <deque>
 #include <future>
 #include <mutex>
+
+#include "format/safetensors.h"
+#include "util/buffer.h"
 
 namespace zipllm::ops {
 
@@ -51,7 +50,7 @@ Status check_header(const format::Manifest& m, Bytes header_json) {
 }
 
 class Restore {
-public:
+ public:
   Restore(const format::Manifest& m, const store::Resolver& resolver, ThreadPool& pool,
           const RestoreOptions& opts)
       : m_m(m), m_resolver(resolver), m_pool(pool), m_opts(opts) {}
@@ -65,7 +64,7 @@ public:
   Status run(AtomicFile& out);
   Status finish_checks(const AtomicFile& out);
 
-private:
+ private:
   Status drain(uint64_t keep);
   // After a SHA-256 mismatch: names the first tensor whose bytes in the
   // file do not hash to its object id.
@@ -182,21 +181,22 @@ Status Restore::queue_tensor(AtomicFile& out, size_t index) {
     AtomicFile* file = &out;
     std::mutex* write_mu = &m_write_mu;
     std::span<uint8_t> dst(buf->data(), len);
-    auto fut = m_pool.submit([resolver, reader, id, off, i, file, file_pos, dst, write_mu]() -> Status {
-      if (reader) {
-        // The main thread hashes the whole file against the manifest's
-        // SHA-256, which covers every tensor: the chunk checksum would be a
-        // second pass.
-        TRY_STATUS(resolver->decode_chunk_into(*reader, i, dst, /*check_sum=*/false));
-      } else {
-        TRY_STATUS(resolver->read_raw(id, off, dst));
-      }
-      // One writer at a time: concurrent writes to one file contend for its
-      // inode lock, and the kernel spins the waiter (measured: writes cost
-      // up to twice the CPU); a blocked worker sleeps and frees the core.
-      std::lock_guard<std::mutex> lock(*write_mu);
-      return file->pwrite(file_pos, dst);
-    });
+    auto fut =
+        m_pool.submit([resolver, reader, id, off, i, file, file_pos, dst, write_mu]() -> Status {
+          if (reader) {
+            // The main thread hashes the whole file against the manifest's
+            // SHA-256, which covers every tensor: the chunk checksum would be a
+            // second pass.
+            TRY_STATUS(resolver->decode_chunk_into(*reader, i, dst, /*check_sum=*/false));
+          } else {
+            TRY_STATUS(resolver->read_raw(id, off, dst));
+          }
+          // One writer at a time: concurrent writes to one file contend for its
+          // inode lock, and the kernel spins the waiter (measured: writes cost
+          // up to twice the CPU); a blocked worker sleeps and frees the core.
+          std::lock_guard<std::mutex> lock(*write_mu);
+          return file->pwrite(file_pos, dst);
+        });
     m_pending.push_back(PendingChunk{std::move(fut), std::move(buf), len, index});
     m_inflight += len;
     TRY_STATUS(drain(m_opts.max_inflight));
@@ -207,7 +207,8 @@ Status Restore::queue_tensor(AtomicFile& out, size_t index) {
 Status Restore::run(AtomicFile& out) {
   if (m_m.generic) {
     for (const auto& d : m_m.data) {
-      Buffer part = TRY_CTX(read_blob(m_resolver, d.id, d.len), "data part at " + std::to_string(m_written));
+      Buffer part =
+          TRY_CTX(read_blob(m_resolver, d.id, d.len), "data part at " + std::to_string(m_written));
       update(part);
       TRY_STATUS(out.pwrite(m_written, part));
       m_written += part.size();
@@ -247,8 +248,9 @@ Status Restore::finish_checks(const AtomicFile& out) {
                                          " bytes, the manifest says " + std::to_string(m_m.size));
   }
   if (m_sha.finish() != m_m.sha256) {
-    return m_m.generic ? make_error(Errc::Corrupt, "restored bytes do not match the manifest's SHA-256")
-                       : name_mismatch(out);
+    return m_m.generic
+               ? make_error(Errc::Corrupt, "restored bytes do not match the manifest's SHA-256")
+               : name_mismatch(out);
   }
   if (m_opts.content_id) {
     *m_opts.content_id = m_whole.finish();
@@ -268,12 +270,14 @@ Result<std::vector<uint8_t>> read_blob(const store::Resolver& resolver, const Ob
                                          " bytes, the manifest says " + std::to_string(size));
   }
   if (size > (1ull << 32)) {
-    return make_error(Errc::InvalidArgument, "blob of " + std::to_string(size) + " bytes is too large");
+    return make_error(Errc::InvalidArgument,
+                      "blob of " + std::to_string(size) + " bytes is too large");
   }
   std::vector<uint8_t> data(size);
   TRY_STATUS(resolver.read_raw(id, 0, data));
   if (object_id_of(data) != id) {
-    return make_error(Errc::Corrupt, "object " + id.hex() + " decodes to bytes with a different hash");
+    return make_error(Errc::Corrupt,
+                      "object " + id.hex() + " decodes to bytes with a different hash");
   }
   return data;
 }

@@ -5,16 +5,16 @@
 // the manifest's size and SHA-256 before it is renamed into place. The
 // SHA-256 covers every tensor, so objects are not re-hashed against their
 // ids on the way (that pass cost ~0.5 s of a 2 GiB restore's critical path);
-// when it fails, the tensors are, to name the object at fault. On any error nothing appears at `out_path` (an existing file there
-// is left untouched). Memory is bounded by `max_inflight` decoded bytes.
-// Errors do not name `out_path` (often a temp file); callers add context.
+// when it fails, the tensors are, to name the object at fault. On any error nothing appears at
+// `out_path` (an existing file there is left untouched). Memory is bounded by `max_inflight`
+// decoded bytes. Errors do not name `out_path` (often a temp file); callers add context.
 #pragma once
+
+#include <functional>
 
 #include "format/manifest.h"
 #include "store/resolver.h"
 #include "util/thread_pool.h"
-
-#include <functional>
 
 namespace zipllm::ops {
 

@@ -2,10 +2,10 @@
 // header. Errors name the path.
 #pragma once
 
+#include <memory>
+
 #include "format/safetensors.h"
 #include "util/file.h"
-
-#include <memory>
 
 namespace zipllm::ops {
 

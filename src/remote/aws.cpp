@@ -1,16 +1,15 @@
 #include "remote/aws.h"
 
-#include "remote/http.h"
-#include "remote/sigv4.h"
-#include "util/file.h"
-
-#include <nlohmann/json.hpp>
-
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "remote/http.h"
+#include "remote/sigv4.h"
+#include "util/file.h"
 
 namespace zipllm::remote {
 
@@ -83,7 +82,8 @@ bool has_source(const std::map<std::string, std::string>& s) {
          !get("credential_process").empty();
 }
 
-Result<AwsCredentials> from_section(const std::map<std::string, std::string>& s, const std::string& where) {
+Result<AwsCredentials> from_section(const std::map<std::string, std::string>& s,
+                                    const std::string& where) {
   auto get = [&](const char* k) {
     auto it = s.find(k);
     return it == s.end() ? std::string() : it->second;
@@ -110,8 +110,9 @@ Result<AwsCredentials> from_section(const std::map<std::string, std::string>& s,
   }
   int status = ::pclose(p);
   if (status != 0) {
-    return make_error(Errc::InvalidArgument, "credential_process of profile " + profile() + " in " + where +
-                                                 " failed (exit status " + std::to_string(WEXITSTATUS(status)) + ")");
+    return make_error(Errc::InvalidArgument, "credential_process of profile " + profile() + " in " +
+                                                 where + " failed (exit status " +
+                                                 std::to_string(WEXITSTATUS(status)) + ")");
   }
   return parse_credentials_json(out, "credential_process (" + where + ")");
 }
@@ -135,7 +136,8 @@ Result<std::string> read_token_file(const std::string& path, const std::string& 
 }
 
 Result<AwsCredentials> web_identity() {
-  std::string token = TRY(read_token_file(env("AWS_WEB_IDENTITY_TOKEN_FILE"), "AWS_WEB_IDENTITY_TOKEN_FILE"));
+  std::string token =
+      TRY(read_token_file(env("AWS_WEB_IDENTITY_TOKEN_FILE"), "AWS_WEB_IDENTITY_TOKEN_FILE"));
   std::string session = env("AWS_ROLE_SESSION_NAME");
   if (session.empty()) {
     session = "git-zipllm-" + std::to_string(std::time(nullptr));
@@ -154,17 +156,19 @@ Result<AwsCredentials> web_identity() {
   req.method = "POST";
   req.url = endpoint + "/";
   req.timeout_ms = 30000;
-  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/xml"}};
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                 {"Accept", "application/xml"}};
   req.body = "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=" +
-             aws_uri_encode(env("AWS_ROLE_ARN"), false) + "&RoleSessionName=" + aws_uri_encode(session, false) +
+             aws_uri_encode(env("AWS_ROLE_ARN"), false) +
+             "&RoleSessionName=" + aws_uri_encode(session, false) +
              "&WebIdentityToken=" + aws_uri_encode(token, false);
   auto resp = TRY_CTX(http::perform(req), "web identity credentials (STS)");
   if (resp.status != 200) {
     std::string why = xml_value(resp.body, "Message");
     return make_error(resp.status >= 500 ? Errc::Unavailable : Errc::InvalidArgument,
                       "web identity credentials: STS at " + endpoint + " answered HTTP " +
-                          std::to_string(resp.status) + (why.empty() ? "" : " (" + why + ")") + " for role " +
-                          env("AWS_ROLE_ARN"));
+                          std::to_string(resp.status) + (why.empty() ? "" : " (" + why + ")") +
+                          " for role " + env("AWS_ROLE_ARN"));
   }
   return parse_sts_credentials(resp.body);
 }
@@ -176,7 +180,8 @@ Result<AwsCredentials> container() {
   } else {
     url = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
     bool allowed = url.rfind("https://", 0) == 0 || http::is_loopback(url) ||
-                   url.rfind("http://169.254.170.2", 0) == 0 || url.rfind("http://169.254.170.23", 0) == 0;
+                   url.rfind("http://169.254.170.2", 0) == 0 ||
+                   url.rfind("http://169.254.170.23", 0) == 0;
     if (!allowed) {
       return make_error(Errc::InvalidArgument, "AWS_CONTAINER_CREDENTIALS_FULL_URI " + url +
                                                    " must be https or on this machine");
@@ -230,16 +235,18 @@ Result<std::optional<AwsCredentials>> instance_metadata() {
   }
   std::string name = trim(role.body.substr(0, role.body.find('\n')));
   if (role.status != 200 || name.empty()) {
-    return make_error(Errc::Unavailable, "instance metadata: no IAM role (HTTP " + std::to_string(role.status) + ")");
+    return make_error(Errc::Unavailable,
+                      "instance metadata: no IAM role (HTTP " + std::to_string(role.status) + ")");
   }
   http::Request creds_req = role_req;
   creds_req.url += name;
   auto creds = TRY_CTX(http::perform(creds_req), "instance metadata");
   if (creds.status != 200) {
-    return make_error(Errc::Unavailable, "instance metadata credentials of role " + name + ": HTTP " +
-                                             std::to_string(creds.status));
+    return make_error(Errc::Unavailable, "instance metadata credentials of role " + name +
+                                             ": HTTP " + std::to_string(creds.status));
   }
-  return std::optional<AwsCredentials>(TRY(parse_credentials_json(creds.body, "EC2 instance metadata (IMDSv2)")));
+  return std::optional<AwsCredentials>(
+      TRY(parse_credentials_json(creds.body, "EC2 instance metadata (IMDSv2)")));
 }
 
 bool metadata_disabled() {
@@ -253,8 +260,8 @@ bool metadata_disabled() {
 std::time_t parse_iso8601(const std::string& s) {
   std::tm tm{};
   int consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
     return 0;
   }
   tm.tm_year -= 1900;
@@ -270,7 +277,8 @@ std::time_t parse_iso8601(const std::string& s) {
   }
   int sign = rest[0] == '-' ? -1 : 1;
   int hh = 0, mm = 0;
-  if ((rest[0] == '+' || rest[0] == '-') && std::sscanf(rest.c_str() + 1, "%2d:%2d", &hh, &mm) == 2) {
+  if ((rest[0] == '+' || rest[0] == '-') &&
+      std::sscanf(rest.c_str() + 1, "%2d:%2d", &hh, &mm) == 2) {
     return t - sign * (hh * 3600 + mm * 60);
   }
   return 0;
@@ -280,7 +288,8 @@ Result<AwsCredentials> parse_credentials_json(const std::string& text, const std
   using nlohmann::json;
   json j = json::parse(text, nullptr, false);
   auto str = [&](const char* k) {
-    return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+    return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>()
+                                                              : std::string();
   };
   AwsCredentials c;
   c.key_id = str("AccessKeyId");
@@ -293,7 +302,8 @@ Result<AwsCredentials> parse_credentials_json(const std::string& text, const std
   if (std::string exp = str("Expiration"); !exp.empty()) {
     c.expires = parse_iso8601(exp);
     if (c.expires == 0) {
-      return make_error(Errc::InvalidArgument, source + " gave an unreadable Expiration '" + exp + "'");
+      return make_error(Errc::InvalidArgument,
+                        source + " gave an unreadable Expiration '" + exp + "'");
     }
   }
   return c;
@@ -308,7 +318,8 @@ Result<AwsCredentials> parse_sts_credentials(const std::string& xml) {
   c.expires = parse_iso8601(trim(xml_value(creds, "Expiration")));
   c.source = "web identity (STS AssumeRoleWithWebIdentity)";
   if (c.key_id.empty() || c.secret.empty()) {
-    return make_error(Errc::InvalidArgument, "STS AssumeRoleWithWebIdentity answered without credentials");
+    return make_error(Errc::InvalidArgument,
+                      "STS AssumeRoleWithWebIdentity answered without credentials");
   }
   return c;
 }
@@ -378,16 +389,19 @@ Result<std::optional<AwsCredentials>> AwsCredentialProvider::fetch() {
     case Source::SharedFile: {
       auto s = credentials_section();
       if (!s) {
-        return make_error(Errc::InvalidArgument, "profile " + profile() + " left the shared credentials file");
+        return make_error(Errc::InvalidArgument,
+                          "profile " + profile() + " left the shared credentials file");
       }
-      return std::optional<AwsCredentials>(TRY(from_section(*s, aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials"))));
+      return std::optional<AwsCredentials>(
+          TRY(from_section(*s, aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials"))));
     }
     case Source::ConfigFile: {
       auto s = config_section();
       if (!s) {
         return make_error(Errc::InvalidArgument, "profile " + profile() + " left the config file");
       }
-      return std::optional<AwsCredentials>(TRY(from_section(*s, aws_file("AWS_CONFIG_FILE", "config"))));
+      return std::optional<AwsCredentials>(
+          TRY(from_section(*s, aws_file("AWS_CONFIG_FILE", "config"))));
     }
     case Source::Container:
       return std::optional<AwsCredentials>(TRY(container()));

@@ -24,14 +24,14 @@
 // AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL.
 #pragma once
 
-#include "util/result.h"
-
 #include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+
+#include "util/result.h"
 
 namespace zipllm::remote {
 
@@ -47,7 +47,7 @@ struct AwsCredentials {
 // (temporary credentials: STS, containers, instances), so a push longer than
 // their lifetime keeps working. Thread-safe.
 class AwsCredentialProvider {
-public:
+ public:
   // The first configured source of the list above; a provider that gives
   // nothing when none is.
   static std::shared_ptr<AwsCredentialProvider> from_environment();
@@ -56,10 +56,18 @@ public:
   // (an STS refusal, a credential_process that fails), naming it.
   Result<std::optional<AwsCredentials>> get();
 
-  enum class Source { None, Environment, WebIdentity, SharedFile, ConfigFile, Container, InstanceMetadata };
+  enum class Source {
+    None,
+    Environment,
+    WebIdentity,
+    SharedFile,
+    ConfigFile,
+    Container,
+    InstanceMetadata
+  };
   Source source() const { return m_source; }
 
-private:
+ private:
   Result<std::optional<AwsCredentials>> fetch();
   Source m_source = Source::None;
   std::string m_profile_section;  // the section of the file that names the source

@@ -22,8 +22,9 @@ Status copy_range(int in, const std::string& in_name, uint64_t offset, uint64_t 
   return {};
 }
 
-Result<std::unique_ptr<DirRemote>> DirRemote::open(const std::string& url, const std::string& root) {
-  struct stat st{};
+Result<std::unique_ptr<DirRemote>> DirRemote::open(const std::string& url,
+                                                   const std::string& root) {
+  struct stat st {};
   if (::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     // A store directory is created on first use, but its parent must exist:
     // a typo in the URL should not silently create a tree somewhere.
@@ -47,7 +48,9 @@ Status DirRemote::ping() {
   return {};
 }
 
-Result<bool> DirRemote::has(const std::string& key) { return path_exists(m_root + "/" + key); }
+Result<bool> DirRemote::has(const std::string& key) {
+  return path_exists(m_root + "/" + key);
+}
 
 Result<std::optional<uint64_t>> DirRemote::object_size(const ObjectId& id) {
   auto loc = TRY(m_store->locate(id));

@@ -9,7 +9,7 @@
 namespace zipllm::remote {
 
 class DirRemote : public RemoteStore {
-public:
+ public:
   static Result<std::unique_ptr<DirRemote>> open(const std::string& url, const std::string& root);
 
   const std::string& url() const override { return m_url; }
@@ -27,7 +27,7 @@ public:
   // The directory as an object source (reads packs too).
   store::LocalStore& store() { return *m_store; }
 
-private:
+ private:
   DirRemote(std::string url, std::string root, std::unique_ptr<store::LocalStore> s)
       : m_url(std::move(url)), m_root(std::move(root)), m_store(std::move(s)) {}
   std::string m_url;

@@ -6,14 +6,14 @@
 // called often; a network round trip each would be slow). Thread-safe.
 #pragma once
 
-#include "remote/transfer.h"
-
 #include <vector>
+
+#include "remote/transfer.h"
 
 namespace zipllm::remote {
 
 class FetchThroughSource : public store::ObjectSource {
-public:
+ public:
   FetchThroughSource(store::LocalStore& local, std::vector<std::unique_ptr<RemoteStore>> upstreams)
       : m_local(local), m_upstreams(std::move(upstreams)) {}
 
@@ -21,7 +21,7 @@ public:
   bool contains(const ObjectId& id) const override;
   const std::vector<std::unique_ptr<RemoteStore>>& upstreams() const { return m_upstreams; }
 
-private:
+ private:
   store::LocalStore& m_local;
   std::vector<std::unique_ptr<RemoteStore>> m_upstreams;
 };

@@ -1,13 +1,13 @@
 #include "remote/http.h"
 
-#include "util/file.h"
-#include "util/redact.h"
-
 #include <curl/curl.h>
 
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+
+#include "util/file.h"
+#include "util/redact.h"
 
 namespace zipllm::remote::http {
 
@@ -76,8 +76,9 @@ size_t on_read(char* buf, size_t size, size_t n, void* user) {
     return 0;
   }
   if (r.in_fd >= 0) {
-    Status s = read_exact_at(r.in_fd, r.in_offset + x->sent, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf), want),
-                             "upload source");
+    Status s =
+        read_exact_at(r.in_fd, r.in_offset + x->sent,
+                      std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf), want), "upload source");
     if (!s) {
       x->failed = std::move(s);
       return CURL_READFUNC_ABORT;
@@ -99,8 +100,9 @@ size_t on_write(char* buf, size_t size, size_t n, void* user) {
   curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
   bool ok = status >= 200 && status < 300;
   if (ok && x->req->out_fd >= 0) {
-    Status s = write_all(x->req->out_fd, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(buf), len),
-                         x->req->out_name);
+    Status s =
+        write_all(x->req->out_fd, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(buf), len),
+                  x->req->out_name);
     if (!s) {
       x->failed = std::move(s);
       return 0;
@@ -123,7 +125,8 @@ size_t on_header(char* buf, size_t size, size_t n, void* user) {
   size_t colon = line.find(':');
   if (colon != std::string::npos) {
     std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     std::string v = line.substr(colon + 1);
     size_t a = v.find_first_not_of(" \t");
     size_t b = v.find_last_not_of(" \t\r\n");
@@ -183,7 +186,8 @@ Result<Response> perform(const Request& req) {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(c, CURLOPT_READDATA, &x);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(has_body ? body_length : 0));
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(has_body ? body_length : 0));
   } else if (req.method != "GET") {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }

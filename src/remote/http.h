@@ -6,8 +6,6 @@
 // Thread-safe: every thread uses its own handle.
 #pragma once
 
-#include "util/result.h"
-
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -15,16 +13,18 @@
 #include <utility>
 #include <vector>
 
+#include "util/result.h"
+
 namespace zipllm::remote::http {
 
 struct Request {
   std::string method = "GET";  // GET HEAD PUT POST DELETE
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;  // sent as given
-  long timeout_ms = 0;           // the whole exchange; 0: none (bodies may be large)
+  long timeout_ms = 0;  // the whole exchange; 0: none (bodies may be large)
   long connect_timeout_ms = 10000;
-  long stall_seconds = 60;       // below 1 byte/s for this long: an error
-  uint64_t max_send_speed = 0;   // bytes/s, 0: unlimited
+  long stall_seconds = 60;      // below 1 byte/s for this long: an error
+  uint64_t max_send_speed = 0;  // bytes/s, 0: unlimited
   // Body: `in_length` bytes at `in_offset` of `in_fd`, or `body`.
   int in_fd = -1;
   uint64_t in_offset = 0;
@@ -39,8 +39,8 @@ struct Request {
 
 struct Response {
   long status = 0;
-  int64_t length = -1;                        // Content-Length, if sent
-  std::string body;                           // non-2xx, or 2xx without out_fd
+  int64_t length = -1;                         // Content-Length, if sent
+  std::string body;                            // non-2xx, or 2xx without out_fd
   std::map<std::string, std::string> headers;  // names lower-case, last value wins
 };
 

@@ -1,9 +1,9 @@
 #include "remote/remote_store.h"
 
+#include <filesystem>
+
 #include "remote/dir_remote.h"
 #include "remote/s3_remote.h"
-
-#include <filesystem>
 
 namespace zipllm::remote {
 
@@ -24,8 +24,9 @@ Result<std::unique_ptr<RemoteStore>> open_remote(const std::string& url, const S
   if (path.rfind("file://", 0) == 0) {
     path = path.substr(7);
   } else if (path.find("://") != std::string::npos) {
-    return make_error(Errc::InvalidArgument, "unsupported store URL " + url +
-                                                 " (use s3://bucket/prefix, file:///path or a path)");
+    return make_error(
+        Errc::InvalidArgument,
+        "unsupported store URL " + url + " (use s3://bucket/prefix, file:///path or a path)");
   }
   if (path.empty()) {
     return make_error(Errc::InvalidArgument, "empty store URL");

@@ -16,12 +16,12 @@
 // names the URL.
 #pragma once
 
-#include "store/object_source.h"
-
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "store/object_source.h"
 
 namespace zipllm::remote {
 
@@ -29,7 +29,7 @@ namespace zipllm::remote {
 using ByteCounter = std::function<void(uint64_t)>;
 
 class RemoteStore {
-public:
+ public:
   virtual ~RemoteStore() = default;
   // The URL as the user wrote it (for messages).
   virtual const std::string& url() const = 0;

@@ -1,16 +1,16 @@
 #include "remote/s3_remote.h"
 
-#include "remote/http.h"
-#include "remote/sigv4.h"
-#include "remote/transfer.h"
-#include "util/file.h"
-#include "util/redact.h"
-
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <cstdio>
 #include <cstdlib>
+
+#include "remote/http.h"
+#include "remote/sigv4.h"
+#include "remote/transfer.h"
+#include "util/file.h"
+#include "util/redact.h"
 
 namespace zipllm::remote {
 
@@ -42,10 +42,13 @@ std::string xml_value(const std::string& xml, const std::string& tag) {
   return b == std::string::npos ? "" : xml.substr(a, b - a);
 }
 
-bool parse_bool(const std::string& v) { return v == "true" || v == "1" || v == "yes" || v == "on"; }
+bool parse_bool(const std::string& v) {
+  return v == "true" || v == "1" || v == "yes" || v == "on";
+}
 
 bool valid_region(const std::string& r) {
-  return !r.empty() && r.size() <= 64 && r.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
+  return !r.empty() && r.size() <= 64 &&
+         r.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
 }
 
 // "http://host:port/base" -> scheme, authority (default port dropped), base path.
@@ -64,7 +67,8 @@ Endpoint split_endpoint(const std::string& e) {
   while (!out.base.empty() && out.base.back() == '/') {
     out.base.pop_back();
   }
-  if ((out.scheme == "http" && out.authority.size() > 3 && out.authority.compare(out.authority.size() - 3, 3, ":80") == 0) ||
+  if ((out.scheme == "http" && out.authority.size() > 3 &&
+       out.authority.compare(out.authority.size() - 3, 3, ":80") == 0) ||
       (out.scheme == "https" && out.authority.size() > 4 &&
        out.authority.compare(out.authority.size() - 4, 4, ":443") == 0)) {
     out.authority = out.authority.substr(0, out.authority.rfind(':'));
@@ -95,10 +99,11 @@ Result<std::string> sha256_base64_of(int fd, uint64_t offset, uint64_t length) {
 void note_region(const std::string& bucket, const std::string& region) {
   static std::once_flag once;
   std::call_once(once, [&] {
-    std::fprintf(stderr,
-                 "git-zipllm: note: bucket %s is in region %s; requests now go there (add region=%s to the "
-                 "store URL, or set zipllm.s3region, to skip the detour)\n",
-                 bucket.c_str(), region.c_str(), region.c_str());
+    std::fprintf(
+        stderr,
+        "git-zipllm: note: bucket %s is in region %s; requests now go there (add region=%s to the "
+        "store URL, or set zipllm.s3region, to skip the detour)\n",
+        bucket.c_str(), region.c_str(), region.c_str());
   });
 }
 
@@ -124,7 +129,8 @@ Result<S3Location> parse_s3_url(const std::string& url) {
     loc.prefix.pop_back();
   }
   if (loc.bucket.size() < 3 || loc.bucket.size() > 63 ||
-      loc.bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-_") != std::string::npos) {
+      loc.bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-_") !=
+          std::string::npos) {
     return make_error(Errc::InvalidArgument, "bad bucket name in " + redact(url));
   }
   size_t pos = 0;
@@ -179,17 +185,20 @@ Result<std::unique_ptr<S3Remote>> S3Remote::open(const std::string& url, const S
     return make_error(Errc::InvalidArgument, "S3 endpoint " + redact(endpoint) + " is not http(s)");
   }
   if (endpoint.find('@') != std::string::npos) {
-    return make_error(Errc::InvalidArgument, "S3 endpoint " + redact(endpoint) +
-                                                 " holds user information; credentials come from the AWS "
-                                                 "settings (remote/aws.h), never from the URL");
+    return make_error(Errc::InvalidArgument,
+                      "S3 endpoint " + redact(endpoint) +
+                          " holds user information; credentials come from the AWS "
+                          "settings (remote/aws.h), never from the URL");
   }
   r->m_endpoint = endpoint;
-  r->m_path_style = loc.settings.path_style.value_or(given.path_style.value_or(r->m_custom_endpoint));
+  r->m_path_style =
+      loc.settings.path_style.value_or(given.path_style.value_or(r->m_custom_endpoint));
   r->m_creds = AwsCredentialProvider::from_environment();
   bool plain_http_elsewhere = endpoint.rfind("http://", 0) == 0 && !http::is_loopback(endpoint);
   const char* env_allow = std::getenv("GIT_ZIPLLM_S3_ALLOW_HTTP");
   bool allowed = given.allow_http || (env_allow && std::string(env_allow) == "1");
-  if (plain_http_elsewhere && !allowed && r->m_creds->source() != AwsCredentialProvider::Source::None &&
+  if (plain_http_elsewhere && !allowed &&
+      r->m_creds->source() != AwsCredentialProvider::Source::None &&
       r->m_creds->source() != AwsCredentialProvider::Source::InstanceMetadata) {
     return make_error(Errc::InvalidArgument,
                       "refusing to send AWS credentials over plain http:// to " + redact(endpoint) +
@@ -197,8 +206,10 @@ Result<std::unique_ptr<S3Remote>> S3Remote::open(const std::string& url, const S
                           "`git config zipllm.s3allowhttp true` or GIT_ZIPLLM_S3_ALLOW_HTTP=1");
   }
   r->m_multipart_threshold =
-      std::min(env_u64("GIT_ZIPLLM_S3_MULTIPART_THRESHOLD", k_default_multipart_threshold), k_max_single_put);
-  r->m_part_size = std::clamp(env_u64("GIT_ZIPLLM_S3_PART_SIZE", k_default_part_size), k_min_part_size, k_max_single_put);
+      std::min(env_u64("GIT_ZIPLLM_S3_MULTIPART_THRESHOLD", k_default_multipart_threshold),
+               k_max_single_put);
+  r->m_part_size = std::clamp(env_u64("GIT_ZIPLLM_S3_PART_SIZE", k_default_part_size),
+                              k_min_part_size, k_max_single_put);
   r->m_checksum = env_u64("GIT_ZIPLLM_S3_CHECKSUM", 0) == 1;
   r->m_connect_timeout_ms = static_cast<long>(env_u64("GIT_ZIPLLM_CONNECT_TIMEOUT_MS", 10000));
   r->m_stall_seconds = static_cast<long>(env_u64("GIT_ZIPLLM_STALL_SECONDS", 60));
@@ -246,7 +257,8 @@ Result<std::string> S3Remote::perform(Call& call) {
       region = m_region;
     }
     Endpoint ep = split_endpoint(endpoint);
-    std::string full = call.bucket_only ? "" : (m_prefix.empty() ? call.key : m_prefix + "/" + call.key);
+    std::string full =
+        call.bucket_only ? "" : (m_prefix.empty() ? call.key : m_prefix + "/" + call.key);
     std::string path, host;
     if (m_path_style) {
       host = ep.authority;
@@ -324,8 +336,8 @@ Result<std::string> S3Remote::perform(Call& call) {
     if (!msg.empty()) {
       detail += (detail.empty() ? "" : ": ") + msg;
     }
-    std::string what = m_url + ": " + call.method + " " + redact(req.url) + ": HTTP " + std::to_string(resp.status) +
-                       (detail.empty() ? "" : " (" + detail + ")");
+    std::string what = m_url + ": " + call.method + " " + redact(req.url) + ": HTTP " +
+                       std::to_string(resp.status) + (detail.empty() ? "" : " (" + detail + ")");
     if (resp.status == 404) {
       return make_error(Errc::NotFound, what);
     }
@@ -333,13 +345,16 @@ Result<std::string> S3Remote::perform(Call& call) {
       return make_error(Errc::Unavailable, what);  // SlowDown, InternalError: retried with backoff
     }
     if (resp.status == 401 || resp.status == 403) {
-      return make_error(Errc::InvalidArgument,
-                        what + "; access denied: check the credentials (" +
-                            (creds ? "from " + creds->source : std::string("none found: AWS_ACCESS_KEY_ID, ~/.aws/credentials, ...")) +
-                            ")");
+      return make_error(
+          Errc::InvalidArgument,
+          what + "; access denied: check the credentials (" +
+              (creds ? "from " + creds->source
+                     : std::string("none found: AWS_ACCESS_KEY_ID, ~/.aws/credentials, ...")) +
+              ")");
     }
     if (resp.status == 301 || resp.status == 307) {
-      return make_error(Errc::InvalidArgument, what + "; the bucket is in another region (set region=)");
+      return make_error(Errc::InvalidArgument,
+                        what + "; the bucket is in another region (set region=)");
     }
     return make_error(Errc::IoError, what);
   }
@@ -427,7 +442,8 @@ Status S3Remote::put_multipart(const std::string& key, int fd, uint64_t offset, 
   std::string started = TRY(perform(start));
   std::string upload_id = xml_value(started, "UploadId");
   if (upload_id.empty()) {
-    return make_error(Errc::IoError, m_url + ": multipart upload of " + key + " returned no UploadId");
+    return make_error(Errc::IoError,
+                      m_url + ": multipart upload of " + key + " returned no UploadId");
   }
   std::string id_q = aws_uri_encode(upload_id, false);
   auto abort = [&] {
@@ -460,7 +476,8 @@ Status S3Remote::put_multipart(const std::string& key, int fd, uint64_t offset, 
       abort();
       return sent;
     }
-    complete += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + etag + "</ETag></Part>";
+    complete += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + etag +
+                "</ETag></Part>";
   }
   complete += "</CompleteMultipartUpload>";
   Call fin;
@@ -476,13 +493,14 @@ Status S3Remote::put_multipart(const std::string& key, int fd, uint64_t offset, 
     if (!done) {
       return std::move(done).error();
     }
-    return make_error(Errc::Unavailable,
-                      m_url + ": completing the upload of " + key + " failed: " + xml_value(*done, "Message"));
+    return make_error(Errc::Unavailable, m_url + ": completing the upload of " + key +
+                                             " failed: " + xml_value(*done, "Message"));
   }
   return {};
 }
 
-Status S3Remote::get(const std::string& key, int fd, const std::string& fd_name, const ByteCounter& counter) {
+Status S3Remote::get(const std::string& key, int fd, const std::string& fd_name,
+                     const ByteCounter& counter) {
   Call call;
   call.key = key;
   call.out_fd = fd;

@@ -18,16 +18,16 @@
 // Thread-safe.
 #pragma once
 
+#include <mutex>
+
 #include "remote/aws.h"
 #include "remote/remote_store.h"
-
-#include <mutex>
 
 namespace zipllm::remote {
 
 struct S3Location {
   std::string bucket;
-  std::string prefix;  // without leading or trailing '/'; may be empty
+  std::string prefix;   // without leading or trailing '/'; may be empty
   S3Settings settings;  // from the URL's query, if any
 };
 
@@ -36,7 +36,7 @@ struct S3Location {
 Result<S3Location> parse_s3_url(const std::string& url);
 
 class S3Remote : public RemoteStore {
-public:
+ public:
   // `settings` fill what the URL's query leaves open.
   static Result<std::unique_ptr<S3Remote>> open(const std::string& url, const S3Settings& settings);
 
@@ -55,7 +55,7 @@ public:
 
   struct Call;  // one S3 request (s3_remote.cpp)
 
-private:
+ private:
   S3Remote() = default;
   Result<std::string> perform(Call& call);
   Result<std::optional<int64_t>> head_size(const std::string& key);

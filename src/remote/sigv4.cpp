@@ -31,8 +31,8 @@ std::string sha256_hex(std::string_view s) {
 std::string hmac(std::string_view key, std::string_view msg) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(msg.data()),
-       msg.size(), out, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
@@ -66,7 +66,8 @@ std::string aws_uri_encode(std::string_view s, bool keep_slash) {
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/')) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+        (keep_slash && c == '/')) {
       out += static_cast<char>(c);
     } else {
       char buf[4];
@@ -85,8 +86,9 @@ std::string sigv4_timestamp(std::time_t now) {
   return buf;
 }
 
-std::string sigv4_canonical_request(const SigV4Request& req,
-                                    const std::vector<std::pair<std::string, std::string>>& signed_headers) {
+std::string sigv4_canonical_request(
+    const SigV4Request& req,
+    const std::vector<std::pair<std::string, std::string>>& signed_headers) {
   auto query = req.query;
   std::sort(query.begin(), query.end());
   std::string q;
@@ -98,21 +100,25 @@ std::string sigv4_canonical_request(const SigV4Request& req,
     headers += k + ":" + v + "\n";
     names += (names.empty() ? "" : ";") + k;
   }
-  return req.method + "\n" + req.path + "\n" + q + "\n" + headers + "\n" + names + "\n" + req.payload_hash;
+  return req.method + "\n" + req.path + "\n" + q + "\n" + headers + "\n" + names + "\n" +
+         req.payload_hash;
 }
 
-std::vector<std::pair<std::string, std::string>> sign_v4(const SigV4Request& req, const SigV4Credentials& creds,
-                                                         const std::string& region, const std::string& service,
+std::vector<std::pair<std::string, std::string>> sign_v4(const SigV4Request& req,
+                                                         const SigV4Credentials& creds,
+                                                         const std::string& region,
+                                                         const std::string& service,
                                                          std::time_t now) {
   const std::string stamp = sigv4_timestamp(now);
   const std::string date = stamp.substr(0, 8);
-  std::vector<std::pair<std::string, std::string>> added = {{"x-amz-content-sha256", req.payload_hash},
-                                                            {"x-amz-date", stamp}};
+  std::vector<std::pair<std::string, std::string>> added = {
+      {"x-amz-content-sha256", req.payload_hash}, {"x-amz-date", stamp}};
   if (!creds.session_token.empty()) {
     added.emplace_back("x-amz-security-token", creds.session_token);
   }
   // Everything sent is signed: the caller's headers, ours, and Host.
-  std::vector<std::pair<std::string, std::string>> signed_headers = {{"host", canonical_value(req.host)}};
+  std::vector<std::pair<std::string, std::string>> signed_headers = {
+      {"host", canonical_value(req.host)}};
   for (const auto& [k, v] : req.headers) {
     signed_headers.emplace_back(lower(k), canonical_value(v));
   }
@@ -132,9 +138,10 @@ std::vector<std::pair<std::string, std::string>> sign_v4(const SigV4Request& req
   key = hmac(key, service);
   key = hmac(key, "aws4_request");
   std::string sig = hmac(key, to_sign);
-  added.emplace_back("authorization", "AWS4-HMAC-SHA256 Credential=" + creds.key_id + "/" + scope +
-                                          ", SignedHeaders=" + names +
-                                          ", Signature=" + hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size()));
+  added.emplace_back(
+      "authorization",
+      "AWS4-HMAC-SHA256 Credential=" + creds.key_id + "/" + scope + ", SignedHeaders=" + names +
+          ", Signature=" + hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size()));
   return added;
 }
 

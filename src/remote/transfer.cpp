@@ -1,8 +1,5 @@
 #include "remote/transfer.h"
 
-#include "store/object_io.h"
-#include "util/progress.h"
-
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +9,9 @@
 #include <set>
 #include <thread>
 #include <unordered_set>
+
+#include "store/object_io.h"
+#include "util/progress.h"
 
 namespace zipllm::remote {
 
@@ -28,9 +28,8 @@ int env_int(const char* name, int fallback, int lo, int hi) {
 
 // Progress over a known set of transfers.
 class Meter {
-public:
-  Meter(const std::string& label, uint64_t total_objects)
-      : m_total(total_objects) {
+ public:
+  Meter(const std::string& label, uint64_t total_objects) : m_total(total_objects) {
     if (!label.empty() && total_objects > 0) {
       m_progress = std::make_unique<Progress>(label, 0);
     }
@@ -45,7 +44,7 @@ public:
   }
   uint64_t total_bytes() const { return m_bytes.load(); }
 
-private:
+ private:
   void draw(uint64_t b) {
     if (m_progress) {
       m_progress->update(b, m_done.load(), m_total, "objects");
@@ -137,7 +136,8 @@ Result<std::vector<ObjectId>> object_closure(const store::ObjectSource& source,
     auto loc = TRY(source.locate(id));
     if (!loc) {
       return make_error(Errc::NotFound,
-                        "object " + id.hex() + (by.is_zero() ? "" : " (delta base of " + by.hex() + ")") +
+                        "object " + id.hex() +
+                            (by.is_zero() ? "" : " (delta base of " + by.hex() + ")") +
                             " is not in the local store");
     }
     auto reader = TRY(store::ObjectReader::open(*loc, id));
@@ -150,7 +150,8 @@ Result<std::vector<ObjectId>> object_closure(const store::ObjectSource& source,
 }
 
 Result<TransferStats> upload_objects(const store::ObjectSource& source, RemoteStore& remote,
-                                     const std::vector<ObjectId>& ids, const TransferOptions& opts) {
+                                     const std::vector<ObjectId>& ids,
+                                     const TransferOptions& opts) {
   // Which are missing over there (in parallel: one round trip each on S3).
   // One of another size than ours counts as missing and is uploaded again
   // over it (objects are content-addressed: the sizes of good copies agree).
@@ -238,8 +239,8 @@ Status download_object(RemoteStore& remote, store::LocalStore& local, const Obje
 }
 
 Result<TransferStats> download_closure(RemoteStore& remote, store::LocalStore& local,
-                                       const std::vector<ObjectId>& ids, const TransferOptions& opts,
-                                       bool skip_missing) {
+                                       const std::vector<ObjectId>& ids,
+                                       const TransferOptions& opts, bool skip_missing) {
   TransferStats stats;
   std::mutex missing_mutex;
   std::set<ObjectId> seen;

@@ -4,19 +4,19 @@
 // id, every chunk's checksum) before they become visible in the local store.
 #pragma once
 
-#include "remote/remote_store.h"
-#include "store/local_store.h"
-
 #include <functional>
 #include <vector>
+
+#include "remote/remote_store.h"
+#include "store/local_store.h"
 
 namespace zipllm::remote {
 
 struct TransferOptions {
-  int jobs = 8;         // parallel transfers (zipllm.transfers, GIT_ZIPLLM_TRANSFERS)
-  int attempts = 5;     // per object, for transient errors
-  int backoff_ms = 200; // doubled after each failed attempt
-  std::string label;    // progress label; empty: no progress
+  int jobs = 8;          // parallel transfers (zipllm.transfers, GIT_ZIPLLM_TRANSFERS)
+  int attempts = 5;      // per object, for transient errors
+  int backoff_ms = 200;  // doubled after each failed attempt
+  std::string label;     // progress label; empty: no progress
   // Downloads: check local copies (check_encoded) instead of trusting that
   // they exist; damaged ones are quarantined and downloaded again.
   bool verify_local = false;
@@ -26,9 +26,9 @@ struct TransferOptions {
 TransferOptions default_transfer_options(std::string label);
 
 struct TransferStats {
-  uint64_t objects = 0;  // transferred
-  uint64_t bytes = 0;    // transferred (encoded bytes)
-  uint64_t present = 0;  // skipped: already on the other side
+  uint64_t objects = 0;           // transferred
+  uint64_t bytes = 0;             // transferred (encoded bytes)
+  uint64_t present = 0;           // skipped: already on the other side
   std::vector<ObjectId> missing;  // download_closure with skip_missing: not on the remote
 };
 
@@ -54,8 +54,8 @@ Result<TransferStats> upload_objects(const store::ObjectSource& source, RemoteSt
 // `skip_missing`, objects the remote lacks are listed in `missing` instead
 // of failing (another upstream may have them).
 Result<TransferStats> download_closure(RemoteStore& remote, store::LocalStore& local,
-                                       const std::vector<ObjectId>& ids, const TransferOptions& opts,
-                                       bool skip_missing = false);
+                                       const std::vector<ObjectId>& ids,
+                                       const TransferOptions& opts, bool skip_missing = false);
 
 // Downloads one object into `local` (no-op if present), verified.
 Status download_object(RemoteStore& remote, store::LocalStore& local, const ObjectId& id,

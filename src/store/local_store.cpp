@@ -1,7 +1,5 @@
 #include "store/local_store.h"
 
-#include "store/object_io.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,18 +8,20 @@
 #include <chrono>
 #include <filesystem>
 
+#include "store/object_io.h"
+
 namespace zipllm::store {
 
 namespace {
 
 class FileOutput : public ObjectOutput {
-public:
+ public:
   explicit FileOutput(AtomicFile file) : m_file(std::move(file)) {}
   Status append(Bytes data) override { return m_file.write(data); }
   Status write_at(uint64_t offset, Bytes data) override { return m_file.pwrite(offset, data); }
   Status commit() override { return m_file.commit(/*keep_existing=*/true); }
 
-private:
+ private:
   AtomicFile m_file;
 };
 
@@ -29,7 +29,7 @@ private:
 
 // A small object: written into the store's open batch pack.
 class BatchedOutput : public ObjectOutput {
-public:
+ public:
   BatchedOutput(LocalStore& s, ObjectId id, std::unique_ptr<ObjectOutput> inner)
       : m_store(s), m_id(id), m_inner(std::move(inner)) {}
   Status append(Bytes data) override { return m_inner->append(data); }
@@ -41,7 +41,7 @@ public:
     return {};
   }
 
-private:
+ private:
   LocalStore& m_store;
   ObjectId m_id;
   std::unique_ptr<ObjectOutput> m_inner;
@@ -174,7 +174,8 @@ Status real_dir(const std::string& path) {
     }
   }
   if (S_ISLNK(st.st_mode)) {
-    return make_error(Errc::Corrupt, path + " is a symbolic link; refusing to write objects through it");
+    return make_error(Errc::Corrupt,
+                      path + " is a symbolic link; refusing to write objects through it");
   }
   if (!S_ISDIR(st.st_mode)) {
     return make_error(Errc::Corrupt, path + " is not a directory");
@@ -252,8 +253,8 @@ Result<std::unique_ptr<ObjectOutput>> LocalStore::create(const ObjectId& id, uin
     if (!m_batch) {
       TRY_STATUS(real_dir(m_root + "/packs"));
       auto now = std::chrono::system_clock::now().time_since_epoch().count();
-      std::string name = m_root + "/packs/pack-" + std::to_string(now) + "-" +
-                         std::to_string(::getpid()) + ".zpk";
+      std::string name =
+          m_root + "/packs/pack-" + std::to_string(now) + "-" + std::to_string(::getpid()) + ".zpk";
       m_batch = TRY(PackWriter::open_new(name));
     }
     auto inner = TRY(m_batch->create(id, raw_size));

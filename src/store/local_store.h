@@ -16,18 +16,18 @@
 // many processes and threads at once.
 #pragma once
 
-#include "store/object_source.h"
-#include "store/pack.h"
-
 #include <map>
 #include <mutex>
 #include <set>
 #include <unordered_set>
 
+#include "store/object_source.h"
+#include "store/pack.h"
+
 namespace zipllm::store {
 
 class LocalStore : public ObjectSource, public ObjectSink {
-public:
+ public:
   static constexpr uint64_t k_pack_threshold = 256u << 10;
 
   // Creates the directory layout if missing. `pack_threshold` 0 keeps every
@@ -75,9 +75,10 @@ public:
   // Packs that exist but cannot be read (damaged): path and why.
   std::vector<std::pair<std::string, std::string>> bad_packs() const;
 
-private:
+ private:
   friend class BatchedOutput;
-  LocalStore(std::string root, uint64_t threshold) : m_root(std::move(root)), m_threshold(threshold) {}
+  LocalStore(std::string root, uint64_t threshold)
+      : m_root(std::move(root)), m_threshold(threshold) {}
   bool in_packs(const ObjectId& id, std::optional<ObjectLocation>* loc) const;
   void scan_packs() const;
 
@@ -87,7 +88,7 @@ private:
   mutable std::vector<std::unique_ptr<PackReader>> m_packs;
   mutable std::set<std::string> m_pack_names;
   mutable std::map<std::string, std::string> m_bad_packs;  // name -> why it cannot be read
-  mutable int64_t m_packs_mtime_ns = -1;  // packs/ as of the last full scan
+  mutable int64_t m_packs_mtime_ns = -1;                   // packs/ as of the last full scan
   std::unique_ptr<PackWriter> m_batch;
   std::unordered_set<ObjectId, ObjectIdHash> m_batch_ids;
   std::unordered_set<ObjectId, ObjectIdHash> m_shadowed;  // damaged in a pack: write loose

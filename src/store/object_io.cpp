@@ -7,7 +7,8 @@ Result<ObjectReader> ObjectReader::open(const ObjectLocation& loc, const ObjectI
   ObjectReader r;
   r.m_loc = loc;
   if (loc.length < format::k_object_header_size) {
-    return make_error(Errc::Corrupt, ctx + ": truncated (" + std::to_string(loc.length) + " bytes)");
+    return make_error(Errc::Corrupt,
+                      ctx + ": truncated (" + std::to_string(loc.length) + " bytes)");
   }
   std::vector<uint8_t> prefix(format::k_object_header_size);
   TRY_STATUS_CTX(read_exact_at(loc.fd->get(), loc.offset, prefix, loc.where), ctx);
@@ -20,9 +21,9 @@ Result<ObjectReader> ObjectReader::open(const ObjectLocation& loc, const ObjectI
     return make_error(Errc::Corrupt, ctx + ": chunk table truncated");
   }
   std::vector<uint8_t> table(table_size);
-  TRY_STATUS_CTX(read_exact_at(loc.fd->get(), loc.offset + format::k_object_header_size, table,
-                               loc.where),
-                 ctx);
+  TRY_STATUS_CTX(
+      read_exact_at(loc.fd->get(), loc.offset + format::k_object_header_size, table, loc.where),
+      ctx);
   TRY_STATUS_CTX(format::parse_object_table(r.m_header, prefix, table), ctx);
   uint64_t pos = r.m_header.data_offset();
   r.m_chunk_pos.reserve(r.m_header.chunks.size());

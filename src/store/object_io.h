@@ -9,16 +9,16 @@
 // real header and table on finish(), then commits the output.
 #pragma once
 
+#include <vector>
+
 #include "format/object.h"
 #include "store/object_source.h"
 #include "util/buffer.h"
 
-#include <vector>
-
 namespace zipllm::store {
 
 class ObjectReader {
-public:
+ public:
   static Result<ObjectReader> open(const ObjectLocation& loc, const ObjectId& expect_id);
 
   const format::ObjectHeader& header() const { return m_header; }
@@ -29,7 +29,7 @@ public:
   uint64_t stored_size() const { return m_loc.length; }
   const std::string& where() const { return m_loc.where; }
 
-private:
+ private:
   ObjectLocation m_loc;
   format::ObjectHeader m_header;
   std::vector<uint64_t> m_chunk_pos;  // offset of each chunk within the object
@@ -44,7 +44,7 @@ private:
 Status check_encoded(const ObjectLocation& loc, const ObjectId& id);
 
 class ObjectWriter {
-public:
+ public:
   // `header` carries kind, dtype, raw_size, chunk_size, id and the candidate
   // base (base_id, base_size, depth). Chunks are filled in by append_chunk.
   static Result<ObjectWriter> begin(std::unique_ptr<ObjectOutput> out, format::ObjectHeader header);
@@ -55,7 +55,7 @@ public:
   Result<uint64_t> finish();
   bool used_base() const { return m_used_base; }
 
-private:
+ private:
   ObjectWriter() = default;
   std::unique_ptr<ObjectOutput> m_out;
   format::ObjectHeader m_header;

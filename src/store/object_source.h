@@ -7,13 +7,13 @@
 // Implementations must be safe to call from several threads at once.
 #pragma once
 
-#include "util/file.h"
-#include "util/hash.h"
-#include "util/result.h"
-
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "util/file.h"
+#include "util/hash.h"
+#include "util/result.h"
 
 namespace zipllm::store {
 
@@ -31,7 +31,7 @@ struct ObjectLocation {
 };
 
 class ObjectSource {
-public:
+ public:
   virtual ~ObjectSource() = default;
   // nullopt when the object is not here.
   virtual Result<std::optional<ObjectLocation>> locate(const ObjectId& id) const = 0;
@@ -40,7 +40,7 @@ public:
 
 // One object being written. Offsets are relative to the object's start.
 class ObjectOutput {
-public:
+ public:
   virtual ~ObjectOutput() = default;
   virtual Status append(Bytes data) = 0;
   virtual Status write_at(uint64_t offset, Bytes data) = 0;
@@ -49,7 +49,7 @@ public:
 };
 
 class ObjectSink {
-public:
+ public:
   virtual ~ObjectSink() = default;
   virtual bool contains(const ObjectId& id) const = 0;
   // Whether an undamaged copy is here, so writing `id` again can be
@@ -57,7 +57,9 @@ public:
   // the caller writes it anew), Own (written here from raw bytes), or
   // Foreign (came from elsewhere: compare before trusting, then vouch()).
   enum class Holding { None, Own, Foreign };
-  virtual Holding holding(const ObjectId& id) { return contains(id) ? Holding::Own : Holding::None; }
+  virtual Holding holding(const ObjectId& id) {
+    return contains(id) ? Holding::Own : Holding::None;
+  }
   bool has_intact(const ObjectId& id) { return holding(id) != Holding::None; }
   // A foreign object's bytes were found equal to raw bytes: trust it.
   virtual Status vouch(const ObjectId&) { return {}; }

@@ -1,8 +1,8 @@
 #include "store/pack.h"
 
-#include "format/manifest.h"
-
 #include <cstring>
+
+#include "format/manifest.h"
 
 namespace zipllm::store {
 
@@ -27,7 +27,7 @@ uint64_t get64(const uint8_t* p) {
 }  // namespace
 
 class PackOutput : public ObjectOutput {
-public:
+ public:
   PackOutput(PackWriter& w, ObjectId id) : m_w(w), m_id(id), m_start(w.m_file.size()) {}
   ~PackOutput() override { m_w.m_open = false; }
   Status append(Bytes data) override { return m_w.m_file.write(data); }
@@ -39,7 +39,7 @@ public:
     return {};
   }
 
-private:
+ private:
   PackWriter& m_w;
   ObjectId m_id;
   uint64_t m_start;
@@ -66,7 +66,8 @@ Result<std::unique_ptr<ObjectOutput>> PackWriter::create(const ObjectId& id, uin
 
 Status PackWriter::finish(const std::string& manifest) {
   uint64_t manifest_offset = m_file.size();
-  TRY_STATUS(m_file.write(Bytes(reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size())));
+  TRY_STATUS(
+      m_file.write(Bytes(reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size())));
   uint64_t index_offset = m_file.size();
   std::vector<uint8_t> index;
   for (const auto& [id, loc] : m_index) {

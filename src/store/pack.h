@@ -11,17 +11,17 @@
 // carries its own checksums.
 #pragma once
 
-#include "store/object_source.h"
-
 #include <map>
 #include <vector>
+
+#include "store/object_source.h"
 
 namespace zipllm::store {
 
 inline constexpr uint64_t k_pack_trailer_size = 44;
 
 class PackWriter : public ObjectSink {
-public:
+ public:
   static Result<std::unique_ptr<PackWriter>> open_new(const std::string& path);
 
   bool contains(const ObjectId& id) const override { return m_index.count(id) > 0; }
@@ -30,7 +30,7 @@ public:
   Status finish(const std::string& manifest);
   uint64_t objects_bytes() const { return m_file.size(); }
 
-private:
+ private:
   friend class PackOutput;
   explicit PackWriter(AtomicFile f) : m_file(std::move(f)) {}
   AtomicFile m_file;
@@ -39,14 +39,14 @@ private:
 };
 
 class PackReader : public ObjectSource {
-public:
+ public:
   static Result<std::unique_ptr<PackReader>> open(const std::string& path);
   Result<std::optional<ObjectLocation>> locate(const ObjectId& id) const override;
   bool contains(const ObjectId& id) const override { return m_index.count(id) > 0; }
   const std::string& manifest() const { return m_manifest; }
   std::vector<ObjectId> ids() const;
 
-private:
+ private:
   PackReader() = default;
   std::string m_path;
   std::string m_manifest;

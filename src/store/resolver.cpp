@@ -1,11 +1,11 @@
 #include "store/resolver.h"
 
-#include "codec/chunk.h"
-
 #include <algorithm>
 #include <array>
-#include <optional>
 #include <cstring>
+#include <optional>
+
+#include "codec/chunk.h"
 
 namespace zipllm::store {
 
@@ -180,8 +180,9 @@ Status Resolver::decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<
       }
       if (base.empty()) {
         s.base.resize(want);
-        TRY_STATUS_CTX(base_object ? read_object(*base_object, off, s.base) : read_raw(h.base_id, off, s.base),
-                       "object " + h.id.hex() + ": base");
+        TRY_STATUS_CTX(
+            base_object ? read_object(*base_object, off, s.base) : read_raw(h.base_id, off, s.base),
+            "object " + h.id.hex() + ": base");
         base = s.base;
       }
     }

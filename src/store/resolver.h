@@ -9,14 +9,14 @@
 // Thread-safe after setup: add_* must not race with reads.
 #pragma once
 
-#include "format/dtype.h"
-#include "store/object_io.h"
-
 #include <memory>
 #include <mutex>
 #include <span>
 #include <unordered_map>
 #include <vector>
+
+#include "format/dtype.h"
+#include "store/object_io.h"
 
 namespace zipllm::store {
 
@@ -29,7 +29,7 @@ struct RawTensor {
 };
 
 class Resolver {
-public:
+ public:
   void add_source(const ObjectSource* source) { m_sources.push_back(source); }
   void add_raw(const ObjectId& id, RawTensor t) { m_raw.emplace(id, std::move(t)); }
   // A place that may still hold the tensor's raw bytes (a model file in the
@@ -62,7 +62,7 @@ public:
   Status decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<uint8_t> out,
                            bool check_sum = true) const;
 
-private:
+ private:
   // Raw bytes [offset, offset + out.size()) of an opened object.
   Status read_object(const ObjectReader& r, uint64_t offset, std::span<uint8_t> out) const;
   struct Candidate {

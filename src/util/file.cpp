@@ -1,10 +1,10 @@
 #include "util/file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -47,9 +47,9 @@ Result<Fd> open_read(const std::string& path) {
 static Status check_in_file(int fd, uint64_t offset, uint64_t length, const std::string& path) {
   uint64_t size = TRY(file_size(fd, path));
   if (offset > size || length > size - offset) {
-    return make_error(Errc::Corrupt, path + ": range " + std::to_string(offset) + "+" +
-                                         std::to_string(length) + " runs past the end of the file (" +
-                                         std::to_string(size) + " bytes)");
+    return make_error(Errc::Corrupt,
+                      path + ": range " + std::to_string(offset) + "+" + std::to_string(length) +
+                          " runs past the end of the file (" + std::to_string(size) + " bytes)");
   }
   return {};
 }
@@ -115,7 +115,8 @@ Result<uint64_t> file_size(int fd, const std::string& path) {
 Status read_exact_at(int fd, uint64_t offset, std::span<uint8_t> out, const std::string& path) {
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -205,7 +206,9 @@ namespace {
 
 // Marks a new temp file as held by this process (released when the
 // descriptor closes, whatever kills the process).
-void hold(int fd) { (void)::flock(fd, LOCK_EX | LOCK_NB); }
+void hold(int fd) {
+  (void)::flock(fd, LOCK_EX | LOCK_NB);
+}
 
 }  // namespace
 

@@ -4,19 +4,19 @@
 // here, so errors carry the path and errno text.
 #pragma once
 
-#include "util/hash.h"
-#include "util/result.h"
-
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "util/hash.h"
+#include "util/result.h"
+
 namespace zipllm {
 
 // Owning file descriptor. Move-only.
 class Fd {
-public:
+ public:
   Fd() = default;
   explicit Fd(int fd) : m_fd(fd) {}
   ~Fd();
@@ -27,9 +27,13 @@ public:
 
   int get() const { return m_fd; }
   bool valid() const { return m_fd >= 0; }
-  int release() { int fd = m_fd; m_fd = -1; return fd; }
+  int release() {
+    int fd = m_fd;
+    m_fd = -1;
+    return fd;
+  }
 
-private:
+ private:
   int m_fd = -1;
 };
 
@@ -51,7 +55,7 @@ Result<std::vector<uint8_t>> read_whole_file(const std::string& path, uint64_t m
 // the mapping. If another process truncates the file meanwhile, touching
 // the lost pages raises SIGBUS; main() turns that into an error message.
 class MappedRange {
-public:
+ public:
   // Fails (callers fall back to pread) if the range cannot be mapped.
   static Result<MappedRange> map(int fd, uint64_t offset, uint64_t length, const std::string& path);
   ~MappedRange();
@@ -60,7 +64,7 @@ public:
   MappedRange(const MappedRange&) = delete;
   std::span<const uint8_t> bytes() const { return {m_data, m_length}; }
 
-private:
+ private:
   MappedRange(void* base, size_t mapped, const uint8_t* data, uint64_t length)
       : m_base(base), m_mapped(mapped), m_data(data), m_length(length) {}
   void* m_base;
@@ -84,7 +88,7 @@ bool same_file(const std::string& a, const std::string& b);
 // destructor removes it if commit() was never called or failed. Writing goes
 // straight to the descriptor (callers buffer).
 class AtomicFile {
-public:
+ public:
   // Creates the temp file. `mode` is applied at commit (e.g. 0444 for store
   // objects, 0644 for work tree files). A `durable` file is fsynced (and its
   // directory after the rename), so it survives power loss once commit()
@@ -108,12 +112,12 @@ public:
   const std::string& temp_path() const { return m_tmp; }
   uint64_t size() const { return m_written; }
 
-  // fsync (if durable), rename over `path`, fsync the directory (if durable). If `keep_existing` and a
-  // file already exists at path, the temp file is discarded instead (the
-  // content-addressed case: losing a race to an identical object is fine).
+  // fsync (if durable), rename over `path`, fsync the directory (if durable). If `keep_existing`
+  // and a file already exists at path, the temp file is discarded instead (the content-addressed
+  // case: losing a race to an identical object is fine).
   Status commit(bool keep_existing = false);
 
-private:
+ private:
   AtomicFile(std::string path, std::string tmp, Fd fd, unsigned mode, bool durable)
       : m_path(std::move(path)),
         m_tmp(std::move(tmp)),
@@ -146,16 +150,18 @@ bool temp_file_in_use(const std::string& path);
 
 // A scratch file removed when the object dies. Created with O_EXCL in `dir`.
 class TempFile {
-public:
+ public:
   static Result<TempFile> create(const std::string& dir, const std::string& prefix);
   ~TempFile();
-  TempFile(TempFile&& o) noexcept : m_path(std::move(o.m_path)), m_fd(std::move(o.m_fd)) { o.m_path.clear(); }
+  TempFile(TempFile&& o) noexcept : m_path(std::move(o.m_path)), m_fd(std::move(o.m_fd)) {
+    o.m_path.clear();
+  }
   TempFile& operator=(TempFile&&) = delete;
   TempFile(const TempFile&) = delete;
   const std::string& path() const { return m_path; }
   int fd() const { return m_fd.get(); }
 
-private:
+ private:
   TempFile(std::string p, Fd fd) : m_path(std::move(p)), m_fd(std::move(fd)) {}
   std::string m_path;
   Fd m_fd;

@@ -18,7 +18,9 @@ std::string to_hex(Bytes data) {
   return out;
 }
 
-std::string ObjectId::hex() const { return to_hex(bytes); }
+std::string ObjectId::hex() const {
+  return to_hex(bytes);
+}
 
 std::optional<ObjectId> ObjectId::from_hex(std::string_view hex) {
   if (hex.size() != 32) {
@@ -67,9 +69,13 @@ static ObjectId from_xxh128(XXH128_hash_t h) {
   return id;
 }
 
-ObjectId object_id_of(Bytes data) { return from_xxh128(XXH3_128bits(data.data(), data.size())); }
+ObjectId object_id_of(Bytes data) {
+  return from_xxh128(XXH3_128bits(data.data(), data.size()));
+}
 
-uint64_t checksum64(Bytes data) { return XXH3_64bits(data.data(), data.size()); }
+uint64_t checksum64(Bytes data) {
+  return XXH3_64bits(data.data(), data.size());
+}
 
 struct IdHasher::State {
   XXH3_state_t* st = nullptr;
@@ -80,11 +86,17 @@ IdHasher::IdHasher() : m_state(std::make_unique<State>()) {
   XXH3_128bits_reset(m_state->st);
 }
 
-IdHasher::~IdHasher() { XXH3_freeState(m_state->st); }
+IdHasher::~IdHasher() {
+  XXH3_freeState(m_state->st);
+}
 
-void IdHasher::update(Bytes data) { XXH3_128bits_update(m_state->st, data.data(), data.size()); }
+void IdHasher::update(Bytes data) {
+  XXH3_128bits_update(m_state->st, data.data(), data.size());
+}
 
-ObjectId IdHasher::finish() const { return from_xxh128(XXH3_128bits_digest(m_state->st)); }
+ObjectId IdHasher::finish() const {
+  return from_xxh128(XXH3_128bits_digest(m_state->st));
+}
 
 struct Sha256::State {
   EVP_MD_CTX* ctx = nullptr;
@@ -95,9 +107,13 @@ Sha256::Sha256() : m_state(std::make_unique<State>()) {
   EVP_DigestInit_ex(m_state->ctx, EVP_sha256(), nullptr);
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(m_state->ctx); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(m_state->ctx);
+}
 
-void Sha256::update(Bytes data) { EVP_DigestUpdate(m_state->ctx, data.data(), data.size()); }
+void Sha256::update(Bytes data) {
+  EVP_DigestUpdate(m_state->ctx, data.data(), data.size());
+}
 
 std::array<uint8_t, 32> Sha256::finish() {
   std::array<uint8_t, 32> out{};
@@ -106,6 +122,8 @@ std::array<uint8_t, 32> Sha256::finish() {
   return out;
 }
 
-std::string Sha256::hex(const std::array<uint8_t, 32>& digest) { return to_hex(digest); }
+std::string Sha256::hex(const std::array<uint8_t, 32>& digest) {
+  return to_hex(digest);
+}
 
 }  // namespace zipllm

@@ -34,7 +34,7 @@ uint64_t checksum64(Bytes data);
 
 // Incremental XXH3-128 for data that arrives in pieces.
 class IdHasher {
-public:
+ public:
   IdHasher();
   ~IdHasher();
   IdHasher(const IdHasher&) = delete;
@@ -42,14 +42,14 @@ public:
   void update(Bytes data);
   ObjectId finish() const;
 
-private:
+ private:
   struct State;
   std::unique_ptr<State> m_state;
 };
 
 // Incremental SHA-256 (OpenSSL; uses SHA-NI where the CPU has it).
 class Sha256 {
-public:
+ public:
   Sha256();
   ~Sha256();
   Sha256(const Sha256&) = delete;
@@ -58,7 +58,7 @@ public:
   std::array<uint8_t, 32> finish();
   static std::string hex(const std::array<uint8_t, 32>& digest);
 
-private:
+ private:
   struct State;
   std::unique_ptr<State> m_state;
 };

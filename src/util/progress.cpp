@@ -1,10 +1,10 @@
 #include "util/progress.h"
 
-#include "util/redact.h"
-
 #include <unistd.h>
 
 #include <cstdio>
+
+#include "util/redact.h"
 
 namespace zipllm {
 
@@ -21,7 +21,6 @@ std::string human_bytes(uint64_t n) {
   return buf;
 }
 
-
 Progress::Progress(std::string label, uint64_t total)
     : m_label(redact(label)),
       m_total(total),
@@ -35,7 +34,9 @@ Progress::~Progress() {
   }
 }
 
-void Progress::update(uint64_t done) { update(done, 0, 0, nullptr); }
+void Progress::update(uint64_t done) {
+  update(done, 0, 0, nullptr);
+}
 
 void Progress::update(uint64_t done, uint64_t items_done, uint64_t items_total,
                       const char* items_name) {
@@ -53,7 +54,8 @@ void Progress::update(uint64_t done, uint64_t items_done, uint64_t items_total,
   m_drawn = true;
   std::string items;
   if (items_name) {
-    items = std::to_string(items_done) + "/" + std::to_string(items_total) + " " + items_name + ", ";
+    items =
+        std::to_string(items_done) + "/" + std::to_string(items_total) + " " + items_name + ", ";
   }
   std::string total = m_total ? " / " + human_bytes(m_total) : "";
   std::fprintf(stderr, "%s%s: %s%s%s (%.0f MB/s)%s", m_tty ? "\r" : "", m_label.c_str(),

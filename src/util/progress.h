@@ -14,7 +14,7 @@ namespace zipllm {
 std::string human_bytes(uint64_t n);
 
 class Progress {
-public:
+ public:
   Progress(std::string label, uint64_t total);
   ~Progress();  // ends the line if anything was drawn
   Progress(const Progress&) = delete;
@@ -23,7 +23,7 @@ public:
   // With a count of items (objects, files): "3/10 objects, 1.2 GiB / 2.0 GiB".
   void update(uint64_t done, uint64_t items_done, uint64_t items_total, const char* items_name);
 
-private:
+ private:
   std::string m_label;
   uint64_t m_total;
   std::chrono::steady_clock::time_point m_start;

@@ -9,21 +9,25 @@ namespace zipllm {
 namespace {
 
 bool ends_authority(char c) {
-  return c == '/' || c == '?' || c == '#' || c == '&' || std::isspace(static_cast<unsigned char>(c)) ||
-         c == '"' || c == '\'' || c == ')' || c == '>' || c == ',';
+  return c == '/' || c == '?' || c == '#' || c == '&' ||
+         std::isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'' || c == ')' ||
+         c == '>' || c == ',';
 }
 
 bool ends_value(char c) {
-  return c == '&' || c == '#' || std::isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'';
+  return c == '&' || c == '#' || std::isspace(static_cast<unsigned char>(c)) || c == '"' ||
+         c == '\'';
 }
 
 // Query parameters whose values are secrets (compared without case).
 bool secret_param(std::string_view name) {
   static constexpr std::array<std::string_view, 9> k_names = {
-      "x-amz-signature", "signature", "x-amz-security-token", "token", "access_token",
-      "password",        "secret",    "sig",                  "key"};
+      "x-amz-signature", "signature",    "x-amz-security-token",
+      "token",           "access_token", "password",
+      "secret",          "sig",          "key"};
   return std::any_of(k_names.begin(), k_names.end(), [&](std::string_view k) {
-    return k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+    return k.size() == name.size() &&
+           std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
              return a == std::tolower(static_cast<unsigned char>(b));
            });
   });

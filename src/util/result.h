@@ -35,42 +35,71 @@ struct Error {
   }
 };
 
-inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(Errc code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 template <class T>
 class [[nodiscard]] Result {
-public:
+ public:
   Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {}
   Result(Error error) : m_v(std::in_place_index<1>, std::move(error)) {}
 
   explicit operator bool() const { return m_v.index() == 0; }
   bool ok() const { return m_v.index() == 0; }
 
-  T& operator*() & { assert(ok()); return std::get<0>(m_v); }
-  T&& operator*() && { assert(ok()); return std::get<0>(std::move(m_v)); }
-  T* operator->() { assert(ok()); return &std::get<0>(m_v); }
-  const T& operator*() const& { assert(ok()); return std::get<0>(m_v); }
-  const T* operator->() const { assert(ok()); return &std::get<0>(m_v); }
+  T& operator*() & {
+    assert(ok());
+    return std::get<0>(m_v);
+  }
+  T&& operator*() && {
+    assert(ok());
+    return std::get<0>(std::move(m_v));
+  }
+  T* operator->() {
+    assert(ok());
+    return &std::get<0>(m_v);
+  }
+  const T& operator*() const& {
+    assert(ok());
+    return std::get<0>(m_v);
+  }
+  const T* operator->() const {
+    assert(ok());
+    return &std::get<0>(m_v);
+  }
 
-  const Error& error() const& { assert(!ok()); return std::get<1>(m_v); }
-  Error&& error() && { assert(!ok()); return std::get<1>(std::move(m_v)); }
+  const Error& error() const& {
+    assert(!ok());
+    return std::get<1>(m_v);
+  }
+  Error&& error() && {
+    assert(!ok());
+    return std::get<1>(std::move(m_v));
+  }
 
-private:
+ private:
   std::variant<T, Error> m_v;
 };
 
 template <>
 class [[nodiscard]] Result<void> {
-public:
+ public:
   Result() = default;
   Result(Error error) : m_error(std::move(error)), m_ok(false) {}
 
   explicit operator bool() const { return m_ok; }
   bool ok() const { return m_ok; }
-  const Error& error() const& { assert(!m_ok); return m_error; }
-  Error&& error() && { assert(!m_ok); return std::move(m_error); }
+  const Error& error() const& {
+    assert(!m_ok);
+    return m_error;
+  }
+  Error&& error() && {
+    assert(!m_ok);
+    return std::move(m_error);
+  }
 
-private:
+ private:
   Error m_error;
   bool m_ok = true;
 };
@@ -81,38 +110,38 @@ using Status = Result<void>;
 
 // TRY(expr): evaluate a Result; on error return it from the enclosing
 // function, otherwise yield the value. (GNU statement expression.)
-#define TRY(expr)                                   \
-  ({                                                \
-    auto zipllm_try_ = (expr);                      \
-    if (!zipllm_try_) {                             \
-      return std::move(zipllm_try_).error();        \
-    }                                               \
-    std::move(*zipllm_try_);                        \
+#define TRY(expr)                            \
+  ({                                         \
+    auto zipllm_try_ = (expr);               \
+    if (!zipllm_try_) {                      \
+      return std::move(zipllm_try_).error(); \
+    }                                        \
+    std::move(*zipllm_try_);                 \
   })
 
 // TRY_STATUS(expr): the same for Result<void>.
-#define TRY_STATUS(expr)                            \
-  do {                                              \
-    auto zipllm_try_ = (expr);                      \
-    if (!zipllm_try_) {                             \
-      return std::move(zipllm_try_).error();        \
-    }                                               \
+#define TRY_STATUS(expr)                     \
+  do {                                       \
+    auto zipllm_try_ = (expr);               \
+    if (!zipllm_try_) {                      \
+      return std::move(zipllm_try_).error(); \
+    }                                        \
   } while (0)
 
 // TRY_CTX(expr, what): like TRY but adds context to the error.
-#define TRY_CTX(expr, what)                         \
-  ({                                                \
-    auto zipllm_try_ = (expr);                      \
-    if (!zipllm_try_) {                             \
+#define TRY_CTX(expr, what)                                \
+  ({                                                       \
+    auto zipllm_try_ = (expr);                             \
+    if (!zipllm_try_) {                                    \
       return std::move(zipllm_try_).error().context(what); \
-    }                                               \
-    std::move(*zipllm_try_);                        \
+    }                                                      \
+    std::move(*zipllm_try_);                               \
   })
 
-#define TRY_STATUS_CTX(expr, what)                  \
-  do {                                              \
-    auto zipllm_try_ = (expr);                      \
-    if (!zipllm_try_) {                             \
+#define TRY_STATUS_CTX(expr, what)                         \
+  do {                                                     \
+    auto zipllm_try_ = (expr);                             \
+    if (!zipllm_try_) {                                    \
       return std::move(zipllm_try_).error().context(what); \
-    }                                               \
+    }                                                      \
   } while (0)

@@ -14,7 +14,7 @@
 namespace zipllm {
 
 class ThreadPool {
-public:
+ public:
   explicit ThreadPool(unsigned threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -38,7 +38,7 @@ public:
   // Threads to use by default: GIT_ZIPLLM_THREADS if set, else the CPUs.
   static unsigned default_threads();
 
-private:
+ private:
   void run();
   std::mutex m_mutex;
   std::condition_variable m_cv;

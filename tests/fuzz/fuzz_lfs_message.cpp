@@ -1,9 +1,9 @@
 // Fuzz target: the LFS custom transfer message parser. Any bytes: no crash,
 // no exception; what it accepts is a well-formed message (a valid oid for
 // transfers, a path for uploads).
-#include "git/lfs_message.h"
-
 #include <cstdlib>
+
+#include "git/lfs_message.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zipllm::git;

@@ -1,8 +1,8 @@
 // Fuzz target: whatever the manifest parser accepts re-serializes to the
 // same bytes (clean(smudge(m)) == m depends on it).
-#include "format/manifest.h"
-
 #include <cstdlib>
+
+#include "format/manifest.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zipllm;

@@ -3,11 +3,11 @@
 //  2. The input as an encoded chunk: decoding must not crash or overrun.
 //  3. The input as raw tensor bytes: encode (solo and against a derived
 //     base) must be deterministic and decode to the input.
-#include "codec/chunk.h"
-#include "format/object.h"
-
 #include <cstdlib>
 #include <vector>
+
+#include "codec/chunk.h"
+#include "format/object.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zipllm;

@@ -1,13 +1,13 @@
 // Fuzz target: the pkt-line reader on arbitrary bytes. It must never crash,
 // allocate beyond a packet's limit or loop: every input ends in a clean end
 // or an error. What it reads must round-trip through the writer.
-#include "git/pkt_line.h"
-#include "util/file.h"
-
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdlib>
+
+#include "git/pkt_line.h"
+#include "util/file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zipllm;

@@ -1,8 +1,8 @@
 // Fuzz target: the safetensors header reader must reject or accept any
 // input without crashing, and what it accepts must be self-consistent.
-#include "format/safetensors.h"
-
 #include <cstdlib>
+
+#include "format/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zipllm;

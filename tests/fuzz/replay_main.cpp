@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
         continue;
       }
       std::ifstream in(e.path(), std::ios::binary);
-      std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
       LLVMFuzzerTestOneInput(data.data(), data.size());
       ++n;
     }

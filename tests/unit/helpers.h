@@ -1,20 +1,20 @@
 // Test helpers: build safetensors files in memory, scratch directories.
 #pragma once
 
-#include "format/dtype.h"
-#include "util/file.h"
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <random>
-#include <cstdlib>
-#include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
+
+#include "format/dtype.h"
+#include "util/file.h"
 
 namespace zipllm::test {
 
@@ -40,8 +40,8 @@ inline std::vector<uint8_t> make_safetensors(const std::vector<FakeTensor>& ts,
       header += ",";
     }
     nlohmann::json shape = t.shape;
-    header += nlohmann::json(t.name).dump() + ":{\"dtype\":\"" + t.dtype + "\",\"shape\":" +
-              shape.dump() + ",\"data_offsets\":[" + std::to_string(off) + "," +
+    header += nlohmann::json(t.name).dump() + ":{\"dtype\":\"" + t.dtype +
+              "\",\"shape\":" + shape.dump() + ",\"data_offsets\":[" + std::to_string(off) + "," +
               std::to_string(off + t.data.size()) + "]}";
     off += t.data.size();
   }
@@ -108,7 +108,7 @@ inline std::vector<uint8_t> bf16_finetune(const std::vector<uint8_t>& base, uint
 // A scratch directory removed on success; kept (and printed) when a test
 // fails so the evidence survives.
 class ScratchDir {
-public:
+ public:
   ScratchDir() {
     auto base = std::filesystem::temp_directory_path() / "zipllm-test-XXXXXX";
     std::string t = base.string();
@@ -118,16 +118,18 @@ public:
     std::error_code ec;
     std::filesystem::remove_all(m_path, ec);
   }
-  std::string path(const std::string& name = "") const { return name.empty() ? m_path : m_path + "/" + name; }
+  std::string path(const std::string& name = "") const {
+    return name.empty() ? m_path : m_path + "/" + name;
+  }
 
-private:
+ private:
   std::string m_path;
 };
 
 // A fresh git repository (`git init`) that Repo::open() finds: GIT_DIR and
 // GIT_WORK_TREE point at it until the object dies.
 class TempRepo {
-public:
+ public:
   TempRepo() {
     std::string cmd = "git init -q '" + m_dir.path() + "' >/dev/null 2>&1";
     m_ok = std::system(cmd.c_str()) == 0;
@@ -141,7 +143,7 @@ public:
   bool ok() const { return m_ok; }
   std::string path(const std::string& name = "") const { return m_dir.path(name); }
 
-private:
+ private:
   ScratchDir m_dir;
   bool m_ok = false;
 };

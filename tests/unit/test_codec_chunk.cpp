@@ -1,8 +1,7 @@
-#include "codec/chunk.h"
-
-#include "helpers.h"
-
 #include <doctest/doctest.h>
+
+#include "codec/chunk.h"
+#include "helpers.h"
 
 using namespace zipllm;
 using namespace zipllm::codec;
@@ -23,8 +22,8 @@ std::vector<uint8_t> roundtrip(Bytes raw, Bytes base, const char* dtype) {
   return out;
 }
 
-const char* k_dtypes[] = {"BF16", "F16", "F32", "F64", "F8_E4M3", "F8_E5M2", "I64", "I32",
-                          "I16",  "I8",  "U8",  "BOOL", "C64", "U16", "U32", "U64"};
+const char* k_dtypes[] = {"BF16", "F16", "F32", "F64",  "F8_E4M3", "F8_E5M2", "I64", "I32",
+                          "I16",  "I8",  "U8",  "BOOL", "C64",     "U16",     "U32", "U64"};
 
 }  // namespace
 
@@ -156,7 +155,8 @@ static std::vector<uint8_t> widen(const std::vector<uint8_t>& bf16, uint32_t see
   return out;
 }
 
-TEST_CASE("chunk codec: large BF16 split deltas are context-coded (mode 5), locked by a golden file") {
+TEST_CASE(
+    "chunk codec: large BF16 split deltas are context-coded (mode 5), locked by a golden file") {
   auto [base, fine] = delta_fixture();
   const auto& dt = *dtype_by_name("BF16");
   std::vector<uint8_t> enc;
@@ -173,14 +173,16 @@ TEST_CASE("chunk codec: large BF16 split deltas are context-coded (mode 5), lock
   REQUIRE(decode_chunk(*locked, base, dt, out));
   CHECK(out == fine);
   // Same statistics as the sub-streams: within 1 % of the mode-4 form.
-  auto m4 = read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode4.bin", 1 << 20);
+  auto m4 =
+      read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode4.bin", 1 << 20);
   REQUIRE(m4);
   CHECK(double(enc.size()) < 1.01 * double(m4->size()));
 }
 
 TEST_CASE("chunk codec: mode-4 chunks still decode, and wider words are still written as mode 4") {
   auto [base, fine] = delta_fixture();
-  auto m4 = read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode4.bin", 1 << 20);
+  auto m4 =
+      read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode4.bin", 1 << 20);
   REQUIRE(m4);
   REQUIRE((*m4)[0] == static_cast<uint8_t>(ChunkMode::DeltaBuckets));
   std::vector<uint8_t> out(fine.size());
@@ -201,7 +203,8 @@ TEST_CASE("chunk codec: mode-4 chunks still decode, and wider words are still wr
 
 TEST_CASE("chunk codec: mode-2 split deltas written before the bucket table still decode") {
   auto [base, fine] = delta_fixture();
-  auto old = read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode2.bin", 1 << 20);
+  auto old =
+      read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode2.bin", 1 << 20);
   REQUIRE(old);
   REQUIRE((*old)[0] == static_cast<uint8_t>(ChunkMode::Delta));
   std::vector<uint8_t> out(fine.size());
@@ -212,7 +215,8 @@ TEST_CASE("chunk codec: mode-2 split deltas written before the bucket table stil
 TEST_CASE("chunk codec: a bucket table that does not fit the base or is damaged is rejected") {
   auto [base, fine] = delta_fixture();
   const auto& dt = *dtype_by_name("BF16");
-  auto locked = read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode4.bin", 1 << 20);
+  auto locked =
+      read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/chunk_delta_mode4.bin", 1 << 20);
   REQUIRE(locked);
   const std::vector<uint8_t>& enc = *locked;
   std::vector<uint8_t> out(fine.size());

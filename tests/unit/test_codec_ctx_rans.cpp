@@ -1,11 +1,10 @@
-#include "codec/ctx_rans.h"
-
-#include "helpers.h"
-
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <random>
+
+#include "codec/ctx_rans.h"
+#include "helpers.h"
 
 using namespace zipllm;
 using namespace zipllm::codec;
@@ -53,15 +52,21 @@ Pair float_pair(size_t n, unsigned w, uint64_t seed) {
 // An IEEE dtype of each word size.
 const format::DtypeInfo& dtype_for(unsigned w) {
   switch (w) {
-    case 1: return *format::dtype_by_name("F8_E4M3");
-    case 2: return *format::dtype_by_name("BF16");
-    case 4: return *format::dtype_by_name("F32");
-    default: return *format::dtype_by_name("F64");
+    case 1:
+      return *format::dtype_by_name("F8_E4M3");
+    case 2:
+      return *format::dtype_by_name("BF16");
+    case 4:
+      return *format::dtype_by_name("F32");
+    default:
+      return *format::dtype_by_name("F64");
   }
 }
 
 // Exponents with at least n / 16 elements get a context of their own.
-uint32_t threshold_for(size_t n) { return static_cast<uint32_t>(std::max<size_t>(1, n / 16)); }
+uint32_t threshold_for(size_t n) {
+  return static_cast<uint32_t>(std::max<size_t>(1, n / 16));
+}
 
 std::vector<uint8_t> encode_pair(const Pair& p, size_t n, unsigned w, Kernel k) {
   std::vector<uint8_t> enc;
@@ -108,12 +113,13 @@ TEST_CASE("context coder: the encoder's multiply-for-divide step is exact over i
 
 TEST_CASE("context coder: every word size and length round-trips, with both kernels alike") {
   for (unsigned w : {1u, 2u, 4u, 8u}) {
-    for (size_t n : {size_t(0), size_t(1), size_t(31), size_t(32), size_t(33), size_t(1000), size_t(20011)}) {
+    for (size_t n :
+         {size_t(0), size_t(1), size_t(31), size_t(32), size_t(33), size_t(1000), size_t(20011)}) {
       CAPTURE(w);
       CAPTURE(n);
       Pair p = float_pair(n, w, 100 + n + w);
       auto scalar = encode_pair(p, n, w, Kernel::Scalar);
-      CHECK(scalar == encode_pair(p, n, w, Kernel::Avx2));  // the output does not depend
+      CHECK(scalar == encode_pair(p, n, w, Kernel::Avx2));    // the output does not depend
       CHECK(scalar == encode_pair(p, n, w, Kernel::Avx512));  // on the machine
       std::vector<uint8_t> out;
       REQUIRE(decode_pair(scalar, p, n, w, Kernel::Scalar, out));
@@ -124,7 +130,10 @@ TEST_CASE("context coder: every word size and length round-trips, with both kern
       CHECK(out == p.fine);
     }
   }
-  MESSAGE("vector kernels on this CPU: " << std::string(kernel_available(Kernel::Avx512) ? "AVX-512, AVX2" : kernel_available(Kernel::Avx2) ? "AVX2" : "none"));
+  MESSAGE("vector kernels on this CPU: " << std::string(kernel_available(Kernel::Avx512)
+                                                            ? "AVX-512, AVX2"
+                                                        : kernel_available(Kernel::Avx2) ? "AVX2"
+                                                                                         : "none"));
 }
 
 TEST_CASE("context coder: compresses small deltas well below their raw size") {
@@ -142,7 +151,8 @@ TEST_CASE("context coder: damage, truncation and a wrong base are errors, never 
   auto enc = encode_pair(p, n, w, Kernel::Scalar);
   std::vector<uint8_t> out;
   for (Kernel k : {Kernel::Scalar, Kernel::Avx2, Kernel::Avx512}) {
-    for (size_t cut : {size_t(0), size_t(1), size_t(40), enc.size() / 2, enc.size() - 2, enc.size() - 1}) {
+    for (size_t cut :
+         {size_t(0), size_t(1), size_t(40), enc.size() / 2, enc.size() - 2, enc.size() - 1}) {
       std::vector<uint8_t> t(enc.begin(), enc.begin() + static_cast<std::ptrdiff_t>(cut));
       CAPTURE(cut);
       CHECK_FALSE(decode_pair(t, p, n, w, k, out));
@@ -165,7 +175,8 @@ TEST_CASE("context coder: damage, truncation and a wrong base are errors, never 
   }
 }
 
-TEST_CASE("context coder: 256 contexts (every exponent its own but one) round-trip on both kernels") {
+TEST_CASE(
+    "context coder: 256 contexts (every exponent its own but one) round-trip on both kernels") {
   // Uniformly random base words: all 256 BF16 exponents occur, threshold 1
   // gives 255 listed exponents plus context 0 (the most the format allows),
   // so the vector decoder takes its gather path (block numbers past a

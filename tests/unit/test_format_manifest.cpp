@@ -1,11 +1,10 @@
-#include "format/manifest.h"
-
-#include "helpers.h"
-
 #include <doctest/doctest.h>
 
 #include <fstream>
 #include <sstream>
+
+#include "format/manifest.h"
+#include "helpers.h"
 
 using namespace zipllm;
 using namespace zipllm::format;
@@ -33,7 +32,9 @@ Manifest sample() {
   return m;
 }
 
-std::string golden_path() { return std::string(ZIPLLM_TEST_DATA) + "/golden/manifest_v1.txt"; }
+std::string golden_path() {
+  return std::string(ZIPLLM_TEST_DATA) + "/golden/manifest_v1.txt";
+}
 
 }  // namespace
 
@@ -132,6 +133,7 @@ TEST_CASE("manifest: generic files (parts) round-trip; parts must add up to the 
   m.size = 7;
   CHECK_FALSE(parse_manifest(serialize_manifest(m)));
   // "generic" only where the header line would be; no tensors after it.
-  std::string mixed = serialize_manifest(*back) + "tensor " + std::string(32, '0') + " U8 [1] 0 1 \"x\"\n";
+  std::string mixed =
+      serialize_manifest(*back) + "tensor " + std::string(32, '0') + " U8 [1] 0 1 \"x\"\n";
   CHECK_FALSE(parse_manifest(mixed));
 }

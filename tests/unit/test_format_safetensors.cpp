@@ -1,8 +1,7 @@
-#include "format/safetensors.h"
-
-#include "helpers.h"
-
 #include <doctest/doctest.h>
+
+#include "format/safetensors.h"
+#include "helpers.h"
 
 using namespace zipllm;
 using namespace zipllm::format;
@@ -12,7 +11,8 @@ using zipllm::test::make_safetensors;
 namespace {
 
 Result<Header> parse_bytes(const std::vector<uint8_t>& file) {
-  uint64_t n = TRY(parse_header_length(Bytes(file.data(), std::min<size_t>(8, file.size())), file.size()));
+  uint64_t n =
+      TRY(parse_header_length(Bytes(file.data(), std::min<size_t>(8, file.size())), file.size()));
   return parse_header(Bytes(file.data() + 8, n), file.size());
 }
 
@@ -37,7 +37,7 @@ std::string error_of(const std::vector<uint8_t>& file) {
 
 TEST_CASE("safetensors: valid file with metadata, every dtype, sorted by offset") {
   std::vector<FakeTensor> ts;
-  const char* names[] = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2", "I64", "I32",
+  const char* names[] = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2", "I64",  "I32",
                          "I16", "I8",  "U64", "U32",  "U16",     "U8",      "BOOL", "C64"};
   for (const char* d : names) {
     const DtypeInfo* info = dtype_by_name(d);
@@ -55,10 +55,9 @@ TEST_CASE("safetensors: valid file with metadata, every dtype, sorted by offset"
 }
 
 TEST_CASE("safetensors: empty tensors, 1-byte tensors, scalars and a kept tail") {
-  auto file = make_safetensors({{"empty", "F32", {0, 5}, {}},
-                                {"one", "U8", {1}, {42}},
-                                {"scalar", "F32", {}, {1, 2, 3, 4}}},
-                               "", 8, {9, 9, 9});
+  auto file = make_safetensors(
+      {{"empty", "F32", {0, 5}, {}}, {"one", "U8", {1}, {42}}, {"scalar", "F32", {}, {1, 2, 3, 4}}},
+      "", 8, {9, 9, 9});
   auto h = parse_bytes(file);
   REQUIRE(h);
   CHECK(h->tensors.size() == 3);
@@ -98,7 +97,8 @@ TEST_CASE("safetensors: malformed inputs are rejected with a message naming the 
   CHECK(error_of(with_header(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2],"x":1}})", 2))
             .find("unexpected key 'x'") != std::string::npos);
   CHECK(error_of(with_header(R"({"a":{"dtype":"U8","shape":[4294967296,4294967296,4294967296]
-                             ,"data_offsets":[0,2]}})", 2))
+                             ,"data_offsets":[0,2]}})",
+                             2))
             .find("too large") != std::string::npos);
   CHECK(error_of(with_header(R"({"__metadata__":{"k":1}})", 0)).find("__metadata__") !=
         std::string::npos);

@@ -1,19 +1,19 @@
-#include "git/base_registry.h"
-#include "git/pkt_line.h"
-
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <thread>
+
+#include "git/base_registry.h"
+#include "git/pkt_line.h"
 
 using namespace zipllm;
 
 TEST_CASE("model card: base_model in its three YAML spellings") {
   using git::model_card_bases;
   CHECK(model_card_bases("---\nbase_model: org/a\n---\ntext") == std::vector<std::string>{"org/a"});
-  CHECK(model_card_bases("---\nlicense: mit\nbase_model:\n- org/a\n- \"org/b\"\ntags: [x]\n---\n") ==
-        std::vector<std::string>{"org/a", "org/b"});
+  CHECK(
+      model_card_bases("---\nlicense: mit\nbase_model:\n- org/a\n- \"org/b\"\ntags: [x]\n---\n") ==
+      std::vector<std::string>{"org/a", "org/b"});
   CHECK(model_card_bases("---\nbase_model: [org/a, 'org/b']\n---\n") ==
         std::vector<std::string>{"org/a", "org/b"});
   CHECK(model_card_bases("# no front matter\nbase_model: org/a\n").empty());
@@ -37,8 +37,8 @@ TEST_CASE("pkt-line: round trip, flush, large data split, no empty packets, bad 
   std::thread writer([&] {  // the pipe holds less than we write
     git::PktWriter w(fds[1]);
     std::vector<uint8_t> big(70000, 7);
-    wrote = w.write_text("command=smudge") && w.flush() && w.write_data(big) &&
-            w.write_data({}) && w.flush();  // the empty write sends nothing
+    wrote = w.write_text("command=smudge") && w.flush() && w.write_data(big) && w.write_data({}) &&
+            w.flush();  // the empty write sends nothing
     const char bad[] = "zzzz";
     wrote = wrote && ::write(fds[1], bad, 4) == 4;
     ::close(fds[1]);

@@ -1,12 +1,10 @@
-#include "git/filter.h"
-
-#include "format/manifest.h"
-#include "helpers.h"
-
 #include <doctest/doctest.h>
-
 #include <fcntl.h>
 #include <unistd.h>
+
+#include "format/manifest.h"
+#include "git/filter.h"
+#include "helpers.h"
 
 using namespace zipllm;
 using test::FakeTensor;
@@ -14,8 +12,9 @@ using test::FakeTensor;
 namespace {
 
 std::vector<uint8_t> model_bytes(uint64_t seed) {
-  return test::make_safetensors({FakeTensor{"a", "BF16", {1 << 20}, test::bf16_weights(1 << 20, seed)},
-                                 FakeTensor{"b", "BF16", {1 << 19}, test::bf16_weights(1 << 19, seed + 1)}});
+  return test::make_safetensors(
+      {FakeTensor{"a", "BF16", {1 << 20}, test::bf16_weights(1 << 20, seed)},
+       FakeTensor{"b", "BF16", {1 << 19}, test::bf16_weights(1 << 19, seed + 1)}});
 }
 
 std::string sha_hex(Bytes b) {
@@ -64,7 +63,8 @@ TEST_CASE("clean: a work tree file changed mid-stream never yields a manifest of
     auto stream = original;
     stream[stream.size() - 1000] ^= 1;  // git sends other bytes near the end
     std::string out;
-    Status s = clean_stream("m.safetensors", stream, 1 << 20, [&] { flip_byte(file, 600000); }, out);
+    Status s = clean_stream(
+        "m.safetensors", stream, 1 << 20, [&] { flip_byte(file, 600000); }, out);
     if (s) {
       auto m = format::parse_manifest(out);
       REQUIRE(m);
@@ -77,7 +77,8 @@ TEST_CASE("clean: a work tree file changed mid-stream never yields a manifest of
   SUBCASE("the stream equals the file, which changes before the copy") {
     test::write_file(file, original);
     std::string out;
-    Status s = clean_stream("m.safetensors", original, original.size(), [&] { flip_byte(file, 600000); }, out);
+    Status s = clean_stream(
+        "m.safetensors", original, original.size(), [&] { flip_byte(file, 600000); }, out);
     if (s) {
       auto m = format::parse_manifest(out);
       REQUIRE(m);
@@ -89,7 +90,8 @@ TEST_CASE("clean: a work tree file changed mid-stream never yields a manifest of
   SUBCASE("an unchanged file cleans to the stream's manifest") {
     test::write_file(file, original);
     std::string out;
-    REQUIRE(clean_stream("m.safetensors", original, 1 << 20, [] {}, out));
+    REQUIRE(clean_stream(
+        "m.safetensors", original, 1 << 20, [] {}, out));
     auto m = format::parse_manifest(out);
     REQUIRE(m);
     CHECK(Sha256::hex(m->sha256) == sha_hex(original));

@@ -1,21 +1,20 @@
 // The committed malformed-input corpus (tests/data/malformed, written by
 // its make.py): every case must be rejected, with a message, by the parser
 // of its kind. A case that parses is a hole in validation.
-#include "format/manifest.h"
-#include "format/safetensors.h"
-#include "git/lfs_message.h"
-#include "git/pkt_line.h"
-#include "store/resolver.h"
-#include "util/file.h"
-
 #include <doctest/doctest.h>
-
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <functional>
 #include <map>
+
+#include "format/manifest.h"
+#include "format/safetensors.h"
+#include "git/lfs_message.h"
+#include "git/pkt_line.h"
+#include "store/resolver.h"
+#include "util/file.h"
 
 using namespace zipllm;
 
@@ -53,14 +52,15 @@ Status parse_safetensors(const std::vector<uint8_t>& d) {
 
 // An object: container checks, then a full decode compared with its id.
 class OneObject : public store::ObjectSource {
-public:
-  explicit OneObject(const std::vector<uint8_t>& d) : m_fd(std::make_shared<const Fd>(memory_fd(d))), m_size(d.size()) {}
+ public:
+  explicit OneObject(const std::vector<uint8_t>& d)
+      : m_fd(std::make_shared<const Fd>(memory_fd(d))), m_size(d.size()) {}
   Result<std::optional<store::ObjectLocation>> locate(const ObjectId&) const override {
     return std::optional<store::ObjectLocation>(store::ObjectLocation{m_fd, 0, m_size, "case"});
   }
   bool contains(const ObjectId&) const override { return true; }
 
-private:
+ private:
   std::shared_ptr<const Fd> m_fd;
   uint64_t m_size;
 };
@@ -110,7 +110,8 @@ Status parse_lfs(const std::vector<uint8_t>& d) {
   return {};
 }
 
-void expect_all_rejected(const std::string& kind, const std::function<Status(const std::vector<uint8_t>&)>& parse) {
+void expect_all_rejected(const std::string& kind,
+                         const std::function<Status(const std::vector<uint8_t>&)>& parse) {
   auto all = cases(kind);
   CHECK(all.size() >= 10);
   for (const auto& [name, data] : all) {
@@ -127,16 +128,25 @@ void expect_all_rejected(const std::string& kind, const std::function<Status(con
 
 }  // namespace
 
-TEST_CASE("malformed corpus: safetensors") { expect_all_rejected("safetensors", parse_safetensors); }
+TEST_CASE("malformed corpus: safetensors") {
+  expect_all_rejected("safetensors", parse_safetensors);
+}
 TEST_CASE("malformed corpus: manifests") {
   expect_all_rejected("manifest", [](const std::vector<uint8_t>& d) -> Status {
-    TRY(format::parse_manifest(std::string_view(reinterpret_cast<const char*>(d.data()), d.size())));
+    TRY(format::parse_manifest(
+        std::string_view(reinterpret_cast<const char*>(d.data()), d.size())));
     return {};
   });
 }
-TEST_CASE("malformed corpus: store objects") { expect_all_rejected("object", parse_object); }
-TEST_CASE("malformed corpus: pkt-lines") { expect_all_rejected("pkt", parse_pkt); }
-TEST_CASE("malformed corpus: LFS agent messages") { expect_all_rejected("lfs", parse_lfs); }
+TEST_CASE("malformed corpus: store objects") {
+  expect_all_rejected("object", parse_object);
+}
+TEST_CASE("malformed corpus: pkt-lines") {
+  expect_all_rejected("pkt", parse_pkt);
+}
+TEST_CASE("malformed corpus: LFS agent messages") {
+  expect_all_rejected("lfs", parse_lfs);
+}
 TEST_CASE("malformed corpus: at least 60 cases") {
   size_t n = 0;
   for (const char* kind : {"safetensors", "manifest", "object", "pkt", "lfs"}) {
@@ -150,10 +160,12 @@ TEST_CASE("malformed corpus: the checks accept well-formed input") {
   auto golden = read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/golden/object_v1.bin", 1 << 24);
   REQUIRE(golden);
   CHECK(parse_object(*golden));
-  auto model = read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/stories260K/base.bf16.safetensors", 1 << 24);
+  auto model = read_whole_file(std::string(ZIPLLM_TEST_DATA) + "/stories260K/base.bf16.safetensors",
+                               1 << 24);
   REQUIRE(model);
   CHECK(parse_safetensors(*model));
-  std::string msg = "{\"event\":\"upload\",\"oid\":\"" + std::string(64, 'a') + "\",\"size\":1,\"path\":\"x\"}";
+  std::string msg =
+      "{\"event\":\"upload\",\"oid\":\"" + std::string(64, 'a') + "\",\"size\":1,\"path\":\"x\"}";
   CHECK(parse_lfs(std::vector<uint8_t>(msg.begin(), msg.end())));
   std::string stream = "0012command=clean\n0000";
   Status s = parse_pkt(std::vector<uint8_t>(stream.begin(), stream.end()));

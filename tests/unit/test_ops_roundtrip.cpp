@@ -1,15 +1,13 @@
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "helpers.h"
 #include "ops/ingest.h"
 #include "ops/restore.h"
 #include "store/local_store.h"
 #include "store/pack.h"
-
-#include "helpers.h"
-
-#include <doctest/doctest.h>
-
-#include <unistd.h>
-
-#include <set>
 
 using namespace zipllm;
 
@@ -103,7 +101,8 @@ TEST_CASE("ops: the manifest is a pure function of the file's bytes") {
   r2.add_source(s2.get());
   ops::BaseModel bm;
   REQUIRE(bm.add_file(e.dir.path("base.safetensors"), r2));
-  auto a = ops::ingest_file(e.dir.path("fine.safetensors"), nullptr, r1, *s1, e.pool, e.opts, nullptr);
+  auto a =
+      ops::ingest_file(e.dir.path("fine.safetensors"), nullptr, r1, *s1, e.pool, e.opts, nullptr);
   auto b = ops::ingest_file(e.dir.path("fine.safetensors"), &bm, r2, *s2, e.pool, e.opts, nullptr);
   REQUIRE(a);
   REQUIRE(b);
@@ -219,10 +218,12 @@ TEST_CASE("ops: a file that is not safetensors is stored as generic parts when a
   store::Resolver resolver;
   resolver.add_source(store.get());
   // Refused unless allowed.
-  CHECK_FALSE(ops::ingest_file(e.dir.path("notes.bin"), nullptr, resolver, *store, e.pool, e.opts, nullptr));
+  CHECK_FALSE(ops::ingest_file(e.dir.path("notes.bin"), nullptr, resolver, *store, e.pool, e.opts,
+                               nullptr));
   e.opts.allow_generic = true;
   e.opts.generic_part = 16384;  // several parts, the last one short
-  auto m = ops::ingest_file(e.dir.path("notes.bin"), nullptr, resolver, *store, e.pool, e.opts, nullptr);
+  auto m =
+      ops::ingest_file(e.dir.path("notes.bin"), nullptr, resolver, *store, e.pool, e.opts, nullptr);
   REQUIRE(m);
   CHECK(m->generic);
   CHECK(m->data.size() == 4);
@@ -232,7 +233,8 @@ TEST_CASE("ops: a file that is not safetensors is stored as generic parts when a
   auto st = model(1);
   st.resize(st.size() / 2);
   test::write_file(e.dir.path("half.safetensors"), st);
-  CHECK_FALSE(ops::ingest_file(e.dir.path("half.safetensors"), nullptr, resolver, *store, e.pool, e.opts, nullptr));
+  CHECK_FALSE(ops::ingest_file(e.dir.path("half.safetensors"), nullptr, resolver, *store, e.pool,
+                               e.opts, nullptr));
 }
 
 TEST_CASE("ops: a raw candidate (work tree file) replaces decoding the base only if it matches") {
@@ -266,8 +268,8 @@ TEST_CASE("ops: a raw candidate (work tree file) replaces decoding the base only
   auto offer = [&](store::Resolver& res, const std::string& file) {
     auto fd = std::make_shared<const Fd>(*open_read(file));
     for (const auto& t : mb->tensors) {
-      res.add_raw_candidate(t.id, store::RawTensor{fd, 8 + mb->header_len + t.info.begin, t.info.size(),
-                                                   t.info.dtype, file});
+      res.add_raw_candidate(t.id, store::RawTensor{fd, 8 + mb->header_len + t.info.begin,
+                                                   t.info.size(), t.info.dtype, file});
     }
   };
   {

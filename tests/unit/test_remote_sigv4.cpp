@@ -1,14 +1,15 @@
-#include "remote/sigv4.h"
-
 #include <doctest/doctest.h>
 
 #include <map>
+
+#include "remote/sigv4.h"
 
 using namespace zipllm::remote;
 
 namespace {
 
-std::map<std::string, std::string> as_map(const std::vector<std::pair<std::string, std::string>>& v) {
+std::map<std::string, std::string> as_map(
+    const std::vector<std::pair<std::string, std::string>>& v) {
   return {v.begin(), v.end()};
 }
 
@@ -52,9 +53,11 @@ TEST_CASE("sigv4: encoded path, query and session token agree with botocore") {
   std::time_t t = 1796169599;  // 2026-12-01T23:59:59Z
   auto h = as_map(sign_v4(r, c, "eu-west-3", "s3", t));
   CHECK(h["x-amz-security-token"] == "tok/en+=");
-  CHECK(h["authorization"].find("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,") !=
+  CHECK(h["authorization"].find(
+            "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,") !=
         std::string::npos);
-  CHECK(signature_of(h["authorization"]) == "d569dc05b7580d702b2401f3377b1381e3ee4098f344bfb26068a2e1ca3d6f30");
+  CHECK(signature_of(h["authorization"]) ==
+        "d569dc05b7580d702b2401f3377b1381e3ee4098f344bfb26068a2e1ca3d6f30");
 }
 
 TEST_CASE("sigv4: every header sent is signed, none that is not") {
@@ -64,8 +67,8 @@ TEST_CASE("sigv4: every header sent is signed, none that is not") {
   r.path = "/b/k";
   r.headers = {{"Content-Type", "application/xml"}, {"x-amz-checksum-sha256", " abc  def "}};
   auto h = as_map(sign_v4(r, SigV4Credentials{"k", "s", ""}, "r", "s3", 0));
-  CHECK(h["authorization"].find("SignedHeaders=content-type;host;x-amz-checksum-sha256;x-amz-content-sha256;x-amz-date,") !=
-        std::string::npos);
+  CHECK(h["authorization"].find("SignedHeaders=content-type;host;x-amz-checksum-sha256;x-amz-"
+                                "content-sha256;x-amz-date,") != std::string::npos);
   CHECK(h["authorization"].find("expect") == std::string::npos);
   auto canonical = sigv4_canonical_request(r, {{"x-amz-checksum-sha256", "abc def"}});
   CHECK(canonical.find("x-amz-checksum-sha256:abc def\n") != std::string::npos);

@@ -3,19 +3,17 @@
 // this one) is "foreign": ingest compares its bytes with the raw bytes
 // before deduplicating against it, so a forged object (another tensor's
 // bytes under this id) is set aside, never referenced by a new manifest.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "helpers.h"
 #include "ops/ingest.h"
 #include "ops/restore.h"
 #include "remote/dir_remote.h"
 #include "remote/transfer.h"
 #include "store/local_store.h"
-
-#include "helpers.h"
-
-#include <doctest/doctest.h>
-
-#include <sys/stat.h>
-
-#include <filesystem>
 
 using namespace zipllm;
 using test::FakeTensor;
@@ -24,7 +22,8 @@ namespace {
 
 // A model with one loose-sized tensor "t".
 std::vector<uint8_t> one_tensor(uint64_t seed) {
-  return test::make_safetensors({FakeTensor{"t", "BF16", {200000}, test::bf16_weights(200000, seed)}});
+  return test::make_safetensors(
+      {FakeTensor{"t", "BF16", {200000}, test::bf16_weights(200000, seed)}});
 }
 
 ObjectId id_of_t(const std::vector<uint8_t>& file) {
@@ -49,8 +48,8 @@ struct Stores {
     remote = std::move(*remote::DirRemote::open(dir.path("remote"), dir.path("remote")));
   }
   // Ingests `bytes` (written to NAME) into `sink`, no base.
-  format::Manifest ingest(const std::string& name, const std::vector<uint8_t>& bytes, store::ObjectSink& sink,
-                          ops::IngestReport* report = nullptr) {
+  format::Manifest ingest(const std::string& name, const std::vector<uint8_t>& bytes,
+                          store::ObjectSink& sink, ops::IngestReport* report = nullptr) {
     test::write_file(dir.path(name), bytes);
     store::Resolver r;
     r.add_source(local.get());
@@ -76,17 +75,20 @@ TEST_CASE("foreign objects: a forged object is not deduplicated against") {
   REQUIRE(bytes);
   auto h = format::parse_object_prefix(Bytes(bytes->data(), format::k_object_header_size));
   REQUIRE(h);
-  REQUIRE(format::parse_object_table(*h, Bytes(bytes->data(), format::k_object_header_size),
-                                     Bytes(bytes->data() + format::k_object_header_size, h->table_size())));
+  REQUIRE(format::parse_object_table(
+      *h, Bytes(bytes->data(), format::k_object_header_size),
+      Bytes(bytes->data() + format::k_object_header_size, h->table_size())));
   h->id = real_id;
   auto head = format::serialize_object_header(*h);
   std::copy(head.begin(), head.end(), bytes->begin());
   std::string key = remote::RemoteStore::object_key(real_id);
-  std::filesystem::create_directories(std::filesystem::path(s.dir.path("remote/" + key)).parent_path());
+  std::filesystem::create_directories(
+      std::filesystem::path(s.dir.path("remote/" + key)).parent_path());
   test::write_file(s.dir.path("remote/" + key), *bytes);
 
   // The victim fetches it (it passes every checksum) ...
-  REQUIRE(remote::download_object(*s.remote, *s.local, real_id, remote::default_transfer_options("")));
+  REQUIRE(
+      remote::download_object(*s.remote, *s.local, real_id, remote::default_transfer_options("")));
   CHECK(mode_of(s.local->path_of(real_id)) == store::LocalStore::k_foreign_mode);
   // ... then adds a file holding the real tensor: the forgery is set aside
   // and the real bytes written.

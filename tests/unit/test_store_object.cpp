@@ -1,15 +1,14 @@
-#include "store/local_store.h"
-#include "store/object_io.h"
-#include "store/resolver.h"
-
-#include "codec/chunk.h"
-#include "helpers.h"
-
 #include <doctest/doctest.h>
 
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "codec/chunk.h"
+#include "helpers.h"
+#include "store/local_store.h"
+#include "store/object_io.h"
+#include "store/resolver.h"
 
 using namespace zipllm;
 
@@ -36,7 +35,9 @@ ObjectId put_object(store::LocalStore& s, const std::vector<uint8_t>& raw, uint3
   return h.id;
 }
 
-std::string golden_path() { return std::string(ZIPLLM_TEST_DATA) + "/golden/object_v1.bin"; }
+std::string golden_path() {
+  return std::string(ZIPLLM_TEST_DATA) + "/golden/object_v1.bin";
+}
 
 }  // namespace
 

@@ -1,11 +1,9 @@
-#include "util/buffer.h"
-#include "util/file.h"
+#include <doctest/doctest.h>
+#include <fcntl.h>
 
 #include "helpers.h"
-
-#include <doctest/doctest.h>
-
-#include <fcntl.h>
+#include "util/buffer.h"
+#include "util/file.h"
 
 using namespace zipllm;
 

@@ -1,6 +1,6 @@
-#include "util/redact.h"
-
 #include <doctest/doctest.h>
+
+#include "util/redact.h"
 
 using zipllm::redact;
 using zipllm::strip_userinfo;
@@ -11,7 +11,8 @@ TEST_CASE("redact: credentials in URLs and secret query parameters") {
         "cannot reach https://***@hub.example/x.git: refused");
   CHECK(redact("s3://b/p?endpoint=http://bob:PW@10.0.0.1:9000&region=r") ==
         "s3://b/p?endpoint=http://***@10.0.0.1:9000&region=r");
-  CHECK(redact("GET https://h/k?X-Amz-Signature=abc123&x=1") == "GET https://h/k?X-Amz-Signature=***&x=1");
+  CHECK(redact("GET https://h/k?X-Amz-Signature=abc123&x=1") ==
+        "GET https://h/k?X-Amz-Signature=***&x=1");
   CHECK(redact("https://h/k?a=1&token=s3cr3t") == "https://h/k?a=1&token=***");
   CHECK(redact("https://user@host/x") == "https://***@host/x");
   CHECK(redact("no urls here, a@b and key=v") == "no urls here, a@b and key=v");
