@@ -48,7 +48,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 BUILD=${ZIPLLM_BUILD_DIR:-build}
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr/local >/dev/null
+# ZIPLLM_CMAKE_ARGS: extra configure options (CI adds -DZIPLLM_WERROR=ON).
+# shellcheck disable=SC2086
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr/local \
+  ${ZIPLLM_CMAKE_ARGS:-} >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"
 $SUDO cmake --install "$BUILD" >/dev/null
 echo "install.sh: installed $(command -v git-zipllm) ($(git-zipllm --version))"

@@ -34,7 +34,7 @@ Status run(const Args& a) {
   ops::IngestReport report;
   format::Manifest m = TRY(ops::ingest_file(a.input, base.empty() ? nullptr : &base, resolver,
                                             *pack, pool, opts, &report));
-  TRY_STATUS_CTX(pack->finish(format::serialize_manifest(m)), a.output);
+  TRY_STATUS_CTX(pack->publish(format::serialize_manifest(m)), a.output);
   size_t deltas = 0, reused = 0;
   for (const auto& t : report.tensors) {
     deltas += t.delta;

@@ -227,7 +227,7 @@ void for_each_lane(Buckets& b, size_t n, Step&& step) {
 // w byte planes of n bytes each, in one allocation that is not zero-filled
 // (every byte is written before it is read).
 struct Planes {
-  Planes(size_t w, size_t n) : bytes(new uint8_t[w * n]), w(w), n(n) {}
+  Planes(size_t words, size_t count) : bytes(new uint8_t[words * count]), w(words), n(count) {}
   uint8_t* operator[](size_t j) { return bytes.get() + j * n; }
   const uint8_t* operator[](size_t j) const { return bytes.get() + j * n; }
   std::unique_ptr<uint8_t[]> bytes;

@@ -145,7 +145,7 @@ Result<Response> perform(const Request& req) {
     return make_error(Errc::Internal, "curl_easy_init failed");
   }
   Response resp;
-  Exchange x{&req, &resp, c};
+  Exchange x{&req, &resp, c, 0, {}};
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);

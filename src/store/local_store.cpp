@@ -280,7 +280,7 @@ Status LocalStore::finish() {
   if (!batch) {
     return {};
   }
-  TRY_STATUS(batch->finish(""));
+  TRY_STATUS(batch->publish(""));
   std::lock_guard lock(m_mutex);
   m_batch_ids.clear();
   scan_packs();

@@ -64,7 +64,7 @@ Result<std::unique_ptr<ObjectOutput>> PackWriter::create(const ObjectId& id, uin
   return std::unique_ptr<ObjectOutput>(new PackOutput(*this, id));
 }
 
-Status PackWriter::finish(const std::string& manifest) {
+Status PackWriter::publish(const std::string& manifest) {
   uint64_t manifest_offset = m_file.size();
   TRY_STATUS(
       m_file.write(Bytes(reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size())));

@@ -26,8 +26,10 @@ class PackWriter : public ObjectSink {
 
   bool contains(const ObjectId& id) const override { return m_index.count(id) > 0; }
   Result<std::unique_ptr<ObjectOutput>> create(const ObjectId& id, uint64_t raw_size) override;
-  // Writes manifest, index and trailer, then publishes the file.
-  Status finish(const std::string& manifest);
+  // Writes manifest, index and trailer, then publishes the file. (Not
+  // ObjectSink::finish(), which has nothing to do here: the pack is one
+  // file, published whole.)
+  Status publish(const std::string& manifest);
   uint64_t objects_bytes() const { return m_file.size(); }
 
  private:

@@ -108,40 +108,49 @@ using Status = Result<void>;
 
 }  // namespace zipllm
 
+// Each expansion gets its own variable, so TRYs nest without shadowing.
+#define ZIPLLM_CAT_(a, b) a##b
+#define ZIPLLM_CAT(a, b) ZIPLLM_CAT_(a, b)
+#define ZIPLLM_TRY_VAR ZIPLLM_CAT(zipllm_try_, __COUNTER__)
+
 // TRY(expr): evaluate a Result; on error return it from the enclosing
 // function, otherwise yield the value. (GNU statement expression.)
-#define TRY(expr)                            \
-  ({                                         \
-    auto zipllm_try_ = (expr);               \
-    if (!zipllm_try_) {                      \
-      return std::move(zipllm_try_).error(); \
-    }                                        \
-    std::move(*zipllm_try_);                 \
+#define TRY(expr) ZIPLLM_TRY_(expr, ZIPLLM_TRY_VAR)
+#define ZIPLLM_TRY_(expr, var)       \
+  ({                                 \
+    auto var = (expr);               \
+    if (!var) {                      \
+      return std::move(var).error(); \
+    }                                \
+    std::move(*var);                 \
   })
 
 // TRY_STATUS(expr): the same for Result<void>.
-#define TRY_STATUS(expr)                     \
-  do {                                       \
-    auto zipllm_try_ = (expr);               \
-    if (!zipllm_try_) {                      \
-      return std::move(zipllm_try_).error(); \
-    }                                        \
+#define TRY_STATUS(expr) ZIPLLM_TRY_STATUS_(expr, ZIPLLM_TRY_VAR)
+#define ZIPLLM_TRY_STATUS_(expr, var) \
+  do {                                \
+    auto var = (expr);                \
+    if (!var) {                       \
+      return std::move(var).error();  \
+    }                                 \
   } while (0)
 
 // TRY_CTX(expr, what): like TRY but adds context to the error.
-#define TRY_CTX(expr, what)                                \
-  ({                                                       \
-    auto zipllm_try_ = (expr);                             \
-    if (!zipllm_try_) {                                    \
-      return std::move(zipllm_try_).error().context(what); \
-    }                                                      \
-    std::move(*zipllm_try_);                               \
+#define TRY_CTX(expr, what) ZIPLLM_TRY_CTX_(expr, what, ZIPLLM_TRY_VAR)
+#define ZIPLLM_TRY_CTX_(expr, what, var)           \
+  ({                                               \
+    auto var = (expr);                             \
+    if (!var) {                                    \
+      return std::move(var).error().context(what); \
+    }                                              \
+    std::move(*var);                               \
   })
 
-#define TRY_STATUS_CTX(expr, what)                         \
-  do {                                                     \
-    auto zipllm_try_ = (expr);                             \
-    if (!zipllm_try_) {                                    \
-      return std::move(zipllm_try_).error().context(what); \
-    }                                                      \
+#define TRY_STATUS_CTX(expr, what) ZIPLLM_TRY_STATUS_CTX_(expr, what, ZIPLLM_TRY_VAR)
+#define ZIPLLM_TRY_STATUS_CTX_(expr, what, var)    \
+  do {                                             \
+    auto var = (expr);                             \
+    if (!var) {                                    \
+      return std::move(var).error().context(what); \
+    }                                              \
   } while (0)

@@ -3,6 +3,7 @@
 // transfers, a path for uploads).
 #include <cstdlib>
 
+#include "fuzz_target.h"
 #include "git/lfs_message.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "format/manifest.h"
+#include "fuzz_target.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zipllm;

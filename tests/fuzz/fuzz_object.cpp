@@ -8,6 +8,7 @@
 
 #include "codec/chunk.h"
 #include "format/object.h"
+#include "fuzz_target.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zipllm;

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "fuzz_target.h"
 #include "git/pkt_line.h"
 #include "util/file.h"
 

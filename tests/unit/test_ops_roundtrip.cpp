@@ -62,7 +62,7 @@ TEST_CASE("ops: pack round-trip without and with a base file; bytes identical") 
     auto m = ops::ingest_file(e.dir.path("fine.safetensors"), use_base ? &bm : nullptr, resolver,
                               *pack, e.pool, e.opts, &rep);
     REQUIRE(m);
-    REQUIRE(pack->finish(format::serialize_manifest(*m)));
+    REQUIRE(pack->publish(format::serialize_manifest(*m)));
     CHECK(rep.tensors.size() == 6);
     CHECK(rep.tensors[5].reused == (rep.tensors[5].name == "tied" || rep.tensors[5].name == "w"));
 
