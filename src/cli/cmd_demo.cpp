@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "git/git_command.h"
+#include "util/env.h"
 #include "util/file.h"
 
 namespace zipllm::cli {
@@ -40,8 +41,8 @@ std::string find_data_dir(const std::string& given) {
   if (!given.empty()) {
     candidates.push_back(given);
   }
-  if (const char* env = std::getenv("GIT_ZIPLLM_DEMO_DATA")) {
-    candidates.push_back(env);
+  if (auto dir = env::string(env::Var::DemoData)) {
+    candidates.push_back(*dir);
   }
   candidates.push_back(std::string(ZIPLLM_DATA_DIR) + "/demo");
   candidates.push_back(std::string(ZIPLLM_SOURCE_DIR) + "/tests/data/stories260K");

@@ -7,6 +7,8 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "codec/ctx_rans.h"
+#include "util/env.h"
 #include "util/file.h"
 #include "util/redact.h"
 
@@ -44,6 +46,11 @@ int main(int argc, char** argv) {
   // A closed pipe is an error to report, not a reason to die silently.
   std::signal(SIGPIPE, SIG_IGN);
   (void)zipllm::process_umask();  // read while single-threaded
+  if (auto simd = zipllm::env::string(zipllm::env::Var::Simd);
+      simd && (*simd == "scalar" || *simd == "avx2")) {
+    namespace cr = zipllm::codec::ctx_rans;
+    cr::cap_kernel(*simd == "scalar" ? cr::Kernel::Scalar : cr::Kernel::Avx2);
+  }
   // Base files are read through mappings; one truncated by another
   // process meanwhile faults. Say so instead of dying of a bus error
   // (temp files are left for `git zipllm gc`; nothing was published).
@@ -80,6 +87,7 @@ int main(int argc, char** argv) {
   reg(add_sync(app));
   reg(add_transfer(app));
   reg(add_trust(app));
+  reg(add_env(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cstdlib>
 #include <memory>
@@ -198,8 +199,9 @@ Result<unsigned> get_table(Bytes enc, size_t& pos, uint32_t* freq) {
   return nsym;
 }
 
-// The best kernel this CPU has. GIT_ZIPLLM_SIMD=scalar|avx2 caps it (to
-// measure what other CPUs get; the bytes are the same either way).
+std::atomic<int> g_kernel_cap{static_cast<int>(Kernel::Avx512)};
+
+// The best kernel this CPU has, within the cap (cap_kernel).
 Kernel best_kernel() {
   static const Kernel best = [] {
     Kernel k = Kernel::Scalar;
@@ -213,15 +215,10 @@ Kernel best_kernel() {
       k = Kernel::Avx512;
     }
 #endif
-    const char* cap = std::getenv("GIT_ZIPLLM_SIMD");
-    if (cap && std::string(cap) == "scalar") {
-      k = Kernel::Scalar;
-    } else if (cap && std::string(cap) == "avx2" && k == Kernel::Avx512) {
-      k = Kernel::Avx2;
-    }
     return k;
   }();
-  return best;
+  return static_cast<Kernel>(
+      std::min(static_cast<int>(best), g_kernel_cap.load(std::memory_order_relaxed)));
 }
 
 // The encoder's symbol constants, in two arrays indexed by
@@ -1107,6 +1104,10 @@ void encode_with(Kernel k, const uint8_t* raw, const uint8_t* base, size_t n,
 void encode(const uint8_t* raw, const uint8_t* base, size_t n, const format::DtypeInfo& dt,
             uint32_t threshold, std::vector<uint8_t>& out) {
   encode_with(best_kernel(), raw, base, n, dt, threshold, out);
+}
+
+void cap_kernel(Kernel max) {
+  g_kernel_cap.store(static_cast<int>(max), std::memory_order_relaxed);
 }
 
 bool kernel_available(Kernel k) {

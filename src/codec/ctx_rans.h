@@ -50,6 +50,10 @@ Status decode(Bytes enc, size_t& pos, const uint8_t* base, size_t n, const forma
 // are for 2-byte words, wider ones always take the scalar kernels).
 enum class Kernel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 bool kernel_available(Kernel k);
+// Caps the kernel the coder uses (to measure what other CPUs get; the
+// bytes are the same either way). main sets it from GIT_ZIPLLM_SIMD, before
+// any coding starts.
+void cap_kernel(Kernel max);
 void encode_with(Kernel k, const uint8_t* raw, const uint8_t* base, size_t n,
                  const format::DtypeInfo& dt, uint32_t threshold, std::vector<uint8_t>& out);
 Status decode_with(Kernel k, Bytes enc, size_t& pos, const uint8_t* base, size_t n,

@@ -20,6 +20,7 @@
 #include "git/sync.h"
 #include "ops/ingest.h"
 #include "ops/restore.h"
+#include "util/env.h"
 #include "util/redact.h"
 
 namespace zipllm::git {
@@ -191,7 +192,7 @@ Status Filter::Receiver::finish(std::string& out) {
     TRY_STATUS(to_spool());  // the file is longer than what git sent
   }
   TRY_STATUS(m_filter.ensure_open());
-  if (std::getenv("GIT_ZIPLLM_TRACE")) {
+  if (env::flag(env::Var::Trace)) {
     std::fprintf(stderr, "git-zipllm: trace: clean %s: %s\n", m_path.c_str(),
                  m_spool ? "spooled" : "same as the work tree file");
   }
@@ -210,9 +211,8 @@ Status Filter::Receiver::finish(std::string& out) {
 }
 
 bool Filter::is_manifest(const TempFile& content) {
-  const char* skip = std::getenv("GIT_ZIPLLM_SKIP_SMUDGE");
   auto size = spool_size(content);
-  return !(skip && std::string(skip) == "1") && size && *size <= format::k_max_manifest_size &&
+  return !env::flag(env::Var::SkipSmudge) && size && *size <= format::k_max_manifest_size &&
          starts_with_manifest_magic(content, *size);
 }
 
@@ -240,7 +240,7 @@ Status Filter::prefetch(const std::vector<const TempFile*>& contents) {
   }
   auto st = TRY(git::prefetch(*m_store, manifests,
                               remote::default_transfer_options("git-zipllm: downloading")));
-  if (st.objects && std::getenv("GIT_ZIPLLM_TRACE")) {
+  if (st.objects && env::flag(env::Var::Trace)) {
     std::fprintf(stderr, "git-zipllm: trace: prefetched %llu object(s) for %zu file(s)\n",
                  static_cast<unsigned long long>(st.objects), manifests.size());
   }
@@ -249,9 +249,8 @@ Status Filter::prefetch(const std::vector<const TempFile*>& contents) {
 
 Result<Filter::SmudgeResult> Filter::smudge(const std::string& path, const TempFile& content) {
   SmudgeResult r;
-  const char* skip = std::getenv("GIT_ZIPLLM_SKIP_SMUDGE");
   uint64_t size = TRY(spool_size(content));
-  if ((skip && std::string(skip) == "1") || !starts_with_manifest_magic(content, size) ||
+  if (env::flag(env::Var::SkipSmudge) || !starts_with_manifest_magic(content, size) ||
       size > format::k_max_manifest_size) {
     r.passthrough = true;
     return r;
@@ -560,7 +559,7 @@ Status FilterServer::handle(const std::vector<std::string>& header) {
     Delayed d;
     d.spool = std::make_shared<TempFile>(std::move(**spool));
     m_delayed.emplace(path, std::move(d));
-    if (std::getenv("GIT_ZIPLLM_TRACE")) {
+    if (env::flag(env::Var::Trace)) {
       std::fprintf(stderr, "git-zipllm: trace: smudge %s delayed\n", path.c_str());
     }
     TRY_STATUS(m_w.write_text("status=delayed"));

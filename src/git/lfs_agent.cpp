@@ -15,6 +15,7 @@
 #include "git/sync.h"
 #include "ops/ingest.h"
 #include "ops/restore.h"
+#include "util/env.h"
 #include "util/redact.h"
 
 namespace zipllm::git {
@@ -25,7 +26,7 @@ using nlohmann::json;
 
 // git-lfs shows agent stderr only under GIT_TRACE; messages go in errors.
 void trace(const std::string& s) {
-  if (std::getenv("GIT_ZIPLLM_TRACE")) {
+  if (env::flag(env::Var::Trace)) {
     std::fprintf(stderr, "git-zipllm: transfer: %s\n", redact(s).c_str());
   }
 }

@@ -9,6 +9,7 @@
 #include "remote/http.h"
 #include "remote/sigv4.h"
 #include "remote/transfer.h"
+#include "util/env.h"
 #include "util/file.h"
 #include "util/redact.h"
 
@@ -21,16 +22,6 @@ constexpr uint64_t k_default_part_size = 64ull << 20;
 constexpr uint64_t k_max_single_put = 5ull << 30;  // S3's limit for one PUT
 constexpr uint64_t k_min_part_size = 5ull << 20;   // ... and for a part (but the last)
 constexpr uint64_t k_max_parts = 10000;
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) {
-    return fallback;
-  }
-  char* end = nullptr;
-  unsigned long long n = std::strtoull(v, &end, 10);
-  return (end && *end == '\0' && n > 0) ? n : fallback;
-}
 
 std::string xml_value(const std::string& xml, const std::string& tag) {
   size_t a = xml.find("<" + tag + ">");
@@ -195,8 +186,7 @@ Result<std::unique_ptr<S3Remote>> S3Remote::open(const std::string& url, const S
       loc.settings.path_style.value_or(given.path_style.value_or(r->m_custom_endpoint));
   r->m_creds = AwsCredentialProvider::from_environment();
   bool plain_http_elsewhere = endpoint.rfind("http://", 0) == 0 && !http::is_loopback(endpoint);
-  const char* env_allow = std::getenv("GIT_ZIPLLM_S3_ALLOW_HTTP");
-  bool allowed = given.allow_http || (env_allow && std::string(env_allow) == "1");
+  bool allowed = given.allow_http || env::flag(env::Var::S3AllowHttp);
   if (plain_http_elsewhere && !allowed &&
       r->m_creds->source() != AwsCredentialProvider::Source::None &&
       r->m_creds->source() != AwsCredentialProvider::Source::InstanceMetadata) {
@@ -206,14 +196,15 @@ Result<std::unique_ptr<S3Remote>> S3Remote::open(const std::string& url, const S
                           "`git config zipllm.s3allowhttp true` or GIT_ZIPLLM_S3_ALLOW_HTTP=1");
   }
   r->m_multipart_threshold =
-      std::min(env_u64("GIT_ZIPLLM_S3_MULTIPART_THRESHOLD", k_default_multipart_threshold),
+      std::min(env::number(env::Var::S3MultipartThreshold, k_default_multipart_threshold, 1),
                k_max_single_put);
-  r->m_part_size = std::clamp(env_u64("GIT_ZIPLLM_S3_PART_SIZE", k_default_part_size),
+  r->m_part_size = std::clamp(env::number(env::Var::S3PartSize, k_default_part_size, 1),
                               k_min_part_size, k_max_single_put);
-  r->m_checksum = env_u64("GIT_ZIPLLM_S3_CHECKSUM", 0) == 1;
-  r->m_connect_timeout_ms = static_cast<long>(env_u64("GIT_ZIPLLM_CONNECT_TIMEOUT_MS", 10000));
-  r->m_stall_seconds = static_cast<long>(env_u64("GIT_ZIPLLM_STALL_SECONDS", 60));
-  r->m_max_send_speed = env_u64("GIT_ZIPLLM_MAX_SEND_SPEED", 0);
+  r->m_checksum = env::flag(env::Var::S3Checksum);
+  r->m_connect_timeout_ms =
+      static_cast<long>(env::number(env::Var::ConnectTimeoutMs, 10000, 1, 3600000));
+  r->m_stall_seconds = static_cast<long>(env::number(env::Var::StallSeconds, 60, 1, 86400));
+  r->m_max_send_speed = env::number(env::Var::MaxSendSpeed, 0);
   return r;
 }
 
@@ -364,7 +355,7 @@ Status S3Remote::ping() {
   Call call;
   call.method = "HEAD";
   call.bucket_only = true;
-  call.timeout_ms = static_cast<long>(env_u64("GIT_ZIPLLM_PING_TIMEOUT_MS", 10000));
+  call.timeout_ms = static_cast<long>(env::number(env::Var::PingTimeoutMs, 10000, 1, 3600000));
   auto r = perform(call);
   if (!r) {
     Error e = std::move(r).error();

@@ -11,20 +11,12 @@
 #include <unordered_set>
 
 #include "store/object_io.h"
+#include "util/env.h"
 #include "util/progress.h"
 
 namespace zipllm::remote {
 
 namespace {
-
-int env_int(const char* name, int fallback, int lo, int hi) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) {
-    return fallback;
-  }
-  int n = std::atoi(v);
-  return n < lo ? lo : n > hi ? hi : n;
-}
 
 // Progress over a known set of transfers.
 class Meter {
@@ -60,8 +52,8 @@ class Meter {
 
 TransferOptions default_transfer_options(std::string label) {
   TransferOptions o;
-  o.jobs = env_int("GIT_ZIPLLM_TRANSFERS", 8, 1, 64);
-  o.attempts = env_int("GIT_ZIPLLM_RETRIES", 5, 1, 20);
+  o.jobs = static_cast<int>(env::number(env::Var::Transfers, 8, 1, 64));
+  o.attempts = static_cast<int>(env::number(env::Var::Retries, 5, 1, 20));
   o.label = std::move(label);
   return o;
 }

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "util/env.h"
+
 namespace zipllm {
 
 ThreadPool::ThreadPool(unsigned threads) {
@@ -41,14 +43,8 @@ void ThreadPool::run() {
 }
 
 unsigned ThreadPool::default_threads() {
-  if (const char* env = std::getenv("GIT_ZIPLLM_THREADS")) {
-    int n = std::atoi(env);
-    if (n > 0 && n <= 256) {
-      return static_cast<unsigned>(n);
-    }
-  }
   unsigned n = std::thread::hardware_concurrency();
-  return n ? n : 1;
+  return static_cast<unsigned>(env::number(env::Var::Threads, n ? n : 1, 1, 256));
 }
 
 }  // namespace zipllm
