@@ -113,10 +113,12 @@ t_merge_conflict() {
     clean_tree && git switch -q main
 }
 t_parallel_adds() {
+  # Each add's own exit status counts (a bare `wait` returns 0 whatever
+  # the jobs did).
   cd "$SCRATCH/fam" && git worktree add -q ../wt2 && (
-    cp "$S/ftA2_chain_manpages.bf16.safetensors" p1.safetensors && git add p1.safetensors &
-    cd ../wt2 && cp "$S/ftA2_chain_manpages.bf16.safetensors" p2.safetensors && git add p2.safetensors &
-    wait ) && cd ../wt2 && run git commit -qm p2 && cd ../fam && run git commit -qm p1 &&
+    cp "$S/ftA2_chain_manpages.bf16.safetensors" p1.safetensors && git add p1.safetensors & a1=$!
+    ( cd ../wt2 && cp "$S/ftA2_chain_manpages.bf16.safetensors" p2.safetensors && git add p2.safetensors ) & a2=$!
+    wait $a1 && wait $a2 ) && cd ../wt2 && run git commit -qm p2 && cd ../fam && run git commit -qm p1 &&
     rm p1.safetensors && run git checkout -- p1.safetensors && cmp -s p1.safetensors "$S/ftA2_chain_manpages.bf16.safetensors" &&
     cd ../wt2 && rm p2.safetensors && run git checkout -- p2.safetensors &&
     cmp -s p2.safetensors "$S/ftA2_chain_manpages.bf16.safetensors" && [ ! -d .git/zipllm ] &&
@@ -128,11 +130,16 @@ t_killed_clean() {
   cd "$SCRATCH/fam" &&
     { printf "\\x$(printf %02x ${#hdr})\\0\\0\\0\\0\\0\\0\\0"; printf '%s' "$hdr"; head -c 67108864 /dev/urandom; } > big.safetensors &&
     [ "$(stat -c %s big.safetensors)" = $((8 + ${#hdr} + 67108864)) ] || return 1
-  # Kill only our own filter (other suites may run at the same time), once
-  # it has been receiving for a moment.
+  # Kill only our own filter (other suites may run at the same time) while
+  # it works: once its spool exists (the file differs from the index, so
+  # the clean copies it), not after a guessed delay.
   ( git add big.safetensors > /dev/null 2>&1 & pid=$!
-    for _ in $(seq 1 100); do pgrep -P $pid -f 'git-zipllm filter-process' >/dev/null && break; sleep 0.05; done
-    sleep 0.2; pkill -9 -P $pid -f 'git-zipllm filter-process'; rc=$?; wait $pid; exit $rc ) || return 1
+    for _ in $(seq 1 1000); do
+      [ -n "$(find .git/zipllm/tmp -name 'spool.tmp-*' 2>/dev/null)" ] && break
+      kill -0 $pid 2>/dev/null || break
+      sleep 0.005
+    done
+    pkill -9 -P $pid -f 'git-zipllm filter-process'; rc=$?; wait $pid; exit $rc ) || return 1
     run git zipllm verify && run git zipllm gc --older-than 0 &&
     [ -z "$(find .git/zipllm -name '*.tmp-*')" ] && run git zipllm verify && run git add big.safetensors && run git commit -qm big && rm big.safetensors && run git checkout -- big.safetensors &&
     [ "$(stat -c %s big.safetensors)" -gt 67000000 ] && git rm -q big.safetensors && run git commit -qm rm-big
