@@ -2,14 +2,14 @@
 // finding out why something is not used: version, the filter configuration
 // at each scope, attributes, store paths, the remote store and where its URL
 // came from, the LFS agent configuration, and every GIT_ZIPLLM_ variable.
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "git/git_command.h"
 #include "git/install.h"
 #include "git/settings.h"
 #include "util/env.h"
 #include "util/redact.h"
-
-#include <cstdio>
 
 namespace zipllm::cli {
 
@@ -37,16 +37,19 @@ Status run() {
   for (const char* scope : {"--system", "--global", "--local"}) {
     std::string process = config_at(scope, "filter.zipllm.process");
     row(std::string("filter (") + (scope + 2) + ")",
-        process.empty() ? "not configured" : process + ", required=" + config_at(scope, "filter.zipllm.required"));
+        process.empty() ? "not configured"
+                        : process + ", required=" + config_at(scope, "filter.zipllm.required"));
   }
   if (repo) {
-    row("filter in effect", git::filter_configured(*repo) ? "yes" : "no (git add would store raw files)");
+    row("filter in effect",
+        git::filter_configured(*repo) ? "yes" : "no (git add would store raw files)");
     row("git directory", repo->common_dir());
     row("work tree", repo->workdir().value_or("(bare)"));
     row("local store", repo->config_string("zipllm.storepath").value_or(repo->store_path()));
     git::Settings settings = git::Settings::load(*repo);
     auto target = git::resolve_remote_store(*repo, settings, "");
-    row("remote store", target ? target->url + "  (" + target->how + ")" : "none: " + target.error().message);
+    row("remote store",
+        target ? target->url + "  (" + target->how + ")" : "none: " + target.error().message);
     if (target && !target->note.empty()) {
       row("", target->note);
     }
@@ -55,7 +58,8 @@ Status run() {
     }
     auto tracked = repo->tracked_paths();
     row("tracked model files", tracked ? std::to_string(tracked->size()) : tracked.error().message);
-    row("lfs.standalonetransferagent", repo->config_string("lfs.standalonetransferagent").value_or("(unset)"));
+    row("lfs.standalonetransferagent",
+        repo->config_string("lfs.standalonetransferagent").value_or("(unset)"));
   } else {
     row("repository", "none here (" + repo.error().message + ")");
   }
@@ -71,7 +75,8 @@ Status run() {
 }  // namespace
 
 std::vector<Runner> add_env(CLI::App& app) {
-  app.add_subcommand("env", "Show the configuration git-zipllm sees (filter, stores, LFS, environment)");
+  app.add_subcommand("env",
+                     "Show the configuration git-zipllm sees (filter, stores, LFS, environment)");
   return {[] {
     Status s = run();
     return s ? 0 : fail(s.error().context("env"));

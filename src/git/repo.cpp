@@ -342,57 +342,66 @@ namespace {
 // `git -c key=value` reaches child processes as GIT_CONFIG_PARAMETERS (and
 // GIT_CONFIG_COUNT/KEY_n/VALUE_n), which libgit2 1.5 ignores: read them here.
 // Format: single-quoted words, "'key'='value'" or older "'key=value'".
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> parse_config_parameters(const std::string& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<std::string> words;
+  std::vector<bool> joined;  // word i was attached to word i-1 by '='
+  size_t i = 0;
+  bool attach = false;
+  while (i < s.size()) {
+    if (s[i] == ' ') {
+      ++i;
+      attach = false;
+      continue;
+    }
+    if (s[i] == '=') {
+      ++i;
+      attach = true;
+      continue;
+    }
+    if (s[i] != '\'') {
+      break;  // not the format we know
+    }
+    std::string w;
+    ++i;
+    while (i < s.size()) {
+      if (s[i] == '\'') {
+        // '\'' is an escaped quote inside a word
+        if (s.compare(i, 4, "'\\''") == 0) {
+          w += '\'';
+          i += 4;
+          continue;
+        }
+        ++i;
+        break;
+      }
+      w += s[i++];
+    }
+    words.push_back(w);
+    joined.push_back(attach);
+    attach = false;
+  }
+  for (size_t k = 0; k < words.size(); ++k) {
+    if (k + 1 < words.size() && joined[k + 1]) {
+      out.emplace_back(words[k], words[k + 1]);
+      ++k;
+    } else {
+      size_t eq = words[k].find('=');
+      out.emplace_back(words[k].substr(0, eq),
+                       eq == std::string::npos ? "true" : words[k].substr(eq + 1));
+    }
+  }
+  return out;
+}
+
+namespace {
+
 std::vector<std::pair<std::string, std::string>> command_line_config() {
   std::vector<std::pair<std::string, std::string>> out;
   if (const char* p = std::getenv("GIT_CONFIG_PARAMETERS")) {
-    std::string s = p;
-    std::vector<std::string> words;
-    std::vector<bool> joined;  // word i was attached to word i-1 by '='
-    size_t i = 0;
-    bool attach = false;
-    while (i < s.size()) {
-      if (s[i] == ' ') {
-        ++i;
-        attach = false;
-        continue;
-      }
-      if (s[i] == '=') {
-        ++i;
-        attach = true;
-        continue;
-      }
-      if (s[i] != '\'') {
-        break;  // not the format we know
-      }
-      std::string w;
-      ++i;
-      while (i < s.size()) {
-        if (s[i] == '\'') {
-          // '\'' is an escaped quote inside a word
-          if (s.compare(i, 4, "'\\''") == 0) {
-            w += '\'';
-            i += 4;
-            continue;
-          }
-          ++i;
-          break;
-        }
-        w += s[i++];
-      }
-      words.push_back(w);
-      joined.push_back(attach);
-      attach = false;
-    }
-    for (size_t k = 0; k < words.size(); ++k) {
-      if (k + 1 < words.size() && joined[k + 1]) {
-        out.emplace_back(words[k], words[k + 1]);
-        ++k;
-      } else {
-        size_t eq = words[k].find('=');
-        out.emplace_back(words[k].substr(0, eq),
-                         eq == std::string::npos ? "true" : words[k].substr(eq + 1));
-      }
-    }
+    out = parse_config_parameters(p);
   }
   if (const char* c = std::getenv("GIT_CONFIG_COUNT")) {
     int n = std::atoi(c);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "util/result.h"
@@ -14,6 +15,12 @@
 struct git_repository;
 
 namespace zipllm::git {
+
+// `git -c key=value` reaches child processes as GIT_CONFIG_PARAMETERS,
+// which libgit2 1.5 ignores: its single-quoted words, "'key'='value'" or
+// the older "'key=value'" ('\'' inside a word is a quote; a key alone is
+// "true"). Stops at the first word it does not understand.
+std::vector<std::pair<std::string, std::string>> parse_config_parameters(const std::string& text);
 
 class Repo {
  public:

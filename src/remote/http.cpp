@@ -1,5 +1,6 @@
 #include "remote/http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -219,10 +220,14 @@ bool is_loopback(const std::string& url) {
     host = host.substr(at + 1);
   }
   if (!host.empty() && host[0] == '[') {
-    return host.rfind("[::1]", 0) == 0;
+    return host == "[::1]" || host.rfind("[::1]:", 0) == 0;
   }
   host = host.substr(0, host.find(':'));
-  return host == "localhost" || host.rfind("127.", 0) == 0;
+  in_addr addr{};
+  if (::inet_pton(AF_INET, host.c_str(), &addr) == 1) {
+    return (ntohl(addr.s_addr) >> 24) == 127;  // 127.0.0.0/8, a whole address only
+  }
+  return host == "localhost";
 }
 
 }  // namespace zipllm::remote::http

@@ -1,10 +1,10 @@
-#include "util/env.h"
-
 #include <doctest/doctest.h>
 
 #include <cstdlib>
 #include <set>
 #include <string>
+
+#include "util/env.h"
 
 using namespace zipllm;
 

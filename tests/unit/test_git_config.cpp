@@ -1,0 +1,58 @@
+// Pure parsers of the git layer: `git -c` parameters, git-config syntax
+// (.zipllmconfig), pre-push hook input.
+#include <doctest/doctest.h>
+
+#include "git/repo.h"
+#include "git/settings.h"
+#include "git/sync.h"
+
+using namespace zipllm::git;
+using KV = std::vector<std::pair<std::string, std::string>>;
+
+TEST_CASE("GIT_CONFIG_PARAMETERS: both spellings, quotes, flags") {
+  CHECK(parse_config_parameters("'zipllm.url'='s3://b/p'") == KV{{"zipllm.url", "s3://b/p"}});
+  CHECK(parse_config_parameters("'zipllm.url=s3://b/p'") == KV{{"zipllm.url", "s3://b/p"}});
+  CHECK(parse_config_parameters("'a.b'='1' 'c.d=2'") == KV{{"a.b", "1"}, {"c.d", "2"}});
+  CHECK(parse_config_parameters("'core.bare'") == KV{{"core.bare", "true"}});
+  CHECK(parse_config_parameters("'x.y'='it'\\''s'") == KV{{"x.y", "it's"}});
+  CHECK(parse_config_parameters("'x.y'='a=b'") == KV{{"x.y", "a=b"}});
+  CHECK(parse_config_parameters("").empty());
+  CHECK(parse_config_parameters("garbage 'x.y'='1'").empty());  // stops at what it does not know
+}
+
+TEST_CASE("git-config syntax of .zipllmconfig") {
+  auto m = parse_git_config(
+      "# comment\n[zipllm]\n\turl = s3://models/team ; trailing comment\n\tBase = "
+      "\"base/model.safetensors\"\n"
+      "[remote \"Origin\"]\n\tzipllmurl = /srv/x\n[broken\nkey = ignored\n[zipllm] s3pathstyle\n");
+  CHECK(m["zipllm.url"] == "s3://models/team");
+  CHECK(m["zipllm.base"] == "base/model.safetensors");
+  CHECK(m["remote.Origin.zipllmurl"] == "/srv/x");  // subsection keeps its case
+  CHECK(m["zipllm.s3pathstyle"] == "true");         // a key alone is true
+  CHECK(m.count("key") == 0);
+}
+
+TEST_CASE("committed settings that need trust") {
+  CHECK(needs_trust("zipllm.url"));
+  CHECK(needs_trust("ZIPLLM.S3ENDPOINT"));
+  CHECK(needs_trust("remote.origin.zipllmurl"));
+  CHECK_FALSE(needs_trust("zipllm.base"));
+  CHECK_FALSE(needs_trust("zipllm.s3region"));
+}
+
+TEST_CASE("pre-push input to rev-list arguments") {
+  const std::string zero(40, '0');
+  const std::string a(40, 'a'), b(40, 'b'), c(40, 'c');
+  auto args = pre_push_rev_args("refs/heads/main " + a + " refs/heads/main " + b + "\n", "origin");
+  CHECK(args == std::vector<std::string>{a, "--not", b, "--remotes=origin"});
+  // A new branch: nothing to subtract but what the remote's refs have.
+  args = pre_push_rev_args("refs/heads/new " + a + " refs/heads/new " + zero + "\n", "origin");
+  CHECK(args == std::vector<std::string>{a, "--not", "--remotes=origin"});
+  // A deletion pushes nothing.
+  CHECK(pre_push_rev_args("(delete) " + zero + " refs/heads/old " + c + "\n", "origin").empty());
+  // Pushing to a URL: no remote-tracking refs to subtract.
+  args = pre_push_rev_args("refs/heads/main " + a + " refs/heads/main " + zero + "\n",
+                           "https://h/r.git");
+  CHECK(args == std::vector<std::string>{a, "--not"});
+  CHECK(pre_push_rev_args("", "origin").empty());
+}
