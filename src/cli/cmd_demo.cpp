@@ -56,11 +56,10 @@ std::string find_data_dir(const std::string& given) {
 
 uint64_t tree_size(const fs::path& p) {
   uint64_t total = 0;
-  std::error_code ec;
-  for (const auto& e : fs::recursive_directory_iterator(p, ec)) {
-    if (e.is_regular_file(ec)) {
-      total += e.file_size(ec);
-    }
+  for (const auto& f : list_files_recursive(p.string())) {
+    std::error_code ec;
+    uint64_t size = is_plain_file(f) ? fs::file_size(f, ec) : 0;
+    total += ec ? 0 : size;
   }
   return total;
 }
@@ -138,7 +137,8 @@ Status run(const Args& a) {
     if (ec) {
       return make_error(Errc::IoError, "cannot copy " + std::string(m.file) + ": " + ec.message());
     }
-    raw_total += fs::file_size(fs::path(data) / m.file);
+    uint64_t size = fs::file_size(fs::path(data) / m.file, ec);
+    raw_total += ec ? 0 : size;
   }
   std::printf("git-zipllm demo: the stories260K family (%s), in a temporary git repository\n\n",
               data.c_str());

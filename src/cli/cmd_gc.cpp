@@ -50,41 +50,26 @@ class Sweeper {
   uint64_t m_bytes = 0;
 };
 
-// Regular files under `dir`, recursively, without following links and
-// without throwing.
-std::vector<fs::path> files_under(const fs::path& dir) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(dir, ec), end;
-  while (!ec && it != end) {
-    if (it->is_regular_file(ec) || it->is_symlink(ec)) {
-      out.push_back(it->path());
-    }
-    it.increment(ec);
-  }
-  return out;
-}
-
 Status run(int older_than_minutes) {
   auto repo = TRY(git::Repo::open());
   auto store = TRY(git::ModelStore::open_local(repo));
   const std::string root = store->local->root();
   Sweeper sweeper(fs::file_time_type::clock::now() - std::chrono::minutes(older_than_minutes));
   for (const char* dir : {"objects", "packs", "tmp", "bases", "cache", "lfs"}) {
-    for (const auto& p : files_under(root + "/" + dir)) {
-      if (p.filename().string().find(".tmp-") != std::string::npos || std::string(dir) == "tmp") {
+    for (const auto& p : list_files_recursive(root + "/" + dir)) {
+      if (fs::path(p).filename().string().find(".tmp-") != std::string::npos ||
+          std::string(dir) == "tmp") {
         sweeper.sweep(p);
       }
     }
   }
-  for (const auto& p : files_under(root + "/corrupt")) {
+  for (const auto& p : list_files_recursive(root + "/corrupt")) {
     sweeper.sweep(p);
   }
   // Clean-cache entries that no longer answer (their objects are missing).
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(root + "/cache/clean", ec)) {
+  for (const auto& e : list_dir(root + "/cache/clean")) {
     bool stale = true;
-    if (auto text = read_whole_file(e.path().string(), format::k_max_manifest_size)) {
+    if (auto text = read_whole_file(e, format::k_max_manifest_size)) {
       if (auto m = format::parse_manifest(std::string(text->begin(), text->end()))) {
         stale = false;
         for (const auto& id : format::object_ids(*m)) {
@@ -93,7 +78,7 @@ Status run(int older_than_minutes) {
       }
     }
     if (stale) {
-      sweeper.remove(e.path());
+      sweeper.remove(e);
     }
   }
   // Versions before 0.2 wrote `git zipllm checkout`'s temp file beside the
@@ -102,12 +87,12 @@ Status run(int older_than_minutes) {
     static const std::regex k_leftover(R"(\.tmp-[0-9]+-[0-9]+-[0-9a-f]{8})");
     for (const auto& p : TRY(repo.tracked_paths())) {
       fs::path file = fs::path(*wd) / p;
-      for (const auto& e : fs::directory_iterator(file.parent_path(), ec)) {
-        std::string name = e.path().filename().string();
+      for (const auto& e : list_dir(file.parent_path().string())) {
+        std::string name = fs::path(e).filename().string();
         std::string stem = file.filename().string();
         if (name.size() > stem.size() && name.compare(0, stem.size(), stem) == 0 &&
-            std::regex_match(name.substr(stem.size()), k_leftover) && e.is_regular_file(ec)) {
-          sweeper.sweep(e.path());
+            std::regex_match(name.substr(stem.size()), k_leftover) && is_plain_file(e)) {
+          sweeper.sweep(e);
         }
       }
     }

@@ -82,9 +82,9 @@ Result<std::optional<RegisteredBase>> load_base(const ModelStore& store, const s
   RegisteredBase rb;
   rb.name = name;
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_regular_file() && e.path().extension() == ".manifest") {
-      files.push_back(e.path());
+  for (const auto& e : list_dir(dir)) {
+    if (fs::path(e).extension() == ".manifest" && is_plain_file(e)) {
+      files.push_back(e);
     }
   }
   std::sort(files.begin(), files.end());
@@ -104,9 +104,10 @@ std::vector<std::string> list_bases(const ModelStore& store) {
   std::vector<std::string> names;
   std::error_code ec;
   std::string root = bases_dir(store);
-  for (const auto& e : fs::recursive_directory_iterator(root, ec)) {
-    if (e.is_regular_file() && e.path().extension() == ".manifest") {
-      std::string name = fs::relative(e.path().parent_path(), root, ec).string();
+  for (const auto& f : list_files_recursive(root)) {
+    fs::path e(f);
+    if (e.extension() == ".manifest") {
+      std::string name = fs::relative(e.parent_path(), root, ec).string();
       if (names.empty() || names.back() != name) {
         names.push_back(name);
       }

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "util/file.h"
+
 namespace zipllm::git {
 
 namespace {
@@ -246,7 +248,7 @@ std::optional<std::string> Repo::local_path_of(const std::string& given) {
     url = url.substr(7);
   }
   if (!url.empty() && url.find("://") == std::string::npos && (url[0] == '/' || url[0] == '.') &&
-      std::filesystem::exists(url)) {
+      path_exists(url)) {
     return url;
   }
   return std::nullopt;

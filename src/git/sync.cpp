@@ -1,5 +1,6 @@
 #include "git/sync.h"
 
+#include <charconv>
 #include <set>
 #include <sstream>
 
@@ -92,7 +93,15 @@ Result<std::vector<TreeBlob>> ls_tree(const std::string& ref) {
     std::string mode, type, hex, size_text;
     in >> mode >> type >> hex >> size_text;
     if (tab != std::string::npos && type == "blob") {
-      out.push_back({entry.substr(tab + 1), hex, size_text == "-" ? 0 : std::stoull(size_text)});
+      uint64_t size = 0;
+      if (size_text != "-") {
+        auto [p, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
+        if (ec != std::errc() || p != size_text.data() + size_text.size()) {
+          return make_error(Errc::Internal,
+                            "git ls-tree gave an unreadable size '" + size_text + "'");
+        }
+      }
+      out.push_back({entry.substr(tab + 1), hex, size});
     }
   }
   return out;

@@ -91,7 +91,14 @@ Status parallel_for(size_t n, int jobs, const std::function<Status(size_t)>& fn)
       if (i >= n) {
         return;
       }
-      Status s = fn(i);
+      // An exception must not escape a worker thread (that would end the
+      // process without a message): it fails the loop like an error.
+      Status s;
+      try {
+        s = fn(i);
+      } catch (const std::exception& e) {
+        s = make_error(Errc::Internal, std::string("internal error: ") + e.what());
+      }
       if (!s) {
         std::lock_guard lock(mutex);
         if (!failed.exchange(true)) {

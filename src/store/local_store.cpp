@@ -77,14 +77,13 @@ void LocalStore::scan_packs() const {
     }
     m_packs_mtime_ns = mtime;
   }
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(m_root + "/packs", ec)) {
-    std::string name = e.path().filename().string();
+  for (const auto& path : list_dir(m_root + "/packs")) {
+    std::string name = path.substr(path.rfind('/') + 1);
     if (name.size() < 4 || name.compare(name.size() - 4, 4, ".zpk") != 0 ||
         m_pack_names.count(name)) {
       continue;
     }
-    auto r = PackReader::open(e.path().string());
+    auto r = PackReader::open(path);
     if (r) {
       m_pack_names.insert(name);
       m_packs.push_back(std::move(*r));
@@ -289,16 +288,14 @@ Status LocalStore::finish() {
 
 std::vector<ObjectId> LocalStore::list_ids() const {
   std::set<ObjectId> ids;
-  std::error_code ec;
   // objects/<2 hex>/<30 hex>: two levels, listed without following links.
-  for (const auto& fan : std::filesystem::directory_iterator(m_root + "/objects", ec)) {
-    std::string dir = fan.path().filename().string();
-    std::error_code ec2;
-    if (dir.size() != 2 || !fan.is_directory(ec2)) {
+  for (const auto& fan : list_dir(m_root + "/objects")) {
+    std::string dir = fan.substr(fan.rfind('/') + 1);
+    if (dir.size() != 2 || !is_plain_dir(fan)) {
       continue;
     }
-    for (const auto& e : std::filesystem::directory_iterator(fan.path(), ec2)) {
-      if (auto id = ObjectId::from_hex(dir + e.path().filename().string())) {
+    for (const auto& e : list_dir(fan)) {
+      if (auto id = ObjectId::from_hex(dir + e.substr(e.rfind('/') + 1))) {
         ids.insert(*id);  // temp files (".tmp-…") do not parse as ids
       }
     }

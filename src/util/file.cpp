@@ -172,6 +172,31 @@ Result<std::vector<uint8_t>> read_whole_file(const std::string& path, uint64_t m
   return data;
 }
 
+std::vector<std::string> list_dir(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec), end;
+  while (!ec && it != end) {
+    out.push_back(it->path().string());
+    it.increment(ec);
+  }
+  return out;
+}
+
+std::vector<std::string> list_files_recursive(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(dir, ec), end;
+  while (!ec && it != end) {
+    std::error_code ec2;
+    if (it->is_symlink(ec2) || it->is_regular_file(ec2)) {
+      out.push_back(it->path().string());
+    }
+    it.increment(ec);
+  }
+  return out;
+}
+
 Status make_dirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
@@ -179,6 +204,16 @@ Status make_dirs(const std::string& path) {
     return make_error(Errc::IoError, "cannot create directory " + path + ": " + ec.message());
   }
   return {};
+}
+
+bool is_plain_file(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool is_plain_dir(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 bool path_exists(const std::string& path) {

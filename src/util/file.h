@@ -77,8 +77,17 @@ class MappedRange {
 // place through mappings where possible.
 Result<ObjectId> hash_file_range(int fd, uint64_t offset, uint64_t length, const std::string& path);
 
+// The entries of a directory (nothing if it cannot be read), and the
+// files under it at any depth (symbolic links listed, not followed). Never
+// throw: std::filesystem's range-for increments do, on a racing delete.
+std::vector<std::string> list_dir(const std::string& dir);
+std::vector<std::string> list_files_recursive(const std::string& dir);
+
 Status make_dirs(const std::string& path);
 bool path_exists(const std::string& path);
+// Whether `path` itself (a link not followed) is a regular file / a directory.
+bool is_plain_file(const std::string& path);
+bool is_plain_dir(const std::string& path);
 // Whether both paths name the same existing file (same device and inode:
 // links and other spellings included).
 bool same_file(const std::string& a, const std::string& b);

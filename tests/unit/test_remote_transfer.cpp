@@ -58,6 +58,17 @@ TEST_CASE("parallel_for: every index once, the first error returned, no new work
                              [](size_t) -> Status { return make_error(Errc::Internal, "never"); }));
 }
 
+TEST_CASE("parallel_for: an exception in a worker is an error, not the end of the process") {
+  Status s = remote::parallel_for(100, 4, [&](size_t i) -> Status {
+    if (i == 7) {
+      throw std::runtime_error("seven");
+    }
+    return {};
+  });
+  REQUIRE_FALSE(s);
+  CHECK(s.error().message.find("seven") != std::string::npos);
+}
+
 TEST_CASE("object closure: delta bases after the objects that need them; a missing one is named") {
   test::ScratchDir dir;
   ThreadPool pool(2);
