@@ -17,8 +17,8 @@ using namespace zipllm;
 
 static std::vector<uint8_t> load(const char* path, format::Header& h) {
   auto bytes = *read_whole_file(path, 1ull << 36);
-  uint64_t n = *format::parse_header_length(Bytes(bytes.data(), 8), bytes.size());
-  h = *format::parse_header(Bytes(bytes.data() + 8, n), bytes.size());
+  uint64_t n = *format::parse_header_length(ByteView(bytes.data(), 8), bytes.size());
+  h = *format::parse_header(ByteView(bytes.data() + 8, n), bytes.size());
   return bytes;
 }
 

@@ -20,8 +20,8 @@ struct Loaded {
 static Loaded load(const char* path) {
   Loaded l;
   l.bytes = *read_whole_file(path, 1ull << 36);
-  uint64_t n = *format::parse_header_length(Bytes(l.bytes.data(), 8), l.bytes.size());
-  auto h = format::parse_header(Bytes(l.bytes.data() + 8, n), l.bytes.size());
+  uint64_t n = *format::parse_header_length(ByteView(l.bytes.data(), 8), l.bytes.size());
+  auto h = format::parse_header(ByteView(l.bytes.data() + 8, n), l.bytes.size());
   if (!h) {
     std::fprintf(stderr, "%s: %s\n", path, h.error().message.c_str());
     std::exit(1);
@@ -75,22 +75,22 @@ int main(int argc, char** argv) {
       auto t0 = std::chrono::steady_clock::now();
       for (size_t off = 0; off < t.size(); off += chunk) {
         size_t len = std::min(chunk, static_cast<size_t>(t.size() - off));
-        Bytes raw(f + off, len);
+        ByteView raw(f + off, len);
         std::vector<uint8_t> out;
         const auto& var = variants[v];
         if (var.mode == 0 || !b) {
           codec::encode_solo(raw, dt, var.policy, out);
         } else if (var.mode == 1) {
-          codec::encode_delta(raw, Bytes(b + off, len), dt, 0, var.policy, out);
+          codec::encode_delta(raw, ByteView(b + off, len), dt, 0, var.policy, out);
         } else if (var.mode == 2) {
           uint32_t th =
               static_cast<uint32_t>(std::getenv("TH") ? std::atoi(std::getenv("TH")) : 512);
-          codec::encode_delta(raw, Bytes(b + off, len), dt,
+          codec::encode_delta(raw, ByteView(b + off, len), dt,
                               std::max<uint32_t>(th, len / dt.word / 128), var.policy, out);
         } else {
           codec::EncodeOptions o;
           o.policy = var.policy;
-          codec::encode_chunk(raw, Bytes(b + off, len), dt, o, out);
+          codec::encode_chunk(raw, ByteView(b + off, len), dt, o, out);
         }
         totals[v] += out.size();
       }

@@ -23,8 +23,8 @@ static std::vector<uint8_t> load(const char* path, format::Header& h) {
     std::fprintf(stderr, "%s\n", bytes.error().message.c_str());
     std::exit(1);
   }
-  uint64_t n = *format::parse_header_length(Bytes(bytes->data(), 8), bytes->size());
-  h = *format::parse_header(Bytes(bytes->data() + 8, n), bytes->size());
+  uint64_t n = *format::parse_header_length(ByteView(bytes->data(), 8), bytes->size());
+  h = *format::parse_header(ByteView(bytes->data() + 8, n), bytes->size());
   return std::move(*bytes);
 }
 
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   }
   for (auto* o : {&*ob, &*of}) {
     (void)o->write(prefix);
-    (void)o->write(Bytes(reinterpret_cast<const uint8_t*>(header.data()), header.size()));
+    (void)o->write(ByteView(reinterpret_cast<const uint8_t*>(header.data()), header.size()));
   }
   std::vector<uint8_t> bb(tensor_bytes), fb(tensor_bytes);
   for (uint64_t sz : sizes) {
@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
       fb[2 * i] = uint8_t(pf[k]);
       fb[2 * i + 1] = uint8_t(pf[k] >> 8);
     }
-    (void)ob->write(Bytes(bb.data(), sz));
-    (void)of->write(Bytes(fb.data(), sz));
+    (void)ob->write(ByteView(bb.data(), sz));
+    (void)of->write(ByteView(fb.data(), sz));
   }
   if (!ob->commit() || !of->commit()) {
     std::fprintf(stderr, "write failed\n");

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "codec/buckets.h"
 #include "codec/ctx_rans.h"
 #include "codec/ints.h"
 #include "codec/words.h"
@@ -12,6 +13,8 @@ namespace zipllm::codec {
 
 namespace {
 
+using buckets::Buckets;
+using buckets::k_quarters;
 using format::DtypeInfo;
 
 // memcpy that accepts empty (possibly null) ranges.
@@ -31,198 +34,8 @@ W rotr1(W x) {
   return W(W(x >> 1) | W(x << (8 * sizeof(W) - 1)));
 }
 
-// Exponent sub-streams: which bucket each element goes to, derived from the
-// base chunk alone so the decoder can recompute it. Bucket 0 collects every
-// exponent seen fewer than `threshold` times; the others, in increasing
-// exponent order, get one bucket each. Within a bucket, elements keep their
-// order.
-//
-// The element loops walk four quarters of the chunk at once, each quarter
-// with its own bucket cursors (`lane_next`), so four independent dependency
-// chains run in parallel instead of one serialized on a cursor. The stream
-// layout is the same as a single sequential pass.
-constexpr size_t k_lanes = 4;
-
-struct Buckets {
-  std::vector<uint16_t> bucket_of;  // exponent -> bucket (empty: one bucket)
-  std::vector<uint16_t> exps;       // the exponents of buckets 1, 2, ... (increasing)
-  std::vector<uint32_t> counts;     // elements per bucket
-  std::array<std::vector<uint32_t>, k_lanes> lane_next;  // per-quarter cursors
-  size_t quarter = 0;  // elements per lane; the last lane also takes the rest
-  unsigned shift = 0;
-  uint32_t emask = 0;
-};
-
-template <class W>
-Buckets make_buckets(const uint8_t* base, size_t n, const DtypeInfo& dt, uint32_t threshold) {
-  Buckets b;
-  b.quarter = n / k_lanes;
-  if (threshold == 0 || dt.exp_bits == 0) {
-    b.counts = {static_cast<uint32_t>(n)};
-    return b;
-  }
-  b.emask = (1u << dt.exp_bits) - 1;
-  b.shift = dt.mant_bits;
-  const size_t stride = b.emask + 1;
-  std::vector<uint32_t> hist(k_lanes * stride, 0);
-  for (size_t t = 0; t < b.quarter; ++t) {
-    for (size_t q = 0; q < k_lanes; ++q) {
-      size_t i = q * b.quarter + t;
-      hist[q * stride + ((load<W>(base + i * sizeof(W)) >> b.shift) & b.emask)]++;
-    }
-  }
-  for (size_t i = k_lanes * b.quarter; i < n; ++i) {
-    hist[(k_lanes - 1) * stride + ((load<W>(base + i * sizeof(W)) >> b.shift) & b.emask)]++;
-  }
-  b.bucket_of.assign(stride, 0);
-  b.counts.push_back(0);
-  for (uint32_t e = 0; e < stride; ++e) {
-    uint32_t c = 0;
-    for (size_t q = 0; q < k_lanes; ++q) {
-      c += hist[q * stride + e];
-    }
-    if (c >= threshold) {
-      b.bucket_of[e] = static_cast<uint16_t>(b.counts.size());
-      b.exps.push_back(static_cast<uint16_t>(e));
-      b.counts.push_back(c);
-    } else {
-      b.counts[0] += c;
-    }
-  }
-  std::vector<uint32_t> pos(b.counts.size(), 0);
-  for (size_t k = 1; k < pos.size(); ++k) {
-    pos[k] = pos[k - 1] + b.counts[k - 1];
-  }
-  for (size_t q = 0; q < k_lanes; ++q) {
-    b.lane_next[q] = pos;
-    for (uint32_t e = 0; e < stride; ++e) {
-      pos[b.bucket_of[e]] += hist[q * stride + e];
-    }
-  }
-  return b;
-}
-
-// Split chunks of at least this many elements are written as mode 4.
+// Bucketed chunks of at least this many elements are written as mode 4.
 constexpr size_t k_table_min_elements = 65536;
-
-// Where quarter k's cursor for bucket j must end: the next quarter's start,
-// or for the last quarter the bucket's end. `lane_start` is the cursors'
-// state before the elements are placed.
-uint32_t lane_end(const Buckets& b, const std::array<std::vector<uint32_t>, k_lanes>& lane_start,
-                  size_t k, size_t j) {
-  return k + 1 < k_lanes ? lane_start[k + 1][j] : lane_start[0][j] + b.counts[j];
-}
-
-// The bucket table of a mode-4 delta chunk (docs/FORMAT.md §3): the
-// exponents that have their own bucket, then for each quarter of the chunk
-// the number of its elements in each bucket.
-void put_bucket_table(const Buckets& b,
-                      const std::array<std::vector<uint32_t>, k_lanes>& lane_start,
-                      std::vector<uint8_t>& out) {
-  const size_t nb = b.counts.size();
-  put_varint(out, b.exps.size());
-  for (uint16_t e : b.exps) {
-    put_varint(out, e);
-  }
-  for (size_t k = 0; k < k_lanes; ++k) {
-    for (size_t j = 0; j < nb; ++j) {
-      put_varint(out, lane_end(b, lane_start, k, j) - lane_start[k][j]);
-    }
-  }
-}
-
-// Reads a bucket table into cursors for n elements. The counts are checked
-// for consistency here (every quarter adds up to its length); whether they
-// match the base's exponents is checked after placing (lanes_consumed).
-Result<Buckets> read_bucket_table(Bytes enc, size_t& pos, size_t n, const DtypeInfo& dt) {
-  if (dt.exp_bits == 0) {
-    return make_error(Errc::Corrupt, "bucket table for a dtype without exponents");
-  }
-  Buckets b;
-  b.quarter = n / k_lanes;
-  b.emask = (1u << dt.exp_bits) - 1;
-  b.shift = dt.mant_bits;
-  b.bucket_of.assign(b.emask + 1, 0);
-  uint64_t nb = TRY(get_varint(enc, pos));
-  if (nb > b.emask + 1) {
-    return make_error(Errc::Corrupt, "bucket table lists too many exponents");
-  }
-  for (uint64_t j = 0; j < nb; ++j) {
-    uint64_t e = TRY(get_varint(enc, pos));
-    if (e > b.emask || (!b.exps.empty() && e <= b.exps.back())) {
-      return make_error(Errc::Corrupt, "bucket table: exponents out of range or order");
-    }
-    b.exps.push_back(static_cast<uint16_t>(e));
-    b.bucket_of[e] = static_cast<uint16_t>(j + 1);
-  }
-  const size_t buckets = nb + 1;
-  std::array<std::vector<uint64_t>, k_lanes> lane_counts;
-  std::vector<uint64_t> totals(buckets, 0);
-  for (size_t k = 0; k < k_lanes; ++k) {
-    const uint64_t lane_len = k + 1 < k_lanes ? b.quarter : n - (k_lanes - 1) * b.quarter;
-    uint64_t sum = 0;
-    for (size_t j = 0; j < buckets; ++j) {
-      uint64_t c = TRY(get_varint(enc, pos));
-      if (c > lane_len - sum) {
-        return make_error(Errc::Corrupt, "bucket table: counts exceed their quarter");
-      }
-      sum += c;
-      totals[j] += c;
-      lane_counts[k].push_back(c);
-    }
-    if (sum != lane_len) {
-      return make_error(Errc::Corrupt, "bucket table: counts do not add up to their quarter");
-    }
-  }
-  uint64_t start = 0;
-  for (size_t k = 0; k < k_lanes; ++k) {
-    b.lane_next[k].resize(buckets);
-  }
-  for (size_t j = 0; j < buckets; ++j) {
-    b.counts.push_back(static_cast<uint32_t>(totals[j]));
-    uint64_t at = start;
-    for (size_t k = 0; k < k_lanes; ++k) {
-      b.lane_next[k][j] = static_cast<uint32_t>(at);
-      at += lane_counts[k][j];
-    }
-    start += totals[j];
-  }
-  return b;
-}
-
-// After placing: did every quarter take exactly its counted elements from
-// each bucket (so the table matched the base's exponents)?
-bool lanes_consumed(const Buckets& b,
-                    const std::array<std::vector<uint32_t>, k_lanes>& lane_start) {
-  for (size_t k = 0; k < k_lanes; ++k) {
-    for (size_t j = 0; j < b.counts.size(); ++j) {
-      if (b.lane_next[k][j] != lane_end(b, lane_start, k, j)) {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-// Calls step(i, cursors) for every element, four lanes interleaved; each
-// lane visits its own elements in order.
-template <class Step>
-void for_each_lane(Buckets& b, size_t n, Step&& step) {
-  uint32_t* __restrict c0 = b.lane_next[0].data();
-  uint32_t* __restrict c1 = b.lane_next[1].data();
-  uint32_t* __restrict c2 = b.lane_next[2].data();
-  uint32_t* __restrict c3 = b.lane_next[3].data();
-  const size_t q = b.quarter;
-  for (size_t t = 0; t < q; ++t) {
-    step(t, c0);
-    step(q + t, c1);
-    step(2 * q + t, c2);
-    step(3 * q + t, c3);
-  }
-  for (size_t i = k_lanes * q; i < n; ++i) {
-    step(i, c3);
-  }
-}
 
 // w byte planes of n bytes each, in one allocation that is not zero-filled
 // (every byte is written before it is read).
@@ -242,14 +55,15 @@ void encode_planes(const Planes& planes, const std::vector<uint32_t>& counts, co
     size_t off = 0;
     for (uint32_t c : counts) {
       if (c) {
-        encode_stream(Bytes(planes[j] + off, c), policy, out);
+        encode_stream(ByteView(planes[j] + off, c), policy, out);
       }
       off += c;
     }
   }
 }
 
-Status decode_planes(Bytes enc, size_t& pos, Planes& planes, const std::vector<uint32_t>& counts) {
+Status decode_planes(ByteView enc, size_t& pos, Planes& planes,
+                     const std::vector<uint32_t>& counts) {
   for (size_t j = 0; j < planes.w; ++j) {
     size_t off = 0;
     for (uint32_t c : counts) {
@@ -263,13 +77,14 @@ Status decode_planes(Bytes enc, size_t& pos, Planes& planes, const std::vector<u
 }
 
 template <class W>
-void solo_encode(Bytes raw, const DtypeInfo& dt, const Policy& policy, std::vector<uint8_t>& out) {
+void solo_encode(ByteView raw, const DtypeInfo& dt, const Policy& policy,
+                 std::vector<uint8_t>& out) {
   constexpr size_t w = sizeof(W);
   const size_t n = raw.size() / w;
   const bool is_float = dt.exp_bits > 0;
   Planes planes(w, n);
   for (size_t i = 0; i < n; ++i) {
-    W x = load<W>(raw.data() + i * w);
+    W x = load_word<W>(raw.data() + i * w);
     if (is_float) {
       x = rotl1(x);  // sign to bit 0: the top byte is then all exponent (BF16, F32)
     }
@@ -283,7 +98,7 @@ void solo_encode(Bytes raw, const DtypeInfo& dt, const Policy& policy, std::vect
 }
 
 template <class W>
-Status solo_decode(Bytes enc, size_t pos, const DtypeInfo& dt, std::span<uint8_t> out) {
+Status solo_decode(ByteView enc, size_t pos, const DtypeInfo& dt, std::span<uint8_t> out) {
   constexpr size_t w = sizeof(W);
   const size_t n = out.size() / w;
   const bool is_float = dt.exp_bits > 0;
@@ -294,7 +109,7 @@ Status solo_decode(Bytes enc, size_t pos, const DtypeInfo& dt, std::span<uint8_t
     for (size_t j = 0; j < w; ++j) {
       x = W(x | W(W(planes[j][i]) << (8 * j)));
     }
-    store<W>(out.data() + i * w, is_float ? rotr1(x) : x);
+    store_word<W>(out.data() + i * w, is_float ? rotr1(x) : x);
   }
   std::vector<uint8_t> rest;
   TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * w));
@@ -307,7 +122,7 @@ Status solo_decode(Bytes enc, size_t pos, const DtypeInfo& dt, std::span<uint8_t
 
 // The rest of a delta chunk (bytes past the last whole word) is XORed with
 // the base's.
-std::vector<uint8_t> delta_rest(Bytes raw, Bytes base, size_t whole) {
+std::vector<uint8_t> delta_rest(ByteView raw, ByteView base, size_t whole) {
   std::vector<uint8_t> rest(raw.begin() + static_cast<std::ptrdiff_t>(whole), raw.end());
   for (size_t k = 0; k < rest.size(); ++k) {
     rest[k] ^= base[whole + k];
@@ -316,7 +131,7 @@ std::vector<uint8_t> delta_rest(Bytes raw, Bytes base, size_t whole) {
 }
 
 template <class W>
-void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold,
+void delta_encode(ByteView raw, ByteView base, const DtypeInfo& dt, uint32_t threshold,
                   const Policy& policy, std::vector<uint8_t>& out) {
   constexpr size_t w = sizeof(W);
   const size_t n = raw.size() / w;
@@ -325,7 +140,7 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
     threshold = 0;
   }
   if (threshold > 0 && n >= k_table_min_elements && w == 2) {
-    // Large split chunks of 2-byte words (BF16, F16): the context coder
+    // Large bucketed chunks of 2-byte words (BF16, F16): the context coder
     // (mode 5), the sub-streams' statistics without sorting the words.
     // Wider words keep mode 4: the context coder's vector kernel is for
     // 2-byte words only, and its scalar one is slower than mode 4.
@@ -334,7 +149,7 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
     encode_stream(delta_rest(raw, base, n * w), Policy{false, false, false}, out);
     return;
   }
-  Buckets b = make_buckets<W>(base.data(), n, dt, threshold);
+  Buckets b = buckets::make_buckets<W>(base.data(), n, dt, threshold);
   Planes planes(w, n);
   // Raw pointers with __restrict: byte stores may alias anything, and
   // without them the compiler reloads every pointer per element.
@@ -345,15 +160,15 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
   const uint16_t* __restrict bucket_of = b.bucket_of.data();
   const uint8_t* __restrict rp = raw.data();
   const uint8_t* __restrict bp = base.data();
-  const bool split = !b.bucket_of.empty();
+  const bool bucketed = !b.bucket_of.empty();
   const unsigned shift = b.shift;
   const uint32_t emask = b.emask;
   const auto lane_start = b.lane_next;
-  for_each_lane(b, n, [&](size_t i, uint32_t* __restrict next) {
-    W f = load<W>(rp + i * w);
-    W g = load<W>(bp + i * w);
+  buckets::for_each_lane(b, n, [&](size_t i, uint32_t* __restrict next) {
+    W f = load_word<W>(rp + i * w);
+    W g = load_word<W>(bp + i * w);
     uint32_t p = static_cast<uint32_t>(i);
-    if (split) {
+    if (bucketed) {
       p = next[bucket_of[static_cast<uint32_t>(g >> shift) & emask]]++;
     }
     zs[p] = is_float ? delta_word<W, true>(f, g) : delta_word<W, false>(f, g);
@@ -364,16 +179,16 @@ void delta_encode(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
       pl[i] = static_cast<uint8_t>(zs[i] >> (8 * j));
     }
   }
-  // Other large split chunks carry their bucket table (mode 4), so the
+  // Other large bucketed chunks carry their bucket table (mode 4), so the
   // decoder need not histogram the base first. Small ones keep the
   // threshold form (mode 2): there the table costs more bytes (+0.8 % on
   // stories260K) than the histogram costs time.
-  if (split && n >= k_table_min_elements) {
+  if (bucketed && n >= k_table_min_elements) {
     out.push_back(static_cast<uint8_t>(ChunkMode::DeltaBuckets));
-    put_bucket_table(b, lane_start, out);
+    buckets::put_bucket_table(b, lane_start, out);
   } else {
     out.push_back(static_cast<uint8_t>(ChunkMode::Delta));
-    put_u32(out, split ? threshold : 0);
+    put_u32(out, bucketed ? threshold : 0);
   }
   encode_planes(planes, b.counts, policy, out);
   encode_stream(delta_rest(raw, base, n * w), Policy{false, false, false}, out);
@@ -385,7 +200,8 @@ template <class W, bool Float>
 void apply_delta(const uint8_t* __restrict bp, uint8_t* __restrict op, size_t n) {
   constexpr size_t w = sizeof(W);
   for (size_t i = 0; i < n; ++i) {
-    store<W>(op + i * w, undelta_word<W, Float>(load<W>(op + i * w), load<W>(bp + i * w)));
+    store_word<W>(op + i * w,
+                  undelta_word<W, Float>(load_word<W>(op + i * w), load_word<W>(bp + i * w)));
   }
 }
 
@@ -412,7 +228,9 @@ void unsort_apply(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t*
   uint32_t* __restrict c3 = b.lane_next[3].data();
   const size_t q = b.quarter;
   const size_t qw = q * w;
-  auto key = [=](const uint8_t* p) { return (static_cast<uint32_t>(load<W>(p) >> shift)) & emask; };
+  auto key = [=](const uint8_t* p) {
+    return (static_cast<uint32_t>(load_word<W>(p) >> shift)) & emask;
+  };
   for (size_t t0 = 0; t0 < q; t0 += k_block) {
     const size_t t1 = std::min(q, t0 + k_block);
     for (size_t t = t0; t < t1; ++t) {
@@ -421,19 +239,19 @@ void unsort_apply(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t*
       W z1 = zs[c1[bucket_of[key(bp + qw + o)]]++];
       W z2 = zs[c2[bucket_of[key(bp + 2 * qw + o)]]++];
       W z3 = zs[c3[bucket_of[key(bp + 3 * qw + o)]]++];
-      store<W>(op + o, z0);
-      store<W>(op + qw + o, z1);
-      store<W>(op + 2 * qw + o, z2);
-      store<W>(op + 3 * qw + o, z3);
+      store_word<W>(op + o, z0);
+      store_word<W>(op + qw + o, z1);
+      store_word<W>(op + 2 * qw + o, z2);
+      store_word<W>(op + 3 * qw + o, z3);
     }
-    for (size_t lane = 0; lane < k_lanes; ++lane) {
+    for (size_t lane = 0; lane < k_quarters; ++lane) {
       const size_t at = lane * qw + t0 * w;
       apply_delta<W, Float>(bp + at, op + at, t1 - t0);
     }
   }
-  const size_t tail = k_lanes * q;
+  const size_t tail = k_quarters * q;
   for (size_t i = tail; i < n; ++i) {
-    store<W>(op + i * w, zs[c3[bucket_of[key(bp + i * w)]]++]);
+    store_word<W>(op + i * w, zs[c3[bucket_of[key(bp + i * w)]]++]);
   }
   apply_delta<W, Float>(bp + tail * w, op + tail * w, n - tail);
 }
@@ -441,35 +259,35 @@ void unsort_apply(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t*
 // Mode 2 (threshold, buckets recomputed from the base) and mode 4 (bucket
 // table in the chunk).
 template <class W>
-Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt, std::span<uint8_t> out,
-                    bool with_table) {
+Status delta_decode(ByteView enc, size_t pos, ByteView base, const DtypeInfo& dt,
+                    std::span<uint8_t> out, bool with_table) {
   constexpr size_t w = sizeof(W);
   const size_t n = out.size() / w;
   const bool is_float = dt.exp_bits > 0;
   Buckets b;
   if (with_table) {
-    b = TRY(read_bucket_table(enc, pos, n, dt));
+    b = TRY(buckets::read_bucket_table(enc, pos, n, dt));
   } else {
     if (enc.size() - pos < 4) {
       return make_error(Errc::Corrupt, "delta chunk truncated");
     }
     uint32_t threshold = get_u32(enc.data() + pos);
     pos += 4;
-    b = make_buckets<W>(base.data(), n, dt, threshold);
+    b = buckets::make_buckets<W>(base.data(), n, dt, threshold);
   }
   const auto lane_start = b.lane_next;
   Planes planes(w, n);
   TRY_STATUS(decode_planes(enc, pos, planes, b.counts));
   // Join the planes into whole words (sequential, fast): in bucket order
-  // when split, else straight into place.
+  // when bucketed, else straight into place.
   std::unique_ptr<W[]> sorted;
-  const bool split = !b.bucket_of.empty();
+  const bool bucketed = !b.bucket_of.empty();
   uint8_t* words = out.data();
-  if (split) {
+  if (bucketed) {
     // A table that does not match the base makes a quarter's cursor run
     // past its region, by at most the quarter's length: padding keeps
     // those reads inside the buffer; lanes_consumed() rejects the chunk.
-    const size_t pad = with_table ? n - (k_lanes - 1) * b.quarter + 1 : 0;
+    const size_t pad = with_table ? n - (k_quarters - 1) * b.quarter + 1 : 0;
     sorted.reset(new W[n + pad]);  // every word below n is assigned below
     std::fill(sorted.get() + n, sorted.get() + n + pad, W(0));
     words = reinterpret_cast<uint8_t*>(sorted.get());
@@ -478,26 +296,26 @@ Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt, std:
     const uint8_t* __restrict pl = planes[0];
     uint8_t* __restrict dst = words;
     for (size_t i = 0; i < n; ++i) {
-      store<W>(dst + i * w, W(pl[i]));
+      store_word<W>(dst + i * w, W(pl[i]));
     }
   }
   for (size_t j = 1; j < w; ++j) {
     const uint8_t* __restrict pl = planes[j];
     uint8_t* __restrict dst = words;
     for (size_t i = 0; i < n; ++i) {
-      store<W>(dst + i * w, W(load<W>(dst + i * w) | W(W(pl[i]) << (8 * j))));
+      store_word<W>(dst + i * w, W(load_word<W>(dst + i * w) | W(W(pl[i]) << (8 * j))));
     }
   }
-  if (split && is_float) {
+  if (bucketed && is_float) {
     unsort_apply<W, true>(base.data(), sorted.get(), out.data(), n, b);
-  } else if (split) {
+  } else if (bucketed) {
     unsort_apply<W, false>(base.data(), sorted.get(), out.data(), n, b);
   } else if (is_float) {
     apply_delta<W, true>(base.data(), out.data(), n);
   } else {
     apply_delta<W, false>(base.data(), out.data(), n);
   }
-  if (with_table && !lanes_consumed(b, lane_start)) {
+  if (with_table && !buckets::lanes_consumed(b, lane_start)) {
     return make_error(Errc::Corrupt, "delta chunk's bucket table does not match its base");
   }
   std::vector<uint8_t> rest;
@@ -513,7 +331,7 @@ Status delta_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt, std:
 
 // Mode 5: the context coder's payload (its context list first), then the
 // rest.
-Status context_decode(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt,
+Status context_decode(ByteView enc, size_t pos, ByteView base, const DtypeInfo& dt,
                       std::span<uint8_t> out) {
   const size_t n = out.size() / dt.word;
   TRY_STATUS(ctx_rans::decode(enc, pos, base.data(), n, dt, out.data()));
@@ -544,38 +362,39 @@ auto by_word(const DtypeInfo& dt, Args&&... args) {
 
 template <class W>
 struct SoloEnc {
-  static void run(Bytes raw, const DtypeInfo& dt, const Policy& p, std::vector<uint8_t>& out) {
+  static void run(ByteView raw, const DtypeInfo& dt, const Policy& p, std::vector<uint8_t>& out) {
     solo_encode<W>(raw, dt, p, out);
   }
 };
 template <class W>
 struct SoloDec {
-  static Status run(Bytes enc, size_t pos, const DtypeInfo& dt, std::span<uint8_t> out) {
+  static Status run(ByteView enc, size_t pos, const DtypeInfo& dt, std::span<uint8_t> out) {
     return solo_decode<W>(enc, pos, dt, out);
   }
 };
 template <class W>
 struct DeltaEnc {
-  static void run(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t t, const Policy& p,
+  static void run(ByteView raw, ByteView base, const DtypeInfo& dt, uint32_t t, const Policy& p,
                   std::vector<uint8_t>& out) {
     delta_encode<W>(raw, base, dt, t, p, out);
   }
 };
 template <class W>
 struct DeltaDec {
-  static Status run(Bytes enc, size_t pos, Bytes base, const DtypeInfo& dt, std::span<uint8_t> out,
-                    bool with_table) {
+  static Status run(ByteView enc, size_t pos, ByteView base, const DtypeInfo& dt,
+                    std::span<uint8_t> out, bool with_table) {
     return delta_decode<W>(enc, pos, base, dt, out, with_table);
   }
 };
 
 }  // namespace
 
-void encode_solo(Bytes raw, const DtypeInfo& dt, const Policy& policy, std::vector<uint8_t>& out) {
+void encode_solo(ByteView raw, const DtypeInfo& dt, const Policy& policy,
+                 std::vector<uint8_t>& out) {
   by_word<SoloEnc>(dt, raw, dt, policy, out);
 }
 
-void encode_delta(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold,
+void encode_delta(ByteView raw, ByteView base, const DtypeInfo& dt, uint32_t threshold,
                   const Policy& policy, std::vector<uint8_t>& out) {
   by_word<DeltaEnc>(dt, raw, base, dt, threshold, policy, out);
 }
@@ -583,11 +402,11 @@ void encode_delta(Bytes raw, Bytes base, const DtypeInfo& dt, uint32_t threshold
 // Sub-stream threshold: an exponent gets its own stream when it holds at
 // least this many elements, so each stream's frequency table (a few hundred
 // bytes at most) is paid for by enough symbols.
-static uint32_t split_threshold(size_t n) {
+static uint32_t bucket_threshold(size_t n) {
   return std::max<uint32_t>(256, static_cast<uint32_t>(n / 128));
 }
 
-void encode_chunk(Bytes raw, Bytes base, const DtypeInfo& dt, const EncodeOptions& opts,
+void encode_chunk(ByteView raw, ByteView base, const DtypeInfo& dt, const EncodeOptions& opts,
                   std::vector<uint8_t>& out) {
   if (base.size() > raw.size()) {
     base = base.first(raw.size());
@@ -595,7 +414,7 @@ void encode_chunk(Bytes raw, Bytes base, const DtypeInfo& dt, const EncodeOption
   if (!base.empty() && base.size() < raw.size()) {
     // The base covers a prefix (a grown leading dimension): delta-code the
     // rows both share, code the new rows on their own.
-    out.push_back(static_cast<uint8_t>(ChunkMode::Split));
+    out.push_back(static_cast<uint8_t>(ChunkMode::Prefix));
     put_u32(out, static_cast<uint32_t>(base.size()));
     size_t len_pos = out.size();
     put_u32(out, 0);
@@ -605,23 +424,23 @@ void encode_chunk(Bytes raw, Bytes base, const DtypeInfo& dt, const EncodeOption
     for (int i = 0; i < 4; ++i) {
       out[len_pos + i] = static_cast<uint8_t>(first_len >> (8 * i));
     }
-    encode_chunk(raw.subspan(base.size()), Bytes(), dt, opts, out);
+    encode_chunk(raw.subspan(base.size()), ByteView(), dt, opts, out);
     return;
   }
   std::vector<uint8_t> best;
   if (!base.empty()) {
     const size_t n = raw.size() / dt.word;
-    const bool can_split = opts.try_split && dt.exp_bits > 0 && n >= 2 * 256;
+    const bool can_bucket = opts.try_buckets && dt.exp_bits > 0 && n >= 2 * 256;
     // Large chunks always gain from exponent sub-streams; small ones may
     // not, so they try both.
-    if (!can_split || n < 65536) {
+    if (!can_bucket || n < 65536) {
       encode_delta(raw, base, dt, 0, opts.policy, best);
     }
-    if (can_split) {
-      std::vector<uint8_t> split;
-      encode_delta(raw, base, dt, split_threshold(n), opts.policy, split);
-      if (best.empty() || split.size() < best.size()) {
-        best.swap(split);
+    if (can_bucket) {
+      std::vector<uint8_t> bucketed;
+      encode_delta(raw, base, dt, bucket_threshold(n), opts.policy, bucketed);
+      if (best.empty() || bucketed.size() < best.size()) {
+        best.swap(bucketed);
       }
     }
   }
@@ -648,15 +467,15 @@ void encode_chunk(Bytes raw, Bytes base, const DtypeInfo& dt, const EncodeOption
   out.insert(out.end(), best.begin(), best.end());
 }
 
-Result<ChunkMode> chunk_mode(Bytes enc) {
+Result<ChunkMode> chunk_mode(ByteView enc) {
   if (enc.empty() || enc[0] > 5) {
     return make_error(Errc::Corrupt, "unknown chunk mode");
   }
   return static_cast<ChunkMode>(enc[0]);
 }
 
-static Status decode_chunk_at(Bytes enc, Bytes base, const DtypeInfo& dt, std::span<uint8_t> out,
-                              int depth) {
+static Status decode_chunk_at(ByteView enc, ByteView base, const DtypeInfo& dt,
+                              std::span<uint8_t> out, int depth) {
   ChunkMode mode = TRY(chunk_mode(enc));
   switch (mode) {
     case ChunkMode::Raw:
@@ -679,25 +498,25 @@ static Status decode_chunk_at(Bytes enc, Bytes base, const DtypeInfo& dt, std::s
         return make_error(Errc::Corrupt, "delta chunk without enough base data");
       }
       return context_decode(enc, 1, base.first(out.size()), dt, out);
-    case ChunkMode::Split: {
+    case ChunkMode::Prefix: {
       if (depth > 0 || enc.size() < 9) {
-        return make_error(Errc::Corrupt, "malformed split chunk");
+        return make_error(Errc::Corrupt, "malformed prefix chunk");
       }
       uint32_t prefix = get_u32(enc.data() + 1);
       uint32_t first_len = get_u32(enc.data() + 5);
       if (prefix > out.size() || prefix > base.size() || first_len > enc.size() - 9) {
-        return make_error(Errc::Corrupt, "split chunk lengths out of range");
+        return make_error(Errc::Corrupt, "prefix chunk lengths out of range");
       }
       TRY_STATUS(decode_chunk_at(enc.subspan(9, first_len), base.first(prefix), dt,
                                  out.first(prefix), depth + 1));
-      return decode_chunk_at(enc.subspan(9 + first_len), Bytes(), dt, out.subspan(prefix),
+      return decode_chunk_at(enc.subspan(9 + first_len), ByteView(), dt, out.subspan(prefix),
                              depth + 1);
     }
   }
   return make_error(Errc::Corrupt, "unknown chunk mode");
 }
 
-Status decode_chunk(Bytes enc, Bytes base, const DtypeInfo& dt, std::span<uint8_t> out) {
+Status decode_chunk(ByteView enc, ByteView base, const DtypeInfo& dt, std::span<uint8_t> out) {
   return decode_chunk_at(enc, base, dt, out, 0);
 }
 

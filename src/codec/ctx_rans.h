@@ -42,7 +42,7 @@ void encode(const uint8_t* raw, const uint8_t* base, size_t n, const format::Dty
 // Corrupt on any inconsistency (bad table, stream ending early or late, a
 // final state that is not the encoder's initial one, an element whose
 // context has no table).
-Status decode(Bytes enc, size_t& pos, const uint8_t* base, size_t n, const format::DtypeInfo& dt,
+Status decode(ByteView enc, size_t& pos, const uint8_t* base, size_t n, const format::DtypeInfo& dt,
               uint8_t* out);
 
 // The kernels, for tests: the best the CPU has is used; all give the same
@@ -56,7 +56,7 @@ bool kernel_available(Kernel k);
 void cap_kernel(Kernel max);
 void encode_with(Kernel k, const uint8_t* raw, const uint8_t* base, size_t n,
                  const format::DtypeInfo& dt, uint32_t threshold, std::vector<uint8_t>& out);
-Status decode_with(Kernel k, Bytes enc, size_t& pos, const uint8_t* base, size_t n,
+Status decode_with(Kernel k, ByteView enc, size_t& pos, const uint8_t* base, size_t n,
                    const format::DtypeInfo& dt, uint8_t* out);
 
 // One symbol's encoder constants: the rANS step

@@ -26,7 +26,7 @@ void append_record(std::vector<uint8_t>& out, Coder c, uint32_t raw_len, const u
 
 // rANS via htscodecs. The 32-way interleave is chosen explicitly (never the
 // CPU-dependent "auto") so output bytes do not depend on the machine.
-bool rans_encode(Bytes in, int order, std::vector<uint8_t>& buf) {
+bool rans_encode(ByteView in, int order, std::vector<uint8_t>& buf) {
   int flags = order;
   if (in.size() >= 65536) {
     flags |= RANS_ORDER_X32;
@@ -44,7 +44,7 @@ bool rans_encode(Bytes in, int order, std::vector<uint8_t>& buf) {
   return true;
 }
 
-bool zstd_encode(Bytes in, int level, std::vector<uint8_t>& buf) {
+bool zstd_encode(ByteView in, int level, std::vector<uint8_t>& buf) {
   buf.resize(ZSTD_compressBound(in.size()));
   size_t n = ZSTD_compress(buf.data(), buf.size(), in.data(), in.size(), level);
   if (ZSTD_isError(n)) {
@@ -56,7 +56,7 @@ bool zstd_encode(Bytes in, int level, std::vector<uint8_t>& buf) {
 
 }  // namespace
 
-void encode_stream(Bytes in, const Policy& policy, std::vector<uint8_t>& out) {
+void encode_stream(ByteView in, const Policy& policy, std::vector<uint8_t>& out) {
   uint32_t n = static_cast<uint32_t>(in.size());
   if (n > 0 && std::all_of(in.begin(), in.end(), [&](uint8_t b) { return b == in[0]; })) {
     append_record(out, Coder::Const, n, in.data(), 1);
@@ -94,12 +94,12 @@ void encode_stream(Bytes in, const Policy& policy, std::vector<uint8_t>& out) {
   }
 }
 
-Status decode_stream(Bytes in, size_t& pos, std::vector<uint8_t>& out, size_t expect_len) {
+Status decode_stream(ByteView in, size_t& pos, std::vector<uint8_t>& out, size_t expect_len) {
   out.resize(expect_len);
   return decode_stream_to(in, pos, out);
 }
 
-Status decode_stream_to(Bytes in, size_t& pos, std::span<uint8_t> out) {
+Status decode_stream_to(ByteView in, size_t& pos, std::span<uint8_t> out) {
   const size_t expect_len = out.size();
   if (pos > in.size() || in.size() - pos < k_record_overhead) {
     return make_error(Errc::Corrupt, "stream record truncated");

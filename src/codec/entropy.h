@@ -31,12 +31,12 @@ struct Policy {
 };
 
 // Appends the record for `in` to `out`.
-void encode_stream(Bytes in, const Policy& policy, std::vector<uint8_t>& out);
+void encode_stream(ByteView in, const Policy& policy, std::vector<uint8_t>& out);
 
 // Decodes one record starting at in[pos], advancing pos. The decoded bytes
 // must be exactly `expect_len` long (the caller knows them from its layout).
-Status decode_stream(Bytes in, size_t& pos, std::vector<uint8_t>& out, size_t expect_len);
+Status decode_stream(ByteView in, size_t& pos, std::vector<uint8_t>& out, size_t expect_len);
 // The same, decoding straight into `out` (whose size is the expected length).
-Status decode_stream_to(Bytes in, size_t& pos, std::span<uint8_t> out);
+Status decode_stream_to(ByteView in, size_t& pos, std::span<uint8_t> out);
 
 }  // namespace zipllm::codec

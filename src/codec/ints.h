@@ -29,7 +29,7 @@ inline void put_varint(std::vector<uint8_t>& out, uint64_t v) {
   out.push_back(static_cast<uint8_t>(v));
 }
 
-inline Result<uint64_t> get_varint(Bytes enc, size_t& pos) {
+inline Result<uint64_t> get_varint(ByteView enc, size_t& pos) {
   uint64_t v = 0;
   for (unsigned shift = 0; shift < 64; shift += 7) {
     if (pos >= enc.size()) {

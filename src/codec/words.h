@@ -8,14 +8,14 @@
 namespace zipllm::codec {
 
 template <class W>
-inline W load(const uint8_t* p) {
+inline W load_word(const uint8_t* p) {
   W w;
   std::memcpy(&w, p, sizeof(W));
   return w;
 }
 
 template <class W>
-inline void store(uint8_t* p, W w) {
+inline void store_word(uint8_t* p, W w) {
   std::memcpy(p, &w, sizeof(W));
 }
 

@@ -111,7 +111,7 @@ std::vector<ObjectId> object_ids(const Manifest& m) {
   return ids;
 }
 
-bool looks_like_manifest(Bytes data) {
+bool looks_like_manifest(ByteView data) {
   return data.size() >= k_manifest_magic.size() &&
          std::string_view(reinterpret_cast<const char*>(data.data()), k_manifest_magic.size()) ==
              k_manifest_magic;
@@ -121,7 +121,7 @@ Result<Manifest> parse_manifest(std::string_view text) {
   if (text.size() > k_max_manifest_size) {
     return bad("larger than " + std::to_string(k_max_manifest_size) + " bytes");
   }
-  if (!looks_like_manifest(Bytes(reinterpret_cast<const uint8_t*>(text.data()), text.size()))) {
+  if (!looks_like_manifest(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()))) {
     return bad("does not start with '" + std::string(k_manifest_magic.substr(0, 18)) + "'");
   }
   Manifest m;

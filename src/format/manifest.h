@@ -64,6 +64,6 @@ Result<Manifest> parse_manifest(std::string_view text);
 // data parts of a generic file).
 std::vector<ObjectId> object_ids(const Manifest& m);
 // Cheap check for "is this a manifest?" (the first line only).
-bool looks_like_manifest(Bytes data);
+bool looks_like_manifest(ByteView data);
 
 }  // namespace zipllm::format

@@ -70,7 +70,7 @@ std::vector<uint8_t> serialize_object_header(const ObjectHeader& h) {
   return out;
 }
 
-Result<ObjectHeader> parse_object_prefix(Bytes p) {
+Result<ObjectHeader> parse_object_prefix(ByteView p) {
   if (p.size() < k_object_header_size) {
     return corrupt("object shorter than its header");
   }
@@ -119,7 +119,7 @@ Result<ObjectHeader> parse_object_prefix(Bytes p) {
   return h;
 }
 
-Status parse_object_table(ObjectHeader& h, Bytes prefix, Bytes table) {
+Status parse_object_table(ObjectHeader& h, ByteView prefix, ByteView table) {
   if (table.size() != h.table_size()) {
     return corrupt("chunk table truncated");
   }

@@ -61,9 +61,9 @@ std::vector<uint8_t> serialize_object_header(const ObjectHeader& h);
 
 // Parses the fixed header; returns the chunk count so the caller can read
 // the table. Validates magic, version, kind, dtype, sizes.
-Result<ObjectHeader> parse_object_prefix(Bytes prefix76);
+Result<ObjectHeader> parse_object_prefix(ByteView prefix76);
 // Parses the table that follows and checks header_sum. `h` comes from
 // parse_object_prefix; `prefix76` and `table` are the bytes read.
-Status parse_object_table(ObjectHeader& h, Bytes prefix76, Bytes table);
+Status parse_object_table(ObjectHeader& h, ByteView prefix76, ByteView table);
 
 }  // namespace zipllm::format

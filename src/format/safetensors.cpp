@@ -105,7 +105,7 @@ std::string shape_string(const std::vector<uint64_t>& shape) {
   return s + "]";
 }
 
-bool looks_like_safetensors(Bytes first9, uint64_t file_size) {
+bool looks_like_safetensors(ByteView first9, uint64_t file_size) {
   if (first9.size() < 9 || file_size < 9) {
     return false;
   }
@@ -118,7 +118,7 @@ bool looks_like_safetensors(Bytes first9, uint64_t file_size) {
   return n >= 2 && n <= (100ull << 20) && first9[8] == '{';
 }
 
-Result<uint64_t> parse_header_length(Bytes prefix8, uint64_t file_size) {
+Result<uint64_t> parse_header_length(ByteView prefix8, uint64_t file_size) {
   if (file_size < 8 || prefix8.size() < 8) {
     return bad("file is " + std::to_string(file_size) +
                " bytes; a safetensors file starts with an 8-byte header length");
@@ -140,7 +140,7 @@ Result<uint64_t> parse_header_length(Bytes prefix8, uint64_t file_size) {
   return n;
 }
 
-Result<Header> parse_header(Bytes header_json, uint64_t file_size) {
+Result<Header> parse_header(ByteView header_json, uint64_t file_size) {
   Header h;
   h.header_len = header_json.size();
   if (file_size < 8 + h.header_len) {

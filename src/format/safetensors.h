@@ -52,12 +52,12 @@ struct Header {
 // Whether a file of `file_size` bytes starting with `first9` is meant to be
 // safetensors: a plausible header length (≤ 100 MB) and a JSON object after it. A file
 // that looks like one but fails to parse is malformed, not "something else".
-bool looks_like_safetensors(Bytes first9, uint64_t file_size);
-Result<uint64_t> parse_header_length(Bytes prefix8, uint64_t file_size);
+bool looks_like_safetensors(ByteView first9, uint64_t file_size);
+Result<uint64_t> parse_header_length(ByteView prefix8, uint64_t file_size);
 
 // Parses and validates the header JSON (exactly N bytes) for a file of
 // `file_size` bytes.
-Result<Header> parse_header(Bytes header_json, uint64_t file_size);
+Result<Header> parse_header(ByteView header_json, uint64_t file_size);
 
 std::string shape_string(const std::vector<uint64_t>& shape);  // "[512,64]"
 

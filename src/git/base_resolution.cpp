@@ -154,7 +154,7 @@ std::optional<std::string> zipllmconfig_base(Repo& repo) {
 Result<std::optional<format::Manifest>> index_manifest(Repo& repo, const std::string& path) {
   auto text = TRY(repo.blob(":" + path, format::k_max_manifest_size));
   if (!text || !format::looks_like_manifest(
-                   Bytes(reinterpret_cast<const uint8_t*>(text->data()), text->size()))) {
+                   ByteView(reinterpret_cast<const uint8_t*>(text->data()), text->size()))) {
     return std::optional<format::Manifest>();
   }
   auto m = format::parse_manifest(*text);

@@ -41,7 +41,7 @@ class Filter {
   class Receiver {
    public:
     Receiver(Filter& f, std::string path) : m_filter(f), m_path(std::move(path)) {}
-    Status feed(Bytes block);
+    Status feed(ByteView block);
     // Cleans what was received into `out`.
     Status finish(std::string& out);
 

@@ -127,7 +127,7 @@ bool is_safetensors(const std::string& path) {
   uint8_t head[9];
   auto size = file_size(fd->get(), path);
   return size && read_exact_at(fd->get(), 0, std::span<uint8_t>(head, 9), path) &&
-         format::looks_like_safetensors(Bytes(head, 9), *size);
+         format::looks_like_safetensors(ByteView(head, 9), *size);
 }
 
 Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string& path,

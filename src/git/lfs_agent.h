@@ -1,6 +1,7 @@
 // The Git LFS door: a standalone custom transfer agent (git-lfs runs
 // `git-zipllm transfer` for remotes `git zipllm lfs-enable` selected). JSON
-// lines on stdin/stdout, one transfer at a time (DESIGN.md §5):
+// lines on stdin/stdout, one transfer at a time (git-lfs's custom transfer
+// protocol, docs/custom-transfers.md in git-lfs):
 //
 //   upload:   if the remote store already has lfs/<oid>, done. Otherwise a
 //             safetensors object is ingested into the local store (delta

@@ -55,7 +55,7 @@ class Ingest {
  private:
   Result<format::Manifest> run_generic();
   // `bulk`: file contents (fast zstd), not JSON headers (zstd -12).
-  Status add_blob(Bytes data, ObjectId id, bool bulk = false);
+  Status add_blob(ByteView data, ObjectId id, bool bulk = false);
   Status add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
                     format::ManifestTensor& mt);
   void queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint32_t len,
@@ -80,7 +80,7 @@ class Ingest {
   IngestReport& m_report;
 
   // Every byte of the file goes through here once, in file order.
-  void digest(Bytes b) {
+  void digest(ByteView b) {
     m_sha.update(b);
     if (m_opts.expect_content_id) {
       m_content.update(b);
@@ -113,7 +113,7 @@ void Ingest::queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint
   auto fut = m_pool.submit(
       [raw, raw_off, len, dtp, base_id, base_off, base_len, copts, resolver]() -> EncodedChunk {
         EncodedChunk out;
-        Bytes data(raw->data() + raw_off, len);
+        ByteView data(raw->data() + raw_off, len);
         out.raw_sum = checksum64(data);
         Buffer base;
         if (base_id && base_len > 0) {
@@ -193,7 +193,7 @@ Result<bool> Ingest::have(const ObjectId& id, uint64_t size, const RawReader& ra
   return false;
 }
 
-Status Ingest::add_blob(Bytes data, ObjectId id, bool bulk) {
+Status Ingest::add_blob(ByteView data, ObjectId id, bool bulk) {
   bool stored = TRY(have(id, data.size(), [&](uint64_t off, std::span<uint8_t> out) -> Status {
     std::copy_n(data.begin() + static_cast<ptrdiff_t>(off), out.size(), out.begin());
     return {};
@@ -347,7 +347,7 @@ Result<format::Manifest> Ingest::run() {
     uint64_t size = TRY(file_size(fd.get(), m_path));
     uint8_t head[9] = {0};
     if (size < 9 || !read_exact_at(fd.get(), 0, std::span<uint8_t>(head, 9), m_path) ||
-        !format::looks_like_safetensors(Bytes(head, 9), size)) {
+        !format::looks_like_safetensors(ByteView(head, 9), size)) {
       return run_generic();
     }
   }

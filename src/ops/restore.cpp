@@ -23,7 +23,7 @@ struct PendingChunk {
 };
 
 // Checks that the header JSON describes exactly the manifest's tensors.
-Status check_header(const format::Manifest& m, Bytes header_json) {
+Status check_header(const format::Manifest& m, ByteView header_json) {
   auto h = format::parse_header(header_json, m.size);
   if (!h) {
     return make_error(Errc::Corrupt, "stored header: " + h.error().message);
@@ -81,7 +81,7 @@ class Restore {
   std::mutex m_write_mu;
   Sha256 m_sha;
   IdHasher m_whole;
-  void update(Bytes b) {
+  void update(ByteView b) {
     m_sha.update(b);
     if (m_opts.content_id) {
       m_whole.update(b);
@@ -100,7 +100,7 @@ Status Restore::drain(uint64_t keep) {
     if (!done) {
       return std::move(done).error().context("tensor '" + t.info.name + "'");
     }
-    Bytes data(p.buf ? p.buf->data() : nullptr, p.len);
+    ByteView data(p.buf ? p.buf->data() : nullptr, p.len);
     // The hashes run over one slice at a time, so the later ones read it
     // from cache, not memory.
     constexpr size_t k_slice = 256u << 10;

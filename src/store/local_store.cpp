@@ -17,8 +17,8 @@ namespace {
 class FileOutput : public ObjectOutput {
  public:
   explicit FileOutput(AtomicFile file) : m_file(std::move(file)) {}
-  Status append(Bytes data) override { return m_file.write(data); }
-  Status write_at(uint64_t offset, Bytes data) override { return m_file.pwrite(offset, data); }
+  Status append(ByteView data) override { return m_file.write(data); }
+  Status write_at(uint64_t offset, ByteView data) override { return m_file.pwrite(offset, data); }
   Status commit() override { return m_file.commit(/*keep_existing=*/true); }
 
  private:
@@ -32,8 +32,10 @@ class BatchedOutput : public ObjectOutput {
  public:
   BatchedOutput(LocalStore& s, ObjectId id, std::unique_ptr<ObjectOutput> inner)
       : m_store(s), m_id(id), m_inner(std::move(inner)) {}
-  Status append(Bytes data) override { return m_inner->append(data); }
-  Status write_at(uint64_t offset, Bytes data) override { return m_inner->write_at(offset, data); }
+  Status append(ByteView data) override { return m_inner->append(data); }
+  Status write_at(uint64_t offset, ByteView data) override {
+    return m_inner->write_at(offset, data);
+  }
   Status commit() override {
     TRY_STATUS(m_inner->commit());
     std::lock_guard lock(m_store.m_mutex);

@@ -76,7 +76,7 @@ Result<ObjectWriter> ObjectWriter::begin(std::unique_ptr<ObjectOutput> out,
   return w;
 }
 
-Status ObjectWriter::append_chunk(Bytes encoded, uint64_t raw_sum, bool used_base) {
+Status ObjectWriter::append_chunk(ByteView encoded, uint64_t raw_sum, bool used_base) {
   if (m_next >= m_header.chunks.size()) {
     return make_error(Errc::Internal, "object writer: too many chunks");
   }

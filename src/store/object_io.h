@@ -49,7 +49,7 @@ class ObjectWriter {
   // base (base_id, base_size, depth). Chunks are filled in by append_chunk.
   static Result<ObjectWriter> begin(std::unique_ptr<ObjectOutput> out, format::ObjectHeader header);
   // `used_base`: whether this chunk's encoding refers to the base.
-  Status append_chunk(Bytes encoded, uint64_t raw_sum, bool used_base);
+  Status append_chunk(ByteView encoded, uint64_t raw_sum, bool used_base);
   // Writes header and table (dropping the base if no chunk used it) and
   // commits. Returns the object's total encoded size.
   Result<uint64_t> finish();

@@ -42,8 +42,8 @@ class ObjectSource {
 class ObjectOutput {
  public:
   virtual ~ObjectOutput() = default;
-  virtual Status append(Bytes data) = 0;
-  virtual Status write_at(uint64_t offset, Bytes data) = 0;
+  virtual Status append(ByteView data) = 0;
+  virtual Status write_at(uint64_t offset, ByteView data) = 0;
   // Publishes the object. Without commit() nothing becomes visible.
   virtual Status commit() = 0;
 };

@@ -30,8 +30,8 @@ class PackOutput : public ObjectOutput {
  public:
   PackOutput(PackWriter& w, ObjectId id) : m_w(w), m_id(id), m_start(w.m_file.size()) {}
   ~PackOutput() override { m_w.m_open = false; }
-  Status append(Bytes data) override { return m_w.m_file.write(data); }
-  Status write_at(uint64_t offset, Bytes data) override {
+  Status append(ByteView data) override { return m_w.m_file.write(data); }
+  Status write_at(uint64_t offset, ByteView data) override {
     return m_w.m_file.pwrite(m_start + offset, data);
   }
   Status commit() override {
@@ -67,7 +67,7 @@ Result<std::unique_ptr<ObjectOutput>> PackWriter::create(const ObjectId& id, uin
 Status PackWriter::publish(const std::string& manifest) {
   uint64_t manifest_offset = m_file.size();
   TRY_STATUS(
-      m_file.write(Bytes(reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size())));
+      m_file.write(ByteView(reinterpret_cast<const uint8_t*>(manifest.data()), manifest.size())));
   uint64_t index_offset = m_file.size();
   std::vector<uint8_t> index;
   for (const auto& [id, loc] : m_index) {

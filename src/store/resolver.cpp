@@ -150,7 +150,7 @@ Status Resolver::decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<
     return make_error(Errc::Internal, "object " + h.id.hex() + ": chunk " + std::to_string(i) +
                                           " decoded into a buffer of the wrong size");
   }
-  Bytes base;
+  ByteView base;
   std::optional<MappedRange> mapped;
   if (codec::needs_base(mode)) {
     if (!h.has_base()) {

@@ -7,7 +7,7 @@
 
 namespace zipllm {
 
-std::string to_hex(Bytes data) {
+std::string to_hex(ByteView data) {
   static const char* k_digits = "0123456789abcdef";
   std::string out;
   out.reserve(data.size() * 2);
@@ -69,11 +69,11 @@ static ObjectId from_xxh128(XXH128_hash_t h) {
   return id;
 }
 
-ObjectId object_id_of(Bytes data) {
+ObjectId object_id_of(ByteView data) {
   return from_xxh128(XXH3_128bits(data.data(), data.size()));
 }
 
-uint64_t checksum64(Bytes data) {
+uint64_t checksum64(ByteView data) {
   return XXH3_64bits(data.data(), data.size());
 }
 
@@ -90,7 +90,7 @@ IdHasher::~IdHasher() {
   XXH3_freeState(m_state->st);
 }
 
-void IdHasher::update(Bytes data) {
+void IdHasher::update(ByteView data) {
   XXH3_128bits_update(m_state->st, data.data(), data.size());
 }
 
@@ -111,7 +111,7 @@ Sha256::~Sha256() {
   EVP_MD_CTX_free(m_state->ctx);
 }
 
-void Sha256::update(Bytes data) {
+void Sha256::update(ByteView data) {
   EVP_DigestUpdate(m_state->ctx, data.data(), data.size());
 }
 

@@ -12,7 +12,7 @@
 
 namespace zipllm {
 
-using Bytes = std::span<const uint8_t>;
+using ByteView = std::span<const uint8_t>;
 
 // An object id: XXH3-128 of an object's raw (decoded) bytes. Printed as 32
 // lowercase hex digits, high 64 bits first (the canonical XXH128 order).
@@ -29,8 +29,8 @@ struct ObjectIdHash {
   size_t operator()(const ObjectId& id) const;
 };
 
-ObjectId object_id_of(Bytes data);
-uint64_t checksum64(Bytes data);
+ObjectId object_id_of(ByteView data);
+uint64_t checksum64(ByteView data);
 
 // Incremental XXH3-128 for data that arrives in pieces.
 class IdHasher {
@@ -39,7 +39,7 @@ class IdHasher {
   ~IdHasher();
   IdHasher(const IdHasher&) = delete;
   IdHasher& operator=(const IdHasher&) = delete;
-  void update(Bytes data);
+  void update(ByteView data);
   ObjectId finish() const;
 
  private:
@@ -54,7 +54,7 @@ class Sha256 {
   ~Sha256();
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
-  void update(Bytes data);
+  void update(ByteView data);
   std::array<uint8_t, 32> finish();
   static std::string hex(const std::array<uint8_t, 32>& digest);
 
@@ -63,6 +63,6 @@ class Sha256 {
   std::unique_ptr<State> m_state;
 };
 
-std::string to_hex(Bytes data);
+std::string to_hex(ByteView data);
 
 }  // namespace zipllm

@@ -12,7 +12,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zipllm;
-  Bytes in(data, size);
+  ByteView in(data, size);
   if (size >= format::k_object_header_size) {
     auto h = format::parse_object_prefix(in.first(format::k_object_header_size));
     if (h && h->table_size() <= size - format::k_object_header_size) {
@@ -35,13 +35,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> out(out_len);
   (void)codec::decode_chunk(in.subspan(3), base, *dt, out);
 
-  Bytes raw = in.subspan(3);
+  ByteView raw = in.subspan(3);
   std::vector<uint8_t> rbase(raw.begin(), raw.end());
   for (size_t i = 0; i < rbase.size(); i += 3) {
     rbase[i] ^= 1;
   }
   for (int with_base = 0; with_base < 2; ++with_base) {
-    Bytes b = with_base ? Bytes(rbase) : Bytes();
+    ByteView b = with_base ? ByteView(rbase) : ByteView();
     std::vector<uint8_t> enc, enc2;
     codec::encode_chunk(raw, b, *dt, codec::EncodeOptions{}, enc);
     codec::encode_chunk(raw, b, *dt, codec::EncodeOptions{}, enc2);

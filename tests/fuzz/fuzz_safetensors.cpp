@@ -7,7 +7,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zipllm;
-  Bytes in(data, size);
+  ByteView in(data, size);
   auto n = format::parse_header_length(in.first(std::min<size_t>(8, size)), size);
   if (!n) {
     return 0;

@@ -17,13 +17,13 @@ Manifest sample() {
   for (int i = 0; i < 32; ++i) {
     m.sha256[i] = static_cast<uint8_t>(i * 7);
   }
-  m.header_id = object_id_of(Bytes(reinterpret_cast<const uint8_t*>("{}"), 2));
+  m.header_id = object_id_of(ByteView(reinterpret_cast<const uint8_t*>("{}"), 2));
   m.header_len = 120;
   ManifestTensor a;
-  a.id = object_id_of(Bytes(reinterpret_cast<const uint8_t*>("a"), 1));
+  a.id = object_id_of(ByteView(reinterpret_cast<const uint8_t*>("a"), 1));
   a.info = {"model.embed_tokens.weight", Dtype::BF16, {512, 64}, 0, 65536};
   ManifestTensor b;
-  b.id = object_id_of(Bytes());
+  b.id = object_id_of(ByteView());
   b.info = {"odd name \"with\" spaces\n", Dtype::F32, {}, 65536, 65540};
   m.tensors = {a, b};
   m.has_tail = true;
@@ -44,7 +44,7 @@ TEST_CASE("manifest: serialize/parse round-trip is byte-exact") {
   REQUIRE(m);
   CHECK(serialize_manifest(*m) == text);
   CHECK(m->tensors[1].info.name == "odd name \"with\" spaces\n");
-  CHECK(looks_like_manifest(Bytes(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+  CHECK(looks_like_manifest(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
 }
 
 TEST_CASE("manifest: golden file v1 decodes and re-encodes to the same bytes") {
@@ -67,8 +67,8 @@ TEST_CASE("manifest: golden file of the generic form (a file that is not safeten
   g.generic = true;
   g.size = 10;
   g.sha256 = sample().sha256;
-  g.data = {{object_id_of(Bytes(reinterpret_cast<const uint8_t*>("a"), 1)), 7},
-            {object_id_of(Bytes(reinterpret_cast<const uint8_t*>("b"), 1)), 3}};
+  g.data = {{object_id_of(ByteView(reinterpret_cast<const uint8_t*>("a"), 1)), 7},
+            {object_id_of(ByteView(reinterpret_cast<const uint8_t*>("b"), 1)), 3}};
   std::string path = std::string(ZIPLLM_TEST_DATA) + "/golden/manifest_v1_generic.txt";
   if (std::getenv("ZIPLLM_UPDATE_GOLDEN")) {
     std::string t = serialize_manifest(g);
@@ -110,8 +110,8 @@ TEST_CASE("manifest: generic files (parts) round-trip; parts must add up to the 
   Manifest m;
   m.generic = true;
   m.size = 10;
-  m.data = {{object_id_of(Bytes(reinterpret_cast<const uint8_t*>("a"), 1)), 7},
-            {object_id_of(Bytes(reinterpret_cast<const uint8_t*>("b"), 1)), 3}};
+  m.data = {{object_id_of(ByteView(reinterpret_cast<const uint8_t*>("a"), 1)), 7},
+            {object_id_of(ByteView(reinterpret_cast<const uint8_t*>("b"), 1)), 3}};
   std::string text = serialize_manifest(m);
   CHECK(text.find("\ngeneric\ndata ") != std::string::npos);
   auto back = parse_manifest(text);

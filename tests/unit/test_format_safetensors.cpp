@@ -11,9 +11,9 @@ using zipllm::test::make_safetensors;
 namespace {
 
 Result<Header> parse_bytes(const std::vector<uint8_t>& file) {
-  uint64_t n =
-      TRY(parse_header_length(Bytes(file.data(), std::min<size_t>(8, file.size())), file.size()));
-  return parse_header(Bytes(file.data() + 8, n), file.size());
+  uint64_t n = TRY(
+      parse_header_length(ByteView(file.data(), std::min<size_t>(8, file.size())), file.size()));
+  return parse_header(ByteView(file.data() + 8, n), file.size());
 }
 
 std::vector<uint8_t> with_header(const std::string& json, size_t data_bytes) {

@@ -17,7 +17,7 @@ std::vector<uint8_t> model_bytes(uint64_t seed) {
        FakeTensor{"b", "BF16", {1 << 19}, test::bf16_weights(1 << 19, seed + 1)}});
 }
 
-std::string sha_hex(Bytes b) {
+std::string sha_hex(ByteView b) {
   Sha256 s;
   s.update(b);
   return Sha256::hex(s.finish());
@@ -42,9 +42,9 @@ Status clean_stream(const std::string& path, const std::vector<uint8_t>& stream,
   ThreadPool pool(2);
   git::Filter filter(pool);
   git::Filter::Receiver rx(filter, path);
-  TRY_STATUS(rx.feed(Bytes(stream.data(), split)));
+  TRY_STATUS(rx.feed(ByteView(stream.data(), split)));
   meanwhile();
-  TRY_STATUS(rx.feed(Bytes(stream.data() + split, stream.size() - split)));
+  TRY_STATUS(rx.feed(ByteView(stream.data() + split, stream.size() - split)));
   return rx.finish(out);
 }
 

@@ -45,8 +45,8 @@ Status parse_safetensors(const std::vector<uint8_t>& d) {
   if (d.size() < 8) {
     return make_error(Errc::InvalidArgument, "shorter than the 8-byte header length");
   }
-  uint64_t n = TRY(format::parse_header_length(Bytes(d.data(), 8), d.size()));
-  TRY(format::parse_header(Bytes(d.data() + 8, n), d.size()));
+  uint64_t n = TRY(format::parse_header_length(ByteView(d.data(), 8), d.size()));
+  TRY(format::parse_header(ByteView(d.data() + 8, n), d.size()));
   return {};
 }
 
@@ -69,7 +69,7 @@ Status parse_object(const std::vector<uint8_t>& d) {
   // The id the golden object claims (bytes 28..44 of a well-formed header).
   ObjectId id;
   if (d.size() >= format::k_object_header_size) {
-    auto h = format::parse_object_prefix(Bytes(d.data(), format::k_object_header_size));
+    auto h = format::parse_object_prefix(ByteView(d.data(), format::k_object_header_size));
     if (h) {
       id = h->id;
     }

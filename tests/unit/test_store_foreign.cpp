@@ -28,7 +28,7 @@ std::vector<uint8_t> one_tensor(uint64_t seed) {
 
 ObjectId id_of_t(const std::vector<uint8_t>& file) {
   // The tensor's bytes are the last 400000 of the file.
-  return object_id_of(Bytes(file.data() + file.size() - 400000, 400000));
+  return object_id_of(ByteView(file.data() + file.size() - 400000, 400000));
 }
 
 unsigned mode_of(const std::string& path) {
@@ -73,11 +73,11 @@ TEST_CASE("foreign objects: a forged object is not deduplicated against") {
   s.ingest("other.safetensors", other, **theirs);
   auto bytes = read_whole_file((*theirs)->path_of(id_of_t(other)), 1 << 24);
   REQUIRE(bytes);
-  auto h = format::parse_object_prefix(Bytes(bytes->data(), format::k_object_header_size));
+  auto h = format::parse_object_prefix(ByteView(bytes->data(), format::k_object_header_size));
   REQUIRE(h);
   REQUIRE(format::parse_object_table(
-      *h, Bytes(bytes->data(), format::k_object_header_size),
-      Bytes(bytes->data() + format::k_object_header_size, h->table_size())));
+      *h, ByteView(bytes->data(), format::k_object_header_size),
+      ByteView(bytes->data() + format::k_object_header_size, h->table_size())));
   h->id = real_id;
   auto head = format::serialize_object_header(*h);
   std::copy(head.begin(), head.end(), bytes->begin());

@@ -25,7 +25,7 @@ ObjectId put_object(store::LocalStore& s, const std::vector<uint8_t>& raw, uint3
   auto w = store::ObjectWriter::begin(*s.create(h.id, h.raw_size), h);
   REQUIRE(w);
   for (uint64_t off = 0; off < raw.size(); off += chunk_size) {
-    Bytes part(raw.data() + off, std::min<uint64_t>(chunk_size, raw.size() - off));
+    ByteView part(raw.data() + off, std::min<uint64_t>(chunk_size, raw.size() - off));
     std::vector<uint8_t> enc;
     codec::encode_chunk(part, {}, format::dtype_info(dtype), codec::EncodeOptions{}, enc);
     REQUIRE(w->append_chunk(enc, checksum64(part), false));
@@ -135,7 +135,7 @@ TEST_CASE("store: a missing object is NotFound naming the id") {
   auto s = *store::LocalStore::open(dir.path("store"), 0);
   store::Resolver r;
   r.add_source(s.get());
-  ObjectId id = object_id_of(Bytes(reinterpret_cast<const uint8_t*>("x"), 1));
+  ObjectId id = object_id_of(ByteView(reinterpret_cast<const uint8_t*>("x"), 1));
   std::vector<uint8_t> out(1);
   Status st = r.read_raw(id, 0, out);
   REQUIRE_FALSE(st);
@@ -156,7 +156,7 @@ TEST_CASE("store: small objects are batched into one pack, visible after finish"
     auto w = store::ObjectWriter::begin(*s->create(h.id, h.raw_size), h);
     REQUIRE(w);
     for (uint64_t off = 0; off < raw.size(); off += h.chunk_size) {
-      Bytes part(raw.data() + off, std::min<uint64_t>(h.chunk_size, raw.size() - off));
+      ByteView part(raw.data() + off, std::min<uint64_t>(h.chunk_size, raw.size() - off));
       std::vector<uint8_t> enc;
       codec::encode_chunk(part, {}, format::dtype_info(h.dtype), codec::EncodeOptions{}, enc);
       REQUIRE(w->append_chunk(enc, checksum64(part), false));

@@ -44,7 +44,7 @@ TEST_CASE("pack: every object found at its place, the manifest kept") {
     REQUIRE(read_exact_at((*loc)->fd->get(), (*loc)->offset, back, path));
     CHECK(object_id_of(back) == ids[i]);
   }
-  auto none = (*r)->locate(object_id_of(Bytes()));
+  auto none = (*r)->locate(object_id_of(ByteView()));
   REQUIRE(none);
   CHECK_FALSE(*none);
 }

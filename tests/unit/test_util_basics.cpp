@@ -10,7 +10,7 @@
 using namespace zipllm;
 
 TEST_CASE("ObjectId: hex round trip, strict parsing") {
-  ObjectId id = object_id_of(Bytes(reinterpret_cast<const uint8_t*>("abc"), 3));
+  ObjectId id = object_id_of(ByteView(reinterpret_cast<const uint8_t*>("abc"), 3));
   auto back = ObjectId::from_hex(id.hex());
   REQUIRE(back);
   CHECK(*back == id);

@@ -38,7 +38,7 @@ TEST_CASE("hash_file_range is the object id of the range's bytes") {
   REQUIRE(fd);
   auto id = hash_file_range(fd->get(), 777, 50000, "f");
   REQUIRE(id);
-  CHECK(*id == object_id_of(Bytes(data.data() + 777, 50000)));
+  CHECK(*id == object_id_of(ByteView(data.data() + 777, 50000)));
   auto whole = hash_file_range(fd->get(), 0, data.size(), "f");
   REQUIRE(whole);
   CHECK(*whole == object_id_of(data));
