@@ -20,6 +20,7 @@
 #include "git/git_command.h"
 #include "git/install.h"
 #include "git/model_store.h"
+#include "git/repair.h"
 #include "git/sync.h"
 #include "ops/restore.h"
 #include "util/progress.h"
@@ -159,6 +160,9 @@ Status run(const Args& a) {
   if (std::string said = TRY(git::ensure_filter(repo)); !said.empty()) {
     std::fprintf(stderr, "git-zipllm: %s\n", said.c_str());
   }
+  if (std::string said = TRY(git::repair_failed_checkout(repo)); !said.empty()) {
+    std::fprintf(stderr, "git-zipllm: %s\n", said.c_str());
+  }
   auto store = TRY(git::ModelStore::open(repo));
   ThreadPool pool(ThreadPool::default_threads());
   const int64_t index_mtime = repo.index_mtime_ns();
@@ -210,6 +214,10 @@ Status run(const Args& a) {
       in_place.emplace_back(e.path, std::move(*m));
     }
   }
+  // Manifests git will never smudge: restoring them would let the next
+  // `git add` commit the raw weights.
+  const std::string unfiltered =
+      git::unfiltered_manifests_message(TRY(repo.unfiltered_manifests()));
   for (size_t i = 0; i < wanted.size(); ++i) {
     if (!wanted_hit[i]) {
       return make_error(Errc::NotFound,
@@ -319,6 +327,9 @@ Status run(const Args& a) {
   if (failed || !problems.empty()) {
     return make_error(Errc::NotFound,
                       std::to_string(failed + problems.size()) + " file(s) could not be restored");
+  }
+  if (!unfiltered.empty()) {
+    return make_error(Errc::InvalidArgument, unfiltered);
   }
   return {};
 }

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "git/base_resolution.h"
 #include "git/model_store.h"
+#include "git/repair.h"
 #include "ops/safetensors_file.h"
 #include "store/object_io.h"
 
@@ -72,6 +73,10 @@ Status status() {
   std::printf("%-48s %12s %12s %7.2f   (objects shared between files counted once)\n", "total",
               human_bytes(total_raw).c_str(), human_bytes(total_stored).c_str(),
               total_stored ? double(total_raw) / double(total_stored) : 0.0);
+  if (std::string said = git::unfiltered_manifests_message(TRY(repo.unfiltered_manifests()));
+      !said.empty()) {
+    std::printf("\nproblem: %s\n", said.c_str());
+  }
   return {};
 }
 

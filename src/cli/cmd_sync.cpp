@@ -126,7 +126,9 @@ Status fetch(const Args& a, bool quiet_if_nothing = false) {
   if (!st.missing.empty()) {
     return make_error(Errc::NotFound, std::to_string(st.missing.size()) + " object(s) are not in " +
                                           o.remote->url() + " (first: " + st.missing[0].hex() +
-                                          "); was the push that added them interrupted?");
+                                          "): the push that added them was interrupted, or they "
+                                          "went to another store; " +
+                                          git::missing_objects_hint(o.target));
   }
   return {};
 }

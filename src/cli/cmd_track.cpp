@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "git/hooks.h"
+#include "git/install.h"
 #include "git/repo.h"
 #include "util/file.h"
 
@@ -103,18 +104,26 @@ Status track(const std::vector<std::string>& patterns) {
     std::printf("Tracking \"%s\"\n", p.c_str());
   }
   TRY_STATUS(write_lines(path, lines));
+  // Without the filter, git would commit the raw files the patterns name.
+  auto repo = TRY(git::Repo::open());
+  if (std::string said = TRY(git::ensure_filter(repo)); !said.empty()) {
+    std::printf("%s\n", said.c_str());
+  }
   // A repository that tracks models needs the pre-push hook (chaining to
   // git-lfs's, which Hugging Face style repositories have).
-  auto repo = TRY(git::Repo::open());
   for (const auto& line : TRY(git::install_hooks(repo))) {
     std::printf("hook %s\n", line.c_str());
   }
+  // Clones see the patterns only once .gitattributes is committed.
+  std::printf(
+      "Next: git add .gitattributes (commit it with the models, so clones restore them too)\n");
   return {};
 }
 
 Status untrack(const std::vector<std::string>& patterns) {
   std::string path = TRY(attributes_path());
   auto lines = read_lines(path);
+  std::vector<std::string> unknown;
   for (const auto& p : patterns) {
     std::vector<std::string> kept;
     for (const auto& l : lines) {
@@ -124,10 +133,21 @@ Status untrack(const std::vector<std::string>& patterns) {
     }
     if (kept.size() != lines.size()) {
       std::printf("Untracking \"%s\"\n", p.c_str());
+    } else {
+      unknown.push_back(p);
     }
     lines.swap(kept);
   }
-  return write_lines(path, lines);
+  TRY_STATUS(write_lines(path, lines));
+  if (!unknown.empty()) {
+    std::string list;
+    for (const auto& p : unknown) {
+      list += (list.empty() ? "\"" : ", \"") + p + "\"";
+    }
+    return make_error(Errc::NotFound, list + " not tracked by git-zipllm in " + path +
+                                          " (`git zipllm track` lists the patterns)");
+  }
+  return {};
 }
 
 }  // namespace

@@ -77,6 +77,11 @@ Status run(bool repair) {
       }
     }
   }
+  const std::string unfiltered =
+      git::unfiltered_manifests_message(TRY(repo.unfiltered_manifests()));
+  if (!unfiltered.empty()) {
+    std::fprintf(stderr, "git-zipllm: verify: %s\n", unfiltered.c_str());
+  }
   std::printf(
       "verified %zu objects (%s raw), %zu corrupt; %zu damaged pack(s); %zu tracked files, %zu "
       "missing "
@@ -87,6 +92,10 @@ Status run(bool repair) {
           ? (", " + std::to_string(damaged_manifests) + " damaged manifest(s)").c_str()
           : "");
   if (corrupt.empty() && missing.empty() && bad_packs.empty() && !damaged_manifests) {
+    if (!unfiltered.empty()) {
+      return make_error(Errc::InvalidArgument,
+                        "the index holds manifests that git will not restore (see above)");
+    }
     return {};
   }
   if (!repair) {
@@ -129,6 +138,10 @@ Status run(bool repair) {
     return make_error(Errc::Corrupt,
                       std::to_string(still_bad) + " object(s) could not be repaired" +
                           (damaged_manifests ? " and the index holds damaged manifests" : ""));
+  }
+  if (!unfiltered.empty()) {
+    return make_error(Errc::InvalidArgument,
+                      "the index holds manifests that git will not restore (see above)");
   }
   return {};
 }

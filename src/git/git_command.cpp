@@ -15,7 +15,8 @@ extern char** environ;
 
 namespace zipllm::git {
 
-Result<CommandResult> run_git(const std::vector<std::string>& args, const std::string& input) {
+Result<CommandResult> run_git(const std::vector<std::string>& args, const std::string& input,
+                              const std::vector<std::string>& extra_env) {
   int in_pipe[2], out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
     return os_error("cannot create a pipe for", "git", errno);
@@ -31,8 +32,17 @@ Result<CommandResult> run_git(const std::vector<std::string>& args, const std::s
     argv.push_back(a.data());
   }
   argv.push_back(nullptr);
+  std::vector<std::string> env_s(extra_env);
+  std::vector<char*> envp;
+  for (auto& e : env_s) {
+    envp.push_back(e.data());
+  }
+  for (char** e = environ; *e; ++e) {
+    envp.push_back(*e);  // an extra NAME= comes first, and getenv takes the first
+  }
+  envp.push_back(nullptr);
   pid_t pid;
-  int rc = posix_spawnp(&pid, "git", &fa, nullptr, argv.data(), environ);
+  int rc = posix_spawnp(&pid, "git", &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);

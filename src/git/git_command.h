@@ -15,7 +15,8 @@ struct CommandResult {
 };
 
 // Runs `git args...`, feeding `input` on stdin, capturing stdout; stderr
-// passes through.
-Result<CommandResult> run_git(const std::vector<std::string>& args, const std::string& input = "");
+// passes through. `extra_env` ("NAME=value") is added to the environment.
+Result<CommandResult> run_git(const std::vector<std::string>& args, const std::string& input = "",
+                              const std::vector<std::string>& extra_env = {});
 
 }  // namespace zipllm::git

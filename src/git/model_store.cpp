@@ -20,6 +20,7 @@ Result<std::unique_ptr<ModelStore>> open_with(Repo& repo, bool upstreams_too) {
     auto t = resolve_remote_store(repo, settings, "");
     if (t) {
       tell_once(t->note);
+      ms->resolver.set_missing_hint(missing_objects_hint(*t));
     } else if (std::string hint = trust_hint(settings); !hint.empty()) {
       tell_once(hint);
     }

@@ -3,7 +3,9 @@
 #include <set>
 
 #include "git/base_resolution.h"
+#include "git/git_command.h"
 #include "ops/ingest.h"
+#include "util/file.h"
 
 namespace zipllm::git {
 
@@ -128,6 +130,76 @@ Result<RepairReport> repair_objects(Repo& repo, ModelStore& store, ThreadPool& p
   }
   report.unrepaired.assign(todo.begin(), todo.end());
   return report;
+}
+
+Result<std::string> repair_failed_checkout(Repo& repo) {
+  if (!repo.workdir() || repo.index_entry_count() != 0) {
+    return std::string();
+  }
+  auto files = TRY(run_git({"ls-tree", "-r", "--name-only", "-z", "HEAD"}));
+  if (files.status != 0 || files.output.empty()) {
+    return std::string();  // unborn or empty HEAD: an empty index is right
+  }
+  // The files git did not write before it stopped.
+  std::string missing;
+  size_t n = 0, absent = 0;
+  for (size_t at = 0; at < files.output.size();) {
+    size_t end = files.output.find('\0', at);
+    if (end == std::string::npos) {
+      end = files.output.size();
+    }
+    std::string path = files.output.substr(at, end - at);
+    at = end + 1;
+    ++n;
+    if (!path_exists(*repo.workdir() + "/" + path)) {
+      missing += path + '\0';
+      ++absent;
+    }
+  }
+  auto read = TRY(run_git({"read-tree", "HEAD"}));
+  if (read.status != 0) {
+    return make_error(Errc::IoError, "the index is empty although HEAD has " + std::to_string(n) +
+                                         " file(s), and `git read-tree HEAD` failed");
+  }
+  // Model files come out as their manifests, for the caller to restore.
+  auto out = TRY(
+      run_git({"checkout-index", "-u", "-z", "--stdin"}, missing, {"GIT_ZIPLLM_SKIP_SMUDGE=1"}));
+  if (out.status != 0) {
+    return make_error(Errc::IoError,
+                      "the index was empty (a clone whose checkout failed?) and was read from "
+                      "HEAD, but `git checkout-index` could not write the missing files; run `git "
+                      "restore --source=HEAD --staged --worktree :/` once the models' store is "
+                      "reachable");
+  }
+  return "the index was empty although HEAD has " + std::to_string(n) +
+         " file(s) (a clone whose checkout failed?): read it from HEAD and wrote the " +
+         std::to_string(absent) + " missing file(s); existing ones were kept as they are";
+}
+
+std::string unfiltered_manifests_message(const std::vector<std::string>& paths) {
+  if (paths.empty()) {
+    return {};
+  }
+  bool all_safetensors = true;
+  std::string list;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const std::string& p = paths[i];
+    all_safetensors =
+        all_safetensors && p.size() > 12 && p.compare(p.size() - 12, 12, ".safetensors") == 0;
+    if (i < 5) {
+      list += (i ? ", " : "") + p;
+    }
+  }
+  if (paths.size() > 5) {
+    list += ", and " + std::to_string(paths.size() - 5) + " more";
+  }
+  std::string pattern = all_safetensors ? "*.safetensors" : paths[0];
+  return std::to_string(paths.size()) +
+         " file(s) in the index hold git-zipllm manifests, but no .gitattributes line gives "
+         "them filter=zipllm, so git shows the manifest text there (was .gitattributes "
+         "committed?): " +
+         list + ". Fix: `git zipllm track '" + pattern +
+         "'`, `git add .gitattributes`, commit, then `git zipllm checkout`";
 }
 
 }  // namespace zipllm::git

@@ -24,4 +24,17 @@ struct RepairReport {
 Result<RepairReport> repair_objects(Repo& repo, ModelStore& store, ThreadPool& pool,
                                     const std::vector<ObjectId>& bad);
 
+// After a clone whose checkout failed (a smudge could not find its
+// objects), git leaves the index empty although HEAD has files, and every
+// later command sees "0 files". When the index is empty and HEAD is not,
+// this reads HEAD into the index and writes the files that are missing
+// from the work tree (never replacing one that exists), model files as
+// their manifests (placeholders) for the caller to restore. Returns what it
+// did, for the user ("" when nothing needed repair).
+Result<std::string> repair_failed_checkout(Repo& repo);
+
+// The complaint about Repo::unfiltered_manifests(), naming the files and
+// the fix ("" when there are none).
+std::string unfiltered_manifests_message(const std::vector<std::string>& paths);
+
 }  // namespace zipllm::git

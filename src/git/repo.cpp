@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
+#include "format/manifest.h"
 #include "util/file.h"
 
 namespace zipllm::git {
@@ -163,6 +165,7 @@ Result<std::optional<std::string>> Repo::blob(const std::string& spec, uint64_t 
     if (git_repository_index(&idx, m_repo) != 0) {
       return lib_error("cannot read the index");
     }
+    git_index_read(idx, 0);
     std::unique_ptr<git_index, decltype(&git_index_free)> owned_idx(idx, git_index_free);
     const git_index_entry* e = git_index_get_bypath(idx, spec.c_str() + 1, 0);
     if (!e) {
@@ -197,6 +200,7 @@ Result<std::vector<Repo::Entry>> Repo::tracked_entries() {
   if (git_repository_index(&idx, m_repo) != 0) {
     return lib_error("cannot read the index");
   }
+  git_index_read(idx, 0);  // again if `git` changed it since (no-op otherwise)
   std::unique_ptr<git_index, decltype(&git_index_free)> owned(idx, git_index_free);
   std::vector<Entry> out;
   size_t n = git_index_entrycount(idx);
@@ -218,6 +222,60 @@ Result<std::vector<Repo::Entry>> Repo::tracked_entries() {
     }
   }
   return out;
+}
+
+Result<std::vector<std::string>> Repo::unfiltered_manifests() {
+  git_index* idx = nullptr;
+  if (git_repository_index(&idx, m_repo) != 0) {
+    return lib_error("cannot read the index");
+  }
+  git_index_read(idx, 0);  // again if `git` changed it since (no-op otherwise)
+  std::unique_ptr<git_index, decltype(&git_index_free)> owned(idx, git_index_free);
+  git_odb* odb = nullptr;
+  if (git_repository_odb(&odb, m_repo) != 0) {
+    return lib_error("cannot open the object database");
+  }
+  std::unique_ptr<git_odb, decltype(&git_odb_free)> owned_odb(odb, git_odb_free);
+  std::vector<std::string> out;
+  const std::string_view magic = format::k_manifest_magic;
+  for (size_t i = 0, n = git_index_entrycount(idx); i < n; ++i) {
+    const git_index_entry* e = git_index_get_byindex(idx, i);
+    if (!e || git_index_entry_stage(e) != 0) {
+      continue;
+    }
+    // The size first (a header read): raw weights are never loaded.
+    size_t size = 0;
+    git_object_t type{};
+    if (git_odb_read_header(&size, &type, odb, &e->id) != 0 || type != GIT_OBJECT_BLOB ||
+        size < magic.size() || size > format::k_max_manifest_size) {
+      continue;
+    }
+    auto filter = TRY(attribute(e->path, "filter"));
+    if (filter && *filter == "zipllm") {
+      continue;
+    }
+    git_blob* blob = nullptr;
+    if (git_blob_lookup(&blob, m_repo, &e->id) != 0) {
+      continue;
+    }
+    bool is_manifest = std::memcmp(git_blob_rawcontent(blob), magic.data(), magic.size()) == 0;
+    git_blob_free(blob);
+    if (is_manifest) {
+      out.emplace_back(e->path);
+    }
+  }
+  return out;
+}
+
+size_t Repo::index_entry_count() {
+  git_index* idx = nullptr;
+  if (git_repository_index(&idx, m_repo) != 0) {
+    return 0;
+  }
+  git_index_read(idx, 0);
+  size_t n = git_index_entrycount(idx);
+  git_index_free(idx);
+  return n;
 }
 
 int64_t Repo::index_mtime_ns() {

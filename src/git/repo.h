@@ -57,6 +57,14 @@ class Repo {
     uint32_t size = 0;
   };
   Result<std::vector<Entry>> tracked_entries();
+  // Paths in the index whose blob is a git-zipllm manifest although no
+  // attribute gives them filter=zipllm (.gitattributes not committed, or a
+  // pattern removed): git shows the manifest text there, and a restored
+  // file would be committed raw.
+  Result<std::vector<std::string>> unfiltered_manifests();
+  // Entries in the index (0 after a clone whose checkout failed: git
+  // leaves the index empty although HEAD has files).
+  size_t index_entry_count();
   // Modification time of the index file (git's racy-stat rule: an entry
   // whose file changed in the same tick as the index was written cannot be
   // trusted by stat alone); 0 if unknown.

@@ -241,6 +241,17 @@ Result<RemoteTarget> resolve_remote_store(Repo& repo, Settings& settings,
           ".zipllmurl s3://bucket/prefix` (or a path), or zipllm.url in .zipllmconfig");
 }
 
+std::string missing_objects_hint(const RemoteTarget& t) {
+  std::string key =
+      "remote." + (t.remote.empty() ? std::string("origin") : t.remote) + ".zipllmurl";
+  return "looked in " + redact(t.url) + " (" + t.how +
+         "); if the models were pushed to another zipllm store, point this clone at it with "
+         "`git config " +
+         key +
+         " URL`, and let every clone find it by committing `url = URL` under [zipllm] in "
+         ".zipllmconfig";
+}
+
 void tell_once(const std::string& note) {
   static std::once_flag once;
   if (!note.empty()) {

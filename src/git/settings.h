@@ -70,6 +70,11 @@ struct RemoteTarget {
   std::string note;    // for the user: committed settings skipped as untrusted
 };
 
+// For an error about objects a store lacks: which store was looked in (and
+// why that one), and how to point this clone, and every other, at the store
+// the models were pushed to.
+std::string missing_objects_hint(const RemoteTarget& t);
+
 // `remote`: a git remote name or URL, or empty for the default remote. In
 // this order: remote.<name>.zipllmurl and zipllm.url from git config, the
 // same from .zipllmconfig, then — when the git remote is a local path — the

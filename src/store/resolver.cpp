@@ -29,7 +29,8 @@ Result<ObjectReader> Resolver::open(const ObjectId& id) const {
       return ObjectReader::open(*loc, id);
     }
   }
-  return make_error(Errc::NotFound, "object " + id.hex() + " is missing from the store");
+  return make_error(Errc::NotFound, "object " + id.hex() + " is missing from the store" +
+                                        (m_missing_hint.empty() ? "" : "; " + m_missing_hint));
 }
 
 Result<uint8_t> Resolver::depth_of(const ObjectId& id) const {

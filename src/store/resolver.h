@@ -31,6 +31,9 @@ struct RawTensor {
 class Resolver {
  public:
   void add_source(const ObjectSource* source) { m_sources.push_back(source); }
+  // Appended to the error for an object no source has: where was looked
+  // and how to point the repository at the right store.
+  void set_missing_hint(std::string hint) { m_missing_hint = std::move(hint); }
   void add_raw(const ObjectId& id, RawTensor t) { m_raw.emplace(id, std::move(t)); }
   // A place that may still hold the tensor's raw bytes (a model file in the
   // work tree). Checked once, on first use, by hashing it against `id`; used
@@ -73,6 +76,8 @@ class Resolver {
   const RawTensor* verified_candidate(const ObjectId& id) const;
 
   std::vector<const ObjectSource*> m_sources;
+
+  std::string m_missing_hint;
   std::unordered_map<ObjectId, RawTensor, ObjectIdHash> m_raw;
   std::unordered_map<ObjectId, std::unique_ptr<Candidate>, ObjectIdHash> m_candidates;
 };

@@ -137,10 +137,99 @@ t_killed_checkout_leaves_nothing_in_the_work_tree() {
   expect_same big.safetensors ../big.orig
 }
 
+# Issue 11, defect 3: models committed without .gitattributes. A clone
+# sees manifest text; status, verify and checkout say why and what to do,
+# and checkout does not write raw weights git would then commit.
+t_manifests_without_attributes() {
+  expect_ok git zipllm install
+  git init -q origin && cd origin
+  expect_ok git zipllm track '*.safetensors'
+  cp "$S/ftA_licenses.bf16.safetensors" ft.safetensors
+  git add ft.safetensors && git commit -qm 'models, attributes forgotten'
+  cd .. && git clone -q origin c && cd c
+  expect_true grep -q 'zipllm manifest v1' ft.safetensors
+  expect_ok git zipllm status
+  expect_log 'ft.safetensors'
+  expect_log 'no .gitattributes line'
+  expect_fail git zipllm verify
+  expect_log 'ft.safetensors'
+  expect_log "git zipllm track '\\*.safetensors'"
+  expect_fail git zipllm checkout
+  expect_log 'no .gitattributes line'
+  expect_true grep -q 'zipllm manifest v1' ft.safetensors
+  # The fix it names works.
+  expect_ok git zipllm track '*.safetensors'
+  git add .gitattributes && git commit -qm attributes
+  expect_ok git zipllm checkout
+  expect_same ft.safetensors "$S/ftA_licenses.bf16.safetensors"
+  expect_eq "$(git status --porcelain)" ""
+}
+
+# Issue 11, defects 2 and 3: track in a repository where nothing is
+# installed configures the filter (so the next add stores a manifest) and
+# says what to do next.
+t_track_without_install() {
+  git init -q r && cd r
+  expect_ok git zipllm track '*.safetensors'
+  expect_log 'git add .gitattributes'
+  expect_true git config --local filter.zipllm.process
+  cp "$S/ftA_licenses.bf16.safetensors" ft.safetensors
+  git add .gitattributes ft.safetensors
+  expect_eq "$(git cat-file -p :ft.safetensors | head -1)" "zipllm manifest v1"
+}
+
+# Issue 11, defect 6: untrack of a pattern that is not tracked says so.
+t_untrack_unknown() {
+  git init -q r && cd r
+  expect_ok git zipllm track '*.safetensors'
+  expect_fail git zipllm untrack '*.nothere'
+  expect_log 'not tracked'
+  expect_ok git zipllm untrack '*.safetensors'
+  expect_log 'Untracking'
+}
+
+# Issue 11, defect 4: the pusher's store is configured per remote, so a
+# clone tries another store: the error names the store tried and where to
+# configure the right one; once configured, pull completes the work tree
+# although the failed clone left git's index empty.
+t_clone_of_per_remote_store() {
+  expect_ok git zipllm install
+  git init -q --bare remote.git
+  git -C remote.git symbolic-ref HEAD refs/heads/main
+  git init -q work && cd work
+  expect_ok git zipllm track '*.safetensors'
+  cp "$S/base.bf16.safetensors" base.safetensors
+  cp "$S/ftA_licenses.bf16.safetensors" ft.safetensors
+  echo notes > README.md
+  git add . && git commit -qm models
+  git remote add origin ../remote.git
+  git config remote.origin.zipllmurl "$PWD/../store"
+  expect_ok git push -q origin HEAD:main
+  cd ..
+  expect_fail git clone remote.git c
+  expect_log 'remote.git/zipllm'
+  expect_log 'remote.origin.zipllmurl'
+  expect_log '.zipllmconfig'
+  cd c
+  expect_fail git zipllm pull
+  expect_log 'remote.origin.zipllmurl'
+  git config remote.origin.zipllmurl "$PWD/../store"
+  expect_ok git zipllm pull
+  expect_log 'index was empty'
+  expect_same ft.safetensors "$S/ftA_licenses.bf16.safetensors"
+  expect_same base.safetensors "$S/base.bf16.safetensors"
+  expect_eq "$(cat README.md)" notes
+  expect_eq "$(git status --porcelain)" ""
+}
+
 test_case "checkout and pull keep files with local changes" t_local_changes_are_kept
 test_case "checkout of a path that matches nothing fails" t_unknown_path
 test_case "checkout in a clone without install configures the filter" t_checkout_installs_the_filter
 test_case "checkout refuses to write through a symlinked folder" t_symlinked_parent_refused
 test_case "restored files get git's modes (umask, +x)" t_modes_follow_git
 test_case "a killed checkout leaves no temp file in the work tree" t_killed_checkout_leaves_nothing_in_the_work_tree
+test_case "manifests without attributes: status, verify and checkout say so" t_manifests_without_attributes
+test_case "track without install configures the filter and names the next step" t_track_without_install
+test_case "untrack of an unknown pattern fails" t_untrack_unknown
+test_case "a clone of a per-remote store: the error names it, pull completes the clone" t_clone_of_per_remote_store
 finish
