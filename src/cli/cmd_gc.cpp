@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "format/manifest.h"
 #include "git/model_store.h"
+#include "git/prune.h"
 
 namespace zipllm::cli {
 
@@ -102,17 +103,69 @@ Status run(int older_than_minutes) {
   return {};
 }
 
+Status prune(int grace_minutes, bool dry_run) {
+  auto repo = TRY(git::Repo::open());
+  auto store = TRY(git::ModelStore::open_local(repo));
+  git::PruneOptions opts;
+  opts.dry_run = dry_run;
+  opts.grace = std::chrono::minutes(std::max(0, grace_minutes));
+  auto rep = TRY(git::prune_local(repo, *store, opts));
+  const auto& st = rep.stats;
+  std::printf(
+      "git-zipllm prune: %s %llu object(s) (%s%s) that no ref, reflog entry, index or "
+      "stash needs\n",
+      dry_run ? "would delete" : "deleted", static_cast<unsigned long long>(st.objects),
+      human_bytes(st.bytes).c_str(),
+      st.packs ? (", " + std::to_string(st.packs) + " whole pack(s)").c_str() : "");
+  std::printf("  kept: %zu object(s) needed by %zu manifest(s), delta bases included", rep.needed,
+              rep.manifests);
+  if (st.recent) {
+    std::printf("; %llu unneeded but younger than %d minute(s)",
+                static_cast<unsigned long long>(st.recent), grace_minutes);
+  }
+  if (st.packed) {
+    std::printf("; %llu unneeded in packs that also hold needed ones",
+                static_cast<unsigned long long>(st.packed));
+  }
+  std::printf("\n");
+  if (rep.not_local) {
+    std::printf("  %zu needed object(s) are not in this store (fetched when used)\n",
+                rep.not_local);
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<Runner> add_gc(CLI::App& app) {
-  auto minutes = std::make_shared<int>(60);
+  struct GcArgs {
+    int minutes = 60;
+    bool prune = false;
+    int grace = 60;
+    bool dry_run = false;
+  };
+  auto a = std::make_shared<GcArgs>();
   auto* cmd = app.add_subcommand("gc", "Remove leftovers of interrupted processes from the store");
-  cmd->add_option("--older-than", *minutes,
-                  "only temp files older than this many minutes (default 60)");
-  return {[minutes] {
-    Status s = run(*minutes);
-    return s ? 0 : fail(s.error().context("gc"));
-  }};
+  cmd->add_option("--older-than", a->minutes,
+                  "only temp files (and, with --prune, unneeded objects) older than this many "
+                  "minutes (default 60)");
+  cmd->add_flag("--prune", a->prune, "also delete objects nothing needs (git zipllm prune)");
+  auto* pr = app.add_subcommand(
+      "prune", "Delete store objects that no ref, reflog entry, index or stash needs");
+  pr->add_flag("--dry-run,-n", a->dry_run, "only say what would be deleted");
+  pr->add_option("--grace", a->grace,
+                 "keep unneeded objects younger than this many minutes (default 60)");
+  return {[a] {
+            Status s = run(a->minutes);
+            if (s && a->prune) {
+              s = prune(a->minutes, false);
+            }
+            return s ? 0 : fail(s.error().context("gc"));
+          },
+          [a] {
+            Status s = prune(a->grace, a->dry_run);
+            return s ? 0 : fail(s.error().context("prune"));
+          }};
 }
 
 }  // namespace zipllm::cli

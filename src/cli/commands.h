@@ -29,7 +29,7 @@ std::vector<Runner> add_status(CLI::App& app);    // status, show, textconv
 std::vector<Runner> add_merge(CLI::App& app);     // merge-driver
 std::vector<Runner> add_verify(CLI::App& app);    // verify
 std::vector<Runner> add_base(CLI::App& app);      // base add|list
-std::vector<Runner> add_gc(CLI::App& app);        // gc
+std::vector<Runner> add_gc(CLI::App& app);        // gc, prune
 std::vector<Runner> add_sync(CLI::App& app);      // push, fetch, pull, pre-push
 std::vector<Runner> add_transfer(CLI::App& app);  // transfer (LFS agent), lfs-enable
 std::vector<Runner> add_trust(CLI::App& app);     // trust

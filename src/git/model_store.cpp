@@ -85,6 +85,10 @@ std::optional<std::string> clean_cache_lookup(const ModelStore& store, const Obj
       return std::nullopt;
     }
   }
+  // About to be committed again: keep prune's grace period from running out.
+  for (const auto& oid : format::object_ids(*m)) {
+    store.local->freshen(oid);
+  }
   return text;
 }
 

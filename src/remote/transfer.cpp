@@ -120,7 +120,8 @@ Status parallel_for(size_t n, int jobs, const std::function<Status(size_t)>& fn)
 }
 
 Result<std::vector<ObjectId>> object_closure(const store::ObjectSource& source,
-                                             const std::vector<ObjectId>& roots) {
+                                             const std::vector<ObjectId>& roots,
+                                             std::vector<ObjectId>* missing) {
   std::vector<ObjectId> out;
   std::unordered_set<ObjectId, ObjectIdHash> seen;
   std::vector<std::pair<ObjectId, ObjectId>> todo;  // (id, needed by)
@@ -133,6 +134,10 @@ Result<std::vector<ObjectId>> object_closure(const store::ObjectSource& source,
       continue;
     }
     auto loc = TRY(source.locate(id));
+    if (!loc && missing) {
+      missing->push_back(id);
+      continue;
+    }
     if (!loc) {
       return make_error(Errc::NotFound,
                         "object " + id.hex() +

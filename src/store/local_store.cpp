@@ -199,10 +199,92 @@ LocalStore::Holding LocalStore::holding(const ObjectId& id) {
   }
   Status s = loc ? check_encoded(**loc, id) : Status(loc.error());
   if (s) {
+    freshen(id);  // about to be relied on: not prunable for a while
     return (*loc)->foreign ? Holding::Foreign : Holding::Own;
   }
   (void)quarantine(id);
   return Holding::None;
+}
+
+void LocalStore::freshen(const ObjectId& id) const {
+  auto loc = locate(id);
+  if (!loc || !*loc || !(*loc)->fd) {
+    return;
+  }
+  int fd = (*loc)->fd->get();
+  struct stat st;
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  if (::fstat(fd, &st) == 0 &&
+      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::minutes(5) < now) {
+    (void)::futimens(fd, nullptr);  // best effort: prune's grace is the safety net
+  }
+}
+
+Result<LocalStore::PruneStats> LocalStore::prune(const std::function<bool(const ObjectId&)>& needed,
+                                                 std::chrono::system_clock::time_point cutoff,
+                                                 bool dry_run) {
+  PruneStats st;
+  const int64_t cutoff_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(cutoff.time_since_epoch()).count();
+  auto old_enough = [&](const struct stat& s) {
+    return int64_t(s.st_mtim.tv_sec) * 1'000'000'000 + s.st_mtim.tv_nsec < cutoff_ns;
+  };
+  for (const auto& fan : list_dir(m_root + "/objects")) {
+    std::string dir = fan.substr(fan.rfind('/') + 1);
+    if (dir.size() != 2 || !is_plain_dir(fan)) {
+      continue;
+    }
+    for (const auto& path : list_dir(fan)) {
+      auto id = ObjectId::from_hex(dir + path.substr(path.rfind('/') + 1));
+      struct stat s;
+      if (!id || needed(*id) || ::lstat(path.c_str(), &s) != 0 || !S_ISREG(s.st_mode)) {
+        continue;  // temp files do not parse as ids; gc removes stale ones
+      }
+      if (!old_enough(s)) {
+        ++st.recent;
+        continue;
+      }
+      if (!dry_run && ::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return os_error("cannot delete", path, errno);
+      }
+      ++st.objects;
+      st.bytes += static_cast<uint64_t>(s.st_size);
+    }
+  }
+  std::lock_guard lock(m_mutex);
+  scan_packs();
+  for (auto it = m_packs.begin(); it != m_packs.end();) {
+    const PackReader& p = **it;
+    auto ids = p.ids();
+    size_t unneeded = 0;
+    for (const auto& id : ids) {
+      unneeded += !needed(id);
+    }
+    struct stat s;
+    if (unneeded < ids.size() || ::stat(p.path().c_str(), &s) != 0) {
+      st.packed += unneeded;
+      ++it;
+      continue;
+    }
+    if (!old_enough(s)) {
+      st.recent += unneeded;
+      ++it;
+      continue;
+    }
+    if (!dry_run) {
+      if (::unlink(p.path().c_str()) != 0 && errno != ENOENT) {
+        return os_error("cannot delete", p.path(), errno);
+      }
+      m_pack_names.erase(p.path().substr(p.path().rfind('/') + 1));
+      it = m_packs.erase(it);
+    } else {
+      ++it;
+    }
+    ++st.packs;
+    st.objects += ids.size();
+    st.bytes += static_cast<uint64_t>(s.st_size);
+  }
+  return st;
 }
 
 Status LocalStore::vouch(const ObjectId& id) {

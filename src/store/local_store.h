@@ -16,6 +16,8 @@
 // many processes and threads at once.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -65,6 +67,24 @@ class LocalStore : public ObjectSource, public ObjectSink {
   // The file mode of loose objects of each kind.
   static constexpr unsigned k_own_mode = 0444;
   static constexpr unsigned k_foreign_mode = 01444;
+
+  // Marks a present object as in use now: its file's (or pack's)
+  // modification time moves to now if it is older than a few minutes. A
+  // deduplication against an object (holding()) and a clean-cache hit do
+  // it, so prune's grace period protects what a running `git add` relies
+  // on before git has written the index that references it.
+  void freshen(const ObjectId& id) const;
+
+  // Deletes loose objects and whole packs that `needed` rejects and whose
+  // file is older than `cutoff` (an unneeded object in a pack that holds a
+  // needed one stays: packs are not rewritten). `dry_run` only counts.
+  struct PruneStats {
+    uint64_t objects = 0, bytes = 0, packs = 0;  // deleted (or, dry run, deletable)
+    uint64_t recent = 0;                         // unneeded, kept: within the grace period
+    uint64_t packed = 0;                         // unneeded, kept: in a pack with needed ones
+  };
+  Result<PruneStats> prune(const std::function<bool(const ObjectId&)>& needed,
+                           std::chrono::system_clock::time_point cutoff, bool dry_run);
 
   // Number of pack files currently known (for tests and status).
   size_t pack_count() const;

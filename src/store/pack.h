@@ -47,6 +47,7 @@ class PackReader : public ObjectSource {
   bool contains(const ObjectId& id) const override { return m_index.count(id) > 0; }
   const std::string& manifest() const { return m_manifest; }
   std::vector<ObjectId> ids() const;
+  const std::string& path() const { return m_path; }
 
  private:
   PackReader() = default;

@@ -1,0 +1,35 @@
+// Deleting store objects that nothing needs: `git zipllm prune`.
+//
+// Needed is every object of every manifest git can still reach: all refs,
+// every reflog entry (so `commit --amend` and reset are undoable for as
+// long as git keeps the reflog), the index, stashes and other worktrees
+// (`git rev-list --all --reflog --indexed-objects`), plus registered bases
+// and the LFS door's manifests; and, through delta bases, every object
+// those are coded against. Objects younger than the grace period are kept
+// (a running `git add` writes, or deduplicates against, objects before git
+// writes the index that references them; deduplication freshens them, see
+// LocalStore::freshen).
+#pragma once
+
+#include <chrono>
+
+#include "git/model_store.h"
+#include "git/repo.h"
+
+namespace zipllm::git {
+
+struct PruneOptions {
+  bool dry_run = false;
+  std::chrono::minutes grace{60};
+};
+
+struct PruneReport {
+  store::LocalStore::PruneStats stats;
+  size_t manifests = 0;  // the manifests whose objects were kept
+  size_t needed = 0;     // objects they need, delta bases included
+  size_t not_local = 0;  // needed objects this store does not have (fetched lazily)
+};
+
+Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOptions& opts);
+
+}  // namespace zipllm::git

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# `git zipllm prune`: deletes what no ref, reflog entry, index or stash
+# needs (delta bases counted), keeps what is young, and everything still
+# restores byte-exact afterwards (issue 11).
+. "$(dirname "$0")/lib.sh"
+export PATH="$(dirname "$BIN"):$PATH"
+S=$DATA/stories260K
+
+store_bytes() { du -sb .git/zipllm/objects .git/zipllm/packs | awk '{s += $1} END {print s}'; }
+count_objects() { find .git/zipllm/objects .git/zipllm/packs -type f | wc -l; }
+deleted() { sed -n 's/.*\(deleted\|would delete\) \([0-9]*\) object.*/\2/p' "$LOG"; }
+age_store() { find .git/zipllm/objects .git/zipllm/packs -type f -exec touch -d '3 hours ago' {} +; }
+
+repo_with_model() {
+  expect_ok git zipllm install
+  git init -q r && cd r
+  expect_ok git zipllm track '*.safetensors'
+  cp "$S/ftA_licenses.bf16.safetensors" m.safetensors
+  git add . && git commit -qm one
+}
+
+# A model dropped by an amended commit: its objects go once the reflog lets
+# them go. (Versions of one path amended over each other are delta-coded
+# against each other, so those stay needed: the newest needs them.)
+t_amends_pruned_after_reflog_expiry() {
+  repo_with_model
+  cp "$S/ftV_vocab576.bf16.safetensors" other.safetensors
+  git add other.safetensors && git commit -q --amend -m one
+  git rm -q other.safetensors && git commit -q --amend -m one
+  before=$(store_bytes)
+  # The reflog still reaches the dropped model: nothing goes.
+  expect_ok git zipllm prune --grace 0
+  expect_eq "$(deleted)" 0
+  git reflog expire --expire=now --all
+  n=$(count_objects)
+  expect_ok git zipllm prune --grace 0 --dry-run
+  expect_true [ "$(deleted)" -gt 0 ]
+  expect_eq "$(count_objects)" "$n" "objects after a dry run"
+  # Young objects are kept by default.
+  expect_ok git zipllm prune
+  expect_eq "$(deleted)" 0
+  expect_log 'younger than'
+  expect_ok git zipllm prune --grace 0
+  expect_true [ "$(deleted)" -gt 0 ]
+  expect_true [ "$(store_bytes)" -lt "$before" ]
+  expect_ok git zipllm verify
+  rm m.safetensors
+  expect_ok git zipllm checkout
+  expect_same m.safetensors "$S/ftA_licenses.bf16.safetensors"
+  cd .. && git clone -q r c
+  expect_same c/m.safetensors "$S/ftA_licenses.bf16.safetensors"
+}
+
+# Amended versions of one path are each other's delta bases: all stay.
+t_amend_chain_kept() {
+  repo_with_model
+  for ft in ftB_changelogs ftC_copyright_lr1e-5; do
+    cp "$S/$ft.bf16.safetensors" m.safetensors
+    git add m.safetensors && git commit -q --amend -m one
+  done
+  git reflog expire --expire=now --all
+  expect_ok git zipllm prune --grace 0
+  expect_ok git zipllm verify
+  rm m.safetensors
+  expect_ok git zipllm checkout
+  expect_same m.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors"
+}
+
+# Delta bases of needed objects stay even when no ref reaches their file.
+t_delta_bases_kept() {
+  expect_ok git zipllm install
+  git init -q r && cd r
+  expect_ok git zipllm track '*.safetensors'
+  printf 'ft.safetensors zipllm-base=base.safetensors\n' >> .gitattributes
+  cp "$S/base.bf16.safetensors" base.safetensors
+  cp "$S/ftA_licenses.bf16.safetensors" ft.safetensors
+  git add . && git commit -qm both
+  expect_ok git zipllm show ft.safetensors
+  git rm -q --cached base.safetensors && rm base.safetensors
+  printf '*.safetensors filter=zipllm diff=zipllm merge=zipllm -text\n' > .gitattributes
+  git add .gitattributes && git commit -q --amend -m 'ft only'
+  git reflog expire --expire=now --all
+  expect_ok git zipllm prune --grace 0
+  expect_ok git zipllm verify
+  rm ft.safetensors
+  expect_ok git zipllm checkout
+  expect_same ft.safetensors "$S/ftA_licenses.bf16.safetensors"
+}
+
+# What only the index or a stash holds is needed.
+t_index_and_stash_kept() {
+  repo_with_model
+  cp "$S/ftB_changelogs.bf16.safetensors" m.safetensors
+  git stash -q
+  cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" staged.safetensors
+  git add staged.safetensors
+  expect_ok git zipllm prune --grace 0
+  rm staged.safetensors
+  expect_ok git zipllm checkout staged.safetensors
+  expect_same staged.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors"
+  git commit -qm staged
+  git stash pop -q
+  expect_same m.safetensors "$S/ftB_changelogs.bf16.safetensors"
+}
+
+# A clean that deduplicates against old unneeded objects makes them young
+# again, so a prune that runs before git records the manifest (in the
+# index, a commit) keeps them.
+t_reused_objects_freshened() {
+  repo_with_model
+  cp "$S/ftV_vocab576.bf16.safetensors" other.safetensors
+  git add other.safetensors && git commit -q --amend -m one
+  git rm -q other.safetensors && git commit -q --amend -m one
+  git reflog expire --expire=now --all
+  age_store
+  # The clean runs (git hash-object), its manifest is not recorded anywhere
+  # yet: the window a running `git add` has.
+  cp "$S/ftV_vocab576.bf16.safetensors" again.safetensors
+  blob=$(git hash-object -w --path again.safetensors again.safetensors)
+  expect_ok git zipllm prune --grace 60
+  # The file goes before git records it, so nothing can clean it again.
+  rm again.safetensors
+  git update-index --add --cacheinfo "100644,$blob,again.safetensors"
+  git commit -qm again
+  expect_ok git zipllm verify
+  expect_ok git zipllm checkout
+  expect_same again.safetensors "$S/ftV_vocab576.bf16.safetensors"
+}
+
+test_case "amended models are pruned once the reflog lets them go" t_amends_pruned_after_reflog_expiry
+test_case "delta bases of needed objects are kept" t_delta_bases_kept
+test_case "amended versions that are delta bases stay" t_amend_chain_kept
+test_case "the index and stashes are roots" t_index_and_stash_kept
+test_case "objects reused by git add are not pruned" t_reused_objects_freshened
+finish
