@@ -59,6 +59,27 @@ Status lfs_enable(const EnableArgs& a) {
   return {};
 }
 
+// The README's clone recipe, `git -c lfs.standalonetransferagent=zipllm
+// clone URL`, selects the agent for the clone command only: the next `git
+// pull` would ask the LFS server for objects it never received. git-lfs
+// runs the agent inside the repository, so the first run under such a `-c`
+// keeps the setting in that repository's own config.
+void remember_command_line_agent() {
+  auto got = git::run_git({"config", "--show-origin", "--get", "lfs.standalonetransferagent"});
+  if (!got || got->status != 0 || got->output != "command line:\tzipllm\n") {
+    return;
+  }
+  auto local = git::run_git({"config", "--local", "--get", "lfs.standalonetransferagent"});
+  if (!local || local->status == 0) {
+    return;  // no repository, or it says something of its own
+  }
+  if (set("--local", "lfs.standalonetransferagent", "zipllm")) {
+    std::fprintf(stderr,
+                 "git-zipllm: this repository's LFS transfers go through git-zipllm from now on "
+                 "(lfs.standalonetransferagent in its config)\n");
+  }
+}
+
 }  // namespace
 
 std::vector<Runner> add_transfer(CLI::App& app) {
@@ -71,6 +92,7 @@ std::vector<Runner> add_transfer(CLI::App& app) {
   e->add_flag("--all", a->all, "every remote of this repository");
   e->add_flag("--global", a->global, "every repository of this user");
   return {[] {
+            remember_command_line_agent();
             ThreadPool pool(ThreadPool::default_threads());
             return git::run_lfs_agent(pool);
           },

@@ -52,6 +52,17 @@ t_fresh_clone() {
     cmp -s clone1/extra.bin hf/extra.bin && cd clone1 && [ -z "$(git status --porcelain)" ] &&
     run git lfs fsck )
 }
+# Issue 11, defect 5: the clone keeps the agent, so the next pull (no -c)
+# downloads through git-zipllm too.
+t_pull_after_clone() {
+  ( cd hf && cp "$S/ftA2_chain_manpages.bf16.safetensors" . && run git add . &&
+    run git commit -qm more && run git push origin main ) &&
+  ( export HOME="$SCRATCH/home2" &&
+    git -C clone1 config --local --get lfs.standalonetransferagent | grep -qx zipllm &&
+    cd clone1 && run git pull &&
+    cmp -s ftA2_chain_manpages.bf16.safetensors "$S/ftA2_chain_manpages.bf16.safetensors" &&
+    [ -z "$(git status --porcelain)" ] )
+}
 t_corrupt_remote() {
   # Corrupt one tensor object of ftB in the bucket: its download must fail,
   # and git-lfs must not accept a file for it.
@@ -79,6 +90,7 @@ check_here "HF style repo, LFS pointers, lfs-enable" t_setup
 check_here "git push goes through the agent into the bucket, <= 0.5 x raw" t_push
 check_here "a second push uploads nothing new" t_push_again_skips
 check_here "fresh clone restores every file byte-identical" t_fresh_clone
+check_here "a clone made with -c keeps the agent: git pull works" t_pull_after_clone
 check_here "corrupt object in the bucket: download fails, file not accepted" t_corrupt_remote
 check_here "wrong endpoint: clear error naming it" t_wrong_endpoint
 # Issue 15: every signed request was right (the verifying front re-signs
