@@ -41,6 +41,11 @@ std::vector<Runner> add_env(CLI::App& app);       // env
 Status check_output_is_new(const std::string& output, const std::string& input,
                            const std::vector<std::string>& bases);
 
+// What `git zipllm NAME` says when NAME is no command: git's wording, with
+// the closest of `commands` as suggestions.
+std::string unknown_command_message(const std::string& given,
+                                    const std::vector<std::string>& commands);
+
 // `git zipllm checkout PATHS` as a function (pull uses it).
 int run_checkout(const std::vector<std::string>& paths, bool force);
 

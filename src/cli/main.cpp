@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <map>
@@ -34,6 +35,49 @@ Status check_output_is_new(const std::string& output, const std::string& input,
   return {};
 }
 
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+// git's way: "'trak' is not a git-zipllm command", then the closest
+// visible commands (edit distance at most 2, or a prefix of one).
+std::string unknown_command_message(const std::string& given,
+                                    const std::vector<std::string>& commands) {
+  std::string msg =
+      "git-zipllm: '" + given + "' is not a git-zipllm command. See 'git zipllm --help'.";
+  std::vector<std::string> close;
+  for (const auto& c : commands) {
+    if (edit_distance(given, c) <= 2 || (given.size() >= 3 && c.rfind(given, 0) == 0)) {
+      close.push_back(c);
+    }
+  }
+  if (!close.empty()) {
+    msg +=
+        close.size() == 1 ? "\n\nThe most similar command is" : "\n\nThe most similar commands are";
+    for (const auto& c : close) {
+      msg += "\n\t" + c;
+    }
+  }
+  return msg;
+}
+
 }  // namespace zipllm::cli
 
 int main(int argc, char** argv) {
@@ -61,6 +105,7 @@ int main(int argc, char** argv) {
     ::_exit(1);
   });
   CLI::App app{"git-zipllm: deduplicated, delta-compressed storage of safetensors models in git"};
+  app.name("git-zipllm");  // in usage lines, whatever the path it was run by
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("git-zipllm ") + ZIPLLM_VERSION);
   std::map<CLI::App*, Runner> runners;
@@ -88,8 +133,33 @@ int main(int argc, char** argv) {
   reg(add_transfer(app));
   reg(add_trust(app));
   reg(add_env(app));
+  // `version`, `help [COMMAND]` and unknown commands, as git answers them.
+  std::vector<char*> args(argv, argv + argc);
+  std::string help_flag = "--help";
+  if (argc >= 2 && std::string(argv[1]) == "version") {
+    std::printf("git-zipllm %s\n", ZIPLLM_VERSION);
+    return 0;
+  }
+  if (argc >= 2 && std::string(argv[1]) == "help") {
+    args.erase(args.begin() + 1);
+    args.push_back(help_flag.data());
+  }
+  if (args.size() >= 2 && args[1][0] != '-') {
+    std::vector<std::string> visible;
+    bool known = false;
+    for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known = known || sub->get_name() == args[1];
+      if (!sub->get_group().empty()) {
+        visible.push_back(sub->get_name());
+      }
+    }
+    if (!known) {
+      std::fprintf(stderr, "%s\n", unknown_command_message(args[1], visible).c_str());
+      return 1;
+    }
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 1;

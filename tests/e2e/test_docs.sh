@@ -24,6 +24,27 @@ t_commands_documented() {
   done
 }
 
+# Issue 11: a command line a git user finds at home.
+t_help_version_unknown() {
+  expect_fail git zipllm trak
+  expect_log "'trak' is not a git-zipllm command"
+  expect_log 'The most similar command is'
+  expect_log '	track'
+  expect_ok git zipllm version
+  expect_log '^git-zipllm [0-9]+\.[0-9]+'
+  expect_ok git zipllm help track
+  expect_log 'Usage: git-zipllm track'
+  # The man page git shows for `git zipllm --help`, generated from the
+  # binary: every visible command is in it.
+  local man; man="$(dirname "$BIN")/git-zipllm.1"
+  expect_file "$man"
+  expect_true grep -q '^\.TH GIT-ZIPLLM 1' "$man"
+  for c in track checkout prune verify push; do
+    expect_true grep -q "^  $c " "$man"
+  done
+}
+
 test_case "every GIT_ZIPLLM_ variable is in HACKING.md" t_env_table_documented
 test_case "every visible subcommand is in README.md" t_commands_documented
+test_case "help, version, man page and unknown commands" t_help_version_unknown
 finish
