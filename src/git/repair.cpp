@@ -136,6 +136,13 @@ Result<std::string> repair_failed_checkout(Repo& repo) {
   if (!repo.workdir() || repo.index_entry_count() != 0) {
     return std::string();
   }
+  // A failed clone leaves no index file at all; an empty one is the user's
+  // doing (`git rm -r --cached .`) and stays as it is.
+  auto index = TRY(run_git({"rev-parse", "--path-format=absolute", "--git-path", "index"}));
+  std::string index_path = index.output.substr(0, index.output.find('\n'));
+  if (index.status != 0 || index_path.empty() || path_exists(index_path)) {
+    return std::string();
+  }
   auto files = TRY(run_git({"ls-tree", "-r", "--name-only", "-z", "HEAD"}));
   if (files.status != 0 || files.output.empty()) {
     return std::string();  // unborn or empty HEAD: an empty index is right

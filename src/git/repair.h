@@ -25,8 +25,8 @@ Result<RepairReport> repair_objects(Repo& repo, ModelStore& store, ThreadPool& p
                                     const std::vector<ObjectId>& bad);
 
 // After a clone whose checkout failed (a smudge could not find its
-// objects), git leaves the index empty although HEAD has files, and every
-// later command sees "0 files". When the index is empty and HEAD is not,
+// objects), git leaves no index although HEAD has files, and every later
+// command sees "0 files". When there is no index file and HEAD has files,
 // this reads HEAD into the index and writes the files that are missing
 // from the work tree (never replacing one that exists), model files as
 // their manifests (placeholders) for the caller to restore. Returns what it

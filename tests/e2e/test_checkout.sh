@@ -220,6 +220,10 @@ t_clone_of_per_remote_store() {
   expect_same base.safetensors "$S/base.bf16.safetensors"
   expect_eq "$(cat README.md)" notes
   expect_eq "$(git status --porcelain)" ""
+  # An index the user emptied on purpose is theirs: not read back from HEAD.
+  git rm -q -r --cached .
+  expect_ok git zipllm checkout
+  expect_eq "$(git ls-files | wc -l)" 0
 }
 
 test_case "checkout and pull keep files with local changes" t_local_changes_are_kept
