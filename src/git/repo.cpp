@@ -40,7 +40,13 @@ Result<Repo> Repo::open() {
     const char* git_dir = std::getenv("GIT_DIR");
     rc = git_repository_open_ext(&r, git_dir ? git_dir : ".",
                                  git_dir ? GIT_REPOSITORY_OPEN_NO_SEARCH : 0, nullptr);
-    if (rc == 0 && git_repository_set_workdir(r, work_tree, 0) != 0) {
+    // libgit2 1.5's set_workdir leaks its path buffer when the work tree
+    // is already the one it found: only call it for another one.
+    char* real = ::realpath(work_tree, nullptr);
+    const char* found = rc == 0 ? git_repository_workdir(r) : nullptr;
+    bool same = real && found && std::string(real) + "/" == found;
+    std::free(real);
+    if (rc == 0 && !same && git_repository_set_workdir(r, work_tree, 0) != 0) {
       Error e = lib_error("cannot use GIT_WORK_TREE " + std::string(work_tree));
       git_repository_free(r);
       git_libgit2_shutdown();
