@@ -1,5 +1,6 @@
 // git zipllm status | show REV:PATH|FILE | textconv FILE
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "cli/commands.h"
@@ -192,6 +193,63 @@ Status show(const std::string& what, bool with_store) {
   return {};
 }
 
+// git zipllm ls-files: one line per tracked model file, like `git lfs
+// ls-files -l`, with what the store holds for it: its SHA-256, raw size,
+// stored bytes (objects shared with files listed before it not counted
+// again), and the files its delta objects are coded against.
+Status ls_files() {
+  auto repo = TRY(git::Repo::open());
+  auto store = TRY(git::ModelStore::open_local(repo));
+  struct Row {
+    std::string path;
+    format::Manifest m;
+  };
+  std::vector<Row> rows;
+  std::map<ObjectId, std::string> owner;  // object id -> first file holding it
+  for (const auto& p : TRY(repo.tracked_paths())) {
+    auto m = TRY(git::stored_manifest(repo, p));
+    if (!m) {
+      continue;
+    }
+    for (const auto& id : format::object_ids(*m)) {
+      owner.emplace(id, p);
+    }
+    rows.push_back({p, std::move(*m)});
+  }
+  std::set<ObjectId> counted;
+  for (const auto& r : rows) {
+    uint64_t stored = 0;
+    size_t missing = 0;
+    std::set<std::string> bases;
+    for (const auto& id : format::object_ids(r.m)) {
+      ObjectInfo info = inspect(*store, id);
+      if (!info.present) {
+        ++missing;
+        continue;
+      }
+      if (counted.insert(id).second) {
+        stored += info.stored;
+      }
+      if (info.delta) {
+        auto it = owner.find(info.base);
+        bases.insert(it != owner.end() && it->second != r.path ? it->second
+                     : it != owner.end()                       ? "(itself)"
+                                                               : "(not tracked here)");
+      }
+    }
+    std::string base_list;
+    for (const auto& b : bases) {
+      base_list += (base_list.empty() ? "" : ",") + b;
+    }
+    std::printf(
+        "%s %10s %10s  %s%s%s\n", to_hex(r.m.sha256).substr(0, 10).c_str(),
+        human_bytes(r.m.size).c_str(), human_bytes(stored).c_str(), r.path.c_str(),
+        base_list.empty() ? "" : ("  <- " + base_list).c_str(),
+        missing ? ("  (" + std::to_string(missing) + " object(s) not in this store)").c_str() : "");
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<Runner> add_status(CLI::App& app) {
@@ -200,6 +258,7 @@ std::vector<Runner> add_status(CLI::App& app) {
   auto* sh = app.add_subcommand("show", "Per-tensor table of a stored model");
   sh->add_option("what", *what, "REV:PATH, a manifest file, or a tracked work tree file")
       ->required();
+  app.add_subcommand("ls-files", "Tracked model files: SHA-256, raw and stored size, delta bases");
   auto file = std::make_shared<std::string>();
   auto* tc = app.add_subcommand("textconv", "Readable form of a manifest (git diff runs this)");
   tc->add_option("file", *file)->required();
@@ -210,6 +269,10 @@ std::vector<Runner> add_status(CLI::App& app) {
           [what] {
             Status s = show(*what, true);
             return s ? 0 : fail(s.error().context("show"));
+          },
+          [] {
+            Status s = ls_files();
+            return s ? 0 : fail(s.error().context("ls-files"));
           },
           [file] {
             Status s = show(*file, false);

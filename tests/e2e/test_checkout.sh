@@ -178,6 +178,21 @@ t_track_without_install() {
   expect_eq "$(git cat-file -p :ft.safetensors | head -1)" "zipllm manifest v1"
 }
 
+# Issue 11: ls-files names each model's SHA-256, sizes and delta bases.
+t_ls_files() {
+  expect_ok git zipllm install
+  git init -q r && cd r
+  expect_ok git zipllm track '*.safetensors'
+  printf 'ft.safetensors zipllm-base=base.safetensors\n' >> .gitattributes
+  cp "$S/base.bf16.safetensors" base.safetensors
+  cp "$S/ftA_licenses.bf16.safetensors" ft.safetensors
+  git add . && git commit -qm models
+  expect_ok git zipllm ls-files
+  expect_eq "$(wc -l < "$LOG")" 2 "lines"
+  expect_log "^$(sha256sum ft.safetensors | cut -c1-10) .* ft.safetensors  <- base.safetensors\$"
+  expect_log "^$(sha256sum base.safetensors | cut -c1-10) .* base.safetensors\$"
+}
+
 # Issue 11, defect 6: untrack of a pattern that is not tracked says so.
 t_untrack_unknown() {
   git init -q r && cd r
@@ -236,4 +251,5 @@ test_case "manifests without attributes: status, verify and checkout say so" t_m
 test_case "track without install configures the filter and names the next step" t_track_without_install
 test_case "untrack of an unknown pattern fails" t_untrack_unknown
 test_case "a clone of a per-remote store: the error names it, pull completes the clone" t_clone_of_per_remote_store
+test_case "ls-files lists models with their delta bases" t_ls_files
 finish
