@@ -92,6 +92,19 @@ finish() {
 # ---- servers on 127.0.0.1, stopped when the suite exits ----
 SERVERS_DIR=$(realpath "$(dirname "${BASH_SOURCE[0]}")/../servers")
 SERVER_PIDS=()
+# kill_tagged TAG : kill -9 every git-zipllm process whose environment
+# holds TAG (NAME=value, set on the command that started it), and nothing
+# else on the machine: other suites run the same commands at the same time.
+kill_tagged() {
+  local e p
+  for e in /proc/[0-9]*/environ; do
+    p=${e#/proc/}; p=${p%/environ}
+    if tr '\0' '\n' < "$e" 2>/dev/null | grep -qx -- "$1" &&
+       tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q git-zipllm; then
+      kill -9 "$p" 2>/dev/null || true
+    fi
+  done
+}
 stop_servers() { for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap stop_servers EXIT
 

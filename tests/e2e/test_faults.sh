@@ -128,11 +128,12 @@ t_killed_push_at_every_step() {
   git add . && git commit -qm models
   git init -q ../check  # an empty repository, to verify the store with
   for delay in 0.02 0.1 0.3; do
-    GIT_ZIPLLM_MAX_SEND_SPEED=50000000 git push -q origin main > /dev/null 2>&1 &
+    ZIPLLM_TEST_TAG="faults-$$-$delay" GIT_ZIPLLM_MAX_SEND_SPEED=50000000 \
+      git push -q origin main > /dev/null 2>&1 &
     local pid=$!
     sleep "$delay"
-    pkill -9 -P "$pid" -f 'git-zipllm' 2>/dev/null || true
-    pkill -9 -f "git-zipllm pre-push" 2>/dev/null || true
+    # Only this push's processes: other suites run pushes at the same time.
+    kill_tagged "ZIPLLM_TEST_TAG=faults-$$-$delay"
     wait "$pid" || true
     # Whatever was published in the store is whole (a killed writer leaves
     # at most an unpublished temp file): verify every object there.
