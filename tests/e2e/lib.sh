@@ -99,8 +99,8 @@ kill_tagged() {
   local e p
   for e in /proc/[0-9]*/environ; do
     p=${e#/proc/}; p=${p%/environ}
-    if tr '\0' '\n' < "$e" 2>/dev/null | grep -qx -- "$1" &&
-       tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q git-zipllm; then
+    if tr '\0' '\n' 2>/dev/null < "$e" | grep -qx -- "$1" &&
+       tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline" | grep -q git-zipllm; then
       kill -9 "$p" 2>/dev/null || true
     fi
   done
