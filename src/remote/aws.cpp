@@ -117,16 +117,6 @@ Result<AwsCredentials> from_section(const std::map<std::string, std::string>& s,
   return parse_credentials_json(out, "credential_process (" + where + ")");
 }
 
-std::string xml_value(const std::string& xml, const std::string& tag) {
-  size_t a = xml.find("<" + tag + ">");
-  if (a == std::string::npos) {
-    return "";
-  }
-  a += tag.size() + 2;
-  size_t b = xml.find("</" + tag + ">", a);
-  return b == std::string::npos ? "" : xml.substr(a, b - a);
-}
-
 Result<std::string> read_token_file(const std::string& path, const std::string& what) {
   auto bytes = read_whole_file(path, 1 << 20);
   if (!bytes) {
@@ -164,7 +154,7 @@ Result<AwsCredentials> web_identity() {
              "&WebIdentityToken=" + aws_uri_encode(token, false);
   auto resp = TRY_CTX(http::perform(req), "web identity credentials (STS)");
   if (resp.status != 200) {
-    std::string why = xml_value(resp.body, "Message");
+    std::string why = http::xml_value(resp.body, "Message");
     return make_error(resp.status >= 500 ? Errc::Unavailable : Errc::InvalidArgument,
                       "web identity credentials: STS at " + endpoint + " answered HTTP " +
                           std::to_string(resp.status) + (why.empty() ? "" : " (" + why + ")") +
@@ -310,12 +300,12 @@ Result<AwsCredentials> parse_credentials_json(const std::string& text, const std
 }
 
 Result<AwsCredentials> parse_sts_credentials(const std::string& xml) {
-  std::string creds = xml_value(xml, "Credentials");
+  std::string creds = http::xml_value(xml, "Credentials");
   AwsCredentials c;
-  c.key_id = trim(xml_value(creds, "AccessKeyId"));
-  c.secret = trim(xml_value(creds, "SecretAccessKey"));
-  c.session_token = trim(xml_value(creds, "SessionToken"));
-  c.expires = parse_iso8601(trim(xml_value(creds, "Expiration")));
+  c.key_id = trim(http::xml_value(creds, "AccessKeyId"));
+  c.secret = trim(http::xml_value(creds, "SecretAccessKey"));
+  c.session_token = trim(http::xml_value(creds, "SessionToken"));
+  c.expires = parse_iso8601(trim(http::xml_value(creds, "Expiration")));
   c.source = "web identity (STS AssumeRoleWithWebIdentity)";
   if (c.key_id.empty() || c.secret.empty()) {
     return make_error(Errc::InvalidArgument,

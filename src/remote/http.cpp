@@ -230,4 +230,14 @@ bool is_loopback(const std::string& url) {
   return host == "localhost";
 }
 
+std::string xml_value(const std::string& xml, const std::string& tag) {
+  size_t a = xml.find("<" + tag + ">");
+  if (a == std::string::npos) {
+    return "";
+  }
+  a += tag.size() + 2;
+  size_t b = xml.find("</" + tag + ">", a);
+  return b == std::string::npos ? "" : xml.substr(a, b - a);
+}
+
 }  // namespace zipllm::remote::http

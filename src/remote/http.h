@@ -53,4 +53,8 @@ Result<Response> perform(const Request& req);
 // Whether the URL's host is this machine (127.0.0.0/8, [::1], localhost).
 bool is_loopback(const std::string& url);
 
+// The text of the first <tag>...</tag> in an XML answer (S3 errors, STS),
+// "" if absent. Enough for the flat documents AWS returns.
+std::string xml_value(const std::string& xml, const std::string& tag);
+
 }  // namespace zipllm::remote::http

@@ -23,16 +23,6 @@ constexpr uint64_t k_max_single_put = 5ull << 30;  // S3's limit for one PUT
 constexpr uint64_t k_min_part_size = 5ull << 20;   // ... and for a part (but the last)
 constexpr uint64_t k_max_parts = 10000;
 
-std::string xml_value(const std::string& xml, const std::string& tag) {
-  size_t a = xml.find("<" + tag + ">");
-  if (a == std::string::npos) {
-    return "";
-  }
-  a += tag.size() + 2;
-  size_t b = xml.find("</" + tag + ">", a);
-  return b == std::string::npos ? "" : xml.substr(a, b - a);
-}
-
 bool parse_bool(const std::string& v) {
   return v == "true" || v == "1" || v == "yes" || v == "on";
 }
@@ -307,7 +297,7 @@ Result<std::string> S3Remote::perform(Call& call) {
     if (auto it = resp.headers.find("x-amz-bucket-region"); it != resp.headers.end()) {
       there = it->second;
     } else if (resp.status == 400 || resp.status == 301) {
-      there = xml_value(resp.body, "Region");
+      there = http::xml_value(resp.body, "Region");
     }
     if ((resp.status == 301 || resp.status == 307 || resp.status == 400) && valid_region(there) &&
         there != region && attempt == 0) {
@@ -322,8 +312,8 @@ Result<std::string> S3Remote::perform(Call& call) {
       note_region(m_bucket, there);
       continue;
     }
-    std::string detail = xml_value(resp.body, "Code");
-    std::string msg = xml_value(resp.body, "Message");
+    std::string detail = http::xml_value(resp.body, "Code");
+    std::string msg = http::xml_value(resp.body, "Message");
     if (!msg.empty()) {
       detail += (detail.empty() ? "" : ": ") + msg;
     }
@@ -431,7 +421,7 @@ Status S3Remote::put_multipart(const std::string& key, int fd, uint64_t offset, 
   start.query = {{"uploads", ""}};
   start.headers = {{"Content-Type", "application/octet-stream"}};
   std::string started = TRY(perform(start));
-  std::string upload_id = xml_value(started, "UploadId");
+  std::string upload_id = http::xml_value(started, "UploadId");
   if (upload_id.empty()) {
     return make_error(Errc::IoError,
                       m_url + ": multipart upload of " + key + " returned no UploadId");
@@ -485,7 +475,7 @@ Status S3Remote::put_multipart(const std::string& key, int fd, uint64_t offset, 
       return std::move(done).error();
     }
     return make_error(Errc::Unavailable, m_url + ": completing the upload of " + key +
-                                             " failed: " + xml_value(*done, "Message"));
+                                             " failed: " + http::xml_value(*done, "Message"));
   }
   return {};
 }
