@@ -212,6 +212,19 @@ s3_bytes() {
     grep -o '<Size>[0-9]*</Size>' | sed 's/[^0-9]//g' | awk '{s+=$1} END {print s+0}'
 }
 
+# repo_with_base_and_finetune DIR : a new repository DIR (entered) with the
+# filter installed, base.safetensors and ft.safetensors (declared to be
+# delta-coded against it) committed; $S is the stories260K folder.
+repo_with_base_and_finetune() {
+  expect_ok git zipllm install
+  git init -q "$1" && cd "$1"
+  expect_ok git zipllm track '*.safetensors'
+  printf 'ft.safetensors zipllm-base=base.safetensors\n' >> .gitattributes
+  cp "$S/base.bf16.safetensors" base.safetensors
+  cp "$S/ftA_licenses.bf16.safetensors" ft.safetensors
+  git add . && git commit -qm models
+}
+
 # make_model FILE BYTES [DTYPE] : a safetensors file with one tensor "w" of
 # BYTES random bytes (BYTES a multiple of 4), so its object is stored loose
 # when BYTES >= 256 KiB.

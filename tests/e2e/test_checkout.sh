@@ -180,13 +180,7 @@ t_track_without_install() {
 
 # Issue 11: ls-files names each model's SHA-256, sizes and delta bases.
 t_ls_files() {
-  expect_ok git zipllm install
-  git init -q r && cd r
-  expect_ok git zipllm track '*.safetensors'
-  printf 'ft.safetensors zipllm-base=base.safetensors\n' >> .gitattributes
-  cp "$S/base.bf16.safetensors" base.safetensors
-  cp "$S/ftA_licenses.bf16.safetensors" ft.safetensors
-  git add . && git commit -qm models
+  repo_with_base_and_finetune r
   expect_ok git zipllm ls-files
   expect_eq "$(wc -l < "$LOG")" 2 "lines"
   expect_log "^$(sha256sum ft.safetensors | cut -c1-10) .* ft.safetensors  <- base.safetensors\$"

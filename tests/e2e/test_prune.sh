@@ -19,14 +19,20 @@ repo_with_model() {
   git add . && git commit -qm one
 }
 
+# Adds a second model (ftV) to the last commit and amends it away again:
+# only the reflog still reaches it.
+drop_model_by_amend() {
+  cp "$S/ftV_vocab576.bf16.safetensors" other.safetensors
+  git add other.safetensors && git commit -q --amend -m one
+  git rm -q other.safetensors && git commit -q --amend -m one
+}
+
 # A model dropped by an amended commit: its objects go once the reflog lets
 # them go. (Versions of one path amended over each other are delta-coded
 # against each other, so those stay needed: the newest needs them.)
 t_amends_pruned_after_reflog_expiry() {
   repo_with_model
-  cp "$S/ftV_vocab576.bf16.safetensors" other.safetensors
-  git add other.safetensors && git commit -q --amend -m one
-  git rm -q other.safetensors && git commit -q --amend -m one
+  drop_model_by_amend
   before=$(store_bytes)
   # The reflog still reaches the dropped model: nothing goes.
   expect_ok git zipllm prune --grace 0
@@ -68,13 +74,7 @@ t_amend_chain_kept() {
 
 # Delta bases of needed objects stay even when no ref reaches their file.
 t_delta_bases_kept() {
-  expect_ok git zipllm install
-  git init -q r && cd r
-  expect_ok git zipllm track '*.safetensors'
-  printf 'ft.safetensors zipllm-base=base.safetensors\n' >> .gitattributes
-  cp "$S/base.bf16.safetensors" base.safetensors
-  cp "$S/ftA_licenses.bf16.safetensors" ft.safetensors
-  git add . && git commit -qm both
+  repo_with_base_and_finetune r
   expect_ok git zipllm show ft.safetensors
   git rm -q --cached base.safetensors && rm base.safetensors
   printf '*.safetensors filter=zipllm diff=zipllm merge=zipllm -text\n' > .gitattributes
@@ -108,9 +108,7 @@ t_index_and_stash_kept() {
 # index, a commit) keeps them.
 t_reused_objects_freshened() {
   repo_with_model
-  cp "$S/ftV_vocab576.bf16.safetensors" other.safetensors
-  git add other.safetensors && git commit -q --amend -m one
-  git rm -q other.safetensors && git commit -q --amend -m one
+  drop_model_by_amend
   git reflog expire --expire=now --all
   age_store
   # The clean runs (git hash-object), its manifest is not recorded anywhere
