@@ -199,7 +199,7 @@ LocalStore::Holding LocalStore::holding(const ObjectId& id) {
   }
   Status s = loc ? check_encoded(**loc, id) : Status(loc.error());
   if (s) {
-    freshen(id);  // about to be relied on: not prunable for a while
+    touch_if_stale(**loc);  // about to be relied on: not prunable for a while
     return (*loc)->foreign ? Holding::Foreign : Holding::Own;
   }
   (void)quarantine(id);
@@ -208,10 +208,16 @@ LocalStore::Holding LocalStore::holding(const ObjectId& id) {
 
 void LocalStore::freshen(const ObjectId& id) const {
   auto loc = locate(id);
-  if (!loc || !*loc || !(*loc)->fd) {
+  if (loc && *loc) {
+    touch_if_stale(**loc);
+  }
+}
+
+void LocalStore::touch_if_stale(const ObjectLocation& loc) {
+  if (!loc.fd) {
     return;
   }
-  int fd = (*loc)->fd->get();
+  int fd = loc.fd->get();
   struct stat st;
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   if (::fstat(fd, &st) == 0 &&

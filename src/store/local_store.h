@@ -100,6 +100,8 @@ class LocalStore : public ObjectSource, public ObjectSink {
   LocalStore(std::string root, uint64_t threshold)
       : m_root(std::move(root)), m_threshold(threshold) {}
   bool in_packs(const ObjectId& id, std::optional<ObjectLocation>* loc) const;
+  // freshen() for a location already found (its file or pack).
+  static void touch_if_stale(const ObjectLocation& loc);
   void scan_packs() const;
 
   std::string m_root;
