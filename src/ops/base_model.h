@@ -30,6 +30,7 @@ class BaseModel {
   Status add_manifest(const format::Manifest& m, const std::string& origin);
 
   const BaseTensor* find(const std::string& name) const;
+  const std::map<std::string, BaseTensor>& tensors() const { return m_by_name; }
   size_t size() const { return m_by_name.size(); }
   bool empty() const { return m_by_name.empty(); }
 
