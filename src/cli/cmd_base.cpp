@@ -1,10 +1,13 @@
-// git zipllm base add NAME FILE... | base list
+// git zipllm base add NAME FILE... | base list | base suggest PATH...
 // Registers a base model (sharded or not) in the repository's store under a
 // name, for .zipllmconfig `zipllm.base = NAME` and model cards'
-// `base_model: NAME`.
+// `base_model: NAME`; shows how the base finder ranks the candidates for a
+// work tree file, storing nothing.
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/commands.h"
+#include "git/base_choice.h"
 #include "git/base_registry.h"
 
 namespace zipllm::cli {
@@ -45,6 +48,48 @@ Status list() {
   return {};
 }
 
+// PATH (relative to the current directory) as a path in the work tree.
+Result<std::string> repo_path(git::Repo& repo, const std::string& given) {
+  namespace fs = std::filesystem;
+  auto wd = repo.workdir();
+  std::error_code ec;
+  fs::path abs = fs::weakly_canonical(fs::absolute(given, ec), ec);
+  fs::path root = wd ? fs::weakly_canonical(fs::path(*wd), ec) : fs::path();
+  std::string rel = wd ? abs.lexically_relative(root).string() : "";
+  if (rel.empty() || rel == "." || rel.rfind("..", 0) == 0) {
+    return make_error(Errc::InvalidArgument,
+                      given + " is not a file in this repository's work tree");
+  }
+  return rel;
+}
+
+Status suggest(const std::vector<std::string>& paths) {
+  auto repo = TRY(git::Repo::open());
+  auto store = TRY(git::ModelStore::open_local(repo));
+  ThreadPool pool(ThreadPool::default_threads());
+  git::BaseChooser chooser(repo, *store, pool);
+  for (const auto& given : paths) {
+    std::string path = TRY(repo_path(repo, given));
+    auto choice =
+        TRY_CTX(chooser.choose(path, *repo.workdir() + "/" + path, git::AutoBase::On), given);
+    std::printf("%s: %s\n", path.c_str(),
+                choice.base ? ("against " + choice.base->origin).c_str() : "alone (no base)");
+    if (choice.ranking.empty()) {
+      std::printf("  no candidate shares most of its tensors\n");
+      continue;
+    }
+    std::printf("  %-48s %8s %9s %9s %6s\n", "candidate", "common", "same exp", "est. size",
+                "depth");
+    for (const auto& s : choice.ranking) {
+      std::printf("  %-48s %7.0f%% %8.0f%% %9s %6u  %s\n", choice.candidates[s.index].name.c_str(),
+                  s.coverage * 100, s.exponent_match * 100,
+                  s.sampled ? (std::to_string(int(s.ratio * 100 + 0.5)) + "%").c_str() : "-",
+                  unsigned(s.depth), s.related ? "" : s.why_not.c_str());
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<Runner> add_base(CLI::App& app) {
@@ -56,8 +101,13 @@ std::vector<Runner> add_base(CLI::App& app) {
   add_cmd->add_option("name", a->name, "name, e.g. org/model")->required();
   add_cmd->add_option("files", a->files, "safetensors files")->required();
   base->add_subcommand("list", "List registered base models");
-  return {[a, add_cmd] {
-    Status s = add_cmd->parsed() ? add(*a) : list();
+  auto paths = std::make_shared<std::vector<std::string>>();
+  auto* suggest_cmd = base->add_subcommand(
+      "suggest",
+      "How the base finder ranks the candidates for work tree files (they are not stored)");
+  suggest_cmd->add_option("paths", *paths, "safetensors files in the work tree")->required();
+  return {[a, add_cmd, suggest_cmd, paths] {
+    Status s = add_cmd->parsed() ? add(*a) : suggest_cmd->parsed() ? suggest(*paths) : list();
     return s ? 0 : fail(s.error().context("base"));
   }};
 }

@@ -3,9 +3,13 @@
 #include <git2.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <set>
 
 #include "git/base_registry.h"
+#include "git/hf_cache.h"
 #include "git/settings.h"
 #include "ops/ingest.h"
 
@@ -42,7 +46,7 @@ std::string normalize(std::string p) {
 // git's clean of that file will want them.
 Result<std::optional<ResolvedBase>> resolve_at_depth(Repo& repo, ModelStore& store,
                                                      ThreadPool& pool, const std::string& path,
-                                                     int depth);
+                                                     int depth, bool declared_only = false);
 
 Result<std::optional<format::Manifest>> from_work_tree(Repo& repo, ModelStore& store,
                                                        ThreadPool& pool, const std::string& p,
@@ -145,6 +149,75 @@ Result<std::optional<ResolvedBase>> registered(const ModelStore& store, const st
   return std::optional<ResolvedBase>(std::move(out));
 }
 
+// A card's base found only in the Hugging Face cache: stored as a
+// registered base of that name (once), so the deltas against it can be
+// decoded anywhere the store goes.
+Result<std::optional<ResolvedBase>> from_hf_cache(ModelStore& store, ThreadPool& pool,
+                                                  const std::string& name,
+                                                  const std::string& origin) {
+  if (!valid_base_name(name)) {
+    return std::optional<ResolvedBase>();
+  }
+  auto hf = TRY_CTX(hf_cached_model(name), origin);
+  if (!hf) {
+    return std::optional<ResolvedBase>();
+  }
+  std::fprintf(stderr,
+               "git-zipllm: %s: storing base %s from the Hugging Face cache (%s); it travels with "
+               "the models coded against it\n",
+               origin.c_str(), name.c_str(), hf->snapshot.c_str());
+  TRY_STATUS_CTX(register_base(store, name, hf->files, pool), origin);
+  return registered(store, name, origin + " (from the Hugging Face cache)");
+}
+
+// Rule 3: the nearest model card, README.md beside the file, else in each
+// parent folder up to the root, that names a base_model. A name that is
+// neither registered nor in the Hugging Face cache is reported (once per
+// card and process), never an error: the base finder still runs.
+Result<std::optional<ResolvedBase>> card_base(Repo& repo, ModelStore& store, ThreadPool& pool,
+                                              const std::string& path) {
+  auto wd = repo.workdir();
+  if (!wd) {
+    return std::optional<ResolvedBase>();
+  }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  for (;;) {
+    std::string rel = (dir.empty() ? "" : dir + "/") + "README.md";
+    std::string card = *wd + "/" + rel;
+    auto text = is_plain_file(card) ? read_whole_file(card, 1 << 20)
+                                    : Result<std::vector<uint8_t>>(make_error(Errc::NotFound, ""));
+    auto names = text ? model_card_bases(std::string(text->begin(), text->end()))
+                      : std::vector<std::string>();
+    if (!names.empty()) {
+      for (const auto& name : names) {
+        std::string origin = "model card " + rel + " base_model: " + name;
+        if (auto rb = TRY(registered(store, name, origin))) {
+          return rb;
+        }
+        if (auto rb = TRY(from_hf_cache(store, pool, name, origin))) {
+          return rb;
+        }
+      }
+      static std::mutex mutex;
+      static std::set<std::string> warned;
+      std::lock_guard lock(mutex);
+      if (warned.insert(rel).second) {
+        std::fprintf(stderr,
+                     "git-zipllm: warning: %s names base_model %s, which is neither a registered "
+                     "base nor in the Hugging Face cache (%s); register it with `git zipllm base "
+                     "add %s FILE...` (the base finder chooses meanwhile)\n",
+                     rel.c_str(), names.front().c_str(), hf_hub_cache().c_str(),
+                     names.front().c_str());
+      }
+      return std::optional<ResolvedBase>();
+    }
+    if (dir.empty()) {
+      return std::optional<ResolvedBase>();
+    }
+    dir = std::filesystem::path(dir).parent_path().string();
+  }
+}
+
 std::optional<std::string> zipllmconfig_base(Repo& repo) {
   return Settings::load(repo).committed("zipllm.base");
 }
@@ -186,7 +259,7 @@ namespace {
 
 Result<std::optional<ResolvedBase>> resolve_at_depth(Repo& repo, ModelStore& store,
                                                      ThreadPool& pool, const std::string& path,
-                                                     int depth) {
+                                                     int depth, bool declared_only) {
   auto attr = TRY(repo.attribute(path, "zipllm-base"));
   if (attr && *attr != "true" && *attr != "false") {
     std::string origin = "attribute zipllm-base=" + *attr;
@@ -205,27 +278,32 @@ Result<std::optional<ResolvedBase>> resolve_at_depth(Repo& repo, ModelStore& sto
       return rb;
     }
   }
-  if (auto wd = repo.workdir()) {
-    std::string dir = std::filesystem::path(path).parent_path().string();
-    std::string card = *wd + "/" + (dir.empty() ? "" : dir + "/") + "README.md";
-    if (auto text = read_whole_file(card, 1 << 20)) {
-      for (const auto& name : model_card_bases(std::string(text->begin(), text->end()))) {
-        if (auto rb = TRY(registered(store, name, "model card base_model: " + name))) {
-          return rb;
-        }
-      }
-    }
+  if (auto rb = TRY(card_base(repo, store, pool, path))) {
+    return rb;
   }
-  auto prev = TRY(manifest_at(repo, "HEAD:" + path));
-  if (prev) {
-    ResolvedBase rb;
-    rb.origin = "previous version (HEAD:" + path + ")";
-    TRY_STATUS(rb.model.add_manifest(*prev, "HEAD:" + path));
-    return std::optional<ResolvedBase>(std::move(rb));
+  if (!declared_only) {
+    return previous_version(repo, path);
   }
   return std::optional<ResolvedBase>();
 }
 
 }  // namespace
+
+Result<std::optional<ResolvedBase>> resolve_declared_base(Repo& repo, ModelStore& store,
+                                                          ThreadPool& pool,
+                                                          const std::string& path) {
+  return resolve_at_depth(repo, store, pool, path, 0, true);
+}
+
+Result<std::optional<ResolvedBase>> previous_version(Repo& repo, const std::string& path) {
+  auto prev = TRY(manifest_at(repo, "HEAD:" + path));
+  if (!prev) {
+    return std::optional<ResolvedBase>();
+  }
+  ResolvedBase rb;
+  rb.origin = "previous version (HEAD:" + path + ")";
+  TRY_STATUS(rb.model.add_manifest(*prev, "HEAD:" + path));
+  return std::optional<ResolvedBase>(std::move(rb));
+}
 
 }  // namespace zipllm::git

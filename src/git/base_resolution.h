@@ -29,9 +29,17 @@ struct ResolvedBase {
 };
 
 // `store` and `pool` are used to ingest a declared base that is in the work
-// tree but not staged yet (added in the same `git add`).
+// tree but not staged yet (added in the same `git add`). Rules 1 to 4; the
+// clean filter and the LFS agent go through git/base_choice.h instead,
+// which lets the base finder weigh rule 4 against other candidates.
 Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, ModelStore& store, ThreadPool& pool,
                                                  const std::string& path);
+// Rules 1 to 3 only: what the user declared.
+Result<std::optional<ResolvedBase>> resolve_declared_base(Repo& repo, ModelStore& store,
+                                                          ThreadPool& pool,
+                                                          const std::string& path);
+// Rule 4: HEAD's version of `path`, if it is a manifest.
+Result<std::optional<ResolvedBase>> previous_version(Repo& repo, const std::string& path);
 
 // The manifest in the index for `path`: nullopt when the blob is not a
 // manifest at all (a file committed before the filter); Corrupt naming the

@@ -6,7 +6,6 @@
 
 #include <cstdio>
 
-#include "git/base_resolution.h"
 #include "git/hooks.h"
 #include "git/sync.h"
 #include "ops/ingest.h"
@@ -47,6 +46,7 @@ Status Filter::ensure_open() {
   }
   m_repo.emplace(TRY(Repo::open()));
   m_store = TRY(ModelStore::open(*m_repo));
+  m_chooser.emplace(*m_repo, *m_store, m_pool);
   // A fresh clone gets its pre-push hook here (never over an existing one).
   install_missing_hooks(*m_repo);
   return {};
@@ -74,7 +74,8 @@ Status Filter::clean(const std::string& path, const TempFile& content, std::stri
       return {};
     }
   }
-  auto base = TRY_CTX(resolve_base(*m_repo, *m_store, m_pool, path), "base model");
+  auto choice = TRY_CTX(m_chooser->choose(path, content.path()), "base model");
+  auto& base = choice.base;
   ops::IngestOptions opts;
   opts.allow_generic = true;  // a tracked file that is not safetensors: generic parts
   // The spool may hold bytes copied from the work tree file rather than
@@ -95,6 +96,7 @@ Status Filter::clean(const std::string& path, const TempFile& content, std::stri
     }
     return e;
   }
+  m_chooser->remember(path, *m);
   out = format::serialize_manifest(*m);
   if (content_id) {
     clean_cache_store(*m_store, *content_id, out);

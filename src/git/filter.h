@@ -12,6 +12,7 @@
 // stdout carries only pkt-lines; messages go to stderr.
 #pragma once
 
+#include "git/base_choice.h"
 #include "git/model_store.h"
 #include "git/repo.h"
 #include "util/thread_pool.h"
@@ -79,6 +80,7 @@ class Filter {
   ThreadPool& m_pool;
   std::optional<Repo> m_repo;
   std::unique_ptr<ModelStore> m_store;
+  std::optional<BaseChooser> m_chooser;  // remembers what this process stored
 };
 
 // Runs the filter-process protocol on stdin/stdout until git closes stdin.

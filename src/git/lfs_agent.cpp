@@ -9,7 +9,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "git/base_resolution.h"
+#include "git/base_choice.h"
 #include "git/lfs_message.h"
 #include "git/settings.h"
 #include "git/sync.h"
@@ -65,7 +65,8 @@ class Agent {
   ThreadPool& m_pool;
   std::mutex m_out;
   std::optional<Repo> m_repo;
-  std::unique_ptr<ModelStore> m_store;  // local store, upstream = the remote
+  std::unique_ptr<ModelStore> m_store;   // local store, upstream = the remote
+  std::optional<BaseChooser> m_chooser;  // remembers what this agent stored
   remote::RemoteStore* m_remote = nullptr;
   std::string m_operation;
   std::optional<std::map<std::string, std::string>> m_paths;  // LFS oid -> repository path
@@ -148,9 +149,13 @@ Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string
   }
   std::string repo_path = repo_path_of(oid);
   std::optional<ResolvedBase> base;
-  if (!repo_path.empty() && is_safetensors(path)) {
-    base =
-        TRY_CTX(resolve_base(*m_repo, *m_store, m_pool, repo_path), "base model of " + repo_path);
+  if (is_safetensors(path)) {
+    if (!m_chooser) {
+      m_chooser.emplace(*m_repo, *m_store, m_pool);
+    }
+    base = TRY_CTX(m_chooser->choose(repo_path, path),
+                   "base model of " + (repo_path.empty() ? oid : repo_path))
+               .base;
   }
   trace("ingest " + (repo_path.empty() ? oid : repo_path) +
         (base ? " against " + base->origin : " without a base"));
@@ -168,6 +173,9 @@ Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string
   }
   if (Sha256::hex(m->sha256) != oid) {
     return make_error(Errc::Corrupt, path + " does not hash to its LFS oid " + oid);
+  }
+  if (m_chooser) {
+    m_chooser->remember(repo_path, *m, path);
   }
   std::string text = format::serialize_manifest(*m);
   if (make_dirs(m_store->local->root() + "/lfs")) {

@@ -1,0 +1,294 @@
+#include "git/base_choice.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <set>
+
+#include "git/base_registry.h"
+#include "git/settings.h"
+
+namespace zipllm::git {
+
+namespace {
+
+constexpr size_t k_max_candidates = 8;
+// Models read from the index and the LFS door's store, at most.
+constexpr size_t k_max_known = 4096;
+// A declaration is overridden only by a candidate estimated this much smaller.
+constexpr double k_override = 0.9;
+
+bool all_digits(std::string_view s) {
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// "dir/model-00002-of-00004.safetensors" -> "dir/model-*-of-00004.safetensors":
+// the shards of one model are one candidate.
+std::optional<std::string> shard_group(const std::string& path) {
+  constexpr std::string_view ext = ".safetensors";
+  if (path.size() < ext.size() || path.compare(path.size() - ext.size(), ext.size(), ext) != 0) {
+    return std::nullopt;
+  }
+  std::string stem = path.substr(0, path.size() - ext.size());
+  size_t of = stem.rfind("-of-");
+  if (of == std::string::npos || !all_digits(std::string_view(stem).substr(of + 4))) {
+    return std::nullopt;
+  }
+  size_t dash = stem.rfind('-', of - 1);
+  if (dash == std::string::npos ||
+      !all_digits(std::string_view(stem).substr(dash + 1, of - dash - 1))) {
+    return std::nullopt;
+  }
+  return stem.substr(0, dash) + "-*" + stem.substr(of) + std::string(ext);
+}
+
+std::string dir_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+// A declared base as a candidate: its tensors are known by id, not by file.
+ops::CandidateModel from_declared(const ResolvedBase& rb) {
+  format::Manifest m;
+  for (const auto& [name, t] : rb.model.tensors()) {
+    format::ManifestTensor mt;
+    mt.id = t.id;
+    mt.info.name = name;
+    mt.info.dtype = t.dtype;
+    mt.info.end = t.size;
+    m.tensors.push_back(std::move(mt));
+  }
+  ops::CandidateModel c;
+  c.name = rb.origin;
+  c.shards.push_back(std::move(m));
+  c.files.emplace_back();
+  c.rank = -1;
+  return c;
+}
+
+Result<ResolvedBase> to_base(const ops::CandidateModel& c, const std::string& origin) {
+  ResolvedBase rb;
+  rb.origin = origin;
+  for (const auto& m : c.shards) {
+    TRY_STATUS(rb.model.add_manifest(m, c.name));
+  }
+  return rb;
+}
+
+void hint(const std::string& path, const ops::CandidateModel& c, const ops::BaseScore& best,
+          double against) {
+  int pct = static_cast<int>((1.0 - best.ratio / against) * 100.0 + 0.5);
+  std::fprintf(stderr,
+               "git-zipllm: hint: %s would store about %d %% smaller against %s "
+               "(`git config zipllm.autobase on` lets the base finder choose)\n",
+               path.empty() ? "this file" : path.c_str(), pct, c.name.c_str());
+}
+
+}  // namespace
+
+Result<AutoBase> autobase_setting(Repo& repo) {
+  auto v = Settings::load(repo).get("zipllm.autobase");
+  if (!v || *v == "on" || *v == "true") {
+    return AutoBase::On;
+  }
+  if (*v == "suggest") {
+    return AutoBase::Suggest;
+  }
+  if (*v == "off" || *v == "false") {
+    return AutoBase::Off;
+  }
+  return make_error(Errc::InvalidArgument,
+                    "zipllm.autobase is '" + *v + "'; expected on, suggest or off");
+}
+
+Status BaseChooser::load_known() {
+  if (m_loaded) {
+    return {};
+  }
+  m_loaded = true;
+  auto wd = m_repo.workdir();
+  for (const auto& p : TRY(m_repo.tracked_paths())) {
+    // A damaged or missing manifest is no candidate (restoring reports it).
+    if (auto m = stored_manifest(m_repo, p); m && *m && !(*m)->generic) {
+      // What this process stored is newer than the index.
+      m_models.emplace(p, Known{std::move(**m), wd ? *wd + "/" + p : ""});
+    }
+  }
+  // The LFS door's objects: most repositories using it track nothing
+  // through the filter. Their bytes are still in git-lfs's object store.
+  std::string lfs = m_store.local->root() + "/lfs";
+  for (const auto& entry : list_dir(lfs)) {
+    std::string oid = entry.substr(entry.rfind('/') + 1);
+    if (oid.size() != 64 || m_models.size() > k_max_known || !is_plain_file(entry)) {
+      continue;
+    }
+    auto bytes = read_whole_file(entry, format::k_max_manifest_size);
+    if (!bytes) {
+      continue;
+    }
+    auto m = format::parse_manifest(std::string(bytes->begin(), bytes->end()));
+    if (m && !m->generic) {
+      std::string file = m_repo.common_dir() + "/lfs/objects/" + oid.substr(0, 2) + "/" +
+                         oid.substr(2, 2) + "/" + oid;
+      m_models.emplace("LFS object " + oid.substr(0, 12), Known{std::move(*m), file});
+    }
+  }
+  return {};
+}
+
+void BaseChooser::remember(const std::string& path, const format::Manifest& m,
+                           const std::string& file) {
+  if (m.generic || (path.empty() && file.empty())) {
+    return;
+  }
+  auto wd = m_repo.workdir();
+  std::string key = !path.empty() ? path : "LFS object " + to_hex(m.sha256).substr(0, 12);
+  m_models.insert_or_assign(key, Known{m, !file.empty() ? file : wd ? *wd + "/" + path : ""});
+}
+
+std::vector<ops::CandidateModel> BaseChooser::candidates_for(const std::string& path) {
+  std::map<std::string, ops::CandidateModel> groups;
+  std::set<std::array<uint8_t, 32>> seen;  // the same model under two names: once
+  for (const auto& [p, k] : m_models) {
+    if (p == path || !seen.insert(k.manifest.sha256).second) {
+      continue;  // its own previous version is a candidate below
+    }
+    std::string key = shard_group(p).value_or(p);
+    ops::CandidateModel& c = groups[key];
+    c.name = key;
+    c.shards.push_back(k.manifest);
+    c.files.push_back(k.file);
+    c.rank = dir_of(p) == dir_of(path) ? 1 : 2;
+  }
+  std::vector<ops::CandidateModel> out;
+  for (auto& [key, c] : groups) {
+    out.push_back(std::move(c));
+  }
+  if (!path.empty()) {
+    if (auto prev = previous_version(m_repo, path); prev && *prev) {
+      auto c = from_declared(**prev);
+      c.name = "HEAD:" + path;
+      c.rank = 0;
+      out.push_back(std::move(c));
+    }
+  }
+  for (const auto& name : list_bases(m_store)) {
+    if (auto rb = load_base(m_store, name); rb && *rb) {
+      ops::CandidateModel c;
+      c.name = "registered base " + name;
+      for (auto& [file, m] : (*rb)->shards) {
+        c.shards.push_back(std::move(m));
+        c.files.emplace_back();
+      }
+      c.rank = 3;
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+Result<BaseChoice> BaseChooser::choose(const std::string& path, const std::string& file,
+                                       std::optional<AutoBase> mode) {
+  BaseChoice out;
+  if (mode) {
+    m_mode = mode;
+  } else if (!m_mode) {
+    m_mode = TRY(autobase_setting(m_repo));
+  }
+  std::optional<ResolvedBase> declared;
+  if (!path.empty()) {
+    declared = TRY(resolve_declared_base(m_repo, m_store, m_pool, path));
+  }
+  auto f = ops::open_safetensors(file);
+  auto fallback = [&]() -> Result<std::optional<ResolvedBase>> {
+    if (declared || path.empty()) {
+      return std::move(declared);
+    }
+    return previous_version(m_repo, path);
+  };
+  if (*m_mode == AutoBase::Off || !f) {
+    out.base = TRY(fallback());
+    return out;
+  }
+  TRY_STATUS(load_known());
+  // The signature check: only candidates sharing most of F's tensor bytes,
+  // whose objects this store holds, the preferred ones first.
+  std::vector<std::pair<double, ops::CandidateModel>> kept;
+  for (auto& c : candidates_for(path)) {
+    double cov = ops::signature_coverage(f->header, c);
+    if (cov < ops::FinderOptions{}.min_coverage) {
+      continue;
+    }
+    bool local = true;
+    for (const auto& m : c.shards) {
+      for (const auto& t : m.tensors) {
+        local = local && m_store.local->contains(t.id);
+        if (!local) {
+          break;
+        }
+      }
+    }
+    if (local) {
+      kept.emplace_back(cov, std::move(c));
+    }
+  }
+  std::stable_sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+    return a.second.rank != b.second.rank ? a.second.rank < b.second.rank : a.first > b.first;
+  });
+  for (size_t i = 0; i < kept.size() && out.candidates.size() < k_max_candidates; ++i) {
+    out.candidates.push_back(std::move(kept[i].second));
+  }
+  std::optional<size_t> declared_at;
+  if (declared) {
+    declared_at = out.candidates.size();
+    out.candidates.push_back(from_declared(*declared));
+  }
+  if (out.candidates.empty()) {
+    out.base = TRY(fallback());
+    return out;
+  }
+  out.ranking = TRY(ops::rank_bases(*f, out.candidates, m_store.resolver));
+  const ops::BaseScore& best = out.ranking.front();
+  const ops::BaseScore* decl = nullptr;
+  for (const auto& s : out.ranking) {
+    if (declared_at && s.index == *declared_at) {
+      decl = &s;
+    }
+  }
+  bool finder_wins =
+      best.related && (!decl || (best.index != decl->index &&
+                                 (!decl->related || best.ratio < decl->ratio * k_override)));
+  if (!finder_wins) {
+    out.base = TRY(fallback());
+    return out;
+  }
+  const ops::CandidateModel& c = out.candidates[best.index];
+  if (*m_mode == AutoBase::Suggest) {
+    out.base = TRY(fallback());
+    // Compared with what is used instead: the declaration, else the
+    // previous version (a candidate too), else no base.
+    double used = 1.0;
+    for (const auto& s : out.ranking) {
+      bool is_fallback = decl ? &s == decl : out.candidates[s.index].name == "HEAD:" + path;
+      if (is_fallback && s.related) {
+        used = s.ratio;
+      }
+    }
+    if (best.ratio < used * k_override) {
+      hint(path, c, best, used);
+    }
+    return out;
+  }
+  char score[32];
+  std::snprintf(score, sizeof score, "%.2f", best.ratio);
+  auto rb = to_base(c, "base finder: " + c.name + " (estimated " + score + " of solo)");
+  if (!rb) {
+    out.base = TRY(fallback());  // e.g. shards that overlap: not one model after all
+    return out;
+  }
+  out.base = std::move(*rb);
+  return out;
+}
+
+}  // namespace zipllm::git

@@ -1,0 +1,80 @@
+// The base a file is delta-coded against when it enters the store through
+// a door that knows its repository (the clean filter, the LFS agent):
+// what the user declared (base_resolution.h, rules 1-3), weighed by the base
+// finder (ops/base_finder.h) against the models the repository already
+// holds:
+//   - every tracked model in the index (else HEAD), read from the work tree
+//     where the file still has those bytes; the shards of one model
+//     (NAME-00001-of-00004.safetensors) as one candidate;
+//   - every model the LFS door stored (<store>/lfs/<oid>, read from
+//     git-lfs's own copy in .git/lfs/objects);
+//   - models stored earlier by this process (the files before this one in
+//     the same `git add`, in git's order);
+//   - HEAD's version of the same path (a checkpoint series at one path);
+//   - registered bases (`git zipllm base add`).
+// A cheap signature check (tensor names and dtypes, from manifests) keeps
+// at most a handful, scored by sampled content.
+//
+// `zipllm.autobase` (git config or .zipllmconfig) decides what the finder
+// may do: `on` (default) — it chooses when nothing is declared, and
+// overrides a declaration only when its choice scores clearly better
+// (estimated at least 10 % smaller); `suggest` — the declared base or the
+// previous version is used as before and the finder's better choice is
+// printed as a hint; `off` — declared base, else the previous version.
+#pragma once
+
+#include "git/base_resolution.h"
+#include "ops/base_finder.h"
+
+namespace zipllm::git {
+
+enum class AutoBase { On, Suggest, Off };
+
+// Reads zipllm.autobase; an unknown value is an error naming it.
+Result<AutoBase> autobase_setting(Repo& repo);
+
+struct BaseChoice {
+  std::optional<ResolvedBase> base;  // nullopt: coded alone
+  // What the finder saw, best first (empty when it did not run).
+  std::vector<ops::CandidateModel> candidates;
+  std::vector<ops::BaseScore> ranking;
+};
+
+class BaseChooser {
+ public:
+  BaseChooser(Repo& repo, ModelStore& store, ThreadPool& pool)
+      : m_repo(repo), m_store(store), m_pool(pool) {}
+
+  // The base for the bytes in `file` (a spool or the work tree file), to be
+  // stored under `path` (repository-relative; may be empty when unknown,
+  // e.g. an LFS object no commit names yet). A file that is not
+  // safetensors gets the declared base only.
+  // `mode` overrides zipllm.autobase (`git zipllm base suggest` ranks even
+  // when the finder is off).
+  Result<BaseChoice> choose(const std::string& path, const std::string& file,
+                            std::optional<AutoBase> mode = std::nullopt);
+
+  // A model this process just stored under `path` (or, with no path, as
+  // `file`): a candidate for the files that follow it. `file` holds its
+  // bytes if it is not the work tree file at `path`.
+  void remember(const std::string& path, const format::Manifest& m, const std::string& file = "");
+
+ private:
+  struct Known {
+    format::Manifest manifest;
+    std::string file;  // where its bytes may still be read ("" if nowhere)
+  };
+  Status load_known();
+  std::vector<ops::CandidateModel> candidates_for(const std::string& path);
+
+  Repo& m_repo;
+  ModelStore& m_store;
+  ThreadPool& m_pool;
+  bool m_loaded = false;
+  std::optional<AutoBase> m_mode;
+  // By path (or "LFS object <oid>"): tracked models, the LFS door's stored
+  // objects, then what this process stored.
+  std::map<std::string, Known> m_models;
+};
+
+}  // namespace zipllm::git

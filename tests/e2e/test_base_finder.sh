@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# The base finder through real git (issue 12): nothing declared, yet each
+# fine-tune is delta-coded against its nearest stored relative; unrelated
+# models get no delta; declarations still win unless clearly worse;
+# zipllm.autobase=off|suggest; everything restores byte-exact.
+. "$(dirname "$0")/lib.sh"
+export PATH="$(dirname "$BIN"):$PATH"
+S=$DATA/stories260K
+
+store_bytes() {
+  find .git/zipllm/objects .git/zipllm/packs -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'
+}
+
+new_repo() {
+  expect_ok git zipllm install
+  git init -q "$1" && cd "$1"
+  expect_ok git zipllm track '*.safetensors'
+  git add .gitattributes && git commit -qm attributes
+}
+
+# add_model NAME [DIR] : the fixture NAME as DIR/model.safetensors, one commit
+add_model() {
+  local dir=${2:-$1}
+  mkdir -p "$dir" && cp "$S/$1.bf16.safetensors" "$dir/model.safetensors"
+  git add "$dir" && git commit -qm "$dir"
+}
+
+# base_of PATH : the files `git zipllm ls-files` says PATH's deltas use
+base_of() {
+  git zipllm ls-files | awk -v p="$1" '$6 == p { print $8 }'
+}
+
+# A model with base's tensor names, shapes and value statistics but every
+# element moved elsewhere: what retraining from scratch looks like.
+write_unrelated() {
+  python3 - "$S/base.bf16.safetensors" "$1" <<'EOF'
+import json, random, struct, sys
+src, dst = sys.argv[1], sys.argv[2]
+data = open(src, 'rb').read()
+n = struct.unpack('<Q', data[:8])[0]
+header = json.loads(data[8:8 + n])
+body = bytearray(data[8 + n:])
+rng = random.Random(12)
+for name, t in header.items():
+    if name == '__metadata__':
+        continue
+    b, e = t['data_offsets']
+    words = [bytes(body[i:i + 2]) for i in range(b, e, 2)]
+    rng.shuffle(words)
+    body[b:e] = b''.join(words)
+open(dst, 'wb').write(data[:8 + n] + bytes(body))
+EOF
+}
+
+t_folders_nothing_declared() {
+  new_repo r
+  for m in base ftA_licenses ftB_changelogs ftA2_chain_manpages; do add_model $m; done
+  expect_eq "$(base_of ftA_licenses/model.safetensors)" "base/model.safetensors" "ftA's base"
+  # The chain child is nearest its parent, not the root.
+  base_of ftA2_chain_manpages/model.safetensors | grep -q 'ftA_licenses/model.safetensors' ||
+    _fail "ftA2 not coded against ftA: $(base_of ftA2_chain_manpages/model.safetensors)"
+  on=$(store_bytes)
+  cd .. && new_repo off && git config zipllm.autobase off
+  for m in base ftA_licenses ftB_changelogs ftA2_chain_manpages; do add_model $m; done
+  expect_eq "$(base_of ftA_licenses/model.safetensors)" "" "ftA's base with autobase=off"
+  off=$(store_bytes)
+  # Measured: 0.5 on these four; the floor the issue asks of the finder is 0.75.
+  [ "$on" -lt $((off * 3 / 4)) ] || _fail "store with the finder $on, without $off"
+  # Every file restores byte-exact in a fresh clone.
+  cd .. && git clone -q r clone && cd clone
+  for m in base ftA_licenses ftB_changelogs ftA2_chain_manpages; do
+    expect_same $m/model.safetensors "$S/$m.bf16.safetensors"
+  done
+}
+
+# One `git add` of everything: each file can use those git cleaned before it.
+t_one_add() {
+  new_repo r
+  for m in base ftA_licenses ftC_copyright_lr1e-5; do
+    mkdir -p $m && cp "$S/$m.bf16.safetensors" $m/model.safetensors
+  done
+  git add . && git commit -qm all
+  expect_eq "$(base_of ftA_licenses/model.safetensors)" "base/model.safetensors" "ftA's base"
+  expect_eq "$(base_of ftC_copyright_lr1e-5/model.safetensors)" "base/model.safetensors" "ftC's base"
+  rm -rf base ftA_licenses ftC_copyright_lr1e-5
+  expect_ok git zipllm checkout
+  expect_same ftC_copyright_lr1e-5/model.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors"
+}
+
+t_checkpoints() {
+  new_repo r
+  add_model base checkpoint-100
+  add_model ftA_licenses checkpoint-200
+  add_model ftA2_chain_manpages checkpoint-300
+  expect_eq "$(base_of checkpoint-200/model.safetensors)" "checkpoint-100/model.safetensors" "checkpoint-200's base"
+  base_of checkpoint-300/model.safetensors | grep -q 'checkpoint-200/model.safetensors' ||
+    _fail "checkpoint-300 not coded against checkpoint-200: $(base_of checkpoint-300/model.safetensors)"
+}
+
+t_unrelated_gets_no_delta() {
+  new_repo r
+  add_model base
+  mkdir -p retrained && write_unrelated retrained/model.safetensors
+  git add retrained && git commit -qm retrained
+  expect_eq "$(base_of retrained/model.safetensors)" "" "retrained's base"
+  expect_ok git zipllm show HEAD:retrained/model.safetensors
+  expect_no_log 'delta'
+  # Never larger than stored alone.
+  with=$(store_bytes)
+  cd .. && new_repo alone && mkdir -p retrained && write_unrelated retrained/model.safetensors
+  git add retrained && git commit -qm retrained
+  alone=$(store_bytes)
+  cd .. && new_repo base_only && add_model base
+  base_only=$(store_bytes)
+  [ $((with - base_only)) -le "$alone" ] ||
+    _fail "retrained stored in $((with - base_only)) bytes beside base, $alone alone"
+}
+
+t_declared_base_kept_unless_clearly_worse() {
+  new_repo r
+  add_model base
+  add_model ftA_licenses
+  # Declared and as good as anything here: kept.
+  printf 'ftC_copyright_lr1e-5/model.safetensors zipllm-base=base/model.safetensors\n' >>.gitattributes
+  # Declared, but the chain child's parent is far better than the root.
+  printf 'ftA2_chain_manpages/model.safetensors zipllm-base=base/model.safetensors\n' >>.gitattributes
+  git add .gitattributes && git commit -qm declare
+  add_model ftC_copyright_lr1e-5
+  add_model ftA2_chain_manpages
+  expect_eq "$(base_of ftC_copyright_lr1e-5/model.safetensors)" "base/model.safetensors" "ftC's base"
+  base_of ftA2_chain_manpages/model.safetensors | grep -q 'ftA_licenses/model.safetensors' ||
+    _fail "ftA2 kept the worse declared base: $(base_of ftA2_chain_manpages/model.safetensors)"
+}
+
+t_autobase_modes() {
+  new_repo r
+  add_model base
+  git config zipllm.autobase off
+  add_model ftA_licenses
+  expect_eq "$(base_of ftA_licenses/model.safetensors)" "" "ftA's base with autobase=off"
+  git config zipllm.autobase suggest
+  mkdir -p ftC && cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" ftC/model.safetensors
+  expect_ok git add ftC
+  expect_log 'hint: ftC/model.safetensors would store about [0-9]+ % smaller against (base|ftA_licenses)/model.safetensors'
+  git commit -qm ftC
+  expect_eq "$(base_of ftC/model.safetensors)" "" "ftC's base with autobase=suggest"
+  git config zipllm.autobase sometimes
+  mkdir -p ftB && cp "$S/ftB_changelogs.bf16.safetensors" ftB/model.safetensors
+  expect_fail git add ftB
+  expect_log "zipllm.autobase is 'sometimes'; expected on, suggest or off"
+}
+
+# fake_hf_cache ID FILE : FILE as the only snapshot of model ID in the
+# Hugging Face cache under $HOME, laid out as huggingface_hub does it.
+fake_hf_cache() {
+  local repo="$HOME/.cache/huggingface/hub/models--${1/\//--}"
+  mkdir -p "$repo/blobs" "$repo/refs" "$repo/snapshots/0123abcd"
+  cp "$2" "$repo/blobs/5eed"
+  ln -s ../../blobs/5eed "$repo/snapshots/0123abcd/model.safetensors"
+  printf 0123abcd >"$repo/refs/main"
+}
+
+card() { printf -- '---\nlicense: mit\nbase_model: %s\n---\n# A fine-tune\n' "$1"; }
+
+# The card is in the repository's root, the models in sub-folders, the base
+# only in the Hugging Face cache.
+t_card_in_root_names_hf_cached_base() {
+  fake_hf_cache stories/base-260K "$S/base.bf16.safetensors"
+  new_repo r
+  card stories/base-260K >README.md
+  mkdir -p ftA ftC
+  cp "$S/ftA_licenses.bf16.safetensors" ftA/model.safetensors
+  cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" ftC/model.safetensors
+  expect_ok git add .
+  expect_log 'README.md base_model: stories/base-260K: storing base stories/base-260K from the Hugging Face cache'
+  git commit -qm models
+  expect_ok git zipllm base list
+  expect_log '^stories/base-260K '
+  expect_ok git zipllm show HEAD:ftA/model.safetensors
+  [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] || _fail "ftA: $(grep -c 'delta (' "$LOG") delta tensors"
+  # A clone without that cache restores both: the base travels in the store.
+  cd .. && HOME=$PWD/home2 && mkdir -p "$HOME" && git config --global user.name T &&
+    git config --global user.email t@example.com && expect_ok git zipllm install
+  git clone -q r clone
+  expect_same clone/ftA/model.safetensors "$S/ftA_licenses.bf16.safetensors"
+  expect_same clone/ftC/model.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors"
+}
+
+t_unknown_card_base_warns_once() {
+  new_repo r
+  add_model base
+  card nobody/nothing >README.md
+  mkdir -p ftA ftC
+  cp "$S/ftA_licenses.bf16.safetensors" ftA/model.safetensors
+  cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" ftC/model.safetensors
+  expect_ok git add .
+  expect_log 'warning: README.md names base_model nobody/nothing, which is neither a registered base nor in the Hugging Face cache'
+  expect_log 'git zipllm base add nobody/nothing FILE'
+  expect_eq "$(grep -c 'names base_model' "$LOG")" 1 "warnings"
+  git commit -qm models
+  # The finder still chose.
+  expect_eq "$(base_of ftA/model.safetensors)" "base/model.safetensors" "ftA's base"
+}
+
+# A Hugging Face style repository through the LFS door: nothing declared but
+# the card, the base only in the cache; the store holds at most half the
+# raw bytes and a fresh clone restores byte-exact.
+t_lfs_door_card_and_finder() {
+  fake_hf_cache stories/base-260K "$S/base.bf16.safetensors"
+  git config --global zipllm.trustcommitted true
+  expect_ok git lfs install
+  expect_ok git zipllm install
+  git init -q --bare remote.git && mkdir store && git init -q hf && cd hf
+  printf '*.safetensors filter=lfs diff=lfs merge=lfs -text\n' >.gitattributes
+  card stories/base-260K >README.md
+  for f in ftA_licenses ftB_changelogs ftC_copyright_lr1e-5; do cp "$S/$f.bf16.safetensors" .; done
+  printf '[zipllm]\n\turl = %s\n' "$PWD/../store" >.zipllmconfig
+  git add . && git commit -qm models
+  git remote add origin ../remote.git
+  expect_ok git zipllm lfs-enable
+  expect_ok git push origin main
+  cd ..
+  raw=$(for f in ftA_licenses ftB_changelogs ftC_copyright_lr1e-5; do stat -c %s "$S/$f.bf16.safetensors"; done |
+    awk '{s += $1} END {print s}')
+  stored=$(find store -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+  echo "LFS door: $stored bytes stored for $raw raw bytes"
+  [ $((stored * 2)) -le "$raw" ] || _fail "stored $stored bytes for $raw raw bytes"
+  HOME=$PWD/home2 && mkdir -p "$HOME" && git config --global zipllm.trustcommitted true
+  expect_ok git lfs install
+  expect_ok git zipllm install
+  expect_ok git -c lfs.standalonetransferagent=zipllm clone remote.git clone
+  for f in ftA_licenses ftB_changelogs ftC_copyright_lr1e-5; do
+    expect_same "clone/$f.bf16.safetensors" "$S/$f.bf16.safetensors"
+  done
+}
+
+test_case "folders, nothing declared: each fine-tune against its nearest relative" t_folders_nothing_declared
+test_case "one git add: later files use the earlier ones" t_one_add
+test_case "checkpoint-N folders: each against its predecessor" t_checkpoints
+test_case "an unrelated model of the same architecture gets no delta" t_unrelated_gets_no_delta
+test_case "a declared base stays unless clearly worse" t_declared_base_kept_unless_clearly_worse
+test_case "zipllm.autobase off, suggest, and a bad value" t_autobase_modes
+test_case "a card in the root names a base found in the Hugging Face cache" t_card_in_root_names_hf_cached_base
+test_case "an unknown card base is a warning, once; the finder still chooses" t_unknown_card_base_warns_once
+test_case "the LFS door: card + cache + finder, half the raw bytes, clone byte-exact" t_lfs_door_card_and_finder
+finish
