@@ -3,6 +3,7 @@
 #include <git2.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -97,6 +98,30 @@ Status check_committed_path(const std::string& p, const std::string& origin) {
   return {};
 }
 
+// The safetensors files under work tree folder `dir` that the filter
+// tracks (by attribute), without following symbolic links, sorted.
+Result<std::vector<std::string>> untracked_shards(Repo& repo, const std::string& dir,
+                                                  const std::string& self) {
+  std::vector<std::string> out;
+  auto wd = repo.workdir();
+  if (!wd || !is_plain_dir(*wd + "/" + dir)) {
+    return out;
+  }
+  for (const auto& f : list_files_recursive(*wd + "/" + dir)) {
+    std::string rel = f.substr(wd->size() + 1);
+    if (rel == self || rel.size() <= 12 || rel.compare(rel.size() - 12, 12, ".safetensors") != 0 ||
+        !is_plain_file(f)) {
+      continue;
+    }
+    auto filter = TRY(repo.attribute(rel, "filter"));
+    if (filter && *filter == "zipllm") {
+      out.push_back(rel);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // A declared base path: a tracked file, or a folder of tracked shards.
 Result<std::optional<ResolvedBase>> base_from_path(Repo& repo, ModelStore& store, ThreadPool& pool,
                                                    const std::string& self,
@@ -124,6 +149,16 @@ Result<std::optional<ResolvedBase>> base_from_path(Repo& repo, ModelStore& store
         t.compare(t.size() - 12, 12, ".safetensors") == 0) {
       auto m = TRY(stored_manifest(repo, t));
       if (m) {
+        TRY_STATUS(rb.model.add_manifest(*m, t));
+        ++shards;
+      }
+    }
+  }
+  if (shards == 0) {
+    // Shards not staged yet (added in the same `git add` as the fine-tune):
+    // the folder's tracked safetensors files in the work tree.
+    for (const auto& t : TRY(untracked_shards(repo, p, self))) {
+      if (auto m = TRY(from_work_tree(repo, store, pool, t, depth))) {
         TRY_STATUS(rb.model.add_manifest(*m, t));
         ++shards;
       }

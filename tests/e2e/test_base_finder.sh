@@ -52,6 +52,49 @@ open(dst, 'wb').write(data[:8 + n] + bytes(body))
 EOF
 }
 
+# write_shards DIR : base split in two shards, DIR/model-0000N-of-00002.safetensors
+write_shards() {
+  mkdir -p "$1"
+  python3 - "$S/base.bf16.safetensors" "$1" <<'EOF'
+import json, struct, sys
+src, out = sys.argv[1], sys.argv[2]
+data = open(src, 'rb').read()
+n = struct.unpack('<Q', data[:8])[0]
+header = json.loads(data[8:8 + n])
+body = data[8 + n:]
+names = [k for k in header if k != '__metadata__']
+for i, part in enumerate([names[:len(names) // 2], names[len(names) // 2:]]):
+    h, blob = {}, b''
+    for k in part:
+        b, e = header[k]['data_offsets']
+        h[k] = {'dtype': header[k]['dtype'], 'shape': header[k]['shape'],
+                'data_offsets': [len(blob), len(blob) + e - b]}
+        blob += body[b:e]
+    j = json.dumps(h).encode()
+    j += b' ' * (-len(j) % 8)
+    open('%s/model-%05d-of-00002.safetensors' % (out, i + 1), 'wb').write(
+        struct.pack('<Q', len(j)) + j + blob)
+EOF
+}
+
+# Issue 12 defect: a folder base staged in the same `git add` as its
+# fine-tune failed with "no model at 'base'".
+t_folder_base_in_same_add() {
+  new_repo r
+  write_shards base
+  mkdir -p ft && cp "$S/ftA_licenses.bf16.safetensors" ft/model.safetensors
+  printf 'ft/model.safetensors zipllm-base=base\n' >>.gitattributes
+  expect_ok git add .
+  git commit -qm models
+  expect_eq "$(base_of ft/model.safetensors)" \
+    "base/model-00001-of-00002.safetensors,base/model-00002-of-00002.safetensors" "ft's base"
+  # Undeclared, the finder takes the shards as one model.
+  mkdir -p ftC && cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" ftC/model.safetensors
+  git add ftC && git commit -qm ftC
+  expect_eq "$(base_of ftC/model.safetensors)" \
+    "base/model-00001-of-00002.safetensors,base/model-00002-of-00002.safetensors" "ftC's base"
+}
+
 t_folders_nothing_declared() {
   new_repo r
   for m in base ftA_licenses ftB_changelogs ftA2_chain_manpages; do add_model $m; done
@@ -236,6 +279,7 @@ t_lfs_door_card_and_finder() {
 
 test_case "folders, nothing declared: each fine-tune against its nearest relative" t_folders_nothing_declared
 test_case "one git add: later files use the earlier ones" t_one_add
+test_case "a folder base in the same git add; shards found as one model" t_folder_base_in_same_add
 test_case "checkpoint-N folders: each against its predecessor" t_checkpoints
 test_case "an unrelated model of the same architecture gets no delta" t_unrelated_gets_no_delta
 test_case "a declared base stays unless clearly worse" t_declared_base_kept_unless_clearly_worse
