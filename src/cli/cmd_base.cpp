@@ -1,4 +1,5 @@
-// git zipllm base add NAME FILE... | base list | base suggest PATH...
+// git zipllm base add [--force] NAME FILE... | base list | base remove NAME |
+// base suggest PATH...
 // Registers a base model (sharded or not) in the repository's store under a
 // name, for .zipllmconfig `zipllm.base = NAME` and model cards'
 // `base_model: NAME`; shows how the base finder ranks the candidates for a
@@ -17,14 +18,24 @@ namespace {
 struct Args {
   std::string name;
   std::vector<std::string> files;
+  bool force = false;
 };
 
 Status add(const Args& a) {
   auto repo = TRY(git::Repo::open());
   auto store = TRY(git::ModelStore::open(repo));
   ThreadPool pool(ThreadPool::default_threads());
-  TRY_STATUS(git::register_base(*store, a.name, a.files, pool));
+  TRY_STATUS(git::register_base(*store, a.name, a.files, pool, a.force));
   std::printf("registered base %s (%zu file(s))\n", a.name.c_str(), a.files.size());
+  return {};
+}
+
+Status remove(const std::string& name) {
+  auto repo = TRY(git::Repo::open());
+  auto store = TRY(git::ModelStore::open_local(repo));
+  TRY_STATUS(git::remove_base(*store, name));
+  std::printf("removed base %s (`git zipllm prune` deletes its objects once nothing needs them)\n",
+              name.c_str());
   return {};
 }
 
@@ -100,14 +111,21 @@ std::vector<Runner> add_base(CLI::App& app) {
       base->add_subcommand("add", "Store a base model under NAME (repeat FILE for shards)");
   add_cmd->add_option("name", a->name, "name, e.g. org/model")->required();
   add_cmd->add_option("files", a->files, "safetensors files")->required();
+  add_cmd->add_flag("--force", a->force, "re-point a name registered with other files");
   base->add_subcommand("list", "List registered base models");
+  auto* remove_cmd = base->add_subcommand(
+      "remove", "Forget a registered base (its objects stay while a delta needs them)");
+  remove_cmd->add_option("name", a->name, "name, e.g. org/model")->required();
   auto paths = std::make_shared<std::vector<std::string>>();
   auto* suggest_cmd = base->add_subcommand(
       "suggest",
       "How the base finder ranks the candidates for work tree files (they are not stored)");
   suggest_cmd->add_option("paths", *paths, "safetensors files in the work tree")->required();
-  return {[a, add_cmd, suggest_cmd, paths] {
-    Status s = add_cmd->parsed() ? add(*a) : suggest_cmd->parsed() ? suggest(*paths) : list();
+  return {[a, add_cmd, remove_cmd, suggest_cmd, paths] {
+    Status s = add_cmd->parsed()       ? add(*a)
+               : remove_cmd->parsed()  ? remove(a->name)
+               : suggest_cmd->parsed() ? suggest(*paths)
+                                       : list();
     return s ? 0 : fail(s.error().context("base"));
   }};
 }

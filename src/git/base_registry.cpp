@@ -1,5 +1,6 @@
 #include "git/base_registry.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -38,7 +39,7 @@ bool valid_base_name(const std::string& name) {
 }
 
 Status register_base(ModelStore& store, const std::string& name,
-                     const std::vector<std::string>& files, ThreadPool& pool) {
+                     const std::vector<std::string>& files, ThreadPool& pool, bool force) {
   if (!valid_base_name(name)) {
     return make_error(Errc::InvalidArgument, "'" + name +
                                                  "' is not a valid base name (use letters, digits, "
@@ -57,6 +58,27 @@ Status register_base(ModelStore& store, const std::string& name,
     }
     out.emplace_back(shard, format::serialize_manifest(m));
   }
+  if (auto existing = TRY(load_base(store, name))) {
+    std::vector<std::string> before, after;
+    for (const auto& [shard, m] : existing->shards) {
+      before.push_back(shard + "\n" + format::serialize_manifest(m));
+    }
+    for (const auto& [shard, text] : out) {
+      after.push_back(shard + "\n" + text);
+    }
+    std::sort(before.begin(), before.end());
+    std::sort(after.begin(), after.end());
+    if (before == after) {
+      return {};  // the same files again
+    }
+    if (!force) {
+      return make_error(Errc::InvalidArgument,
+                        "base " + name +
+                            " is already registered with other files; `git zipllm base add "
+                            "--force " +
+                            name + " FILE...` re-points it (`git zipllm base list` shows it)");
+    }
+  }
   std::string dir = bases_dir(store) + "/" + name;
   std::error_code ec;
   fs::remove_all(dir, ec);
@@ -66,6 +88,19 @@ Status register_base(ModelStore& store, const std::string& name,
     TRY_STATUS(a.write(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
     TRY_STATUS(a.commit());
+  }
+  return {};
+}
+
+Status remove_base(ModelStore& store, const std::string& name) {
+  if (!TRY(load_base(store, name))) {
+    return make_error(Errc::NotFound, "no base named " + name + " is registered");
+  }
+  std::error_code ec;
+  fs::remove_all(bases_dir(store) + "/" + name, ec);
+  if (ec) {
+    return make_error(Errc::IoError,
+                      bases_dir(store) + "/" + name + ": cannot remove: " + ec.message());
   }
   return {};
 }

@@ -20,8 +20,14 @@ struct RegisteredBase {
 };
 
 bool valid_base_name(const std::string& name);
+// Registering the same files again is a no-op; re-pointing a name at other
+// files needs `force` (models coded against the old ones keep decoding:
+// their objects stay while anything needs them, see git/prune.h).
 Status register_base(ModelStore& store, const std::string& name,
-                     const std::vector<std::string>& files, ThreadPool& pool);
+                     const std::vector<std::string>& files, ThreadPool& pool, bool force = false);
+// Forgets the name (the objects stay while a delta needs them); NotFound if
+// no base of that name is registered.
+Status remove_base(ModelStore& store, const std::string& name);
 // nullopt if no base of that name is registered.
 Result<std::optional<RegisteredBase>> load_base(const ModelStore& store, const std::string& name);
 std::vector<std::string> list_bases(const ModelStore& store);

@@ -253,6 +253,27 @@ Result<std::optional<ResolvedBase>> card_base(Repo& repo, ModelStore& store, Thr
   }
 }
 
+// A base declared by name (an attribute, .zipllmconfig): a registered base,
+// else a path in the repository, else a model in the Hugging Face cache.
+Result<std::optional<ResolvedBase>> named_base(Repo& repo, ModelStore& store, ThreadPool& pool,
+                                               const std::string& self, const std::string& name,
+                                               const std::string& origin, int depth) {
+  if (auto rb = TRY(registered(store, name, origin))) {
+    return rb;
+  }
+  auto rb = base_from_path(repo, store, pool, self, name, origin, depth);
+  if (rb || rb.error().code != Errc::NotFound) {
+    return rb;
+  }
+  if (auto hf = TRY(from_hf_cache(store, pool, name, origin))) {
+    return hf;
+  }
+  return make_error(Errc::NotFound, rb.error().message +
+                                        ", no registered base of that name (`git zipllm base " +
+                                        "list`), and no such model in the Hugging Face cache (" +
+                                        hf_hub_cache() + ")");
+}
+
 std::optional<std::string> zipllmconfig_base(Repo& repo) {
   return Settings::load(repo).committed("zipllm.base");
 }
@@ -297,18 +318,11 @@ Result<std::optional<ResolvedBase>> resolve_at_depth(Repo& repo, ModelStore& sto
                                                      int depth, bool declared_only) {
   auto attr = TRY(repo.attribute(path, "zipllm-base"));
   if (attr && *attr != "true" && *attr != "false") {
-    std::string origin = "attribute zipllm-base=" + *attr;
-    if (auto rb = TRY(registered(store, *attr, origin))) {
-      return rb;
-    }
-    return base_from_path(repo, store, pool, path, *attr, origin, depth);
+    return named_base(repo, store, pool, path, *attr, "attribute zipllm-base=" + *attr, depth);
   }
   if (auto cfg = zipllmconfig_base(repo)) {
-    std::string origin = ".zipllmconfig zipllm.base=" + *cfg;
-    if (auto rb = TRY(registered(store, *cfg, origin))) {
-      return rb;
-    }
-    auto rb = TRY(base_from_path(repo, store, pool, path, *cfg, origin, depth));
+    auto rb =
+        TRY(named_base(repo, store, pool, path, *cfg, ".zipllmconfig zipllm.base=" + *cfg, depth));
     if (rb) {
       return rb;
     }

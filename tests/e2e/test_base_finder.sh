@@ -277,6 +277,42 @@ t_lfs_door_card_and_finder() {
   done
 }
 
+t_registry_names() {
+  new_repo r
+  cp "$S/base.bf16.safetensors" b.safetensors
+  cp "$S/ftA_licenses.bf16.safetensors" a.safetensors
+  expect_ok git zipllm base add org/b b.safetensors
+  expect_ok git zipllm base add org/b b.safetensors
+  expect_fail git zipllm base add org/b a.safetensors
+  expect_log 'base org/b is already registered with other files; `git zipllm base add --force org/b FILE...` re-points it'
+  expect_ok git zipllm base add --force org/b a.safetensors
+  expect_ok git zipllm base list
+  expect_log '^org/b '
+  expect_ok git zipllm base remove org/b
+  expect_ok git zipllm base list
+  expect_no_log 'org/b'
+  expect_fail git zipllm base remove org/b
+  expect_log 'no base named org/b is registered'
+}
+
+# .zipllmconfig names a model only the Hugging Face cache has.
+t_config_name_from_hf_cache() {
+  fake_hf_cache stories/base-260K "$S/base.bf16.safetensors"
+  new_repo r
+  printf '[zipllm]\n\tbase = stories/base-260K\n' >.zipllmconfig
+  mkdir -p ft && cp "$S/ftA_licenses.bf16.safetensors" ft/model.safetensors
+  expect_ok git add .
+  expect_log 'storing base stories/base-260K from the Hugging Face cache'
+  git commit -qm ft
+  expect_ok git zipllm show HEAD:ft/model.safetensors
+  [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] || _fail "ft: $(grep -c 'delta (' "$LOG") delta tensors"
+  # A name found nowhere is still an error here (it was declared), saying where it looked.
+  printf '[zipllm]\n\tbase = nobody/nothing\n' >.zipllmconfig
+  cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" ft/model.safetensors
+  expect_fail git add ft
+  expect_log "no model at 'nobody/nothing', no registered base of that name .* and no such model in the Hugging Face cache"
+}
+
 test_case "folders, nothing declared: each fine-tune against its nearest relative" t_folders_nothing_declared
 test_case "one git add: later files use the earlier ones" t_one_add
 test_case "a folder base in the same git add; shards found as one model" t_folder_base_in_same_add
@@ -286,5 +322,7 @@ test_case "a declared base stays unless clearly worse" t_declared_base_kept_unle
 test_case "zipllm.autobase off, suggest, and a bad value" t_autobase_modes
 test_case "a card in the root names a base found in the Hugging Face cache" t_card_in_root_names_hf_cached_base
 test_case "an unknown card base is a warning, once; the finder still chooses" t_unknown_card_base_warns_once
+test_case "base add refuses to re-point without --force; base remove" t_registry_names
+test_case ".zipllmconfig names a base only the Hugging Face cache has" t_config_name_from_hf_cache
 test_case "the LFS door: card + cache + finder, half the raw bytes, clone byte-exact" t_lfs_door_card_and_finder
 finish
