@@ -5,7 +5,6 @@
 // `base_model: NAME`; shows how the base finder ranks the candidates for a
 // work tree file, storing nothing.
 #include <cstdio>
-#include <filesystem>
 
 #include "cli/commands.h"
 #include "git/base_choice.h"
@@ -59,28 +58,13 @@ Status list() {
   return {};
 }
 
-// PATH (relative to the current directory) as a path in the work tree.
-Result<std::string> repo_path(git::Repo& repo, const std::string& given) {
-  namespace fs = std::filesystem;
-  auto wd = repo.workdir();
-  std::error_code ec;
-  fs::path abs = fs::weakly_canonical(fs::absolute(given, ec), ec);
-  fs::path root = wd ? fs::weakly_canonical(fs::path(*wd), ec) : fs::path();
-  std::string rel = wd ? abs.lexically_relative(root).string() : "";
-  if (rel.empty() || rel == "." || rel.rfind("..", 0) == 0) {
-    return make_error(Errc::InvalidArgument,
-                      given + " is not a file in this repository's work tree");
-  }
-  return rel;
-}
-
 Status suggest(const std::vector<std::string>& paths) {
   auto repo = TRY(git::Repo::open());
   auto store = TRY(git::ModelStore::open_local(repo));
   ThreadPool pool(ThreadPool::default_threads());
   git::BaseChooser chooser(repo, *store, pool);
   for (const auto& given : paths) {
-    std::string path = TRY(repo_path(repo, given));
+    std::string path = TRY(work_tree_path(repo, given));
     auto choice =
         TRY_CTX(chooser.choose(path, *repo.workdir() + "/" + path, git::AutoBase::On), given);
     std::printf("%s: %s\n", path.c_str(),

@@ -5,6 +5,8 @@
 // files an older version left beside model files in the work tree. A file
 // a live process still holds (its lock, or the pid in its name) is never
 // touched, whatever its age. Published objects are never deleted here.
+// Also `git zipllm prune` (git/prune.h) and `git zipllm repack`
+// (git/repack.h), the store's other maintenance commands.
 #include <cstdio>
 #include <filesystem>
 #include <regex>
@@ -13,6 +15,7 @@
 #include "format/manifest.h"
 #include "git/model_store.h"
 #include "git/prune.h"
+#include "git/repack.h"
 
 namespace zipllm::cli {
 
@@ -135,6 +138,32 @@ Status prune(int grace_minutes, bool dry_run) {
   return {};
 }
 
+Status repack(const std::vector<std::string>& paths, bool dry_run) {
+  auto repo = TRY(git::Repo::open());
+  auto store = TRY(git::ModelStore::open_local(repo));
+  ThreadPool pool(ThreadPool::default_threads());
+  git::RepackOptions opts;
+  opts.dry_run = dry_run;
+  for (const auto& p : paths) {
+    opts.paths.push_back(TRY(work_tree_path(repo, p)));
+  }
+  auto rep = TRY(git::repack(repo, *store, pool, opts));
+  for (const auto& f : rep.files) {
+    if (f.replaced) {
+      std::printf("%s: %s -> %s (%zu object(s)), %s\n", f.path.c_str(),
+                  human_bytes(f.before).c_str(), human_bytes(f.after).c_str(), f.replaced,
+                  f.base.c_str());
+    } else {
+      std::printf("%s: kept (%s)\n", f.path.c_str(),
+                  f.base.empty() ? "no related base" : "no smaller encoding");
+    }
+  }
+  std::printf("git-zipllm repack: %s %zu object(s): %s -> %s\n",
+              dry_run ? "would re-encode" : "re-encoded", rep.replaced,
+              human_bytes(rep.before).c_str(), human_bytes(rep.after).c_str());
+  return {};
+}
+
 }  // namespace
 
 std::vector<Runner> add_gc(CLI::App& app) {
@@ -155,6 +184,12 @@ std::vector<Runner> add_gc(CLI::App& app) {
   pr->add_flag("--dry-run,-n", a->dry_run, "only say what would be deleted");
   pr->add_option("--grace", a->grace,
                  "keep unneeded objects younger than this many minutes (default 60)");
+  auto paths = std::make_shared<std::vector<std::string>>();
+  auto* rp = app.add_subcommand(
+      "repack",
+      "Re-encode stored models against the best base the finder sees now (history unchanged)");
+  rp->add_option("paths", *paths, "tracked model files (default: all)");
+  rp->add_flag("--dry-run,-n", a->dry_run, "only say what would be re-encoded");
   return {[a] {
             Status s = run(a->minutes);
             if (s && a->prune) {
@@ -165,6 +200,10 @@ std::vector<Runner> add_gc(CLI::App& app) {
           [a] {
             Status s = prune(a->grace, a->dry_run);
             return s ? 0 : fail(s.error().context("prune"));
+          },
+          [a, paths] {
+            Status s = repack(*paths, a->dry_run);
+            return s ? 0 : fail(s.error().context("repack"));
           }};
 }
 

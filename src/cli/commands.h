@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "git/repo.h"
 #include "util/progress.h"
 #include "util/result.h"
 
@@ -28,8 +29,8 @@ std::vector<Runner> add_checkout(CLI::App& app);  // checkout
 std::vector<Runner> add_status(CLI::App& app);    // status, show, textconv
 std::vector<Runner> add_merge(CLI::App& app);     // merge-driver
 std::vector<Runner> add_verify(CLI::App& app);    // verify
-std::vector<Runner> add_base(CLI::App& app);      // base add|list
-std::vector<Runner> add_gc(CLI::App& app);        // gc, prune
+std::vector<Runner> add_base(CLI::App& app);      // base add|list|remove|suggest
+std::vector<Runner> add_gc(CLI::App& app);        // gc, prune, repack
 std::vector<Runner> add_sync(CLI::App& app);      // push, fetch, pull, pre-push
 std::vector<Runner> add_transfer(CLI::App& app);  // transfer (LFS agent), lfs-enable
 std::vector<Runner> add_trust(CLI::App& app);     // trust
@@ -40,6 +41,10 @@ std::vector<Runner> add_env(CLI::App& app);       // env
 // the model).
 Status check_output_is_new(const std::string& output, const std::string& input,
                            const std::vector<std::string>& bases);
+
+// A path given on the command line (relative to the current directory) as
+// a path in `repo`'s work tree; InvalidArgument naming it if it is outside.
+Result<std::string> work_tree_path(git::Repo& repo, const std::string& given);
 
 // What `git zipllm NAME` says when NAME is no command: git's wording, with
 // the closest of `commands` as suggestions.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
 #include "cli/commands.h"
@@ -18,6 +19,20 @@ namespace zipllm::cli {
 int fail(const Error& e) {
   std::fprintf(stderr, "git-zipllm: error: %s\n", redact(e.message).c_str());
   return e.code == Errc::Internal ? 2 : 1;
+}
+
+Result<std::string> work_tree_path(git::Repo& repo, const std::string& given) {
+  namespace fs = std::filesystem;
+  auto wd = repo.workdir();
+  std::error_code ec;
+  fs::path abs = fs::weakly_canonical(fs::absolute(given, ec), ec);
+  std::string rel =
+      wd ? abs.lexically_relative(fs::weakly_canonical(fs::path(*wd), ec)).string() : "";
+  if (rel.empty() || rel == "." || rel.rfind("..", 0) == 0) {
+    return make_error(Errc::InvalidArgument,
+                      given + " is not a file in this repository's work tree");
+  }
+  return rel;
 }
 
 Status check_output_is_new(const std::string& output, const std::string& input,

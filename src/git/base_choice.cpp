@@ -25,6 +25,16 @@ bool all_digits(std::string_view s) {
 
 // "dir/model-00002-of-00004.safetensors" -> "dir/model-*-of-00004.safetensors":
 // the shards of one model are one candidate.
+std::optional<std::string> shard_group(const std::string& path);
+
+}  // namespace
+
+std::string candidate_name(const std::string& path) {
+  return shard_group(path).value_or(path);
+}
+
+namespace {
+
 std::optional<std::string> shard_group(const std::string& path) {
   constexpr std::string_view ext = ".safetensors";
   if (path.size() < ext.size() || path.compare(path.size() - ext.size(), ext.size(), ext) != 0) {
@@ -154,7 +164,7 @@ std::vector<ops::CandidateModel> BaseChooser::candidates_for(const std::string& 
     if (p == path || !seen.insert(k.manifest.sha256).second) {
       continue;  // its own previous version is a candidate below
     }
-    std::string key = shard_group(p).value_or(p);
+    std::string key = candidate_name(p);
     ops::CandidateModel& c = groups[key];
     c.name = key;
     c.shards.push_back(k.manifest);
@@ -165,7 +175,10 @@ std::vector<ops::CandidateModel> BaseChooser::candidates_for(const std::string& 
   for (auto& [key, c] : groups) {
     out.push_back(std::move(c));
   }
-  if (!path.empty()) {
+  if (m_allow) {
+    std::erase_if(out, [&](const auto& c) { return !m_allow(c.name); });
+  }
+  if (!path.empty() && (!m_allow || m_allow("HEAD:" + path))) {
     if (auto prev = previous_version(m_repo, path); prev && *prev) {
       auto c = from_declared(**prev);
       c.name = "HEAD:" + path;
@@ -174,6 +187,9 @@ std::vector<ops::CandidateModel> BaseChooser::candidates_for(const std::string& 
     }
   }
   for (const auto& name : list_bases(m_store)) {
+    if (m_allow && !m_allow("registered base " + name)) {
+      continue;
+    }
     if (auto rb = load_base(m_store, name); rb && *rb) {
       ops::CandidateModel c;
       c.name = "registered base " + name;

@@ -23,12 +23,19 @@
 // printed as a hint; `off` — declared base, else the previous version.
 #pragma once
 
+#include <functional>
+
 #include "git/base_resolution.h"
 #include "ops/base_finder.h"
 
 namespace zipllm::git {
 
 enum class AutoBase { On, Suggest, Off };
+
+// The candidate a tracked path belongs to: the path, or for a shard of a
+// sharded model ("dir/model-00002-of-00004.safetensors") the whole model
+// ("dir/model-*-of-00004.safetensors").
+std::string candidate_name(const std::string& path);
 
 // Reads zipllm.autobase; an unknown value is an error naming it.
 Result<AutoBase> autobase_setting(Repo& repo);
@@ -59,6 +66,13 @@ class BaseChooser {
   // bytes if it is not the work tree file at `path`.
   void remember(const std::string& path, const format::Manifest& m, const std::string& file = "");
 
+  // Only candidates whose name `allow` accepts (names as in BaseChoice:
+  // candidate_name(path), "HEAD:path", "registered base NAME", "LFS object
+  // OID"). Repack uses it to offer each model only those before it.
+  void set_candidate_filter(std::function<bool(const std::string&)> allow) {
+    m_allow = std::move(allow);
+  }
+
  private:
   struct Known {
     format::Manifest manifest;
@@ -75,6 +89,7 @@ class BaseChooser {
   // By path (or "LFS object <oid>"): tracked models, the LFS door's stored
   // objects, then what this process stored.
   std::map<std::string, Known> m_models;
+  std::function<bool(const std::string&)> m_allow;
 };
 
 }  // namespace zipllm::git

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <set>
 
 #include "store/object_io.h"
 
@@ -99,10 +100,18 @@ void LocalStore::scan_packs() const {
 bool LocalStore::in_packs(const ObjectId& id, std::optional<ObjectLocation>* loc) const {
   std::lock_guard lock(m_mutex);
   for (int pass = 0; pass < 2; ++pass) {
-    for (const auto& p : m_packs) {
+    for (auto it = m_packs.begin(); it != m_packs.end(); ++it) {
+      const auto& p = *it;
       if (p->contains(id)) {
         if (loc) {
           auto l = p->locate(id);
+          if (!l && !path_exists(p->path())) {
+            // Replaced by a rewritten pack (repack) or pruned meanwhile by
+            // another process: forget it and look again.
+            m_pack_names.erase(p->path().substr(p->path().rfind('/') + 1));
+            m_packs.erase(it);
+            break;
+          }
           if (l) {
             *loc = *l;
           }
@@ -259,15 +268,34 @@ Result<LocalStore::PruneStats> LocalStore::prune(const std::function<bool(const 
   }
   std::lock_guard lock(m_mutex);
   scan_packs();
+  // A needed object also held loose or by another pack does not need this
+  // pack: the copies a killed repack or a quarantine left behind go too.
+  std::set<const PackReader*> gone;  // deleted (or, dry run, would be)
+  auto elsewhere = [&](const ObjectId& id, const PackReader* self) {
+    struct stat ls;
+    if (::lstat(path_of(id).c_str(), &ls) == 0 && S_ISREG(ls.st_mode)) {
+      return true;
+    }
+    for (const auto& other : m_packs) {
+      if (other.get() != self && !gone.count(other.get()) && other->contains(id)) {
+        return true;
+      }
+    }
+    return false;
+  };
   for (auto it = m_packs.begin(); it != m_packs.end();) {
     const PackReader& p = **it;
     auto ids = p.ids();
-    size_t unneeded = 0;
+    size_t unneeded = 0, copies = 0;
     for (const auto& id : ids) {
-      unneeded += !needed(id);
+      if (!needed(id)) {
+        ++unneeded;
+      } else if (elsewhere(id, &p)) {
+        ++copies;
+      }
     }
     struct stat s;
-    if (unneeded < ids.size() || ::stat(p.path().c_str(), &s) != 0) {
+    if (unneeded + copies < ids.size() || ::stat(p.path().c_str(), &s) != 0) {
       st.packed += unneeded;
       ++it;
       continue;
@@ -284,6 +312,7 @@ Result<LocalStore::PruneStats> LocalStore::prune(const std::function<bool(const 
       m_pack_names.erase(p.path().substr(p.path().rfind('/') + 1));
       it = m_packs.erase(it);
     } else {
+      gone.insert(&p);
       ++it;
     }
     ++st.packs;
@@ -351,6 +380,59 @@ Result<std::unique_ptr<ObjectOutput>> LocalStore::create(const ObjectId& id, uin
   }
   AtomicFile f = TRY(create_loose(id));
   return std::unique_ptr<ObjectOutput>(new FileOutput(std::move(f)));
+}
+
+Status LocalStore::replace_encodings(const std::map<ObjectId, std::string>& staged) {
+  std::map<std::string, std::set<ObjectId>> by_pack;
+  for (const auto& [id, file] : staged) {
+    std::string loose = path_of(id);
+    if (is_plain_file(loose)) {
+      if (::chmod(file.c_str(), k_own_mode) != 0) {
+        return os_error("cannot chmod", file, errno);
+      }
+      if (::rename(file.c_str(), loose.c_str()) != 0) {
+        return os_error("cannot replace", loose, errno);
+      }
+      fsync_dir_of(loose);
+      continue;
+    }
+    std::optional<ObjectLocation> loc;
+    if (in_packs(id, &loc) && loc) {
+      by_pack[loc->where].insert(id);
+    }
+    // Neither: deleted meanwhile (prune); nothing to replace.
+  }
+  for (const auto& [pack, ids] : by_pack) {
+    auto reader = TRY(PackReader::open(pack));
+    auto now = std::chrono::system_clock::now().time_since_epoch().count();
+    auto writer = TRY(PackWriter::open_new(m_root + "/packs/pack-" + std::to_string(now) + "-" +
+                                           std::to_string(::getpid()) + ".zpk"));
+    std::vector<uint8_t> bytes;
+    for (const auto& id : reader->ids()) {
+      if (ids.count(id)) {
+        bytes = TRY(read_whole_file(staged.at(id), uint64_t(1) << 32));
+      } else {
+        auto loc = TRY(reader->locate(id));
+        bytes.resize(loc->length);
+        TRY_STATUS(read_exact_at(loc->fd->get(), loc->offset, bytes, pack));
+      }
+      auto out = TRY(writer->create(id, bytes.size()));
+      TRY_STATUS(out->append(bytes));
+      TRY_STATUS(out->commit());
+    }
+    // The new pack is published before the old one goes: at every moment
+    // each object has a readable encoding (both, for an instant).
+    TRY_STATUS(writer->publish(reader->manifest()));
+    if (::unlink(pack.c_str()) != 0 && errno != ENOENT) {
+      return os_error("cannot delete", pack, errno);
+    }
+    std::lock_guard lock(m_mutex);
+    std::string name = pack.substr(pack.rfind('/') + 1);
+    m_pack_names.erase(name);
+    std::erase_if(m_packs, [&](const auto& p) { return p->path() == pack; });
+    scan_packs();
+  }
+  return {};
 }
 
 Result<AtomicFile> LocalStore::create_loose(const ObjectId& id, bool foreign) {

@@ -77,7 +77,10 @@ class LocalStore : public ObjectSource, public ObjectSink {
 
   // Deletes loose objects and whole packs that `needed` rejects and whose
   // file is older than `cutoff` (an unneeded object in a pack that holds a
-  // needed one stays: packs are not rewritten). `dry_run` only counts.
+  // needed one stays: packs are not rewritten). A pack whose needed
+  // objects all have another copy (loose, or in another pack: what a
+  // repack killed between publishing a rewritten pack and deleting the old
+  // one leaves) goes too. `dry_run` only counts.
   struct PruneStats {
     uint64_t objects = 0, bytes = 0, packs = 0;  // deleted (or, dry run, deletable)
     uint64_t recent = 0;                         // unneeded, kept: within the grace period
@@ -85,6 +88,15 @@ class LocalStore : public ObjectSource, public ObjectSink {
   };
   Result<PruneStats> prune(const std::function<bool(const ObjectId&)>& needed,
                            std::chrono::system_clock::time_point cutoff, bool dry_run);
+
+  // Swaps in new encodings of objects already here (repack): `staged` maps
+  // an id to a file (durable, in this store's filesystem) holding a whole
+  // new encoding of it. Same id, same raw bytes: readers get the same bytes
+  // from either. A loose object is renamed over; a pack holding any of them
+  // is rewritten with the new encodings and published before the old pack
+  // is deleted, so at every moment (and after a kill) each object has a
+  // readable encoding.
+  Status replace_encodings(const std::map<ObjectId, std::string>& staged);
 
   // Number of pack files currently known (for tests and status).
   size_t pack_count() const;

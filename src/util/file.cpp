@@ -331,7 +331,7 @@ Status AtomicFile::pwrite(uint64_t offset, std::span<const uint8_t> data) {
   return {};
 }
 
-static void fsync_dir_of(const std::string& path) {
+void fsync_dir_of(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) {
     dir = ".";

@@ -313,6 +313,70 @@ t_config_name_from_hf_cache() {
   expect_log "no model at 'nobody/nothing', no registered base of that name .* and no such model in the Hugging Face cache"
 }
 
+MODELS="base ftA_licenses ftB_changelogs ftC_copyright_lr1e-5 ftA2_chain_manpages ftV_vocab576"
+
+all_restore_exact() {
+  for m in $MODELS; do rm -rf "$m"; done
+  expect_ok git zipllm checkout
+  for m in $MODELS; do expect_same $m/model.safetensors "$S/$m.bf16.safetensors"; done
+}
+
+# Committed with the finder off, repacked later: the same store as the finder
+# at commit time; every file restores byte-exact before and after.
+t_repack_reaches_finder_size() {
+  new_repo on
+  for m in $MODELS; do add_model $m; done
+  on=$(store_bytes)
+  cd .. && new_repo r && git config zipllm.autobase off
+  for m in $MODELS; do add_model $m; done
+  off=$(store_bytes)
+  all_restore_exact
+  expect_ok git zipllm repack --dry-run
+  expect_log 'would re-encode [0-9]+ object'
+  expect_eq "$(store_bytes)" "$off" "store after --dry-run"
+  expect_ok git zipllm repack
+  expect_log 'ftA_licenses/model.safetensors: .* base finder: base/model.safetensors'
+  after=$(store_bytes)
+  echo "store: $off bytes committed alone, $after repacked, $on with the finder at commit time"
+  [ "$after" -le $((on * 103 / 100)) ] || _fail "repacked $after bytes, finder at commit time $on"
+  expect_ok git zipllm verify
+  all_restore_exact
+  expect_ok git zipllm repack
+  expect_log 're-encoded 0 object'
+  expect_ok git zipllm repack ftA_licenses/model.safetensors
+  expect_fail git zipllm repack nothere.safetensors
+  expect_log 'nothere.safetensors is not a tracked model file'
+}
+
+# kill -9 at many points of a repack: every object stays readable, every
+# file restores byte-exact, and a later repack finishes the job.
+t_repack_killed() {
+  new_repo r && git config zipllm.autobase off
+  for m in $MODELS; do add_model $m; done
+  off=$(store_bytes)
+  for delay in 0.01 0.03 0.06 0.1 0.15 0.2 0.3; do
+    git zipllm repack >/dev/null 2>&1 &
+    pid=$!
+    sleep $delay
+    kill -9 $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    expect_ok git zipllm verify
+    all_restore_exact
+  done
+  expect_ok git zipllm repack
+  expect_ok git zipllm verify
+  all_restore_exact
+  # Copies a kill left (a rewritten pack published, the old one not yet
+  # deleted) go with prune.
+  expect_ok git zipllm prune --grace 0
+  expect_ok git zipllm verify
+  all_restore_exact
+  [ "$(store_bytes)" -le $((off * 51 / 100)) ] || _fail "store $(store_bytes) after repack, $off before"
+  expect_ok git zipllm gc --older-than 0
+  leftovers=$(find .git/zipllm/tmp -type f | wc -l)
+  expect_eq "$leftovers" 0 "files left in tmp/"
+}
+
 test_case "folders, nothing declared: each fine-tune against its nearest relative" t_folders_nothing_declared
 test_case "one git add: later files use the earlier ones" t_one_add
 test_case "a folder base in the same git add; shards found as one model" t_folder_base_in_same_add
@@ -324,5 +388,7 @@ test_case "a card in the root names a base found in the Hugging Face cache" t_ca
 test_case "an unknown card base is a warning, once; the finder still chooses" t_unknown_card_base_warns_once
 test_case "base add refuses to re-point without --force; base remove" t_registry_names
 test_case ".zipllmconfig names a base only the Hugging Face cache has" t_config_name_from_hf_cache
+test_case "repack reaches the finder's size; byte-exact before and after" t_repack_reaches_finder_size
+test_case "repack killed at many points loses nothing" t_repack_killed
 test_case "the LFS door: card + cache + finder, half the raw bytes, clone byte-exact" t_lfs_door_card_and_finder
 finish

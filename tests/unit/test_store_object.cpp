@@ -184,3 +184,82 @@ TEST_CASE("store: small objects are batched into one pack, visible after finish"
   }
   CHECK(loose == 0);
 }
+
+namespace {
+
+// Writes `bytes` as the stored form of `id` (the store does not look inside
+// on write or replace), in a pack when `raw_size` is small.
+void put(store::LocalStore& s, const ObjectId& id, const std::vector<uint8_t>& bytes,
+         uint64_t raw_size) {
+  auto out = s.create(id, raw_size);
+  REQUIRE(out);
+  REQUIRE((*out)->append(bytes));
+  REQUIRE((*out)->commit());
+}
+
+std::vector<uint8_t> stored_bytes(const store::LocalStore& s, const ObjectId& id) {
+  auto loc = s.locate(id);
+  REQUIRE(loc);
+  REQUIRE(*loc);
+  std::vector<uint8_t> out((*loc)->length);
+  REQUIRE(read_exact_at((*loc)->fd->get(), (*loc)->offset, out, (*loc)->where));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("store: replace_encodings swaps loose and packed objects; the rest of a pack stays") {
+  test::ScratchDir dir;
+  auto s = *store::LocalStore::open(dir.path("store"));
+  std::vector<ObjectId> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(object_id_of(test::random_bytes(64, 500 + i)));
+    put(*s, ids.back(), test::random_bytes(100 + i, 600 + i), 100);  // packed
+  }
+  ObjectId big = object_id_of(test::random_bytes(64, 700));
+  put(*s, big, test::random_bytes(300, 701), 1u << 20);  // loose
+  REQUIRE(s->finish());
+  REQUIRE(s->pack_count() == 1);
+  std::string old_pack;
+  for (const auto& e : list_dir(dir.path("store") + "/packs")) {
+    old_pack = e;
+  }
+  auto kept = stored_bytes(*s, ids[1]);
+  auto new_packed = test::random_bytes(50, 800), new_loose = test::random_bytes(30, 801);
+  test::write_file(dir.path("a"), new_packed);
+  test::write_file(dir.path("b"), new_loose);
+  REQUIRE(s->replace_encodings({{ids[0], dir.path("a")}, {big, dir.path("b")}}));
+  CHECK(stored_bytes(*s, ids[0]) == new_packed);
+  CHECK(stored_bytes(*s, big) == new_loose);
+  CHECK(stored_bytes(*s, ids[1]) == kept);
+  CHECK_FALSE(path_exists(old_pack));
+  // Another handle that still knew the old pack finds the new one.
+  CHECK(s->pack_count() == 1);
+  auto other = *store::LocalStore::open(dir.path("store"));
+  CHECK(stored_bytes(*other, ids[3]).size() == 103);
+}
+
+TEST_CASE("store: prune deletes a pack whose needed objects all have another copy, keeping one") {
+  test::ScratchDir dir;
+  auto s = *store::LocalStore::open(dir.path("store"));
+  ObjectId a = object_id_of(test::random_bytes(64, 900)),
+           b = object_id_of(test::random_bytes(64, 901));
+  put(*s, a, test::random_bytes(100, 902), 100);
+  put(*s, b, test::random_bytes(100, 903), 100);
+  REQUIRE(s->finish());
+  put(*s, a, test::random_bytes(100, 902), 100);  // the copies a killed repack leaves
+  put(*s, b, test::random_bytes(100, 903), 100);
+  REQUIRE(s->finish());
+  REQUIRE(s->pack_count() == 2);
+  auto later = std::chrono::system_clock::now() + std::chrono::hours(1);
+  auto dry = s->prune([](const ObjectId&) { return true; }, later, true);
+  REQUIRE(dry);
+  CHECK(dry->packs == 1);
+  auto st = s->prune([](const ObjectId&) { return true; }, later, false);
+  REQUIRE(st);
+  CHECK(st->packs == 1);
+  auto other = *store::LocalStore::open(dir.path("store"));
+  CHECK(other->pack_count() == 1);
+  CHECK(stored_bytes(*other, a).size() == 100);
+  CHECK(stored_bytes(*other, b).size() == 100);
+}
