@@ -186,11 +186,13 @@ Result<std::optional<ResolvedBase>> registered(const ModelStore& store, const st
 
 // A card's base found only in the Hugging Face cache: stored as a
 // registered base of that name (once), so the deltas against it can be
-// decoded anywhere the store goes.
-Result<std::optional<ResolvedBase>> from_hf_cache(ModelStore& store, ThreadPool& pool,
+// decoded anywhere the store goes (its objects are pushed with the models
+// coded against it, as any base's). `zipllm.hfcache = false` turns the
+// lookup off.
+Result<std::optional<ResolvedBase>> from_hf_cache(Repo& repo, ModelStore& store, ThreadPool& pool,
                                                   const std::string& name,
                                                   const std::string& origin) {
-  if (!valid_base_name(name)) {
+  if (!valid_base_name(name) || Settings::load(repo).get("zipllm.hfcache") == "false") {
     return std::optional<ResolvedBase>();
   }
   auto hf = TRY_CTX(hf_cached_model(name), origin);
@@ -229,7 +231,7 @@ Result<std::optional<ResolvedBase>> card_base(Repo& repo, ModelStore& store, Thr
         if (auto rb = TRY(registered(store, name, origin))) {
           return rb;
         }
-        if (auto rb = TRY(from_hf_cache(store, pool, name, origin))) {
+        if (auto rb = TRY(from_hf_cache(repo, store, pool, name, origin))) {
           return rb;
         }
       }
@@ -265,7 +267,7 @@ Result<std::optional<ResolvedBase>> named_base(Repo& repo, ModelStore& store, Th
   if (rb || rb.error().code != Errc::NotFound) {
     return rb;
   }
-  if (auto hf = TRY(from_hf_cache(store, pool, name, origin))) {
+  if (auto hf = TRY(from_hf_cache(repo, store, pool, name, origin))) {
     return hf;
   }
   return make_error(Errc::NotFound, rb.error().message +

@@ -59,6 +59,8 @@ class Agent {
   Status init(const LfsMessage& msg);
   Status upload(const std::string& oid, uint64_t size, const std::string& path);
   Result<std::string> download(const std::string& oid, uint64_t size);
+  // Records the manifest of an LFS object whose objects this store holds.
+  void keep_manifest(const std::string& oid, const std::string& text);
   Result<format::Manifest> ingest(const std::string& oid, const std::string& path, uint64_t size);
   std::string repo_path_of(const std::string& oid);
 
@@ -177,16 +179,20 @@ Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string
   if (m_chooser) {
     m_chooser->remember(repo_path, *m, path);
   }
-  std::string text = format::serialize_manifest(*m);
+  keep_manifest(oid, format::serialize_manifest(*m));
+  return std::move(*m);
+}
+
+void Agent::keep_manifest(const std::string& oid, const std::string& text) {
+  // Best effort: a cache (and the base finder's view of what the door holds).
   if (make_dirs(m_store->local->root() + "/lfs")) {
-    if (auto f = AtomicFile::create(cache, 0644)) {
+    if (auto f = AtomicFile::create(m_store->local->root() + "/lfs/" + oid, 0644)) {
       if (f->write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()),
                                             text.size()))) {
         (void)f->commit();
       }
     }
   }
-  return std::move(*m);
 }
 
 Status Agent::upload(const std::string& oid, uint64_t size, const std::string& path) {
@@ -276,6 +282,10 @@ Result<std::string> Agent::download(const std::string& oid, uint64_t size) {
     progress(oid, done);
   };
   TRY_STATUS(ops::restore_file(*m, m_store->resolver, out, m_pool, opts));
+  // Its objects are local now: the next upload of this oid is free, and
+  // files pushed later can be coded against it (git-lfs keeps the file in
+  // .git/lfs/objects, where the base finder reads it).
+  keep_manifest(oid, std::string(text.begin(), text.end()));
   return out;
 }
 

@@ -269,12 +269,37 @@ t_lfs_door_card_and_finder() {
   echo "LFS door: $stored bytes stored for $raw raw bytes"
   [ $((stored * 2)) -le "$raw" ] || _fail "stored $stored bytes for $raw raw bytes"
   HOME=$PWD/home2 && mkdir -p "$HOME" && git config --global zipllm.trustcommitted true
+  git config --global user.name T && git config --global user.email t@example.com
   expect_ok git lfs install
   expect_ok git zipllm install
   expect_ok git -c lfs.standalonetransferagent=zipllm clone remote.git clone
   for f in ftA_licenses ftB_changelogs ftC_copyright_lr1e-5; do
     expect_same "clone/$f.bf16.safetensors" "$S/$f.bf16.safetensors"
   done
+  # A new version of a file at the same path: coded against what the door
+  # stored before (the old version, or a sibling), not alone.
+  cd clone
+  cp "$S/ftA2_chain_manpages.bf16.safetensors" ftA_licenses.bf16.safetensors
+  git add . && git commit -qm "new version"
+  before=$(find ../store -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+  expect_ok git push origin main
+  grown=$(( $(find ../store -type f -printf '%s\n' | awk '{s += $1} END {print s}') - before ))
+  size=$(stat -c %s "$S/ftA2_chain_manpages.bf16.safetensors")
+  echo "LFS door: the new version added $grown bytes for $size raw"
+  [ $((grown * 10)) -le $((size * 3)) ] || _fail "the new version added $grown bytes for $size raw"
+}
+
+t_hfcache_off() {
+  fake_hf_cache stories/base-260K "$S/base.bf16.safetensors"
+  git config --global zipllm.hfcache false
+  new_repo r
+  card stories/base-260K >README.md
+  mkdir -p ftA && cp "$S/ftA_licenses.bf16.safetensors" ftA/model.safetensors
+  expect_ok git add .
+  expect_no_log 'from the Hugging Face cache'
+  expect_log 'names base_model stories/base-260K, which is neither'
+  expect_ok git zipllm base list
+  expect_no_log 'stories'
 }
 
 t_registry_names() {
@@ -390,5 +415,6 @@ test_case "base add refuses to re-point without --force; base remove" t_registry
 test_case ".zipllmconfig names a base only the Hugging Face cache has" t_config_name_from_hf_cache
 test_case "repack reaches the finder's size; byte-exact before and after" t_repack_reaches_finder_size
 test_case "repack killed at many points loses nothing" t_repack_killed
+test_case "zipllm.hfcache=false: the cache is not read" t_hfcache_off
 test_case "the LFS door: card + cache + finder, half the raw bytes, clone byte-exact" t_lfs_door_card_and_finder
 finish
