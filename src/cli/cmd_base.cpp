@@ -26,6 +26,13 @@ Status add(const Args& a) {
   ThreadPool pool(ThreadPool::default_threads());
   TRY_STATUS(git::register_base(*store, a.name, a.files, pool, a.force));
   std::printf("registered base %s (%zu file(s))\n", a.name.c_str(), a.files.size());
+  if (repo.workdir()) {
+    TRY_STATUS(git::write_committed_base(repo, a.name));
+    std::printf(
+        "Next: git add %s (commit it, so clones and teammates know the name; the base's "
+        "objects are pushed with it)\n",
+        git::k_committed_bases_dir);
+  }
   return {};
 }
 
@@ -33,6 +40,7 @@ Status remove(const std::string& name) {
   auto repo = TRY(git::Repo::open());
   auto store = TRY(git::ModelStore::open_local(repo));
   TRY_STATUS(git::remove_base(*store, name));
+  TRY_STATUS(git::remove_committed_base(repo, name));
   std::printf("removed base %s (`git zipllm prune` deletes its objects once nothing needs them)\n",
               name.c_str());
   return {};
@@ -41,6 +49,7 @@ Status remove(const std::string& name) {
 Status list() {
   auto repo = TRY(git::Repo::open());
   auto store = TRY(git::ModelStore::open(repo));
+  git::import_committed_bases(repo, *store);
   for (const auto& name : git::list_bases(*store)) {
     auto rb = TRY(git::load_base(*store, name));
     if (!rb) {

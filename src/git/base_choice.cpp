@@ -117,6 +117,7 @@ Status BaseChooser::load_known() {
     return {};
   }
   m_loaded = true;
+  import_committed_bases(m_repo, m_store);
   auto wd = m_repo.workdir();
   for (const auto& p : TRY(m_repo.tracked_paths())) {
     // A damaged or missing manifest is no candidate (restoring reports it).

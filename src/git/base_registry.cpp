@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 #include "ops/ingest.h"
@@ -14,6 +17,13 @@ namespace {
 
 std::string bases_dir(const ModelStore& store) {
   return store.local->root() + "/bases";
+}
+
+Status write_text(const std::string& path, const std::string& text) {
+  AtomicFile a = TRY(AtomicFile::create(path, 0644));
+  TRY_STATUS(a.write(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+  return a.commit();
 }
 
 std::string trim(std::string s) {
@@ -84,10 +94,7 @@ Status register_base(ModelStore& store, const std::string& name,
   fs::remove_all(dir, ec);
   TRY_STATUS(make_dirs(dir));
   for (const auto& [shard, text] : out) {
-    AtomicFile a = TRY(AtomicFile::create(dir + "/" + shard + ".manifest", 0644));
-    TRY_STATUS(a.write(
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
-    TRY_STATUS(a.commit());
+    TRY_STATUS(write_text(dir + "/" + shard + ".manifest", text));
   }
   return {};
 }
@@ -151,6 +158,86 @@ std::vector<std::string> list_bases(const ModelStore& store) {
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
+}
+
+Status write_committed_base(Repo& repo, const std::string& name) {
+  auto wd = repo.workdir();
+  if (!wd) {
+    return {};  // a bare repository: nothing to commit
+  }
+  auto store = TRY(ModelStore::open_local(repo));
+  auto rb = TRY(load_base(*store, name));
+  if (!rb) {
+    return make_error(Errc::NotFound, "no base named " + name + " is registered");
+  }
+  std::string dir = *wd + "/" + k_committed_bases_dir + "/" + name;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  TRY_STATUS(make_dirs(dir));
+  for (const auto& [shard, m] : rb->shards) {
+    TRY_STATUS(write_text(dir + "/" + shard + ".manifest", format::serialize_manifest(m)));
+  }
+  return {};
+}
+
+Status remove_committed_base(Repo& repo, const std::string& name) {
+  auto wd = repo.workdir();
+  if (!wd || !valid_base_name(name)) {
+    return {};
+  }
+  std::error_code ec;
+  fs::remove_all(*wd + "/" + k_committed_bases_dir + "/" + name, ec);
+  if (ec) {
+    return make_error(Errc::IoError, std::string(k_committed_bases_dir) + "/" + name +
+                                         ": cannot remove: " + ec.message());
+  }
+  return {};
+}
+
+void import_committed_bases(Repo& repo, const ModelStore& store) {
+  static std::mutex mutex;
+  static std::set<std::string> done;
+  {
+    std::lock_guard lock(mutex);
+    if (!done.insert(store.local->root()).second) {
+      return;
+    }
+  }
+  auto wd = repo.workdir();
+  if (!wd) {
+    return;
+  }
+  std::string root = *wd + "/" + k_committed_bases_dir;
+  if (!is_plain_dir(root)) {
+    return;  // never through a symbolic link
+  }
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> by_name;
+  for (const auto& f : list_files_recursive(root)) {
+    fs::path p(f);
+    if (p.extension() != ".manifest" || !is_plain_file(f)) {
+      continue;
+    }
+    std::error_code ec;
+    std::string name = fs::relative(p.parent_path(), root, ec).string();
+    auto text = read_whole_file(f, format::k_max_manifest_size);
+    if (ec || !valid_base_name(name) || !text ||
+        !format::parse_manifest(std::string(text->begin(), text->end()))) {
+      continue;
+    }
+    by_name[name].emplace_back(p.stem().string(), std::string(text->begin(), text->end()));
+  }
+  for (const auto& [name, shards] : by_name) {
+    if (auto have = load_base(store, name); !have || *have) {
+      continue;
+    }
+    std::string dir = bases_dir(store) + "/" + name;
+    if (!make_dirs(dir)) {
+      continue;
+    }
+    for (const auto& [shard, text] : shards) {
+      (void)write_text(dir + "/" + shard + ".manifest", text);
+    }
+  }
 }
 
 std::vector<std::string> model_card_bases(const std::string& text) {

@@ -32,6 +32,21 @@ Status remove_base(ModelStore& store, const std::string& name);
 Result<std::optional<RegisteredBase>> load_base(const ModelStore& store, const std::string& name);
 std::vector<std::string> list_bases(const ModelStore& store);
 
+// The names travel with the repository: `base add` also writes
+//
+//   .zipllmbases/<NAME>/<shard>.manifest    (in the work tree, to commit)
+//
+// and a clone (a teammate's) registers what that folder names in its own
+// store when it first needs a base. The objects travel as any manifest's
+// do: a push sends what every manifest in the pushed history needs.
+inline constexpr const char* k_committed_bases_dir = ".zipllmbases";
+Status write_committed_base(Repo& repo, const std::string& name);
+Status remove_committed_base(Repo& repo, const std::string& name);
+// Registers in `store` every base the work tree's .zipllmbases names and the
+// store does not have (a registration in the store wins); once per process
+// and store. Unreadable entries are skipped (they name no base).
+void import_committed_bases(Repo& repo, const ModelStore& store);
+
 // The `base_model:` entries of a model card's YAML front matter, in order.
 std::vector<std::string> model_card_bases(const std::string& readme_text);
 

@@ -310,6 +310,7 @@ Result<std::optional<format::Manifest>> stored_manifest(Repo& repo, const std::s
 
 Result<std::optional<ResolvedBase>> resolve_base(Repo& repo, ModelStore& store, ThreadPool& pool,
                                                  const std::string& path) {
+  import_committed_bases(repo, store);
   return resolve_at_depth(repo, store, pool, path, 0);
 }
 
@@ -343,6 +344,7 @@ Result<std::optional<ResolvedBase>> resolve_at_depth(Repo& repo, ModelStore& sto
 Result<std::optional<ResolvedBase>> resolve_declared_base(Repo& repo, ModelStore& store,
                                                           ThreadPool& pool,
                                                           const std::string& path) {
+  import_committed_bases(repo, store);
   return resolve_at_depth(repo, store, pool, path, 0, true);
 }
 

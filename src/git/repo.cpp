@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "format/manifest.h"
+#include "git/base_registry.h"
 #include "util/file.h"
 
 namespace zipllm::git {
@@ -257,8 +258,9 @@ Result<std::vector<std::string>> Repo::unfiltered_manifests() {
       continue;
     }
     auto filter = TRY(attribute(e->path, "filter"));
-    if (filter && *filter == "zipllm") {
-      continue;
+    if ((filter && *filter == "zipllm") ||
+        std::string_view(e->path).rfind(std::string(k_committed_bases_dir) + "/", 0) == 0) {
+      continue;  // filtered, or a registered base's manifest (meant as text)
     }
     git_blob* blob = nullptr;
     if (git_blob_lookup(&blob, m_repo, &e->id) != 0) {

@@ -320,6 +320,35 @@ t_registry_names() {
   expect_log 'no base named org/b is registered'
 }
 
+# A base registered from outside the repository, named by the card: a
+# teammate's clone knows the name (committed .zipllmbases) and codes its
+# own fine-tune against it.
+t_registry_travels() {
+  cp "$S/base.bf16.safetensors" outside.safetensors
+  new_repo r
+  expect_ok git zipllm base add org/base "$PWD/../outside.safetensors"
+  expect_log 'Next: git add .zipllmbases'
+  card org/base >README.md
+  mkdir -p ftA && cp "$S/ftA_licenses.bf16.safetensors" ftA/model.safetensors
+  git add . && git commit -qm "ftA on org/base"
+  git ls-files | grep -q '^.zipllmbases/org/base/outside.safetensors.manifest$' ||
+    _fail ".zipllmbases not committed: $(git ls-files)"
+  cd .. && HOME=$PWD/home2 && mkdir -p "$HOME" && git config --global user.name T &&
+    git config --global user.email t@example.com && expect_ok git zipllm install
+  git clone -q r clone && cd clone
+  expect_same ftA/model.safetensors "$S/ftA_licenses.bf16.safetensors"
+  expect_ok git zipllm base list
+  expect_log '^org/base '
+  mkdir -p ftC && cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" ftC/model.safetensors
+  expect_ok git add ftC
+  expect_no_log 'warning'
+  git commit -qm ftC
+  expect_ok git zipllm show HEAD:ftC/model.safetensors
+  [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] || _fail "ftC: $(grep -c 'delta (' "$LOG") delta tensors"
+  rm -rf ftC && expect_ok git zipllm checkout
+  expect_same ftC/model.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors"
+}
+
 # .zipllmconfig names a model only the Hugging Face cache has.
 t_config_name_from_hf_cache() {
   fake_hf_cache stories/base-260K "$S/base.bf16.safetensors"
@@ -412,6 +441,7 @@ test_case "zipllm.autobase off, suggest, and a bad value" t_autobase_modes
 test_case "a card in the root names a base found in the Hugging Face cache" t_card_in_root_names_hf_cached_base
 test_case "an unknown card base is a warning, once; the finder still chooses" t_unknown_card_base_warns_once
 test_case "base add refuses to re-point without --force; base remove" t_registry_names
+test_case "registered names travel to a teammate's clone" t_registry_travels
 test_case ".zipllmconfig names a base only the Hugging Face cache has" t_config_name_from_hf_cache
 test_case "repack reaches the finder's size; byte-exact before and after" t_repack_reaches_finder_size
 test_case "repack killed at many points loses nothing" t_repack_killed
