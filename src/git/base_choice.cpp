@@ -126,6 +126,19 @@ Status BaseChooser::load_known() {
       m_models.emplace(p, Known{std::move(**m), wd ? *wd + "/" + p : ""});
     }
   }
+  // Models this store cleaned or restored before (the clean cache): other
+  // branches, older versions. Decoded when sampled (no file holds them).
+  for (const auto& entry : list_dir(m_store.local->root() + "/cache/clean")) {
+    if (m_models.size() > k_max_known || !is_plain_file(entry)) {
+      continue;
+    }
+    auto bytes = read_whole_file(entry, format::k_max_manifest_size);
+    auto m = bytes ? format::parse_manifest(std::string(bytes->begin(), bytes->end()))
+                   : Result<format::Manifest>(make_error(Errc::NotFound, ""));
+    if (m && !m->generic) {
+      m_models.emplace("stored model " + to_hex(m->sha256).substr(0, 12), Known{std::move(*m), ""});
+    }
+  }
   // The LFS door's objects: most repositories using it track nothing
   // through the filter. Their bytes are still in git-lfs's object store.
   std::string lfs = m_store.local->root() + "/lfs";
@@ -159,36 +172,45 @@ void BaseChooser::remember(const std::string& path, const format::Manifest& m,
 }
 
 std::vector<ops::CandidateModel> BaseChooser::candidates_for(const std::string& path) {
+  auto allowed = [&](const std::string& name) { return !m_allow || m_allow(name); };
+  // The same model under two names is offered once: where a file holds it
+  // (reading a file is cheaper than decoding), else as this path's previous
+  // version, else under any name.
+  std::set<std::array<uint8_t, 32>> seen;
   std::map<std::string, ops::CandidateModel> groups;
-  std::set<std::array<uint8_t, 32>> seen;  // the same model under two names: once
-  for (const auto& [p, k] : m_models) {
-    if (p == path || !seen.insert(k.manifest.sha256).second) {
-      continue;  // its own previous version is a candidate below
+  auto add_known = [&](bool with_file) {
+    for (const auto& [p, k] : m_models) {
+      std::string key = candidate_name(p);
+      if (k.file.empty() == with_file || p == path || !allowed(key) ||
+          !seen.insert(k.manifest.sha256).second) {
+        continue;
+      }
+      ops::CandidateModel& c = groups[key];
+      c.name = key;
+      c.shards.push_back(k.manifest);
+      c.files.push_back(k.file);
+      c.rank = dir_of(p) == dir_of(path) ? 1 : 2;
     }
-    std::string key = candidate_name(p);
-    ops::CandidateModel& c = groups[key];
-    c.name = key;
-    c.shards.push_back(k.manifest);
-    c.files.push_back(k.file);
-    c.rank = dir_of(p) == dir_of(path) ? 1 : 2;
-  }
+  };
+  add_known(true);
   std::vector<ops::CandidateModel> out;
-  for (auto& [key, c] : groups) {
-    out.push_back(std::move(c));
-  }
-  if (m_allow) {
-    std::erase_if(out, [&](const auto& c) { return !m_allow(c.name); });
-  }
-  if (!path.empty() && (!m_allow || m_allow("HEAD:" + path))) {
-    if (auto prev = previous_version(m_repo, path); prev && *prev) {
-      auto c = from_declared(**prev);
+  if (!path.empty() && allowed("HEAD:" + path)) {
+    auto prev = stored_manifest(m_repo, path, /*index_first=*/false);
+    if (prev && *prev && !(*prev)->generic && seen.insert((*prev)->sha256).second) {
+      ops::CandidateModel c;
       c.name = "HEAD:" + path;
+      c.shards.push_back(std::move(**prev));
+      c.files.emplace_back();
       c.rank = 0;
       out.push_back(std::move(c));
     }
   }
+  add_known(false);
+  for (auto& [key, c] : groups) {
+    out.push_back(std::move(c));
+  }
   for (const auto& name : list_bases(m_store)) {
-    if (m_allow && !m_allow("registered base " + name)) {
+    if (!allowed("registered base " + name)) {
       continue;
     }
     if (auto rb = load_base(m_store, name); rb && *rb) {

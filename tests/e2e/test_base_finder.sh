@@ -130,6 +130,21 @@ t_one_add() {
   expect_same ftC_copyright_lr1e-5/model.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors"
 }
 
+# A model only another branch has (the store cleaned it before) is a
+# candidate too.
+t_model_on_another_branch() {
+  new_repo r
+  add_model base
+  git checkout -q --orphan other && git rm -rq --cached base && rm -rf base
+  git add .gitattributes && git commit -qm attributes
+  mkdir -p ftA && cp "$S/ftA_licenses.bf16.safetensors" ftA/model.safetensors
+  git add ftA && git commit -qm ftA
+  expect_ok git zipllm show HEAD:ftA/model.safetensors
+  [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] || _fail "ftA: $(grep -c 'delta (' "$LOG") delta tensors"
+  rm -rf ftA && expect_ok git zipllm checkout
+  expect_same ftA/model.safetensors "$S/ftA_licenses.bf16.safetensors"
+}
+
 t_checkpoints() {
   new_repo r
   add_model base checkpoint-100
@@ -435,6 +450,7 @@ test_case "folders, nothing declared: each fine-tune against its nearest relativ
 test_case "one git add: later files use the earlier ones" t_one_add
 test_case "a folder base in the same git add; shards found as one model" t_folder_base_in_same_add
 test_case "checkpoint-N folders: each against its predecessor" t_checkpoints
+test_case "a model only another branch has is a candidate" t_model_on_another_branch
 test_case "an unrelated model of the same architecture gets no delta" t_unrelated_gets_no_delta
 test_case "a declared base stays unless clearly worse" t_declared_base_kept_unless_clearly_worse
 test_case "zipllm.autobase off, suggest, and a bad value" t_autobase_modes
