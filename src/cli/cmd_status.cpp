@@ -4,6 +4,7 @@
 #include <set>
 
 #include "cli/commands.h"
+#include "git/base_choice.h"
 #include "git/base_resolution.h"
 #include "git/model_store.h"
 #include "git/repair.h"
@@ -168,6 +169,15 @@ Status show(const std::string& what, bool with_store) {
   }
   std::printf("size %llu  sha256 %s  tensors %zu\n", static_cast<unsigned long long>(m.size),
               to_hex(m.sha256).c_str(), m.tensors.size());
+  if (store) {
+    if (auto choice = git::recorded_choice(*store, m.sha256)) {
+      std::printf("%s", choice->c_str());
+    } else {
+      std::printf(
+          "base: not recorded here (stored by another clone, or before the base "
+          "finder); `git zipllm base suggest FILE` ranks the candidates now\n");
+    }
+  }
   if (store) {
     std::printf("%-56s %-6s %-16s %12s %12s  %s\n", "tensor", "dtype", "shape", "raw", "stored",
                 "codec (base object)");

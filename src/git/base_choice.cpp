@@ -97,6 +97,37 @@ void hint(const std::string& path, const ops::CandidateModel& c, const ops::Base
 
 }  // namespace
 
+void record_choice(const ModelStore& store, const format::Manifest& m, const BaseChoice& choice) {
+  std::string text = "base: " + (choice.base ? choice.base->origin : "none (coded alone)") + "\n";
+  for (size_t i = 0; i < choice.ranking.size() && i < 5; ++i) {
+    const ops::BaseScore& s = choice.ranking[i];
+    char line[160];
+    std::snprintf(line, sizeof line, "  %5.0f%% of solo, %3.0f%% common, %3.0f%% same exponent  ",
+                  s.ratio * 100, s.coverage * 100, s.exponent_match * 100);
+    text += line + choice.candidates[s.index].name +
+            (s.related ? "" : " (ruled out: " + s.why_not + ")") + "\n";
+  }
+  std::string dir = store.local->root() + "/cache/choice";
+  if (!make_dirs(dir)) {
+    return;
+  }
+  if (auto f = AtomicFile::create(dir + "/" + to_hex(m.sha256), 0644)) {
+    if (f->write(
+            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()))) {
+      (void)f->commit();
+    }
+  }
+}
+
+std::optional<std::string> recorded_choice(const ModelStore& store,
+                                           const std::array<uint8_t, 32>& sha256) {
+  auto bytes = read_whole_file(store.local->root() + "/cache/choice/" + to_hex(sha256), 1 << 16);
+  if (!bytes) {
+    return std::nullopt;
+  }
+  return std::string(bytes->begin(), bytes->end());
+}
+
 Result<AutoBase> autobase_setting(Repo& repo) {
   auto v = Settings::load(repo).get("zipllm.autobase");
   if (!v || *v == "on" || *v == "true") {

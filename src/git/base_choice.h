@@ -47,6 +47,14 @@ struct BaseChoice {
   std::vector<ops::BaseScore> ranking;
 };
 
+// What was chosen for a stored file, kept beside the clean cache
+// (<store>/cache/choice/<sha256 hex>, text) for `git zipllm show`: the base
+// and how it was chosen, and the finder's best candidates. Best effort (a
+// cache: losing it loses nothing).
+void record_choice(const ModelStore& store, const format::Manifest& m, const BaseChoice& choice);
+std::optional<std::string> recorded_choice(const ModelStore& store,
+                                           const std::array<uint8_t, 32>& sha256);
+
 class BaseChooser {
  public:
   BaseChooser(Repo& repo, ModelStore& store, ThreadPool& pool)

@@ -97,6 +97,7 @@ Status Filter::clean(const std::string& path, const TempFile& content, std::stri
     return e;
   }
   m_chooser->remember(path, *m);
+  record_choice(*m_store, *m, choice);
   out = format::serialize_manifest(*m);
   if (content_id) {
     clean_cache_store(*m_store, *content_id, out);

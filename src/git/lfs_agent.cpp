@@ -150,15 +150,15 @@ Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string
     }
   }
   std::string repo_path = repo_path_of(oid);
-  std::optional<ResolvedBase> base;
+  BaseChoice choice;
   if (is_safetensors(path)) {
     if (!m_chooser) {
       m_chooser.emplace(*m_repo, *m_store, m_pool);
     }
-    base = TRY_CTX(m_chooser->choose(repo_path, path),
-                   "base model of " + (repo_path.empty() ? oid : repo_path))
-               .base;
+    choice = TRY_CTX(m_chooser->choose(repo_path, path),
+                     "base model of " + (repo_path.empty() ? oid : repo_path));
   }
+  const std::optional<ResolvedBase>& base = choice.base;
   trace("ingest " + (repo_path.empty() ? oid : repo_path) +
         (base ? " against " + base->origin : " without a base"));
   ops::IngestOptions opts;
@@ -178,6 +178,7 @@ Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string
   }
   if (m_chooser) {
     m_chooser->remember(repo_path, *m, path);
+    record_choice(*m_store, *m, choice);
   }
   keep_manifest(oid, format::serialize_manifest(*m));
   return std::move(*m);

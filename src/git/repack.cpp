@@ -161,6 +161,7 @@ Result<RepackReport> repack(Repo& repo, ModelStore& store, ThreadPool& pool,
     }
     if (!opts.dry_run && !chosen.empty()) {
       TRY_STATUS_CTX(store.local->replace_encodings(chosen), path);
+      record_choice(store, *m, choice);
     }
     used_as_base.insert(new_bases.begin(), new_bases.end());
     f.replaced = chosen.size();

@@ -99,6 +99,9 @@ t_folders_nothing_declared() {
   new_repo r
   for m in base ftA_licenses ftB_changelogs ftA2_chain_manpages; do add_model $m; done
   expect_eq "$(base_of ftA_licenses/model.safetensors)" "base/model.safetensors" "ftA's base"
+  expect_ok git zipllm show HEAD:ftA_licenses/model.safetensors
+  expect_log '^base: base finder: base/model.safetensors \(estimated 0\.[0-9]+ of solo\)'
+  expect_log '% same exponent  base/model.safetensors$'
   # The chain child is nearest its parent, not the root.
   base_of ftA2_chain_manpages/model.safetensors | grep -q 'ftA_licenses/model.safetensors' ||
     _fail "ftA2 not coded against ftA: $(base_of ftA2_chain_manpages/model.safetensors)"
@@ -410,6 +413,8 @@ t_repack_reaches_finder_size() {
   [ "$after" -le $((on * 103 / 100)) ] || _fail "repacked $after bytes, finder at commit time $on"
   expect_ok git zipllm verify
   all_restore_exact
+  expect_ok git zipllm show HEAD:ftA_licenses/model.safetensors
+  expect_log '^base: base finder: base/model.safetensors'
   expect_ok git zipllm repack
   expect_log 're-encoded 0 object'
   expect_ok git zipllm repack ftA_licenses/model.safetensors
