@@ -240,6 +240,20 @@ void import_committed_bases(Repo& repo, const ModelStore& store) {
   }
 }
 
+std::string model_card_relation(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  if (!std::getline(in, line) || trim(line) != "---") {
+    return "";
+  }
+  while (std::getline(in, line) && trim(line) != "---") {
+    if (line.rfind("base_model_relation:", 0) == 0) {
+      return trim(line.substr(20));
+    }
+  }
+  return "";
+}
+
 std::vector<std::string> model_card_bases(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);

@@ -49,5 +49,9 @@ void import_committed_bases(Repo& repo, const ModelStore& store);
 
 // The `base_model:` entries of a model card's YAML front matter, in order.
 std::vector<std::string> model_card_bases(const std::string& readme_text);
+// Its `base_model_relation:` (finetune, adapter, quantized, merge), or "".
+// An adapter's or a quantization's base is no delta base (other tensors,
+// other dtypes): such a card declares nothing, and the finder chooses.
+std::string model_card_relation(const std::string& readme_text);
 
 }  // namespace zipllm::git

@@ -223,8 +223,11 @@ Result<std::optional<ResolvedBase>> card_base(Repo& repo, ModelStore& store, Thr
     std::string card = *wd + "/" + rel;
     auto text = is_plain_file(card) ? read_whole_file(card, 1 << 20)
                                     : Result<std::vector<uint8_t>>(make_error(Errc::NotFound, ""));
-    auto names = text ? model_card_bases(std::string(text->begin(), text->end()))
-                      : std::vector<std::string>();
+    std::string card_text = text ? std::string(text->begin(), text->end()) : "";
+    auto names = model_card_bases(card_text);
+    if (std::string how = model_card_relation(card_text); how == "adapter" || how == "quantized") {
+      return std::optional<ResolvedBase>();  // not a delta base: the finder chooses
+    }
     if (!names.empty()) {
       for (const auto& name : names) {
         std::string origin = "model card " + rel + " base_model: " + name;

@@ -20,6 +20,15 @@ TEST_CASE("model card: base_model in its three YAML spellings") {
   CHECK(model_card_bases("---\ntitle: x\n---\nbase_model: org/a\n").empty());
 }
 
+TEST_CASE("model card: base_model_relation") {
+  using git::model_card_relation;
+  CHECK(model_card_relation("---\nbase_model: org/a\nbase_model_relation: quantized\n---\n") ==
+        "quantized");
+  CHECK(model_card_relation("---\nbase_model_relation: 'adapter'\n---\n") == "adapter");
+  CHECK(model_card_relation("---\nbase_model: org/a\n---\nbase_model_relation: merge\n").empty());
+  CHECK(model_card_relation("no front matter").empty());
+}
+
 TEST_CASE("base names: Hugging Face ids yes, paths that escape no") {
   CHECK(git::valid_base_name("meta-llama/Llama-3.1-8B"));
   CHECK(git::valid_base_name("base_v2"));
