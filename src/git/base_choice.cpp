@@ -258,6 +258,23 @@ std::vector<ops::CandidateModel> BaseChooser::candidates_for(const std::string& 
   return out;
 }
 
+bool BaseChooser::previous_ruled_out(const std::string& path, const BaseChoice& choice) {
+  if (path.empty()) {
+    return false;
+  }
+  auto prev = stored_manifest(m_repo, path, /*index_first=*/false);
+  if (!prev || !*prev) {
+    return false;
+  }
+  for (const auto& s : choice.ranking) {
+    const ops::CandidateModel& c = choice.candidates[s.index];
+    if (!s.related && c.shards.size() == 1 && c.shards[0].sha256 == (*prev)->sha256) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<BaseChoice> BaseChooser::choose(const std::string& path, const std::string& file,
                                        std::optional<AutoBase> mode) {
   BaseChoice out;
@@ -330,6 +347,9 @@ Result<BaseChoice> BaseChooser::choose(const std::string& path, const std::strin
       best.related && (!decl || (best.index != decl->index &&
                                  (!decl->related || best.ratio < decl->ratio * k_override)));
   if (!finder_wins) {
+    if (!decl && *m_mode == AutoBase::On && previous_ruled_out(path, out)) {
+      return out;  // the previous version is unrelated (retrained): coded alone
+    }
     out.base = TRY(fallback());
     return out;
   }

@@ -10,7 +10,8 @@
 //     git-lfs's own copy in .git/lfs/objects);
 //   - models stored earlier by this process (the files before this one in
 //     the same `git add`, in git's order);
-//   - HEAD's version of the same path (a checkpoint series at one path);
+//   - HEAD's version of the same path (a checkpoint series at one path;
+//     not used when the finder rules it out as unrelated);
 //   - registered bases (`git zipllm base add`).
 // A cheap signature check (tensor names and dtypes, from manifests) keeps
 // at most a handful, scored by sampled content.
@@ -87,6 +88,9 @@ class BaseChooser {
     std::string file;  // where its bytes may still be read ("" if nowhere)
   };
   Status load_known();
+  // Whether the finder scored this path's previous version and found it
+  // unrelated (a model retrained from scratch at the same path).
+  bool previous_ruled_out(const std::string& path, const BaseChoice& choice);
   std::vector<ops::CandidateModel> candidates_for(const std::string& path);
 
   Repo& m_repo;

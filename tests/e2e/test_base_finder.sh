@@ -30,17 +30,18 @@ base_of() {
   git zipllm ls-files | awk -v p="$1" '$6 == p { print $8 }'
 }
 
-# A model with base's tensor names, shapes and value statistics but every
-# element moved elsewhere: what retraining from scratch looks like.
+# write_unrelated FILE [SEED] : a model with base's tensor names, shapes and
+# value statistics but every element moved elsewhere: what retraining from
+# scratch looks like.
 write_unrelated() {
-  python3 - "$S/base.bf16.safetensors" "$1" <<'EOF'
+  python3 - "$S/base.bf16.safetensors" "$1" "${2:-12}" <<'EOF'
 import json, random, struct, sys
-src, dst = sys.argv[1], sys.argv[2]
+src, dst, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
 data = open(src, 'rb').read()
 n = struct.unpack('<Q', data[:8])[0]
 header = json.loads(data[8:8 + n])
 body = bytearray(data[8 + n:])
-rng = random.Random(12)
+rng = random.Random(seed)
 for name, t in header.items():
     if name == '__metadata__':
         continue
@@ -175,6 +176,14 @@ t_unrelated_gets_no_delta() {
   base_only=$(store_bytes)
   [ $((with - base_only)) -le "$alone" ] ||
     _fail "retrained stored in $((with - base_only)) bytes beside base, $alone alone"
+  # Retrained at the same path: its previous version is no base either.
+  cd ../r
+  write_unrelated base/model.safetensors 13
+  git add base && git commit -qm "retrained in place"
+  expect_ok git zipllm show HEAD:base/model.safetensors
+  expect_log '^base: none \(coded alone\)'
+  expect_log 'ruled out: unrelated weights'
+  expect_no_log 'delta \('
 }
 
 t_declared_base_kept_unless_clearly_worse() {
