@@ -1,13 +1,16 @@
-// git zipllm status | show REV:PATH|FILE | textconv FILE
+// git zipllm status [--json] | show REV:PATH|FILE | textconv FILE
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli/commands.h"
 #include "git/base_choice.h"
 #include "git/base_resolution.h"
 #include "git/model_store.h"
+#include "git/prune.h"
 #include "git/repair.h"
+#include "git/sync.h"
 #include "ops/safetensors_file.h"
 #include "store/object_io.h"
 
@@ -38,19 +41,98 @@ ObjectInfo inspect(git::ModelStore& store, const ObjectId& id) {
   return info;
 }
 
-Status status() {
+// What the whole store holds, against what git still needs.
+struct StoreTotals {
+  struct Part {
+    size_t objects = 0;
+    uint64_t bytes = 0;
+  };
+  Part all, head, history_only, unreferenced;
+  size_t head_missing = 0;  // objects HEAD needs that this store lacks (fetched when used)
+};
+
+Result<StoreTotals> store_totals(git::Repo& repo, git::ModelStore& store) {
+  StoreTotals t;
+  std::map<ObjectId, uint64_t> size_of;
+  for (const auto& id : store.local->list_ids()) {
+    auto loc = store.local->locate(id);
+    uint64_t n = loc && *loc ? (*loc)->length : 0;
+    size_of.emplace(id, n);
+    ++t.all.objects;
+    t.all.bytes += n;
+  }
+  // HEAD's files and what is staged: what a checkout needs now.
+  std::vector<format::Manifest> head;
+  if (auto trees = git::manifests_in_trees(repo, {"HEAD"})) {
+    for (auto& tm : *trees) {
+      head.push_back(std::move(tm.manifest));
+    }
+  }
+  for (const auto& p : TRY(repo.tracked_paths())) {
+    if (auto m = git::stored_manifest(repo, p); m && *m) {
+      head.push_back(std::move(**m));
+    }
+  }
+  std::vector<ObjectId> missing;
+  auto head_ids =
+      TRY(remote::object_closure(*store.local, git::distinct_object_ids(head), &missing));
+  t.head_missing = missing.size();
+  std::set<ObjectId> in_head(head_ids.begin(), head_ids.end());
+  missing.clear();
+  auto all = TRY(git::reachable_manifests(repo, store));
+  auto needed = TRY(remote::object_closure(*store.local, git::distinct_object_ids(all), &missing));
+  std::set<ObjectId> in_history(needed.begin(), needed.end());
+  for (const auto& [id, n] : size_of) {
+    StoreTotals::Part& part = in_head.count(id)      ? t.head
+                              : in_history.count(id) ? t.history_only
+                                                     : t.unreferenced;
+    ++part.objects;
+    part.bytes += n;
+  }
+  return t;
+}
+
+// What the work tree holds at a tracked path, as a word for the table.
+std::string work_tree_state(git::Repo& repo, const std::string& path) {
+  auto wd = repo.workdir();
+  if (!wd) {
+    return "";
+  }
+  std::string file = *wd + "/" + path;
+  auto fd = open_read(file);
+  if (!fd) {
+    return "missing";
+  }
+  std::vector<uint8_t> head(format::k_manifest_magic.size());
+  auto size = file_size(fd->get(), file);
+  if (size && *size >= head.size() && read_exact_at(fd->get(), 0, head, file) &&
+      format::looks_like_manifest(head)) {
+    return "placeholder";  // the manifest text: `git zipllm checkout` writes the file
+  }
+  return "present";
+}
+
+Status status(bool as_json) {
   auto repo = TRY(git::Repo::open());
   auto store = TRY(git::ModelStore::open(repo));
   auto paths = TRY(repo.tracked_paths());
-  std::printf("%-48s %12s %12s %7s %7s %8s\n", "path", "raw", "stored", "ratio", "deltas",
-              "missing");
+  nlohmann::json files = nlohmann::json::array();
+  if (!as_json) {
+    std::printf("%-48s %12s %12s %7s %7s %8s  %s\n", "path", "raw", "stored", "ratio", "deltas",
+                "missing", "work tree");
+  }
   uint64_t total_raw = 0, total_stored = 0;
   std::set<ObjectId> counted;
+  size_t placeholders = 0;
   for (const auto& p : paths) {
     auto m = TRY(git::stored_manifest(repo, p));
     if (!m) {
-      std::printf("%-48s (not a zipllm manifest in the index: committed before the filter?)\n",
-                  p.c_str());
+      if (as_json) {
+        files.push_back({{"path", p}, {"manifest", false}});
+      } else {
+        std::printf("%-48s (not a zipllm manifest in the index: committed before the filter?)\n",
+                    p.c_str());
+      }
       continue;
     }
     uint64_t stored = format::serialize_manifest(*m).size();
@@ -68,15 +150,65 @@ Status status() {
     }
     total_raw += m->size;
     total_stored += stored;
-    std::printf("%-48s %12s %12s %7.2f %7zu %8zu\n", p.c_str(), human_bytes(m->size).c_str(),
-                human_bytes(stored).c_str(), stored ? double(m->size) / double(stored) : 0.0,
-                deltas, missing);
+    std::string state = work_tree_state(repo, p);
+    placeholders += state == "placeholder";
+    if (as_json) {
+      files.push_back({{"path", p},
+                       {"manifest", true},
+                       {"sha256", to_hex(m->sha256)},
+                       {"raw", m->size},
+                       {"stored", stored},
+                       {"deltas", deltas},
+                       {"tensors", m->tensors.size()},
+                       {"missing_objects", missing},
+                       {"work_tree", state}});
+    } else {
+      std::printf(
+          "%-48s %12s %12s %7.2f %7zu %8zu  %s\n", p.c_str(), human_bytes(m->size).c_str(),
+          human_bytes(stored).c_str(), stored ? double(m->size) / double(stored) : 0.0, deltas,
+          missing,
+          state == "placeholder" ? "placeholder: run `git zipllm checkout`" : state.c_str());
+    }
+  }
+  StoreTotals t = TRY(store_totals(repo, *store));
+  std::string said = git::unfiltered_manifests_message(TRY(repo.unfiltered_manifests()));
+  if (as_json) {
+    auto part = [](const StoreTotals::Part& x) {
+      return nlohmann::json{{"objects", x.objects}, {"bytes", x.bytes}};
+    };
+    nlohmann::json out = {{"files", files},
+                          {"total", {{"raw", total_raw}, {"stored", total_stored}}},
+                          {"store",
+                           {{"path", store->local->root()},
+                            {"all", part(t.all)},
+                            {"head", part(t.head)},
+                            {"history_only", part(t.history_only)},
+                            {"unreferenced", part(t.unreferenced)},
+                            {"head_missing_objects", t.head_missing}}},
+                          {"placeholders", placeholders},
+                          {"problem", said}};
+    std::printf("%s\n", out.dump(2).c_str());
+    return {};
   }
   std::printf("%-48s %12s %12s %7.2f   (objects shared between files counted once)\n", "total",
               human_bytes(total_raw).c_str(), human_bytes(total_stored).c_str(),
               total_stored ? double(total_raw) / double(total_stored) : 0.0);
-  if (std::string said = git::unfiltered_manifests_message(TRY(repo.unfiltered_manifests()));
-      !said.empty()) {
+  std::printf("\nstore %s: %zu object(s), %s\n", store->local->root().c_str(), t.all.objects,
+              human_bytes(t.all.bytes).c_str());
+  std::printf("  HEAD and the index need   %8zu  %12s  (delta bases included)\n", t.head.objects,
+              human_bytes(t.head.bytes).c_str());
+  std::printf("  only history needs        %8zu  %12s  (other refs, reflog, stashes, bases)\n",
+              t.history_only.objects, human_bytes(t.history_only.bytes).c_str());
+  std::printf("  nothing needs             %8zu  %12s  (`git zipllm prune` deletes them)\n",
+              t.unreferenced.objects, human_bytes(t.unreferenced.bytes).c_str());
+  if (t.head_missing) {
+    std::printf("  %zu object(s) HEAD needs are not here (fetched when used)\n", t.head_missing);
+  }
+  if (placeholders) {
+    std::printf("\n%zu file(s) hold manifest text, not the model: run `git zipllm checkout`\n",
+                placeholders);
+  }
+  if (!said.empty()) {
     std::printf("\nproblem: %s\n", said.c_str());
   }
   return {};
@@ -263,7 +395,12 @@ Status ls_files() {
 }  // namespace
 
 std::vector<Runner> add_status(CLI::App& app) {
-  app.add_subcommand("status", "Tracked model files: raw and stored size, deltas, missing objects");
+  auto as_json = std::make_shared<bool>(false);
+  auto* st = app.add_subcommand(
+      "status",
+      "Tracked model files (raw and stored size, deltas, missing objects, work tree) "
+      "and what the store holds against what git needs");
+  st->add_flag("--json", *as_json, "machine-readable");
   auto what = std::make_shared<std::string>();
   auto* sh = app.add_subcommand("show", "Per-tensor table of a stored model");
   sh->add_option("what", *what, "REV:PATH, a manifest file, or a tracked work tree file")
@@ -272,8 +409,8 @@ std::vector<Runner> add_status(CLI::App& app) {
   auto file = std::make_shared<std::string>();
   auto* tc = app.add_subcommand("textconv", "Readable form of a manifest (git diff runs this)");
   tc->add_option("file", *file)->required();
-  return {[] {
-            Status s = status();
+  return {[as_json] {
+            Status s = status(*as_json);
             return s ? 0 : fail(s.error().context("status"));
           },
           [what] {

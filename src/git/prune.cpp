@@ -27,11 +27,7 @@ std::vector<format::Manifest> lfs_door_manifests(const ModelStore& store) {
 
 }  // namespace
 
-Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOptions& opts) {
-  PruneReport rep;
-  // The cutoff is taken before anything is listed: an object written after
-  // this point is younger than it whatever happens next.
-  const auto cutoff = std::chrono::system_clock::now() - opts.grace;
+Result<std::vector<format::Manifest>> reachable_manifests(Repo& repo, const ModelStore& store) {
   auto manifests = TRY(manifests_in_history(repo, {"--all", "--reflog", "--indexed-objects"}));
   for (const auto& name : list_bases(store)) {
     auto base = TRY(load_base(store, name));
@@ -44,6 +40,15 @@ Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOption
   for (auto& m : lfs_door_manifests(store)) {
     manifests.push_back(std::move(m));
   }
+  return manifests;
+}
+
+Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOptions& opts) {
+  PruneReport rep;
+  // The cutoff is taken before anything is listed: an object written after
+  // this point is younger than it whatever happens next.
+  const auto cutoff = std::chrono::system_clock::now() - opts.grace;
+  auto manifests = TRY(reachable_manifests(repo, store));
   rep.manifests = manifests.size();
   std::vector<ObjectId> missing;
   auto closure = remote::object_closure(*store.local, distinct_object_ids(manifests), &missing);

@@ -13,6 +13,7 @@
 
 #include <chrono>
 
+#include "format/manifest.h"
 #include "git/model_store.h"
 #include "git/repo.h"
 
@@ -31,5 +32,9 @@ struct PruneReport {
 };
 
 Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOptions& opts);
+
+// The manifests whose objects prune keeps (see above; not counting delta
+// bases, which object_closure adds).
+Result<std::vector<format::Manifest>> reachable_manifests(Repo& repo, const ModelStore& store);
 
 }  // namespace zipllm::git

@@ -125,9 +125,43 @@ t_reused_objects_freshened() {
   expect_same again.safetensors "$S/ftV_vocab576.bf16.safetensors"
 }
 
+# status tells what the store holds against what git needs, and which work
+# tree files are still manifest text (issue 11, "See it").
+t_status_totals() {
+  repo_with_model
+  drop_model_by_amend
+  expect_ok git zipllm status
+  expect_log '^  HEAD and the index need +[1-9][0-9]* '
+  expect_log '^  only history needs +[1-9][0-9]* '
+  expect_log '^  nothing needs +0 '
+  git reflog expire --expire=now --all
+  expect_ok git zipllm status
+  expect_log '^  only history needs +0 '
+  expect_log '^  nothing needs +[1-9][0-9]* .*git zipllm prune'
+  expect_ok git zipllm status --json
+  python3 - "$LOG" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j['store']['unreferenced']['objects'] > 0, j['store']
+assert j['store']['history_only']['objects'] == 0, j['store']
+f = j['files'][0]
+assert f['path'] == 'm.safetensors' and f['work_tree'] == 'present' and f['raw'] > 0, f
+assert j['store']['all']['objects'] == sum(j['store'][k]['objects'] for k in ('head', 'history_only', 'unreferenced'))
+EOF
+  expect_ok git zipllm prune --grace 0
+  expect_ok git zipllm status
+  expect_log '^  nothing needs +0 '
+  # A clone that skipped smudging holds manifest text: said per file and overall.
+  cd .. && GIT_ZIPLLM_SKIP_SMUDGE=1 git clone -q r c && cd c
+  expect_ok git zipllm status
+  expect_log 'm.safetensors .*placeholder: run `git zipllm checkout`'
+  expect_log '1 file\(s\) hold manifest text'
+}
+
 test_case "amended models are pruned once the reflog lets them go" t_amends_pruned_after_reflog_expiry
 test_case "delta bases of needed objects are kept" t_delta_bases_kept
 test_case "amended versions that are delta bases stay" t_amend_chain_kept
 test_case "the index and stashes are roots" t_index_and_stash_kept
 test_case "objects reused by git add are not pruned" t_reused_objects_freshened
+test_case "status: store totals, placeholders, --json" t_status_totals
 finish
