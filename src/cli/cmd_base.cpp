@@ -98,7 +98,9 @@ Status suggest(const std::vector<std::string>& paths) {
 
 std::vector<Runner> add_base(CLI::App& app) {
   auto a = std::make_shared<Args>();
-  auto* base = app.add_subcommand("base", "Register and list named base models");
+  auto* base = app.add_subcommand(
+      "base",
+      "Named base models (add, list, remove) and how the finder ranks candidates (suggest)");
   base->require_subcommand(1);
   auto* add_cmd =
       base->add_subcommand("add", "Store a base model under NAME (repeat FILE for shards)");

@@ -24,6 +24,42 @@ t_commands_documented() {
   done
 }
 
+# Issue 11: bash completion (completion/git-zipllm.bash, installed where
+# bash-completion finds it): subcommands, flags from --help, remotes,
+# tracked model files; for `git zipllm` and `git-zipllm`.
+t_bash_completion() {
+  local gitcomp=/usr/share/bash-completion/completions/git
+  [ -f "$gitcomp" ] || _fail "git's bash completion is not at $gitcomp"
+  expect_ok git zipllm install
+  git init -q r && cd r && git remote add origin /nowhere && git remote add backup /nowhere
+  expect_ok git zipllm track '*.safetensors'
+  cp "$DATA/stories260K/base.bf16.safetensors" model.safetensors
+  cp "$DATA/stories260K/ftA_licenses.bf16.safetensors" other.bin
+  git add . && git commit -qm m
+  cat >complete.sh <<EOF
+. $gitcomp
+. $DOCS/completion/git-zipllm.bash
+t() { words=("\$@"); cword=\$((\${#words[@]} - 1)); cur="\${words[cword]}"; COMPREPLY=(); _git_zipllm
+  echo "\$*: \${COMPREPLY[*]}"; }
+t git zipllm tr
+t git zipllm push ''
+t git zipllm checkout ''
+t git zipllm status --j
+t git zipllm base ''
+t git zipllm base add --f
+t git-zipllm rep
+EOF
+  expect_ok bash complete.sh
+  # (each word comes with the space bash adds after it)
+  expect_log '^git zipllm tr: track +trust +$'
+  expect_log '^git zipllm push : backup +origin +$'
+  expect_log '^git zipllm checkout : model.safetensors +$'
+  expect_log '^git zipllm status --j: --json +$'
+  expect_log '^git zipllm base : add +list +remove +suggest +$'
+  expect_log '^git zipllm base add --f: --force +$'
+  expect_log '^git-zipllm rep: repack +$'
+}
+
 # Issue 11: a command line a git user finds at home.
 t_help_version_unknown() {
   expect_fail git zipllm trak
@@ -47,4 +83,5 @@ t_help_version_unknown() {
 test_case "every GIT_ZIPLLM_ variable is in HACKING.md" t_env_table_documented
 test_case "every visible subcommand is in README.md" t_commands_documented
 test_case "help, version, man page and unknown commands" t_help_version_unknown
+test_case "bash completion: commands, flags, remotes, tracked files" t_bash_completion
 finish
