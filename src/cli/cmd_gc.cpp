@@ -138,6 +138,40 @@ Status prune(int grace_minutes, bool dry_run) {
   return {};
 }
 
+Status prune_remote(const std::string& remote, int grace_minutes, bool dry_run) {
+  auto repo = TRY(git::Repo::open());
+  auto store = TRY(git::ModelStore::open_local(repo));
+  git::RemotePruneOptions opts;
+  opts.remote = remote;
+  opts.dry_run = dry_run;
+  opts.grace = std::chrono::minutes(std::max(0, grace_minutes));
+  auto rep = TRY(git::prune_remote(repo, *store, opts));
+  // What no ref needs, listed before anything goes.
+  const size_t k_shown = 20;
+  for (size_t i = 0; i < rep.unneeded.size() && i < k_shown; ++i) {
+    std::printf("  unneeded: objects/%s/%s  %s\n", rep.unneeded[i].first.hex().substr(0, 2).c_str(),
+                rep.unneeded[i].first.hex().substr(2).c_str(),
+                human_bytes(rep.unneeded[i].second).c_str());
+  }
+  if (rep.unneeded.size() > k_shown) {
+    std::printf("  ... and %zu more\n", rep.unneeded.size() - k_shown);
+  }
+  const auto& st = rep.stats;
+  std::printf("git-zipllm prune --remote: %s %llu object(s) (%s) from %s that no ref of it needs\n",
+              dry_run ? "would delete" : "deleted", static_cast<unsigned long long>(st.objects),
+              human_bytes(st.bytes).c_str(), rep.url.c_str());
+  std::printf("  kept: %zu object(s) needed by %zu manifest(s), delta bases included", rep.needed,
+              rep.manifests);
+  if (st.recent) {
+    std::printf(
+        "; %llu unneeded but written within the last %d minute(s) (or in packs with needed "
+        "ones)",
+        static_cast<unsigned long long>(st.recent), grace_minutes);
+  }
+  std::printf("\n");
+  return {};
+}
+
 Status repack(const std::vector<std::string>& paths, bool dry_run) {
   auto repo = TRY(git::Repo::open());
   auto store = TRY(git::ModelStore::open_local(repo));
@@ -172,6 +206,7 @@ std::vector<Runner> add_gc(CLI::App& app) {
     bool prune = false;
     int grace = 60;
     bool dry_run = false;
+    std::string remote;
   };
   auto a = std::make_shared<GcArgs>();
   auto* cmd = app.add_subcommand("gc", "Remove leftovers of interrupted processes from the store");
@@ -182,8 +217,14 @@ std::vector<Runner> add_gc(CLI::App& app) {
   auto* pr = app.add_subcommand(
       "prune", "Delete store objects that no ref, reflog entry, index or stash needs");
   pr->add_flag("--dry-run,-n", a->dry_run, "only say what would be deleted");
-  pr->add_option("--grace", a->grace,
-                 "keep unneeded objects younger than this many minutes (default 60)");
+  auto* grace = pr->add_option("--grace", a->grace,
+                               "keep unneeded objects younger than this many minutes (default 60; "
+                               "1440 with --remote)");
+  auto* remote =
+      pr->add_option("--remote", a->remote,
+                     "prune the store of this git remote (default: the default remote) instead: "
+                     "what none of its refs needs; only for a store no other repository uses")
+          ->expected(0, 1);
   auto paths = std::make_shared<std::vector<std::string>>();
   auto* rp = app.add_subcommand(
       "repack",
@@ -197,8 +238,10 @@ std::vector<Runner> add_gc(CLI::App& app) {
             }
             return s ? 0 : fail(s.error().context("gc"));
           },
-          [a] {
-            Status s = prune(a->grace, a->dry_run);
+          [a, grace, remote] {
+            Status s = remote->count()
+                           ? prune_remote(a->remote, grace->count() ? a->grace : 1440, a->dry_run)
+                           : prune(a->grace, a->dry_run);
             return s ? 0 : fail(s.error().context("prune"));
           },
           [a, paths] {

@@ -19,4 +19,7 @@ struct CommandResult {
 Result<CommandResult> run_git(const std::vector<std::string>& args, const std::string& input = "",
                               const std::vector<std::string>& extra_env = {});
 
+// The non-empty lines of a command's output.
+std::vector<std::string> lines_of(const std::string& text);
+
 }  // namespace zipllm::git

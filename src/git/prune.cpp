@@ -3,6 +3,8 @@
 #include <unordered_set>
 
 #include "git/base_registry.h"
+#include "git/git_command.h"
+#include "git/settings.h"
 #include "git/sync.h"
 #include "util/file.h"
 
@@ -62,6 +64,83 @@ Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOption
   std::unordered_set<ObjectId, ObjectIdHash> keep(closure->begin(), closure->end());
   rep.stats = TRY(store.local->prune([&](const ObjectId& id) { return keep.count(id) > 0; }, cutoff,
                                      opts.dry_run));
+  return rep;
+}
+
+Result<RemotePruneReport> prune_remote(Repo& repo, ModelStore& store,
+                                       const RemotePruneOptions& opts) {
+  RemotePruneReport rep;
+  const auto cutoff = std::chrono::system_clock::now() - opts.grace;
+  Settings settings = Settings::load(repo);
+  RemoteTarget target;
+  auto remote = TRY(open_remote_store(repo, settings, opts.remote, &target));
+  rep.url = remote->url();
+  std::string name = !target.remote.empty() ? target.remote : opts.remote;
+  if (name.empty()) {
+    name = repo.default_remote().value_or("origin");
+  }
+  // What the remote's refs point at now, all of it in this clone.
+  auto listed = TRY(run_git({"ls-remote", "--", name}));
+  if (listed.status != 0) {
+    return make_error(Errc::Unavailable, "not pruning " + rep.url + ": `git ls-remote " + name +
+                                             "` failed; the remote's refs decide what is needed");
+  }
+  std::vector<std::string> tips;
+  std::string check;
+  for (const auto& line : lines_of(listed.output)) {
+    std::string sha = line.substr(0, line.find('\t'));
+    if (sha.size() == 40 || sha.size() == 64) {
+      tips.push_back(sha);
+      check += sha + "\n";
+    }
+  }
+  if (!check.empty()) {
+    auto have = TRY(run_git({"cat-file", "--batch-check"}, check));
+    for (const auto& line : lines_of(have.output)) {
+      if (line.find(" missing") != std::string::npos) {
+        return make_error(Errc::InvalidArgument,
+                          "not pruning " + rep.url + ": " + name +
+                              " has commits this clone lacks (" + line.substr(0, line.find(' ')) +
+                              "); `git fetch " + name +
+                              "` first, so everything its refs need is known");
+      }
+    }
+  }
+  std::vector<format::Manifest> manifests;
+  if (!tips.empty()) {
+    manifests = TRY(manifests_in_history(repo, tips));
+  }
+  // The LFS door's manifests in that store.
+  std::string tmp = store.local->root() + "/tmp";
+  for (const auto& oid : TRY(remote->lfs_oids())) {
+    TempFile t = TRY(TempFile::create(tmp, "lfs-manifest-"));
+    TRY_STATUS_CTX(remote->get(remote::RemoteStore::lfs_key(oid), t.fd(), t.path(), nullptr),
+                   "not pruning " + rep.url);
+    auto text = TRY(read_whole_file(t.path(), format::k_max_manifest_size));
+    auto m = format::parse_manifest(std::string(text.begin(), text.end()));
+    if (!m) {
+      return std::move(m).error().context("not pruning " + rep.url + ": LFS manifest " + oid);
+    }
+    manifests.push_back(std::move(*m));
+  }
+  rep.manifests = manifests.size();
+  std::vector<ObjectId> missing;
+  auto closure =
+      TRY_CTX(remote::object_closure(*store.local, distinct_object_ids(manifests), &missing),
+              "not pruning " + rep.url);
+  if (!missing.empty()) {
+    return make_error(Errc::NotFound,
+                      "not pruning " + rep.url + ": " + std::to_string(missing.size()) +
+                          " object(s) that " + name +
+                          "'s refs need are not in this clone's store (e.g. " + missing[0].hex() +
+                          "), so the delta bases they need are unknown; `git zipllm fetch --all` "
+                          "first (nothing was deleted)");
+  }
+  rep.needed = closure.size();
+  std::unordered_set<ObjectId, ObjectIdHash> keep(closure.begin(), closure.end());
+  rep.stats = TRY(remote->prune(
+      [&](const ObjectId& id) { return keep.count(id) > 0; }, cutoff, opts.dry_run,
+      [&](const ObjectId& id, uint64_t size) { rep.unneeded.emplace_back(id, size); }));
   return rep;
 }
 

@@ -33,6 +33,32 @@ struct PruneReport {
 
 Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOptions& opts);
 
+// `git zipllm prune --remote [REMOTE]`: the same for the store a git
+// remote pushes to. Needed is what every ref the remote has *now* reaches
+// (`git ls-remote`; each tip must be in this clone, else: fetch first), plus
+// the LFS door's manifests in that store, with delta bases — which this
+// clone must be able to read, so every needed object must be local (else
+// nothing is deleted and the error says what to fetch). Objects written
+// within the grace period stay: a push uploads objects before it updates
+// refs. Only for a store that this repository alone pushes to: another
+// repository's objects in the same place look unneeded from here.
+struct RemotePruneOptions {
+  std::string remote;  // empty: the default remote
+  bool dry_run = false;
+  std::chrono::minutes grace{24 * 60};
+};
+
+struct RemotePruneReport {
+  std::string url;
+  remote::RemoteStore::PruneStats stats;
+  size_t manifests = 0;
+  size_t needed = 0;
+  std::vector<std::pair<ObjectId, uint64_t>> unneeded;  // listed before deleting
+};
+
+Result<RemotePruneReport> prune_remote(Repo& repo, ModelStore& store,
+                                       const RemotePruneOptions& opts);
+
 // The manifests whose objects prune keeps (see above; not counting delta
 // bases, which object_closure adds).
 Result<std::vector<format::Manifest>> reachable_manifests(Repo& repo, const ModelStore& store);

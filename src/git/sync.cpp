@@ -13,18 +13,6 @@ namespace {
 // Manifests are small text; anything larger is not worth reading.
 constexpr uint64_t k_manifest_read_limit = 64ull << 20;
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) {
-      out.push_back(line);
-    }
-  }
-  return out;
-}
-
 Result<std::optional<format::Manifest>> manifest_blob(Repo& repo, const std::string& hex) {
   auto text = TRY(repo.blob_by_id(hex, k_manifest_read_limit));
   if (!text || !format::looks_like_manifest(std::span<const uint8_t>(

@@ -24,6 +24,10 @@ class DirRemote : public RemoteStore {
   Result<std::optional<uint64_t>> object_size(const ObjectId& id) override;
   Status get_object(const ObjectId& id, int fd, const std::string& fd_name,
                     const ByteCounter& counter) override;
+  Result<PruneStats> prune(const std::function<bool(const ObjectId&)>& needed,
+                           std::chrono::system_clock::time_point cutoff, bool dry_run,
+                           const std::function<void(const ObjectId&, uint64_t)>& listed) override;
+  Result<std::vector<std::string>> lfs_oids() override;
   // The directory as an object source (reads packs too).
   store::LocalStore& store() { return *m_store; }
 

@@ -16,6 +16,7 @@
 // names the URL.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -65,6 +66,23 @@ class RemoteStore {
                             const ByteCounter& counter) {
     return get(object_key(id), fd, fd_name, counter);
   }
+
+  // `prune --remote`: deletes the objects (objects/ keys) that `needed`
+  // rejects and that were last written before `cutoff` (a push uploads
+  // objects before it updates refs: a young object may be about to become
+  // needed). `dry_run` only counts. `listed` receives each (would-be)
+  // deleted object and its size, before anything is deleted.
+  struct PruneStats {
+    uint64_t objects = 0, bytes = 0;  // deleted (or, dry run, deletable)
+    uint64_t recent = 0;              // unneeded, kept: younger than the cutoff
+    uint64_t kept = 0;                // needed
+  };
+  virtual Result<PruneStats> prune(
+      const std::function<bool(const ObjectId&)>& needed,
+      std::chrono::system_clock::time_point cutoff, bool dry_run,
+      const std::function<void(const ObjectId&, uint64_t)>& listed) = 0;
+  // The LFS door's objects here (the oids under lfs/).
+  virtual Result<std::vector<std::string>> lfs_oids() = 0;
 
   static std::string object_key(const ObjectId& id);
   static std::string lfs_key(const std::string& oid);

@@ -3,8 +3,11 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 
 #include "remote/http.h"
 #include "remote/sigv4.h"
@@ -409,6 +412,184 @@ Status S3Remote::put(const std::string& key, int fd, uint64_t offset, uint64_t l
   }
   TRY(perform(call));
   return {};
+}
+
+namespace {
+
+std::string xml_unescape(std::string s) {
+  static const std::pair<const char*, const char*> k_entities[] = {
+      {"&lt;", "<"},   {"&gt;", ">"},   {"&quot;", "\""}, {"&apos;", "'"},
+      {"&#13;", "\r"}, {"&#10;", "\n"}, {"&amp;", "&"}};
+  for (const auto& [from, to] : k_entities) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + 1)) {
+      s.replace(at, std::strlen(from), to);
+    }
+  }
+  return s;
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// Each <TAG>...</TAG> block of `xml`, in order.
+std::vector<std::string> xml_blocks(const std::string& xml, const std::string& tag) {
+  std::vector<std::string> out;
+  const std::string open = "<" + tag + ">", close = "</" + tag + ">";
+  for (size_t a = xml.find(open); a != std::string::npos; a = xml.find(open, a)) {
+    size_t b = xml.find(close, a);
+    if (b == std::string::npos) {
+      break;
+    }
+    out.push_back(xml.substr(a + open.size(), b - a - open.size()));
+    a = b + close.size();
+  }
+  return out;
+}
+
+std::string md5_base64(const std::string& body) {
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(body.data(), body.size(), d, &n, EVP_md5(), nullptr);
+  return base64(d, n);
+}
+
+}  // namespace
+
+Status S3Remote::list_keys(const std::string& sub,
+                           const std::function<void(const std::string&, uint64_t, int64_t)>& each) {
+  const std::string full = m_prefix.empty() ? sub : m_prefix + "/" + sub;
+  std::string token;
+  for (;;) {
+    Call call;
+    call.bucket_only = true;
+    call.query = {{"list-type", "2"}, {"prefix", aws_uri_encode(full, false)}};
+    if (!token.empty()) {
+      call.query.emplace_back("continuation-token", aws_uri_encode(token, false));
+    }
+    std::string body;
+    TRY_STATUS(with_retry(default_transfer_options(""), [&]() -> Status {
+      body = TRY(perform(call));
+      return {};
+    }));
+    for (const auto& c : xml_blocks(body, "Contents")) {
+      std::string key = xml_unescape(http::xml_value(c, "Key"));
+      if (key.rfind(full, 0) != 0) {
+        continue;
+      }
+      uint64_t size = 0;
+      std::string sz = http::xml_value(c, "Size");
+      std::from_chars(sz.data(), sz.data() + sz.size(), size);
+      each(m_prefix.empty() ? key : key.substr(m_prefix.size() + 1), size,
+           static_cast<int64_t>(parse_iso8601(http::xml_value(c, "LastModified"))));
+    }
+    if (http::xml_value(body, "IsTruncated") != "true") {
+      return {};
+    }
+    token = xml_unescape(http::xml_value(body, "NextContinuationToken"));
+    if (token.empty()) {
+      return make_error(Errc::IoError, m_url +
+                                           ": a truncated listing came without a "
+                                           "NextContinuationToken");
+    }
+  }
+}
+
+Status S3Remote::delete_keys(const std::vector<std::string>& keys) {
+  constexpr size_t k_batch = 1000;  // DeleteObjects' limit
+  for (size_t at = 0; at < keys.size(); at += k_batch) {
+    std::string body = "<Delete><Quiet>true</Quiet>";
+    for (size_t i = at; i < std::min(keys.size(), at + k_batch); ++i) {
+      body += "<Object><Key>" + xml_escape(m_prefix.empty() ? keys[i] : m_prefix + "/" + keys[i]) +
+              "</Key></Object>";
+    }
+    body += "</Delete>";
+    Call call;
+    call.method = "POST";
+    call.bucket_only = true;
+    call.query = {{"delete", ""}};
+    call.body = body;
+    // S3 refuses a multi-object delete without a checksum of its body.
+    call.headers = {{"Content-Type", "application/xml"}, {"Content-MD5", md5_base64(body)}};
+    std::string answer;
+    TRY_STATUS(with_retry(default_transfer_options(""), [&]() -> Status {
+      answer = TRY(perform(call));
+      return {};
+    }));
+    auto errors = xml_blocks(answer, "Error");
+    if (!errors.empty()) {
+      return make_error(Errc::IoError, m_url + ": could not delete " +
+                                           xml_unescape(http::xml_value(errors[0], "Key")) + ": " +
+                                           http::xml_value(errors[0], "Code") + " " +
+                                           http::xml_value(errors[0], "Message") + " (" +
+                                           std::to_string(errors.size()) + " key(s) not deleted)");
+    }
+  }
+  return {};
+}
+
+Result<RemoteStore::PruneStats> S3Remote::prune(
+    const std::function<bool(const ObjectId&)>& needed,
+    std::chrono::system_clock::time_point cutoff, bool dry_run,
+    const std::function<void(const ObjectId&, uint64_t)>& listed) {
+  const int64_t cutoff_s =
+      std::chrono::duration_cast<std::chrono::seconds>(cutoff.time_since_epoch()).count();
+  PruneStats st;
+  std::vector<std::string> doomed;
+  TRY_STATUS(list_keys("objects/", [&](const std::string& key, uint64_t size, int64_t modified) {
+    // objects/<2 hex>/<30 hex>; anything else under objects/ is left alone.
+    std::string hex =
+        key.size() == 8 + 2 + 1 + 30 && key[10] == '/' ? key.substr(8, 2) + key.substr(11) : "";
+    auto id = ObjectId::from_hex(hex);
+    if (!id) {
+      return;
+    }
+    if (needed(*id)) {
+      ++st.kept;
+      return;
+    }
+    if (listed) {
+      listed(*id, size);
+    }
+    if (modified == 0 || modified >= cutoff_s) {
+      ++st.recent;
+      return;
+    }
+    doomed.push_back(key);
+    ++st.objects;
+    st.bytes += size;
+  }));
+  if (!dry_run) {
+    TRY_STATUS(delete_keys(doomed));
+  }
+  return st;
+}
+
+Result<std::vector<std::string>> S3Remote::lfs_oids() {
+  std::vector<std::string> out;
+  TRY_STATUS(list_keys("lfs/", [&](const std::string& key, uint64_t, int64_t) {
+    std::string name = key.substr(key.rfind('/') + 1);
+    if (name.size() == 64) {
+      out.push_back(name);
+    }
+  }));
+  return out;
 }
 
 Status S3Remote::put_multipart(const std::string& key, int fd, uint64_t offset, uint64_t length,

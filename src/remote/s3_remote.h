@@ -49,6 +49,20 @@ class S3Remote : public RemoteStore {
   Status get(const std::string& key, int fd, const std::string& fd_name,
              const ByteCounter& counter) override;
 
+  Result<PruneStats> prune(const std::function<bool(const ObjectId&)>& needed,
+                           std::chrono::system_clock::time_point cutoff, bool dry_run,
+                           const std::function<void(const ObjectId&, uint64_t)>& listed) override;
+  Result<std::vector<std::string>> lfs_oids() override;
+
+  // Every key under `sub` (below the store's prefix; "objects/"), as
+  // ListObjectsV2 pages them (1,000 at a time): the key without the store's
+  // prefix, its size and its last modification (Unix seconds).
+  Status list_keys(const std::string& sub,
+                   const std::function<void(const std::string&, uint64_t, int64_t)>& each);
+  // DeleteObjects, 1,000 keys per request; a key S3 reports it could not
+  // delete is an error naming it.
+  Status delete_keys(const std::vector<std::string>& keys);
+
   // The endpoint and region requests go to now (for messages and tests).
   std::string endpoint() const;
   std::string region() const;

@@ -120,7 +120,12 @@ start_s3rver() {
   [ -d "$SERVERS_DIR/node_modules/s3rver" ] || {
     echo "s3rver is not installed: run (cd tests/servers && npm ci) or ./install.sh --test" >&2; return 1; }
   rm -f "$STATE/s3.inner.port"
-  S3RVER_PORT=${S3_INNER_PORT:-0} node "$SERVERS_DIR/s3rver.js" "$dir" "$STATE/s3.inner.port" "$@" \
+  # s3rver encrypts ListObjectsV2 continuation tokens with DES, which
+  # OpenSSL 3 keeps in its legacy provider: without it every listing past
+  # 1,000 keys fails with a 500.
+  local legacy=()
+  if node --openssl-legacy-provider -e 0 >/dev/null 2>&1; then legacy=(--openssl-legacy-provider); fi
+  S3RVER_PORT=${S3_INNER_PORT:-0} node "${legacy[@]}" "$SERVERS_DIR/s3rver.js" "$dir" "$STATE/s3.inner.port" "$@" \
     >>"$STATE/s3rver.log" 2>&1 &
   S3_PID=$!
   SERVER_PIDS+=("$S3_PID")

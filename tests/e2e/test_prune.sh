@@ -158,10 +158,73 @@ EOF
   expect_log '1 file\(s\) hold manifest text'
 }
 
+# prune --remote on a directory store: what no ref of the remote needs goes
+# (listed first, and not before the grace period); a fresh clone still
+# restores everything; a clone that has not fetched refuses.
+t_prune_remote_dir() {
+  expect_ok git zipllm install
+  git init -q --bare remote.git && mkdir store
+  git init -q r && cd r
+  git remote add origin ../remote.git
+  git config remote.origin.zipllmurl "$PWD/../store"
+  expect_ok git zipllm track '*.safetensors'
+  cp "$S/ftA_licenses.bf16.safetensors" m.safetensors
+  git add . && git commit -qm one && expect_ok git push -q origin main
+  keys_before=$(find ../store/objects -type f | wc -l)
+  # The model is replaced by an unrelated one in an amended, force-pushed commit.
+  python3 - "$S/base.bf16.safetensors" m.safetensors <<'EOF'
+import json, random, struct, sys
+d = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', d[:8])[0]
+h = json.loads(d[8:8 + n])
+body = bytearray(d[8 + n:])
+rng = random.Random(5)
+for k, t in h.items():
+    if k != '__metadata__':
+        b, e = t['data_offsets']
+        w = [bytes(body[i:i + 2]) for i in range(b, e, 2)]
+        rng.shuffle(w)
+        body[b:e] = b''.join(w)
+open(sys.argv[2], 'wb').write(d[:8 + n] + bytes(body))
+EOF
+  cp m.safetensors ../expected.safetensors
+  git add . && git commit -q --amend -m one && expect_ok git push -q -f origin main
+  keys=$(find ../store/objects -type f | wc -l)
+  expect_ok git zipllm prune --remote --dry-run --grace 0
+  expect_log '^  unneeded: objects/'
+  expect_log 'would delete [1-9][0-9]* object'
+  expect_eq "$(find ../store/objects -type f | wc -l)" "$keys" "store after --dry-run"
+  expect_ok git zipllm prune --remote
+  expect_log 'deleted 0 object'
+  expect_log 'written within the last 1440 minute'
+  expect_ok git zipllm prune --remote origin --grace 0
+  expect_log 'deleted [1-9][0-9]* object'
+  after=$(find ../store/objects -type f | wc -l)
+  [ "$after" -lt "$keys" ] || _fail "store kept $after of $keys objects"
+  cd .. && GIT_ZIPLLM_SKIP_SMUDGE=1 git clone -q remote.git fresh && cd fresh
+  git config remote.origin.zipllmurl "$PWD/../store"
+  expect_ok git zipllm pull
+  expect_same m.safetensors ../expected.safetensors
+  # Another clone pushes; this one has not fetched: nothing is decided.
+  cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" c.safetensors
+  git add . && git commit -qm c && expect_ok git push -q origin main
+  cd ../r
+  expect_fail git zipllm prune --remote --grace 0
+  expect_log 'has commits this clone lacks .*git fetch origin. first'
+  git fetch -q origin
+  expect_fail git zipllm prune --remote --grace 0
+  expect_log 'not in this clone.s store .*git zipllm fetch --all. first \(nothing was deleted\)'
+  expect_ok git zipllm fetch --all
+  expect_ok git zipllm prune --remote --grace 0
+  cd ../fresh && rm c.safetensors m.safetensors && expect_ok git zipllm checkout
+  expect_same c.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors"
+}
+
 test_case "amended models are pruned once the reflog lets them go" t_amends_pruned_after_reflog_expiry
 test_case "delta bases of needed objects are kept" t_delta_bases_kept
 test_case "amended versions that are delta bases stay" t_amend_chain_kept
 test_case "the index and stashes are roots" t_index_and_stash_kept
 test_case "objects reused by git add are not pruned" t_reused_objects_freshened
 test_case "status: store totals, placeholders, --json" t_status_totals
+test_case "prune --remote: a directory store" t_prune_remote_dir
 finish

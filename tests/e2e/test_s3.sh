@@ -181,6 +181,60 @@ t_no_secret_printed() {
   expect_no_log 'Signature='
 }
 
+# tiny_model FILE N SEED : a safetensors file of N distinct 64-byte tensors
+tiny_model() {
+  python3 - "$1" "$2" "$3" <<'EOF'
+import json, random, struct, sys
+path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(seed)
+h, blob = {}, b''
+for i in range(n):
+    h['t%05d' % i] = {'dtype': 'F32', 'shape': [16], 'data_offsets': [len(blob), len(blob) + 64]}
+    blob += bytes(rng.getrandbits(8) for _ in range(64))
+j = json.dumps(h).encode()
+j += b' ' * (-len(j) % 8)
+open(path, 'wb').write(struct.pack('<Q', len(j)) + j + blob)
+EOF
+}
+
+# prune --remote on S3: more than 1,000 unneeded keys (ListObjectsV2 pages,
+# DeleteObjects batches), every request verified by the front.
+t_prune_remote_pages() {
+  with_keys
+  start_s3rver "$PWD/s3" models
+  local url="s3://models/team?endpoint=$S3_ENDPOINT"
+  expect_ok git zipllm install
+  git init -q --bare remote.git
+  git init -q work && cd work
+  expect_ok git zipllm track '*.safetensors'
+  git config zipllm.url "$url"
+  git remote add origin ../remote.git
+  # Counted on s3rver's disk: its listings stop at 1,000 keys a page.
+  stored_keys() { find ../s3/models/team/objects -name '*._S3rver_object' | wc -l; }
+  tiny_model m.safetensors 1100 1
+  git add . && git commit -qm one && expect_ok git push -q origin main
+  tiny_model m.safetensors 3 2
+  cp m.safetensors ../expected.safetensors
+  git add . && git commit -q --amend -m one && expect_ok git push -q -f origin main
+  before=$(stored_keys)
+  [ "$before" -gt 1100 ] || _fail "$before keys after the pushes"
+  sleep 2  # LastModified has whole seconds
+  expect_ok git zipllm prune --remote --grace 0 --dry-run
+  expect_log 'would delete 110[0-9] object'
+  expect_eq "$(stored_keys)" "$before" "keys after --dry-run"
+  expect_ok git zipllm prune --remote --grace 0
+  expect_log 'deleted 110[0-9] object'
+  after=$(stored_keys)
+  expect_true [ "$after" -le $((before - 1100)) ] && expect_true [ "$after" -gt 0 ]
+  expect_true grep -q '^VERIFIED GET /models/?list-type=2&prefix=team%2Fobjects%2F&continuation-token=' "$S3_FRONT_LOG"
+  # Two batches (1,000 + the rest); s3rver answers some with a 500 (its
+  # parallel deletes race on removing empty folders), which is retried.
+  expect_true [ "$(grep -c '^VERIFIED POST /models/?delete=' "$S3_FRONT_LOG")" -ge 2 ]
+  expect_front_clean
+  cd .. && expect_ok git -c zipllm.url="$url" clone remote.git clone
+  expect_same clone/m.safetensors expected.safetensors
+}
+
 test_case "every request's signature verified (push, clone)" t_signatures_verified
 test_case "a key prefix with spaces, +, % and UTF-8" t_prefix_with_odd_characters
 test_case "virtual-hosted style" t_virtual_hosted_style
@@ -193,4 +247,5 @@ test_case "credentials: web identity through STS" t_credentials_web_identity
 test_case "credentials: container credentials" t_credentials_container
 test_case "credentials: IMDSv2, refreshed before expiry" t_credentials_imds_refreshed
 test_case "no secret, token or signature is printed" t_no_secret_printed
+test_case "prune --remote: ListObjectsV2 pages, DeleteObjects batches" t_prune_remote_pages
 finish
