@@ -230,6 +230,27 @@ fake_hf_cache() {
   printf 0123abcd >"$repo/refs/main"
 }
 
+# fake_hf_cache_sharded ID : base as two shards and their index, the way a
+# sharded model sits in the Hugging Face cache (plus a stray .safetensors
+# file the index does not list, which must be ignored).
+fake_hf_cache_sharded() {
+  local snap="$HOME/.cache/huggingface/hub/models--${1/\//--}/snapshots/feedbeef"
+  write_shards "$snap"
+  python3 - "$snap" <<'EOF'
+import json, struct, sys
+snap = sys.argv[1]
+wm = {}
+for i in (1, 2):
+    f = '%s/model-%05d-of-00002.safetensors' % (snap, i)
+    d = open(f, 'rb').read()
+    n = struct.unpack('<Q', d[:8])[0]
+    for k in json.loads(d[8:8 + n]):
+        wm[k] = 'model-%05d-of-00002.safetensors' % i
+json.dump({'metadata': {}, 'weight_map': wm}, open(snap + '/model.safetensors.index.json', 'w'))
+EOF
+  cp "$S/ftB_changelogs.bf16.safetensors" "$snap/training_state.safetensors"
+}
+
 card() { printf -- '---\nlicense: mit\nbase_model: %s\n---\n# A fine-tune\n' "$1"; }
 
 # The card is in the repository's root, the models in sub-folders, the base
@@ -254,6 +275,22 @@ t_card_in_root_names_hf_cached_base() {
   git clone -q r clone
   expect_same clone/ftA/model.safetensors "$S/ftA_licenses.bf16.safetensors"
   expect_same clone/ftC/model.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors"
+}
+
+t_card_names_sharded_hf_model() {
+  fake_hf_cache_sharded stories/base-sharded
+  new_repo r
+  card stories/base-sharded >README.md
+  mkdir -p ftA && cp "$S/ftA_licenses.bf16.safetensors" ftA/model.safetensors
+  expect_ok git add .
+  expect_log 'storing base stories/base-sharded from the Hugging Face cache'
+  git commit -qm ftA
+  expect_ok git zipllm base list
+  expect_log '^stories/base-sharded +2 shard\(s\), 47 tensors'
+  expect_ok git zipllm show HEAD:ftA/model.safetensors
+  [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] || _fail "ftA: $(grep -c 'delta (' "$LOG") delta tensors"
+  rm -rf ftA && expect_ok git zipllm checkout
+  expect_same ftA/model.safetensors "$S/ftA_licenses.bf16.safetensors"
 }
 
 t_unknown_card_base_warns_once() {
@@ -469,6 +506,7 @@ test_case "an unrelated model of the same architecture gets no delta" t_unrelate
 test_case "a declared base stays unless clearly worse" t_declared_base_kept_unless_clearly_worse
 test_case "zipllm.autobase off, suggest, and a bad value" t_autobase_modes
 test_case "a card in the root names a base found in the Hugging Face cache" t_card_in_root_names_hf_cached_base
+test_case "a card names a sharded model in the Hugging Face cache" t_card_names_sharded_hf_model
 test_case "an unknown card base is a warning, once; the finder still chooses" t_unknown_card_base_warns_once
 test_case "base add refuses to re-point without --force; base remove" t_registry_names
 test_case "registered names travel to a teammate's clone" t_registry_travels
