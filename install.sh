@@ -31,7 +31,8 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git git-lfs zstd procps d
 # http-backend for git over HTTP.
 # Every S3 request of the tests is re-signed by botocore (python3-botocore)
 # in a verifying front before it reaches s3rver.
-if [ "$RUN_TESTS" -eq 1 ]; then PACKAGES+=(lighttpd curl python3 python3-botocore); fi
+# tmux gives the progress-line test an 80-column terminal.
+if [ "$RUN_TESTS" -eq 1 ]; then PACKAGES+=(lighttpd curl python3 python3-botocore tmux); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

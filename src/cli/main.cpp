@@ -148,6 +148,12 @@ int main(int argc, char** argv) {
   reg(add_transfer(app));
   reg(add_trust(app));
   reg(add_env(app));
+  // -q on every command, as git has it: no progress lines.
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "no progress output");
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    sub->add_flag("-q,--quiet", quiet, "no progress output");
+  }
   // `version`, `help [COMMAND]` and unknown commands, as git answers them.
   std::vector<char*> args(argv, argv + argc);
   std::string help_flag = "--help";
@@ -179,6 +185,7 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 1;
   }
+  zipllm::Progress::set_quiet(quiet);
   for (CLI::App* sub : app.get_subcommands()) {
     auto it = runners.find(sub);
     if (it != runners.end()) {

@@ -235,6 +235,48 @@ t_clone_of_per_remote_store() {
   expect_eq "$(git ls-files | wc -l)" 0
 }
 
+# Issue 11: progress as git draws it. In an 80-column terminal (a tmux
+# pane) the line is redrawn in place and never wraps, even for a long path;
+# -q draws nothing; a log (stderr not a terminal) gets one summary line.
+t_progress_line_in_80_columns() {
+  [ -x "${ZIPLLM_GEN_PAIR:-}" ] || _fail "ZIPLLM_GEN_PAIR (bench/gen_pair) is not set; ctest sets it"
+  command -v tmux >/dev/null || _fail "tmux is not installed (install.sh --test installs it)"
+  expect_ok git zipllm install
+  git init -q r && cd r
+  expect_ok git zipllm track '*.safetensors'
+  local dir=a-folder-with-a-rather-long-name/and-a-subfolder-with-another-long-name
+  mkdir -p "$dir"
+  expect_ok "$ZIPLLM_GEN_PAIR" "$S/base.bf16.safetensors" "$S/ftA_licenses.bf16.safetensors" \
+    "$dir/model.safetensors" ../unused.safetensors 512
+  cp "$dir/model.safetensors" ../expected.safetensors && rm ../unused.safetensors
+  git add . && git commit -qm big
+  local sock="zipllm-test-$$" out
+  in_pane() {  # in_pane COMMAND : runs it in a fresh 80x24 pane, prints the screen
+    rm -f "$dir/model.safetensors" ../done
+    tmux -L "$sock" new-session -d -x 80 -y 24 \
+      "cd '$PWD' && PATH='$PATH' HOME='$HOME' $1; touch ../done; sleep 60"
+    for _ in $(seq 1 600); do [ -e ../done ] && break; sleep 0.1; done
+    tmux -L "$sock" capture-pane -p >../screen
+    tmux -L "$sock" capture-pane -p -J >../joined
+    tmux -L "$sock" kill-server
+  }
+  in_pane "git zipllm checkout"
+  expect_same "$dir/model.safetensors" ../expected.safetensors
+  cat ../screen >"$LOG"
+  expect_log '^a-folder.*\.\.\..*: 100% \(512\.[0-9]+ MiB / 512\.[0-9]+ MiB\), [0-9]+ MB/s'
+  expect_eq "$(grep -c '%' ../screen)" 1 "progress lines on the screen"
+  # A wrapped line shows as two rows, which -J joins: the progress row must
+  # be the same either way.
+  expect_eq "$(grep '%' ../screen)" "$(grep '%' ../joined)" "the progress row, joined"
+  in_pane "git zipllm checkout -q"
+  expect_same "$dir/model.safetensors" ../expected.safetensors
+  cat ../screen >"$LOG"
+  expect_no_log '%'
+  rm "$dir/model.safetensors"
+  expect_ok git zipllm checkout
+  expect_eq "$(grep -c '% (' "$LOG")" 1 "summary lines in a log"
+}
+
 test_case "checkout and pull keep files with local changes" t_local_changes_are_kept
 test_case "checkout of a path that matches nothing fails" t_unknown_path
 test_case "checkout in a clone without install configures the filter" t_checkout_installs_the_filter
@@ -246,4 +288,5 @@ test_case "track without install configures the filter and names the next step" 
 test_case "untrack of an unknown pattern fails" t_untrack_unknown
 test_case "a clone of a per-remote store: the error names it, pull completes the clone" t_clone_of_per_remote_store
 test_case "ls-files lists models with their delta bases" t_ls_files
+test_case "the progress line in an 80-column tmux pane, -q, and in a log" t_progress_line_in_80_columns
 finish

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "util/hash.h"
+#include "util/progress.h"
 #include "util/thread_pool.h"
 
 using namespace zipllm;
@@ -51,4 +52,24 @@ TEST_CASE("thread pool: every task runs once, results come back, many submitters
     }
   }
   CHECK(ran == 100);
+}
+
+TEST_CASE("progress: one line that fits the width, percentage, rate, time left") {
+  std::string url =
+      "push s3://models/a-very-long-prefix/for/a/team/with/many/models"
+      "?endpoint=http://127.0.0.1:9000&region=us-east-1";
+  std::string line = Progress::format_line(url, 600u << 20, 0, 45, 100, "objects", 2.0, 80);
+  CHECK(line.size() < 80);
+  CHECK(line.find("endpoint") == std::string::npos);  // query strings dropped
+  CHECK(line.find("...") != std::string::npos);       // the label gave way, not the figures
+  CHECK(line.find("45% (45/100 objects, 600.00 MiB), 315 MB/s, 2s left") != std::string::npos);
+  std::string bytes =
+      Progress::format_line("checkout m.safetensors", 1u << 30, 2u << 30, 0, 0, nullptr, 4.0, 120);
+  CHECK(bytes == "checkout m.safetensors: 50% (1.00 GiB / 2.00 GiB), 268 MB/s, 4s left");
+  std::string done =
+      Progress::format_line("checkout m", 2u << 30, 2u << 30, 0, 0, nullptr, 130.0, 120);
+  CHECK(done == "checkout m: 100% (2.00 GiB / 2.00 GiB), 17 MB/s, 2m10s");
+  for (size_t w : {10u, 20u, 40u}) {
+    CHECK(Progress::format_line(url, 1, 2, 0, 0, nullptr, 1.0, w).size() < w);
+  }
 }
