@@ -94,7 +94,15 @@ Result<RemotePruneReport> prune_remote(Repo& repo, ModelStore& store,
       check += sha + "\n";
     }
   }
-  if (!check.empty()) {
+  if (tips.empty()) {
+    // Nothing would be needed, so everything would go: more likely a wrong
+    // remote than an empty one on purpose.
+    return make_error(Errc::InvalidArgument,
+                      "not pruning " + rep.url + ": " + name +
+                          " has no refs, so nothing would be kept; push first, or delete the store "
+                          "by hand if that is what you want");
+  }
+  {
     auto have = TRY(run_git({"cat-file", "--batch-check"}, check));
     for (const auto& line : lines_of(have.output)) {
       if (line.find(" missing") != std::string::npos) {

@@ -169,7 +169,12 @@ t_prune_remote_dir() {
   git config remote.origin.zipllmurl "$PWD/../store"
   expect_ok git zipllm track '*.safetensors'
   cp "$S/ftA_licenses.bf16.safetensors" m.safetensors
-  git add . && git commit -qm one && expect_ok git push -q origin main
+  git add . && git commit -qm one && expect_ok git zipllm push origin
+  # Objects there, but the remote has no refs yet: nothing decides, nothing goes.
+  expect_fail git zipllm prune --remote --grace 0
+  expect_log 'origin has no refs, so nothing would be kept'
+  expect_true [ "$(find ../store/objects -type f | wc -l)" -gt 0 ]
+  expect_ok git push -q origin main
   keys_before=$(find ../store/objects -type f | wc -l)
   # The model is replaced by an unrelated one in an amended, force-pushed commit.
   python3 - "$S/base.bf16.safetensors" m.safetensors <<'EOF'
