@@ -102,22 +102,8 @@ Result<RemoteStore::PruneStats> DirRemote::prune(
     std::chrono::system_clock::time_point cutoff, bool dry_run,
     const std::function<void(const ObjectId&, uint64_t)>& listed) {
   // The folder is a store like the local one: its own prune, packs and all.
-  // First, what it would delete (a dry run), for the listing.
-  auto would = TRY(m_store->prune(
-      [&](const ObjectId& id) {
-        bool keep = needed(id);
-        if (!keep && listed) {
-          auto loc = m_store->locate(id);
-          listed(id, loc && *loc ? (*loc)->length : 0);
-        }
-        return keep;
-      },
-      cutoff, true));
-  if (dry_run) {
-    return PruneStats{would.objects, would.bytes, would.recent + would.packed, 0};
-  }
-  auto done = TRY_CTX(m_store->prune(needed, cutoff, false), "remote store " + m_url);
-  return PruneStats{done.objects, done.bytes, done.recent + done.packed, 0};
+  auto st = TRY_CTX(m_store->prune(needed, cutoff, dry_run, listed), "remote store " + m_url);
+  return PruneStats{st.objects, st.bytes, st.recent + st.packed, 0};
 }
 
 Result<std::vector<std::string>> DirRemote::lfs_oids() {

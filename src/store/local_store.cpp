@@ -235,9 +235,10 @@ void LocalStore::touch_if_stale(const ObjectLocation& loc) {
   }
 }
 
-Result<LocalStore::PruneStats> LocalStore::prune(const std::function<bool(const ObjectId&)>& needed,
-                                                 std::chrono::system_clock::time_point cutoff,
-                                                 bool dry_run) {
+Result<LocalStore::PruneStats> LocalStore::prune(
+    const std::function<bool(const ObjectId&)>& needed,
+    std::chrono::system_clock::time_point cutoff, bool dry_run,
+    const std::function<void(const ObjectId&, uint64_t)>& unneeded) {
   PruneStats st;
   const int64_t cutoff_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(cutoff.time_since_epoch()).count();
@@ -254,6 +255,9 @@ Result<LocalStore::PruneStats> LocalStore::prune(const std::function<bool(const 
       struct stat s;
       if (!id || needed(*id) || ::lstat(path.c_str(), &s) != 0 || !S_ISREG(s.st_mode)) {
         continue;  // temp files do not parse as ids; gc removes stale ones
+      }
+      if (unneeded) {
+        unneeded(*id, static_cast<uint64_t>(s.st_size));
       }
       if (!old_enough(s)) {
         ++st.recent;
@@ -286,22 +290,26 @@ Result<LocalStore::PruneStats> LocalStore::prune(const std::function<bool(const 
   for (auto it = m_packs.begin(); it != m_packs.end();) {
     const PackReader& p = **it;
     auto ids = p.ids();
-    size_t unneeded = 0, copies = 0;
+    size_t dropped = 0, copies = 0;
     for (const auto& id : ids) {
       if (!needed(id)) {
-        ++unneeded;
+        ++dropped;
+        if (unneeded) {
+          auto loc = p.locate(id);  // the pack's own index: no store lock taken
+          unneeded(id, loc && *loc ? (*loc)->length : 0);
+        }
       } else if (elsewhere(id, &p)) {
         ++copies;
       }
     }
     struct stat s;
-    if (unneeded + copies < ids.size() || ::stat(p.path().c_str(), &s) != 0) {
-      st.packed += unneeded;
+    if (dropped + copies < ids.size() || ::stat(p.path().c_str(), &s) != 0) {
+      st.packed += dropped;
       ++it;
       continue;
     }
     if (!old_enough(s)) {
-      st.recent += unneeded;
+      st.recent += dropped;
       ++it;
       continue;
     }

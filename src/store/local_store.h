@@ -86,8 +86,11 @@ class LocalStore : public ObjectSource, public ObjectSink {
     uint64_t recent = 0;                         // unneeded, kept: within the grace period
     uint64_t packed = 0;                         // unneeded, kept: in a pack with needed ones
   };
+  // `unneeded`, if given, hears of each object `needed` rejects, with its
+  // stored size, before it is deleted (young or not, packed or loose).
   Result<PruneStats> prune(const std::function<bool(const ObjectId&)>& needed,
-                           std::chrono::system_clock::time_point cutoff, bool dry_run);
+                           std::chrono::system_clock::time_point cutoff, bool dry_run,
+                           const std::function<void(const ObjectId&, uint64_t)>& unneeded = {});
 
   // Swaps in new encodings of objects already here (repack): `staged` maps
   // an id to a file (durable, in this store's filesystem) holding a whole

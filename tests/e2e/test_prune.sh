@@ -226,6 +226,24 @@ EOF
   expect_same c.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors"
 }
 
+# The store of a local-path remote holds packs (its own git add wrote
+# them): prune --remote lists what is unneeded there (this hung: the listing
+# looked objects up under the store's lock).
+t_prune_remote_packed() {
+  repo_with_model
+  cp "$S/ftV_vocab576.bf16.safetensors" m.safetensors
+  git add . && git commit -q --amend -m one
+  git reflog expire --expire=now --all
+  [ -n "$(ls .git/zipllm/packs)" ] || _fail "no packs in the remote's store"
+  cd .. && git clone -q r c && cd c
+  expect_ok timeout 120 git zipllm prune --remote --grace 0
+  expect_log '^  unneeded: objects/[0-9a-f]{2}/[0-9a-f]{30}  [0-9]+ B$'
+  # (the old version's objects stay: the new one is coded against them)
+  expect_log 'kept: [1-9][0-9]* object'
+  cd ../r && rm m.safetensors && expect_ok git zipllm checkout
+  expect_same m.safetensors "$S/ftV_vocab576.bf16.safetensors"
+}
+
 test_case "amended models are pruned once the reflog lets them go" t_amends_pruned_after_reflog_expiry
 test_case "delta bases of needed objects are kept" t_delta_bases_kept
 test_case "amended versions that are delta bases stay" t_amend_chain_kept
@@ -233,4 +251,5 @@ test_case "the index and stashes are roots" t_index_and_stash_kept
 test_case "objects reused by git add are not pruned" t_reused_objects_freshened
 test_case "status: store totals, placeholders, --json" t_status_totals
 test_case "prune --remote: a directory store" t_prune_remote_dir
+test_case "prune --remote: a local-path remote's store with packs" t_prune_remote_packed
 finish
