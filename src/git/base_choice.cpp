@@ -163,9 +163,7 @@ Status BaseChooser::load_known() {
     if (m_models.size() > k_max_known || !is_plain_file(entry)) {
       continue;
     }
-    auto bytes = read_whole_file(entry, format::k_max_manifest_size);
-    auto m = bytes ? format::parse_manifest(std::string(bytes->begin(), bytes->end()))
-                   : Result<format::Manifest>(make_error(Errc::NotFound, ""));
+    auto m = manifest_file(entry);
     if (m && !m->generic) {
       m_models.emplace("stored model " + to_hex(m->sha256).substr(0, 12), Known{std::move(*m), ""});
     }
@@ -178,11 +176,7 @@ Status BaseChooser::load_known() {
     if (oid.size() != 64 || m_models.size() > k_max_known || !is_plain_file(entry)) {
       continue;
     }
-    auto bytes = read_whole_file(entry, format::k_max_manifest_size);
-    if (!bytes) {
-      continue;
-    }
-    auto m = format::parse_manifest(std::string(bytes->begin(), bytes->end()));
+    auto m = manifest_file(entry);
     if (m && !m->generic) {
       std::string file = m_repo.common_dir() + "/lfs/objects/" + oid.substr(0, 2) + "/" +
                          oid.substr(2, 2) + "/" + oid;
@@ -258,6 +252,23 @@ std::vector<ops::CandidateModel> BaseChooser::candidates_for(const std::string& 
   return out;
 }
 
+bool BaseChooser::all_local(const format::Manifest& m) {
+  // Asked for every candidate on every clean: each model checked once (a
+  // declared base's stand-in manifest has no SHA-256 and is not remembered).
+  bool keyed = m.sha256 != std::array<uint8_t, 32>{};
+  if (keyed) {
+    if (auto it = m_all_local.find(m.sha256); it != m_all_local.end()) {
+      return it->second;
+    }
+  }
+  bool local = std::all_of(m.tensors.begin(), m.tensors.end(),
+                           [&](const auto& t) { return m_store.local->contains(t.id); });
+  if (keyed) {
+    m_all_local.emplace(m.sha256, local);
+  }
+  return local;
+}
+
 bool BaseChooser::previous_ruled_out(const std::string& path, const BaseChoice& choice) {
   if (path.empty()) {
     return false;
@@ -307,15 +318,8 @@ Result<BaseChoice> BaseChooser::choose(const std::string& path, const std::strin
     if (cov < ops::FinderOptions{}.min_coverage) {
       continue;
     }
-    bool local = true;
-    for (const auto& m : c.shards) {
-      for (const auto& t : m.tensors) {
-        local = local && m_store.local->contains(t.id);
-        if (!local) {
-          break;
-        }
-      }
-    }
+    bool local = std::all_of(c.shards.begin(), c.shards.end(),
+                             [&](const format::Manifest& m) { return all_local(m); });
     if (local) {
       kept.emplace_back(cov, std::move(c));
     }

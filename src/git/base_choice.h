@@ -91,6 +91,8 @@ class BaseChooser {
   // Whether the finder scored this path's previous version and found it
   // unrelated (a model retrained from scratch at the same path).
   bool previous_ruled_out(const std::string& path, const BaseChoice& choice);
+  // Whether the store holds every tensor object of `m`.
+  bool all_local(const format::Manifest& m);
   std::vector<ops::CandidateModel> candidates_for(const std::string& path);
 
   Repo& m_repo;
@@ -102,6 +104,7 @@ class BaseChooser {
   // objects, then what this process stored.
   std::map<std::string, Known> m_models;
   std::function<bool(const std::string&)> m_allow;
+  std::map<std::array<uint8_t, 32>, bool> m_all_local;  // by model SHA-256
 };
 
 }  // namespace zipllm::git

@@ -69,6 +69,15 @@ std::string clean_cache_path(const ModelStore& store, const ObjectId& id) {
 
 }  // namespace
 
+std::optional<format::Manifest> manifest_file(const std::string& path) {
+  auto bytes = read_whole_file(path, format::k_max_manifest_size);
+  if (!bytes) {
+    return std::nullopt;
+  }
+  auto m = format::parse_manifest(std::string(bytes->begin(), bytes->end()));
+  return m ? std::make_optional(std::move(*m)) : std::nullopt;
+}
+
 std::optional<std::string> clean_cache_lookup(const ModelStore& store, const ObjectId& id,
                                               uint64_t size) {
   auto bytes = read_whole_file(clean_cache_path(store, id), format::k_max_manifest_size);

@@ -5,6 +5,7 @@
 // paths — and a Resolver over them.
 #pragma once
 
+#include "format/manifest.h"
 #include "git/repo.h"
 #include "remote/fetch_through.h"
 #include "store/resolver.h"
@@ -21,6 +22,10 @@ struct ModelStore {
   // the network.
   static Result<std::unique_ptr<ModelStore>> open_local(Repo& repo);
 };
+
+// The manifest in a file of the store (the clean cache, the LFS door's
+// lfs/<oid>, a registered base): nullopt if it cannot be read or parsed.
+std::optional<format::Manifest> manifest_file(const std::string& path);
 
 // The clean cache: <store>/cache/clean/<content id> holds the manifest an
 // earlier clean (or restore) produced for exactly those bytes. A hit is used

@@ -16,11 +16,7 @@ namespace {
 std::vector<format::Manifest> lfs_door_manifests(const ModelStore& store) {
   std::vector<format::Manifest> out;
   for (const auto& path : list_files_recursive(store.local->root() + "/lfs")) {
-    auto text = read_whole_file(path, format::k_max_manifest_size);
-    if (!text) {
-      continue;
-    }
-    if (auto m = format::parse_manifest(std::string(text->begin(), text->end()))) {
+    if (auto m = manifest_file(path)) {
       out.push_back(std::move(*m));
     }
   }

@@ -25,6 +25,12 @@ add_model() {
   git add "$dir" && git commit -qm "$dir"
 }
 
+# expect_deltas REV:PATH : most of the model's tensors are delta-coded
+expect_deltas() {
+  expect_ok git zipllm show "$1"
+  [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] || _fail "$1: $(grep -c 'delta (' "$LOG") delta tensors"
+}
+
 # base_of PATH : the files `git zipllm ls-files` says PATH's deltas use
 base_of() {
   git zipllm ls-files | awk -v p="$1" '$6 == p { print $8 }'
@@ -143,8 +149,7 @@ t_model_on_another_branch() {
   git add .gitattributes && git commit -qm attributes
   mkdir -p ftA && cp "$S/ftA_licenses.bf16.safetensors" ftA/model.safetensors
   git add ftA && git commit -qm ftA
-  expect_ok git zipllm show HEAD:ftA/model.safetensors
-  [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] || _fail "ftA: $(grep -c 'delta (' "$LOG") delta tensors"
+  expect_deltas HEAD:ftA/model.safetensors
   rm -rf ftA && expect_ok git zipllm checkout
   expect_same ftA/model.safetensors "$S/ftA_licenses.bf16.safetensors"
 }
@@ -267,8 +272,7 @@ t_card_in_root_names_hf_cached_base() {
   git commit -qm models
   expect_ok git zipllm base list
   expect_log '^stories/base-260K '
-  expect_ok git zipllm show HEAD:ftA/model.safetensors
-  [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] || _fail "ftA: $(grep -c 'delta (' "$LOG") delta tensors"
+  expect_deltas HEAD:ftA/model.safetensors
   # A clone without that cache restores both: the base travels in the store.
   cd .. && HOME=$PWD/home2 && mkdir -p "$HOME" && git config --global user.name T &&
     git config --global user.email t@example.com && expect_ok git zipllm install
@@ -287,8 +291,7 @@ t_card_names_sharded_hf_model() {
   git commit -qm ftA
   expect_ok git zipllm base list
   expect_log '^stories/base-sharded +2 shard\(s\), 47 tensors'
-  expect_ok git zipllm show HEAD:ftA/model.safetensors
-  [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] || _fail "ftA: $(grep -c 'delta (' "$LOG") delta tensors"
+  expect_deltas HEAD:ftA/model.safetensors
   rm -rf ftA && expect_ok git zipllm checkout
   expect_same ftA/model.safetensors "$S/ftA_licenses.bf16.safetensors"
 }
@@ -407,8 +410,7 @@ t_registry_travels() {
   expect_ok git add ftC
   expect_no_log 'warning'
   git commit -qm ftC
-  expect_ok git zipllm show HEAD:ftC/model.safetensors
-  [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] || _fail "ftC: $(grep -c 'delta (' "$LOG") delta tensors"
+  expect_deltas HEAD:ftC/model.safetensors
   rm -rf ftC && expect_ok git zipllm checkout
   expect_same ftC/model.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors"
 }
@@ -422,8 +424,7 @@ t_config_name_from_hf_cache() {
   expect_ok git add .
   expect_log 'storing base stories/base-260K from the Hugging Face cache'
   git commit -qm ft
-  expect_ok git zipllm show HEAD:ft/model.safetensors
-  [ "$(grep -c 'delta (' "$LOG")" -ge 40 ] || _fail "ft: $(grep -c 'delta (' "$LOG") delta tensors"
+  expect_deltas HEAD:ft/model.safetensors
   # A name found nowhere is still an error here (it was declared), saying where it looked.
   printf '[zipllm]\n\tbase = nobody/nothing\n' >.zipllmconfig
   cp "$S/ftC_copyright_lr1e-5.bf16.safetensors" ft/model.safetensors
