@@ -12,18 +12,8 @@
 #   bench/base_finder.sh            families from ../shared/data, else the
 #                                   stories260K BF16 fixtures in tests/data
 set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(dirname "$HERE")
-BIN_DIR=${BIN_DIR:-$ROOT/build}
-DATA=$ROOT/../shared/data
-WORK=${ZIPLLM_BENCH_WORK:-/tmp/zipllm-bench}/base_finder
-export PATH="$BIN_DIR:$PATH"
-rm -rf "$WORK" && mkdir -p "$WORK/home"
-export HOME=$WORK/home
-for v in $(env | grep -o '^GIT_[A-Z_]*' || true); do unset "$v"; done
-git config --global user.email bench@example.com && git config --global user.name bench
-git config --global init.defaultBranch main
-git zipllm install >/dev/null
+. "$(dirname "$0")/lib.sh"
+bench_setup base_finder
 
 store_bytes() {
   find "$1/.git/zipllm/objects" "$1/.git/zipllm/packs" -type f -printf '%s\n' |

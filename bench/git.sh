@@ -10,19 +10,9 @@
 # Prints "what: seconds, MB/s, peak RSS". Needs ../shared/data's esrgan pair
 # or the stories260K fixtures as the statistics source for gen_pair.
 set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(dirname "$HERE")
 SIZE=${1:-2048}
-BIN_DIR=${BIN_DIR:-$ROOT/build}
-WORK=${ZIPLLM_BENCH_WORK:-/tmp/zipllm-bench}/git
-DATA=$ROOT/../shared/data
-export PATH="$BIN_DIR:$PATH"
-rm -rf "$WORK" && mkdir -p "$WORK/home"
-export HOME=$WORK/home
-for v in $(env | grep -o '^GIT_[A-Z_]*' || true); do unset "$v"; done
-git config --global user.email bench@example.com && git config --global user.name bench
-git config --global init.defaultBranch main
-git zipllm install >/dev/null
+. "$(dirname "$0")/lib.sh"
+bench_setup git
 
 src_base=$ROOT/tests/data/stories260K/base.bf16.safetensors
 src_fine=$ROOT/tests/data/stories260K/ftA_licenses.bf16.safetensors

@@ -1,0 +1,19 @@
+# Shared by the bench scripts: a scratch folder and a fresh HOME with a git
+# identity and the filter installed, so a run never depends on (or touches)
+# the user's own configuration.
+#
+#   . "$(dirname "$0")/lib.sh"; bench_setup NAME     -> $ROOT, $DATA, $WORK
+bench_setup() {
+  HERE=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
+  ROOT=$(dirname "$HERE")
+  BIN_DIR=${BIN_DIR:-$ROOT/build}
+  DATA=$ROOT/../shared/data
+  WORK=${ZIPLLM_BENCH_WORK:-/tmp/zipllm-bench}/$1
+  export PATH="$BIN_DIR:$PATH"
+  rm -rf "$WORK" && mkdir -p "$WORK/home"
+  export HOME=$WORK/home
+  for v in $(env | grep -o '^GIT_[A-Z_]*' || true); do unset "$v"; done
+  git config --global user.email bench@example.com && git config --global user.name bench
+  git config --global init.defaultBranch main
+  git zipllm install >/dev/null
+}
