@@ -3,18 +3,25 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 
 #include "git/base_registry.h"
 #include "git/settings.h"
+#include "ops/model_index.h"
+#include "util/redact.h"
 
 namespace zipllm::git {
 
 namespace {
 
 constexpr size_t k_max_candidates = 8;
-// Models read from the index and the LFS door's store, at most.
-constexpr size_t k_max_known = 4096;
+// Models the store's signature index offers per file, at most (the
+// signature check then keeps k_max_candidates).
+constexpr size_t k_max_indexed = 64;
+// Models a remote store's index offers, at most (comparing one fetches a
+// few of its tensors).
+constexpr size_t k_max_remote = 2;
 // A declaration is overridden only by a candidate estimated this much smaller.
 constexpr double k_override = 0.9;
 
@@ -157,33 +164,97 @@ Status BaseChooser::load_known() {
       m_models.emplace(p, Known{std::move(**m), wd ? *wd + "/" + p : ""});
     }
   }
-  // Models this store cleaned or restored before (the clean cache): other
-  // branches, older versions. Decoded when sampled (no file holds them).
-  for (const auto& entry : list_dir(m_store.local->root() + "/cache/clean")) {
-    if (m_models.size() > k_max_known || !is_plain_file(entry)) {
-      continue;
+  // Stores from before the model index: their models are only in the
+  // clean cache and the LFS door's manifests. Indexed once.
+  ops::ModelIndex index(m_store.local->root());
+  if (!index.built()) {
+    for (const auto& dir : {std::string("/cache/clean"), std::string("/lfs")}) {
+      for (const auto& entry : list_dir(m_store.local->root() + dir)) {
+        if (is_plain_file(entry)) {
+          if (auto m = manifest_file(entry)) {
+            index.add(*m);
+          }
+        }
+      }
     }
-    auto m = manifest_file(entry);
-    if (m && !m->generic) {
-      m_models.emplace("stored model " + to_hex(m->sha256).substr(0, 12), Known{std::move(*m), ""});
-    }
-  }
-  // The LFS door's objects: most repositories using it track nothing
-  // through the filter. Their bytes are still in git-lfs's object store.
-  std::string lfs = m_store.local->root() + "/lfs";
-  for (const auto& entry : list_dir(lfs)) {
-    std::string oid = entry.substr(entry.rfind('/') + 1);
-    if (oid.size() != 64 || m_models.size() > k_max_known || !is_plain_file(entry)) {
-      continue;
-    }
-    auto m = manifest_file(entry);
-    if (m && !m->generic) {
-      std::string file = m_repo.common_dir() + "/lfs/objects/" + oid.substr(0, 2) + "/" +
-                         oid.substr(2, 2) + "/" + oid;
-      m_models.emplace("LFS object " + oid.substr(0, 12), Known{std::move(*m), file});
-    }
+    index.mark_built();
   }
   return {};
+}
+
+std::vector<BaseChooser::Known> BaseChooser::stored_like(const format::Header& h) {
+  // Every model the store holds (cleaned, restored, through the LFS door,
+  // pushed by others and fetched) sharing one of F's largest tensors: a few
+  // small directories, however big the store. Decoded when sampled unless
+  // git-lfs still keeps the file (its oid is the SHA-256).
+  std::vector<Known> out;
+  for (auto& m : ops::ModelIndex(m_store.local->root()).lookup(ops::signature_keys(h), k_max_indexed)) {
+    std::string oid = to_hex(m.sha256);
+    std::string lfs_file = m_repo.common_dir() + "/lfs/objects/" + oid.substr(0, 2) + "/" +
+                           oid.substr(2, 2) + "/" + oid;
+    std::error_code ec;
+    bool in_lfs = std::filesystem::file_size(lfs_file, ec) == m.size && !ec;
+    out.push_back(Known{std::move(m), in_lfs ? lfs_file : ""});
+  }
+  return out;
+}
+
+std::vector<ops::CandidateModel> BaseChooser::remote_like(const format::Header& h) {
+  std::vector<ops::CandidateModel> out;
+  ops::ModelIndex local(m_store.local->root());
+  auto keys = ops::signature_keys(h);
+  for (const auto& up : m_store.source->upstreams()) {
+    if (out.size() >= k_max_remote) {
+      break;
+    }
+    // One quick reachability check per store and process: an unreachable
+    // store costs a `git add` nothing but this.
+    auto [it, fresh] = m_remote_ok.emplace(up->url(), false);
+    if (fresh) {
+      it->second = up->is_local() || up->ping().ok();
+    }
+    if (!it->second) {
+      continue;
+    }
+    std::map<std::string, size_t> hits;
+    for (const auto& key : keys) {
+      auto names = up->list(ops::index_prefix(key));
+      if (!names) {
+        it->second = false;
+        break;
+      }
+      for (const auto& n : *names) {
+        ++hits[n];
+      }
+    }
+    std::vector<std::pair<size_t, std::string>> order;
+    for (const auto& [hex, n] : hits) {
+      order.emplace_back(n, hex);
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (const auto& [n, hex] : order) {
+      auto sha = Sha256::from_hex(hex);
+      if (out.size() >= k_max_remote || !it->second) {
+        break;
+      }
+      if (!sha || local.has(*sha)) {
+        continue;  // considered already, as a stored model
+      }
+      auto text = up->get_text(ops::model_key(*sha), format::k_max_manifest_size);
+      auto m = text ? format::parse_manifest(*text) : Result<format::Manifest>(text.error());
+      if (!m || m->generic || m->sha256 != *sha) {
+        continue;
+      }
+      ops::CandidateModel c;
+      c.name = "remote model " + hex.substr(0, 12) + " (" + redact(up->url()) + ")";
+      c.shards.push_back(std::move(*m));
+      c.files.emplace_back();
+      c.rank = 4;
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
 }
 
 void BaseChooser::remember(const std::string& path, const format::Manifest& m,
@@ -196,7 +267,8 @@ void BaseChooser::remember(const std::string& path, const format::Manifest& m,
   m_models.insert_or_assign(key, Known{m, !file.empty() ? file : wd ? *wd + "/" + path : ""});
 }
 
-std::vector<ops::CandidateModel> BaseChooser::candidates_for(const std::string& path) {
+std::vector<ops::CandidateModel> BaseChooser::candidates_for(const std::string& path,
+                                                             const format::Header& h) {
   auto allowed = [&](const std::string& name) { return !m_allow || m_allow(name); };
   // The same model under two names is offered once: where a file holds it
   // (reading a file is cheaper than decoding), else as this path's previous
@@ -232,6 +304,19 @@ std::vector<ops::CandidateModel> BaseChooser::candidates_for(const std::string& 
   }
   add_known(false);
   for (auto& [key, c] : groups) {
+    out.push_back(std::move(c));
+  }
+  for (auto& k : stored_like(h)) {
+    std::string name = (k.file.empty() ? "stored model " : "LFS object ") +
+                       to_hex(k.manifest.sha256).substr(0, 12);
+    if (!allowed(name) || !seen.insert(k.manifest.sha256).second) {
+      continue;
+    }
+    ops::CandidateModel c;
+    c.name = std::move(name);
+    c.shards.push_back(std::move(k.manifest));
+    c.files.push_back(std::move(k.file));
+    c.rank = 2;
     out.push_back(std::move(c));
   }
   for (const auto& name : list_bases(m_store)) {
@@ -313,7 +398,7 @@ Result<BaseChoice> BaseChooser::choose(const std::string& path, const std::strin
   // The signature check: only candidates sharing most of F's tensor bytes,
   // whose objects this store holds, the preferred ones first.
   std::vector<std::pair<double, ops::CandidateModel>> kept;
-  for (auto& c : candidates_for(path)) {
+  for (auto& c : candidates_for(path, f->header)) {
     double cov = ops::signature_coverage(f->header, c);
     if (cov < ops::FinderOptions{}.min_coverage) {
       continue;
@@ -322,6 +407,16 @@ Result<BaseChoice> BaseChooser::choose(const std::string& path, const std::strin
                              [&](const format::Manifest& m) { return all_local(m); });
     if (local) {
       kept.emplace_back(cov, std::move(c));
+    }
+  }
+  if (kept.empty()) {
+    // Nothing here shares its tensors: models pushed from other clones to
+    // the remote store, whose objects are then fetched to compare.
+    for (auto& c : remote_like(f->header)) {
+      double cov = ops::signature_coverage(f->header, c);
+      if (cov >= ops::FinderOptions{}.min_coverage) {
+        kept.emplace_back(cov, std::move(c));
+      }
     }
   }
   std::stable_sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {

@@ -6,13 +6,19 @@
 //   - every tracked model in the index (else HEAD), read from the work tree
 //     where the file still has those bytes; the shards of one model
 //     (NAME-00001-of-00004.safetensors) as one candidate;
-//   - every model the LFS door stored (<store>/lfs/<oid>, read from
-//     git-lfs's own copy in .git/lfs/objects);
+//   - every model the store holds that shares one of F's largest tensors
+//     (the store's signature index, ops/model_index.h: models cleaned,
+//     restored or stored by the LFS door, in this repository or any other
+//     sharing the store), read from git-lfs's own copy in .git/lfs/objects
+//     when it has one;
 //   - models stored earlier by this process (the files before this one in
 //     the same `git add`, in git's order);
 //   - HEAD's version of the same path (a checkpoint series at one path;
 //     not used when the finder rules it out as unrelated);
-//   - registered bases (`git zipllm base add`).
+//   - registered bases (`git zipllm base add`);
+//   - only when none of the above shares F's tensors: models in the
+//     upstream stores' index (pushed from other clones), at most two, whose
+//     sampled tensors are then fetched.
 // A cheap signature check (tensor names and dtypes, from manifests) keeps
 // at most a handful, scored by sampled content.
 //
@@ -93,18 +99,25 @@ class BaseChooser {
   bool previous_ruled_out(const std::string& path, const BaseChoice& choice);
   // Whether the store holds every tensor object of `m`.
   bool all_local(const format::Manifest& m);
-  std::vector<ops::CandidateModel> candidates_for(const std::string& path);
+  std::vector<ops::CandidateModel> candidates_for(const std::string& path, const format::Header& h);
+  // The store's models (ops/model_index.h) that share one of F's largest
+  // tensors.
+  std::vector<Known> stored_like(const format::Header& h);
+  // The upstream stores' models (their index, kept by push) that share one
+  // of F's largest tensors and that this store does not hold.
+  std::vector<ops::CandidateModel> remote_like(const format::Header& h);
 
   Repo& m_repo;
   ModelStore& m_store;
   ThreadPool& m_pool;
   bool m_loaded = false;
   std::optional<AutoBase> m_mode;
-  // By path (or "LFS object <oid>"): tracked models, the LFS door's stored
-  // objects, then what this process stored.
+  // By path (or "LFS object <oid>"): tracked models, then what this
+  // process stored.
   std::map<std::string, Known> m_models;
   std::function<bool(const std::string&)> m_allow;
   std::map<std::array<uint8_t, 32>, bool> m_all_local;  // by model SHA-256
+  std::map<std::string, bool> m_remote_ok;               // by upstream URL
 };
 
 }  // namespace zipllm::git

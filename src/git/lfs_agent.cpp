@@ -14,6 +14,7 @@
 #include "git/settings.h"
 #include "git/sync.h"
 #include "ops/ingest.h"
+#include "ops/model_index.h"
 #include "ops/restore.h"
 #include "util/env.h"
 #include "util/redact.h"
@@ -194,6 +195,9 @@ void Agent::keep_manifest(const std::string& oid, const std::string& text) {
       }
     }
   }
+  if (auto m = format::parse_manifest(text)) {
+    ops::ModelIndex(m_store->local->root()).add(*m);
+  }
 }
 
 Status Agent::upload(const std::string& oid, uint64_t size, const std::string& path) {
@@ -221,6 +225,7 @@ Status Agent::upload(const std::string& oid, uint64_t size, const std::string& p
       tmp.fd(),
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
       tmp.path()));
+  TRY_STATUS(publish_models(*m_remote, {m}));
   TRY_STATUS(remote::with_retry(remote::default_transfer_options(""),
                                 [&] { return m_remote->put(key, tmp.fd(), 0, text.size(), {}); }));
   progress(oid, size, true);

@@ -4,6 +4,7 @@
 
 #include "format/manifest.h"
 #include "git/settings.h"
+#include "ops/model_index.h"
 
 namespace zipllm::git {
 
@@ -109,6 +110,10 @@ void clean_cache_store(const ModelStore& store, const ObjectId& id, const std::s
   if (f && f->write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()),
                                              text.size()))) {
     (void)f->commit();  // a cache: failing to keep it loses nothing
+  }
+  // The base finder's view of what this store holds.
+  if (auto m = format::parse_manifest(text)) {
+    ops::ModelIndex(store.local->root()).add(*m);
   }
 }
 

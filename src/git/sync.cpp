@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "git/git_command.h"
+#include "ops/model_index.h"
 
 namespace zipllm::git {
 
@@ -140,7 +141,31 @@ Result<remote::TransferStats> upload_manifests(ModelStore& store, remote::Remote
         "cannot push: a manifest refers to data this repository does not have (run `git zipllm "
         "fetch` first, or `git zipllm verify`)");
   }
-  return remote::upload_objects(*store.local, remote, *ids, opts);
+  auto st = TRY(remote::upload_objects(*store.local, remote, *ids, opts));
+  TRY_STATUS(publish_models(remote, manifests));
+  return st;
+}
+
+Status publish_models(remote::RemoteStore& remote,
+                      const std::vector<format::Manifest>& manifests) {
+  std::set<std::array<uint8_t, 32>> done;
+  for (const auto& m : manifests) {
+    if (m.generic || m.tensors.empty() || !done.insert(m.sha256).second) {
+      continue;
+    }
+    std::string key = ops::model_key(m.sha256);
+    TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&]() -> Status {
+      if (TRY(remote.has(key))) {
+        return {};
+      }
+      std::string hex = Sha256::hex(m.sha256);
+      for (const auto& sig : ops::signature_keys(m)) {
+        TRY_STATUS(remote.put_text(ops::index_prefix(sig) + hex, ""));
+      }
+      return remote.put_text(key, format::serialize_manifest(m));
+    }));
+  }
+  return {};
 }
 
 Result<remote::TransferStats> prefetch(ModelStore& store,

@@ -43,6 +43,12 @@ Result<remote::TransferStats> upload_manifests(ModelStore& store, remote::Remote
                                                const std::vector<format::Manifest>& manifests,
                                                const remote::TransferOptions& opts);
 
+// Publishes the models among `manifests` in the remote store's model index
+// (ops/model_index.h: the markers, then models/<sha256>), so the base
+// finder of every clone using that store sees them. Call after their
+// objects are there. Models already published cost one existence check.
+Status publish_models(remote::RemoteStore& remote, const std::vector<format::Manifest>& manifests);
+
 // Makes every object the manifests need local, downloading from the
 // store's upstreams in order. Objects no upstream has are left missing
 // (restore names them); an unreachable upstream is an error.

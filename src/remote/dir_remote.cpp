@@ -117,4 +117,15 @@ Result<std::vector<std::string>> DirRemote::lfs_oids() {
   return out;
 }
 
+Result<std::vector<std::string>> DirRemote::list(const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& f : list_dir(m_root + "/" + prefix)) {
+    std::string name = f.substr(f.rfind('/') + 1);
+    if (name.find(".tmp-") == std::string::npos && is_plain_file(f)) {
+      out.push_back(name);
+    }
+  }
+  return out;
+}
+
 }  // namespace zipllm::remote

@@ -28,6 +28,7 @@ class DirRemote : public RemoteStore {
                            std::chrono::system_clock::time_point cutoff, bool dry_run,
                            const std::function<void(const ObjectId&, uint64_t)>& listed) override;
   Result<std::vector<std::string>> lfs_oids() override;
+  Result<std::vector<std::string>> list(const std::string& prefix) override;
   // The directory as an object source (reads packs too).
   store::LocalStore& store() { return *m_store; }
 

@@ -1,5 +1,9 @@
 #include "remote/remote_store.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 
 #include "remote/dir_remote.h"
@@ -14,6 +18,42 @@ std::string RemoteStore::object_key(const ObjectId& id) {
 
 std::string RemoteStore::lfs_key(const std::string& oid) {
   return "lfs/" + oid.substr(0, 2) + "/" + oid.substr(2, 2) + "/" + oid;
+}
+
+namespace {
+
+Result<Fd> memory_file(const std::string& key) {
+  int fd = ::memfd_create("git-zipllm", MFD_CLOEXEC);
+  if (fd < 0) {
+    return os_error("cannot create a memory file for", key, errno);
+  }
+  return Fd(fd);
+}
+
+}  // namespace
+
+Status RemoteStore::put_text(const std::string& key, std::string_view text) {
+  Fd fd = TRY(memory_file(key));
+  TRY_STATUS(write_all(fd.get(), std::span<const uint8_t>(
+                                     reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+                       key));
+  return put(key, fd.get(), 0, text.size(), nullptr);
+}
+
+Result<std::string> RemoteStore::get_text(const std::string& key, uint64_t max) {
+  Fd fd = TRY(memory_file(key));
+  TRY_STATUS(get(key, fd.get(), key, nullptr));
+  uint64_t size = TRY(file_size(fd.get(), key));
+  if (size > max) {
+    return make_error(Errc::Corrupt, url() + ": " + key + " is " + std::to_string(size) +
+                                         " bytes, more than the " + std::to_string(max) +
+                                         " expected");
+  }
+  std::string out(size, '\0');
+  TRY_STATUS(read_exact_at(fd.get(), 0,
+                           std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), out.size()),
+                           key));
+  return out;
 }
 
 Result<std::unique_ptr<RemoteStore>> open_remote(const std::string& url, const S3Settings& s3) {

@@ -83,6 +83,14 @@ class RemoteStore {
       const std::function<void(const ObjectId&, uint64_t)>& listed) = 0;
   // The LFS door's objects here (the oids under lfs/).
   virtual Result<std::vector<std::string>> lfs_oids() = 0;
+  // The names directly under `prefix` (ending in '/'): the model index's
+  // markers (ops/model_index.h). Empty when there is nothing.
+  virtual Result<std::vector<std::string>> list(const std::string& prefix) = 0;
+
+  // Small values (manifests, index markers), through a memory file.
+  Status put_text(const std::string& key, std::string_view text);
+  // NotFound if absent; an error if longer than `max`.
+  Result<std::string> get_text(const std::string& key, uint64_t max);
 
   static std::string object_key(const ObjectId& id);
   static std::string lfs_key(const std::string& oid);

@@ -592,6 +592,16 @@ Result<std::vector<std::string>> S3Remote::lfs_oids() {
   return out;
 }
 
+Result<std::vector<std::string>> S3Remote::list(const std::string& prefix) {
+  std::vector<std::string> out;
+  TRY_STATUS(list_keys(prefix, [&](const std::string& key, uint64_t, int64_t) {
+    if (key.size() > prefix.size() && key.find('/', prefix.size()) == std::string::npos) {
+      out.push_back(key.substr(prefix.size()));
+    }
+  }));
+  return out;
+}
+
 Status S3Remote::put_multipart(const std::string& key, int fd, uint64_t offset, uint64_t length,
                                const ByteCounter& counter) {
   // Parts big enough that no object needs more than S3's 10,000.

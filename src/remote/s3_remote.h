@@ -53,6 +53,7 @@ class S3Remote : public RemoteStore {
                            std::chrono::system_clock::time_point cutoff, bool dry_run,
                            const std::function<void(const ObjectId&, uint64_t)>& listed) override;
   Result<std::vector<std::string>> lfs_oids() override;
+  Result<std::vector<std::string>> list(const std::string& prefix) override;
 
   // Every key under `sub` (below the store's prefix; "objects/"), as
   // ListObjectsV2 pages them (1,000 at a time): the key without the store's

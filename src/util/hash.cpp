@@ -22,26 +22,34 @@ std::string ObjectId::hex() const {
   return to_hex(bytes);
 }
 
-std::optional<ObjectId> ObjectId::from_hex(std::string_view hex) {
-  if (hex.size() != 32) {
-    return std::nullopt;
+namespace {
+
+// Lowercase hex digits into bytes; false on any other length or digit.
+bool bytes_from_hex(std::string_view hex, std::span<uint8_t> out) {
+  if (hex.size() != 2 * out.size()) {
+    return false;
   }
-  ObjectId id;
-  for (size_t i = 0; i < 16; ++i) {
-    int v = 0;
-    for (int k = 0; k < 2; ++k) {
-      char c = hex[2 * i + k];
-      int d;
-      if (c >= '0' && c <= '9') {
-        d = c - '0';
-      } else if (c >= 'a' && c <= 'f') {
-        d = c - 'a' + 10;
-      } else {
-        return std::nullopt;
-      }
-      v = v * 16 + d;
+  for (size_t i = 0; i < hex.size(); ++i) {
+    char c = hex[i];
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return false;
     }
-    id.bytes[i] = static_cast<uint8_t>(v);
+    out[i / 2] = static_cast<uint8_t>(i % 2 ? (out[i / 2] << 4) | d : d);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<ObjectId> ObjectId::from_hex(std::string_view hex) {
+  ObjectId id;
+  if (!bytes_from_hex(hex, id.bytes)) {
+    return std::nullopt;
   }
   return id;
 }
@@ -119,6 +127,14 @@ std::array<uint8_t, 32> Sha256::finish() {
   std::array<uint8_t, 32> out{};
   unsigned int len = 0;
   EVP_DigestFinal_ex(m_state->ctx, out.data(), &len);
+  return out;
+}
+
+std::optional<std::array<uint8_t, 32>> Sha256::from_hex(std::string_view hex) {
+  std::array<uint8_t, 32> out{};
+  if (!bytes_from_hex(hex, out)) {
+    return std::nullopt;
+  }
   return out;
 }
 

@@ -57,6 +57,7 @@ class Sha256 {
   void update(ByteView data);
   std::array<uint8_t, 32> finish();
   static std::string hex(const std::array<uint8_t, 32>& digest);
+  static std::optional<std::array<uint8_t, 32>> from_hex(std::string_view hex);
 
  private:
   struct State;

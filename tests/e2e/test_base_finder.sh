@@ -498,11 +498,64 @@ t_repack_killed() {
   expect_eq "$leftovers" 0 "files left in tmp/"
 }
 
+# Two repositories sharing one store (zipllm.storepath): the second finds
+# the first's model through the store's signature index, also when the
+# store predates the index (it is rebuilt from the clean cache once).
+t_shared_store_index() {
+  new_repo one
+  git config zipllm.storepath "$SCRATCH/shared"
+  add_model base
+  [ -n "$(ls "$SCRATCH/shared/index/sig")" ] || _fail "no signature index in the shared store"
+  [ -f "$SCRATCH/shared/models/$(sha256sum <base/model.safetensors | cut -c1-64)" ] ||
+    _fail "base not in models/"
+  rm -rf "$SCRATCH/shared/index" "$SCRATCH/shared/models"
+  cd .. && new_repo two
+  git config zipllm.storepath "$SCRATCH/shared"
+  add_model ftA_licenses ftA
+  expect_deltas HEAD:ftA/model.safetensors
+  expect_log 'stored model '
+  [ -n "$(ls "$SCRATCH/shared/index/sig")" ] || _fail "index not rebuilt"
+  rm -rf ftA && expect_ok git zipllm checkout
+  expect_same ftA/model.safetensors "$S/ftA_licenses.bf16.safetensors"
+}
+
+# A teammate's new repository using the same remote store: nothing of the
+# base is local, its push published it in the remote store's index, so the
+# fine-tune is still delta-coded (the base's objects are fetched) and
+# restores byte-exact in a third repository with an empty store.
+t_remote_index_teammate() {
+  new_repo one
+  git config zipllm.url "$SCRATCH/team"
+  add_model base
+  expect_ok git zipllm push
+  [ -n "$(ls "$SCRATCH/team/index/sig")" ] || _fail "push published no index"
+  cd .. && new_repo two
+  git config zipllm.url "$SCRATCH/team"
+  add_model ftA_licenses ftA
+  expect_deltas HEAD:ftA/model.safetensors
+  expect_log "remote model $(sha256sum <"$S/base.bf16.safetensors" | cut -c1-12)"
+  expect_ok git zipllm push
+  cd .. && new_repo three
+  git config zipllm.url "$SCRATCH/team"
+  git fetch -q ../two HEAD && git reset -q --hard FETCH_HEAD
+  expect_ok git zipllm checkout
+  expect_same ftA/model.safetensors "$S/ftA_licenses.bf16.safetensors"
+  # An unreachable remote store costs nothing but the check.
+  cd .. && new_repo four
+  git config zipllm.url "s3://models/x?endpoint=http://127.0.0.1:1"
+  add_model ftC_copyright_lr1e-5 ftC
+  expect_ok git zipllm show HEAD:ftC/model.safetensors
+  rm -rf ftC && expect_ok git -c zipllm.url= zipllm checkout
+  expect_same ftC/model.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors"
+}
+
 test_case "folders, nothing declared: each fine-tune against its nearest relative" t_folders_nothing_declared
 test_case "one git add: later files use the earlier ones" t_one_add
 test_case "a folder base in the same git add; shards found as one model" t_folder_base_in_same_add
 test_case "checkpoint-N folders: each against its predecessor" t_checkpoints
 test_case "a model only another branch has is a candidate" t_model_on_another_branch
+test_case "two repositories sharing a store find each other's models (index, rebuilt once)" t_shared_store_index
+test_case "a teammate's repository finds the base in the remote store's index" t_remote_index_teammate
 test_case "an unrelated model of the same architecture gets no delta" t_unrelated_gets_no_delta
 test_case "a declared base stays unless clearly worse" t_declared_base_kept_unless_clearly_worse
 test_case "zipllm.autobase off, suggest, and a bad value" t_autobase_modes

@@ -5,6 +5,7 @@
 
 #include "helpers.h"
 #include "ops/base_finder.h"
+#include "ops/model_index.h"
 #include "util/hash.h"
 
 using namespace zipllm;
@@ -170,4 +171,100 @@ TEST_CASE("base finder: a shorter tensor (grown vocabulary) is compared on the c
   REQUIRE(ranking);
   CHECK((*ranking)[0].related);
   CHECK((*ranking)[0].ratio < 0.8);
+}
+
+namespace {
+
+format::Manifest indexed_model(std::vector<std::pair<std::string, uint64_t>> tensors,
+                               uint8_t sha_byte, format::Dtype dtype = format::Dtype::BF16) {
+  format::Manifest m;
+  uint64_t off = 0;
+  for (auto& [name, size] : tensors) {
+    format::ManifestTensor t;
+    t.info.name = name;
+    t.info.dtype = dtype;
+    t.info.shape = {size / 2};
+    t.info.begin = off;
+    t.info.end = off += size;
+    m.tensors.push_back(t);
+  }
+  m.size = off + 8 + 64;
+  m.header_len = 64;
+  m.sha256.fill(sha_byte);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("model index: keys name the largest tensors by name and dtype, not by shape") {
+  std::vector<std::pair<std::string, uint64_t>> ts;
+  for (int i = 0; i < 20; ++i) {
+    ts.emplace_back("t" + std::to_string(i), 1000 + 10 * i);
+  }
+  auto m = indexed_model(ts, 1);
+  auto keys = ops::signature_keys(m);
+  REQUIRE(keys.size() == ops::k_signature_keys);
+  // The largest first: t19 … t12.
+  CHECK(keys[0] == ops::signature_key(m.tensors[19].info));
+  CHECK(keys[7] == ops::signature_key(m.tensors[12].info));
+  // A grown leading dimension keeps the key; another dtype or name does not.
+  format::TensorInfo grown = m.tensors[19].info;
+  grown.shape[0] += 100;
+  grown.end += 200;
+  CHECK(ops::signature_key(grown) == keys[0]);
+  format::TensorInfo other = m.tensors[19].info;
+  other.dtype = format::Dtype::F16;
+  CHECK(ops::signature_key(other) != keys[0]);
+  other = m.tensors[19].info;
+  other.name = "t19x";
+  CHECK(ops::signature_key(other) != keys[0]);
+}
+
+TEST_CASE("model index: lookup finds the models sharing large tensors, most keys first") {
+  test::ScratchDir dir;
+  ops::ModelIndex index(dir.path("store"));
+  std::vector<std::pair<std::string, uint64_t>> base;
+  for (int i = 0; i < 12; ++i) {
+    base.emplace_back("layer" + std::to_string(i), 4096);
+  }
+  auto a = indexed_model(base, 0xaa);
+  // Four larger tensors of its own, then four of a's largest (layer0…3).
+  auto half = base;
+  for (size_t i = 8; i < 12; ++i) {
+    half[i].first = "other" + std::to_string(i);
+    half[i].second = 8192;
+  }
+  auto b = indexed_model(half, 0xbb);
+  std::vector<std::pair<std::string, uint64_t>> foreign = {{"x", 9000}, {"y", 9000}};
+  auto c = indexed_model(foreign, 0xcc);
+  format::Manifest generic = a;
+  generic.generic = true;
+  generic.tensors.clear();
+  generic.sha256.fill(0xdd);
+  CHECK_FALSE(index.built());
+  for (const auto* m : {&b, &a, &c, &generic}) {
+    index.add(*m);
+  }
+  index.add(a);  // idempotent
+  index.mark_built();
+  CHECK(index.built());
+  CHECK(index.has(a.sha256));
+  CHECK_FALSE(index.has(generic.sha256));
+
+  auto keys = ops::signature_keys(a);
+  auto found = index.lookup(keys, 10);
+  REQUIRE(found.size() == 2);  // a and b; not c, not the generic file
+  CHECK(found[0].sha256 == a.sha256);
+  CHECK(found[1].sha256 == b.sha256);
+  CHECK(format::serialize_manifest(found[0]) == format::serialize_manifest(a));
+  CHECK(index.lookup(keys, 1).size() == 1);
+  auto c_keys = ops::signature_keys(c);
+  REQUIRE(index.lookup(c_keys, 10).size() == 1);
+
+  // A marker whose manifest is gone or damaged is skipped, not an error.
+  REQUIRE(::unlink(dir.path("store/" + ops::model_key(b.sha256)).c_str()) == 0);
+  CHECK(index.lookup(keys, 10).size() == 1);
+  test::write_file(dir.path("store/" + ops::model_key(a.sha256)),
+                   std::vector<uint8_t>{'n', 'o', 'p', 'e'});
+  CHECK(index.lookup(keys, 10).empty());
 }
