@@ -241,7 +241,11 @@ std::vector<ops::CandidateModel> BaseChooser::remote_like(const format::Header& 
       if (!sha || local.has(*sha)) {
         continue;  // considered already, as a stored model
       }
+      // The LFS door's models keep their manifest under lfs/ alone.
       auto text = up->get_text(ops::model_key(*sha), format::k_max_manifest_size);
+      if (!text && text.error().code == Errc::NotFound) {
+        text = up->get_text(remote::RemoteStore::lfs_key(hex), format::k_max_manifest_size);
+      }
       auto m = text ? format::parse_manifest(*text) : Result<format::Manifest>(text.error());
       if (!m || m->generic || m->sha256 != *sha) {
         continue;

@@ -225,7 +225,7 @@ Status Agent::upload(const std::string& oid, uint64_t size, const std::string& p
       tmp.fd(),
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
       tmp.path()));
-  TRY_STATUS(publish_models(*m_remote, {m}));
+  TRY_STATUS(publish_models(*m_remote, {m}, /*in_lfs=*/true));
   TRY_STATUS(remote::with_retry(remote::default_transfer_options(""),
                                 [&] { return m_remote->put(key, tmp.fd(), 0, text.size(), {}); }));
   progress(oid, size, true);

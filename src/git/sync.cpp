@@ -146,23 +146,23 @@ Result<remote::TransferStats> upload_manifests(ModelStore& store, remote::Remote
   return st;
 }
 
-Status publish_models(remote::RemoteStore& remote,
-                      const std::vector<format::Manifest>& manifests) {
+Status publish_models(remote::RemoteStore& remote, const std::vector<format::Manifest>& manifests,
+                      bool in_lfs) {
   std::set<std::array<uint8_t, 32>> done;
   for (const auto& m : manifests) {
     if (m.generic || m.tensors.empty() || !done.insert(m.sha256).second) {
       continue;
     }
-    std::string key = ops::model_key(m.sha256);
+    std::string hex = Sha256::hex(m.sha256);
+    std::string key = in_lfs ? remote::RemoteStore::lfs_key(hex) : ops::model_key(m.sha256);
     TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&]() -> Status {
       if (TRY(remote.has(key))) {
         return {};
       }
-      std::string hex = Sha256::hex(m.sha256);
       for (const auto& sig : ops::signature_keys(m)) {
         TRY_STATUS(remote.put_text(ops::index_prefix(sig) + hex, ""));
       }
-      return remote.put_text(key, format::serialize_manifest(m));
+      return in_lfs ? Status{} : remote.put_text(key, format::serialize_manifest(m));
     }));
   }
   return {};

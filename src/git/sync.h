@@ -47,7 +47,10 @@ Result<remote::TransferStats> upload_manifests(ModelStore& store, remote::Remote
 // (ops/model_index.h: the markers, then models/<sha256>), so the base
 // finder of every clone using that store sees them. Call after their
 // objects are there. Models already published cost one existence check.
-Status publish_models(remote::RemoteStore& remote, const std::vector<format::Manifest>& manifests);
+// The LFS door passes `in_lfs`: its lfs/<oid> key (oid = SHA-256) already
+// holds the manifest, written after the markers, and readers look there.
+Status publish_models(remote::RemoteStore& remote, const std::vector<format::Manifest>& manifests,
+                      bool in_lfs = false);
 
 // Makes every object the manifests need local, downloading from the
 // store's upstreams in order. Objects no upstream has are left missing

@@ -289,3 +289,26 @@ start_aws_fakes() {
   AWS_FAKES="http://127.0.0.1:$(cat "$PWD/aws_fakes.port")"
   : >> "$AWS_FAKES_LOG"
 }
+
+# write_unrelated SRC FILE [SEED] : a model with SRC's tensor names, shapes and
+# value statistics but every element moved elsewhere: what retraining from
+# scratch looks like.
+write_unrelated() {
+  python3 - "$1" "$2" "${3:-12}" <<'EOF'
+import json, random, struct, sys
+src, dst, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+data = open(src, 'rb').read()
+n = struct.unpack('<Q', data[:8])[0]
+header = json.loads(data[8:8 + n])
+body = bytearray(data[8 + n:])
+rng = random.Random(seed)
+for name, t in header.items():
+    if name == '__metadata__':
+        continue
+    b, e = t['data_offsets']
+    words = [bytes(body[i:i + 2]) for i in range(b, e, 2)]
+    rng.shuffle(words)
+    body[b:e] = b''.join(words)
+open(dst, 'wb').write(data[:8 + n] + bytes(body))
+EOF
+}

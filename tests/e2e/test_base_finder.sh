@@ -36,29 +36,6 @@ base_of() {
   git zipllm ls-files | awk -v p="$1" '$6 == p { print $8 }'
 }
 
-# write_unrelated FILE [SEED] : a model with base's tensor names, shapes and
-# value statistics but every element moved elsewhere: what retraining from
-# scratch looks like.
-write_unrelated() {
-  python3 - "$S/base.bf16.safetensors" "$1" "${2:-12}" <<'EOF'
-import json, random, struct, sys
-src, dst, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
-data = open(src, 'rb').read()
-n = struct.unpack('<Q', data[:8])[0]
-header = json.loads(data[8:8 + n])
-body = bytearray(data[8 + n:])
-rng = random.Random(seed)
-for name, t in header.items():
-    if name == '__metadata__':
-        continue
-    b, e = t['data_offsets']
-    words = [bytes(body[i:i + 2]) for i in range(b, e, 2)]
-    rng.shuffle(words)
-    body[b:e] = b''.join(words)
-open(dst, 'wb').write(data[:8 + n] + bytes(body))
-EOF
-}
-
 # write_shards DIR : base split in two shards, DIR/model-0000N-of-00002.safetensors
 write_shards() {
   mkdir -p "$1"
@@ -167,14 +144,14 @@ t_checkpoints() {
 t_unrelated_gets_no_delta() {
   new_repo r
   add_model base
-  mkdir -p retrained && write_unrelated retrained/model.safetensors
+  mkdir -p retrained && write_unrelated "$S/base.bf16.safetensors" retrained/model.safetensors
   git add retrained && git commit -qm retrained
   expect_eq "$(base_of retrained/model.safetensors)" "" "retrained's base"
   expect_ok git zipllm show HEAD:retrained/model.safetensors
   expect_no_log 'delta'
   # Never larger than stored alone.
   with=$(store_bytes)
-  cd .. && new_repo alone && mkdir -p retrained && write_unrelated retrained/model.safetensors
+  cd .. && new_repo alone && mkdir -p retrained && write_unrelated "$S/base.bf16.safetensors" retrained/model.safetensors
   git add retrained && git commit -qm retrained
   alone=$(store_bytes)
   cd .. && new_repo base_only && add_model base
@@ -183,7 +160,7 @@ t_unrelated_gets_no_delta() {
     _fail "retrained stored in $((with - base_only)) bytes beside base, $alone alone"
   # Retrained at the same path: its previous version is no base either.
   cd ../r
-  write_unrelated base/model.safetensors 13
+  write_unrelated "$S/base.bf16.safetensors" base/model.safetensors 13
   git add base && git commit -qm "retrained in place"
   expect_ok git zipllm show HEAD:base/model.safetensors
   expect_log '^base: none \(coded alone\)'

@@ -21,6 +21,23 @@ t_vocab_grown() {
     run "$BIN" decompress ftV.zpk --base "$S/base.bf16.safetensors" -o ftV.out &&
     same ftV.out "$S/ftV_vocab576.bf16.safetensors"
 }
+# compress --candidate: the base finder picks among candidate files, says
+# which (decompress needs it), and an unrelated one is never used.
+t_compress_candidates() {
+  write_unrelated "$S/base.bf16.safetensors" retrained.safetensors &&
+    run "$BIN" compress "$S/ftA_licenses.bf16.safetensors" -c retrained.safetensors \
+      -c "$S/base.bf16.safetensors" -o cand.zpk &&
+    grep -q "^base: $S/base.bf16.safetensors " "$LOG" && grep -q "retrained.safetensors (ruled out" "$LOG" &&
+    run "$BIN" compress "$S/ftA_licenses.bf16.safetensors" --base "$S/base.bf16.safetensors" -o declared.zpk &&
+    [ "$(stat -c %s cand.zpk)" -eq "$(stat -c %s declared.zpk)" ] &&
+    run "$BIN" decompress cand.zpk --base "$S/base.bf16.safetensors" -o cand.out &&
+    same cand.out "$S/ftA_licenses.bf16.safetensors" &&
+    run "$BIN" compress "$S/ftA_licenses.bf16.safetensors" -c retrained.safetensors -o alone.zpk &&
+    grep -q "^base: none" "$LOG" && run "$BIN" decompress alone.zpk -o alone.out &&
+    same alone.out "$S/ftA_licenses.bf16.safetensors" &&
+    ! run "$BIN" compress "$S/ftA_licenses.bf16.safetensors" -c retrained.safetensors \
+      --base "$S/base.bf16.safetensors" -o both.zpk && [ ! -e both.zpk ]
+}
 t_missing_base() {
   ! run "$BIN" decompress ftA.zpk -o nobase.out && grep -q "pass the base model" "$LOG" &&
     [ ! -e nobase.out ] && [ -z "$(ls -A | grep '\.tmp-' || true)" ]
@@ -96,4 +113,5 @@ check "corrupt pack detected, no output" t_corrupt_pack
 check "compress is deterministic" t_deterministic
 check "demo" t_demo
 test_case "an output that is an input is refused" t_output_is_an_input
+test_case "compress --candidate: the finder picks the base, never an unrelated one" t_compress_candidates
 finish
