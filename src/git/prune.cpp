@@ -1,5 +1,8 @@
 #include "git/prune.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <unordered_set>
 
 #include "git/base_registry.h"
@@ -41,6 +44,24 @@ Result<std::vector<format::Manifest>> reachable_manifests(Repo& repo, const Mode
   return manifests;
 }
 
+namespace {
+
+// The signature index (ops/model_index.h) names models whose objects prune
+// just deleted: the base finder would skip them, but they would cost it a
+// check on every clean. Their models/ entries go; the markers stay (a
+// lookup ignores markers without a model).
+void forget_pruned_models(const ModelStore& store) {
+  for (const auto& entry : list_dir(store.local->root() + "/models")) {
+    auto m = manifest_file(entry);
+    if (m && !std::all_of(m->tensors.begin(), m->tensors.end(),
+                          [&](const auto& t) { return store.local->contains(t.id); })) {
+      ::unlink(entry.c_str());
+    }
+  }
+}
+
+}  // namespace
+
 Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOptions& opts) {
   PruneReport rep;
   // The cutoff is taken before anything is listed: an object written after
@@ -60,6 +81,9 @@ Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOption
   std::unordered_set<ObjectId, ObjectIdHash> keep(closure->begin(), closure->end());
   rep.stats = TRY(store.local->prune([&](const ObjectId& id) { return keep.count(id) > 0; }, cutoff,
                                      opts.dry_run));
+  if (!opts.dry_run && rep.stats.objects > 0) {
+    forget_pruned_models(store);
+  }
   return rep;
 }
 

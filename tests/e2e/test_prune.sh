@@ -46,9 +46,14 @@ t_amends_pruned_after_reflog_expiry() {
   expect_ok git zipllm prune
   expect_eq "$(deleted)" 0
   expect_log 'younger than'
+  ftv=.git/zipllm/models/$(sha256sum <"$S/ftV_vocab576.bf16.safetensors" | cut -c1-64)
+  expect_true [ -f "$ftv" ]
   expect_ok git zipllm prune --grace 0
   expect_true [ "$(deleted)" -gt 0 ]
   expect_true [ "$(store_bytes)" -lt "$before" ]
+  # The base finder's index forgets it (the models it keeps stay).
+  expect_true [ ! -e "$ftv" ]
+  expect_true [ -n "$(ls .git/zipllm/models)" ]
   expect_ok git zipllm verify
   rm m.safetensors
   expect_ok git zipllm checkout
