@@ -1,12 +1,13 @@
 #include "remote/sigv4.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+
+#include "util/hash.h"
 
 namespace zipllm::remote {
 
@@ -26,14 +27,6 @@ std::string sha256_hex(std::string_view s) {
   unsigned char d[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
   return hex(d, sizeof d);
-}
-
-std::string hmac(std::string_view key, std::string_view msg) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
 }
 
 std::string lower(std::string s) {
@@ -133,11 +126,11 @@ std::vector<std::pair<std::string, std::string>> sign_v4(const SigV4Request& req
   const std::string scope = date + "/" + region + "/" + service + "/aws4_request";
   const std::string to_sign = "AWS4-HMAC-SHA256\n" + stamp + "\n" + scope + "\n" +
                               sha256_hex(sigv4_canonical_request(req, signed_headers));
-  std::string key = hmac("AWS4" + creds.secret, date);
-  key = hmac(key, region);
-  key = hmac(key, service);
-  key = hmac(key, "aws4_request");
-  std::string sig = hmac(key, to_sign);
+  std::string key = hmac_sha256("AWS4" + creds.secret, date);
+  key = hmac_sha256(key, region);
+  key = hmac_sha256(key, service);
+  key = hmac_sha256(key, "aws4_request");
+  std::string sig = hmac_sha256(key, to_sign);
   added.emplace_back(
       "authorization",
       "AWS4-HMAC-SHA256 Credential=" + creds.key_id + "/" + scope + ", SignedHeaders=" + names +

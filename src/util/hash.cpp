@@ -1,6 +1,7 @@
 #include "util/hash.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <xxhash.h>
 
 #include <cstring>
@@ -140,6 +141,14 @@ std::optional<std::array<uint8_t, 32>> Sha256::from_hex(std::string_view hex) {
 
 std::string Sha256::hex(const std::array<uint8_t, 32>& digest) {
   return to_hex(digest);
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view msg) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
+  return std::string(reinterpret_cast<char*>(out), len);
 }
 
 }  // namespace zipllm

@@ -66,4 +66,7 @@ class Sha256 {
 
 std::string to_hex(ByteView data);
 
+// HMAC-SHA256 of `msg` under `key`: 32 bytes, as a byte string.
+std::string hmac_sha256(std::string_view key, std::string_view msg);
+
 }  // namespace zipllm
