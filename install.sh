@@ -25,7 +25,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 PACKAGES=(build-essential cmake ninja-build pkg-config git git-lfs zstd procps diffutils coreutils time
   libgit2-dev libzstd-dev libxxhash-dev libcli11-dev nlohmann-json3-dev doctest-dev
-  libhtscodecs-dev libssl-dev libcurl4-openssl-dev)
+  libhtscodecs-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev)
 # The end-to-end tests also start servers on 127.0.0.1: s3rver (npm) for S3
 # behind a verifying front (python3-botocore), and lighttpd + git
 # http-backend for git over HTTP.

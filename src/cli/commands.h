@@ -35,6 +35,7 @@ std::vector<Runner> add_sync(CLI::App& app);      // push, fetch, pull, pre-push
 std::vector<Runner> add_transfer(CLI::App& app);  // transfer (LFS agent), lfs-enable
 std::vector<Runner> add_trust(CLI::App& app);     // trust
 std::vector<Runner> add_env(CLI::App& app);       // env
+std::vector<Runner> add_serve(CLI::App& app);     // serve (the hub)
 
 // The plain door's outputs replace whatever is at their path: an error if
 // `output` is the input or one of the bases (compress X -o X would destroy

@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
   reg(add_transfer(app));
   reg(add_trust(app));
   reg(add_env(app));
+  reg(add_serve(app));
   // -q on every command, as git has it: no progress lines.
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "no progress output");

@@ -188,7 +188,8 @@ std::vector<BaseChooser::Known> BaseChooser::stored_like(const format::Header& h
   // small directories, however big the store. Decoded when sampled unless
   // git-lfs still keeps the file (its oid is the SHA-256).
   std::vector<Known> out;
-  for (auto& m : ops::ModelIndex(m_store.local->root()).lookup(ops::signature_keys(h), k_max_indexed)) {
+  for (auto& m :
+       ops::ModelIndex(m_store.local->root()).lookup(ops::signature_keys(h), k_max_indexed)) {
     std::string oid = to_hex(m.sha256);
     std::string lfs_file = m_repo.common_dir() + "/lfs/objects/" + oid.substr(0, 2) + "/" +
                            oid.substr(2, 2) + "/" + oid;

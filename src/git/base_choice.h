@@ -117,7 +117,7 @@ class BaseChooser {
   std::map<std::string, Known> m_models;
   std::function<bool(const std::string&)> m_allow;
   std::map<std::array<uint8_t, 32>, bool> m_all_local;  // by model SHA-256
-  std::map<std::string, bool> m_remote_ok;               // by upstream URL
+  std::map<std::string, bool> m_remote_ok;              // by upstream URL
 };
 
 }  // namespace zipllm::git

@@ -73,7 +73,9 @@ std::string model_key(const std::array<uint8_t, 32>& sha256) {
   return "models/" + Sha256::hex(sha256);
 }
 
-std::string index_prefix(const std::string& key) { return "index/sig/" + key + "/"; }
+std::string index_prefix(const std::string& key) {
+  return "index/sig/" + key + "/";
+}
 
 void ModelIndex::add(const format::Manifest& m) {
   if (m.generic || m.tensors.empty() || has(m.sha256)) {
@@ -139,7 +141,9 @@ std::vector<format::Manifest> ModelIndex::lookup(std::span<const std::string> ke
   return out;
 }
 
-bool ModelIndex::built() const { return is_plain_file(m_root + "/" + k_built_marker); }
+bool ModelIndex::built() const {
+  return is_plain_file(m_root + "/" + k_built_marker);
+}
 
 void ModelIndex::mark_built() const {
   if (make_dirs(m_root + "/index/sig")) {

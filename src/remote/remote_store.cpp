@@ -34,9 +34,9 @@ Result<Fd> memory_file(const std::string& key) {
 
 Status RemoteStore::put_text(const std::string& key, std::string_view text) {
   Fd fd = TRY(memory_file(key));
-  TRY_STATUS(write_all(fd.get(), std::span<const uint8_t>(
-                                     reinterpret_cast<const uint8_t*>(text.data()), text.size()),
-                       key));
+  TRY_STATUS(write_all(
+      fd.get(),
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()), key));
   return put(key, fd.get(), 0, text.size(), nullptr);
 }
 
@@ -50,9 +50,8 @@ Result<std::string> RemoteStore::get_text(const std::string& key, uint64_t max) 
                                          " expected");
   }
   std::string out(size, '\0');
-  TRY_STATUS(read_exact_at(fd.get(), 0,
-                           std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), out.size()),
-                           key));
+  TRY_STATUS(read_exact_at(
+      fd.get(), 0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), out.size()), key));
   return out;
 }
 

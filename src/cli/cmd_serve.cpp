@@ -1,0 +1,111 @@
+// git zipllm serve --store DIR [--listen ADDR:PORT] [--auth FILE] ...
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.h"
+#include "hub/http_server.h"
+#include "util/file.h"
+
+namespace zipllm::cli {
+
+namespace {
+
+struct Args {
+  std::string store;
+  std::string listen = "127.0.0.1:8080";
+  std::string auth;
+  bool anonymous_push = false;
+  unsigned threads = 16;
+  unsigned max_uploads = 4;
+  std::string public_url;
+  std::string port_file;
+};
+
+Status run(const Args& a) {
+  size_t colon = a.listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(a.listen.substr(colon + 1));
+    } catch (...) {
+      port = -1;
+    }
+  }
+  if (port < 0 || port > 65535) {
+    return make_error(Errc::InvalidArgument,
+                      "--listen " + a.listen + ": expected ADDRESS:PORT (PORT 0 = any free port)");
+  }
+  hub::HubOptions ho;
+  ho.store = a.store;
+  ho.auth_file = a.auth;
+  ho.anonymous_push = a.anonymous_push;
+  ho.public_url = a.public_url;
+  ho.max_uploads = std::max(1u, a.max_uploads);
+  auto h = TRY(hub::Hub::open(ho));
+
+  // SIGTERM / SIGINT stop the server from a thread of their own (stopping
+  // is not async-signal-safe). Blocked before any other thread starts.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread waiter([set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    hub::stop_serving();
+  });
+  waiter.detach();
+
+  hub::ServeOptions so;
+  so.host = a.listen.substr(0, colon);
+  so.port = port;
+  so.threads = a.threads;
+  so.on_listening = [&](int p) {
+    std::fprintf(stderr,
+                 "git-zipllm: serving %s on http://%s:%d (Git LFS endpoint: "
+                 "http://%s:%d/ORG/NAME.git/info/lfs)\n",
+                 h->store_root().c_str(), so.host.c_str(), p, so.host.c_str(), p);
+    if (!a.port_file.empty()) {
+      if (auto f = AtomicFile::create(a.port_file, 0644, /*durable=*/false)) {
+        std::string text = std::to_string(p) + "\n";
+        if (f->write(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()))) {
+          (void)f->commit();
+        }
+      }
+    }
+  };
+  TRY_STATUS(hub::serve(*h, so));
+  std::fprintf(stderr, "git-zipllm: the hub stopped\n");
+  return {};
+}
+
+}  // namespace
+
+std::vector<Runner> add_serve(CLI::App& app) {
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "serve", "Run a Git LFS server that stores models deduplicated and delta-coded (the hub)");
+  cmd->add_option("--store", a->store, "directory holding the hub's objects")->required();
+  cmd->add_option("--listen", a->listen, "ADDRESS:PORT to listen on (default 127.0.0.1:8080)");
+  cmd->add_option("--auth", a->auth,
+                  "token file: lines 'TOKEN read|write ORG/NAME|ORG/*|* ...' (default: anyone "
+                  "reads, nobody pushes)");
+  cmd->add_flag("--allow-anonymous-push", a->anonymous_push,
+                "without --auth, let anyone push (a hub on a trusted network)");
+  cmd->add_option("--threads", a->threads, "connections served at once (default 16)");
+  cmd->add_option("--max-uploads", a->max_uploads,
+                  "uploads in flight at once; more are answered 429 (default 4)");
+  cmd->add_option("--public-url", a->public_url,
+                  "the hub's URL as clients reach it (behind a proxy); default from Host");
+  cmd->add_option("--port-file", a->port_file, "write the port listened on to this file");
+  return {[a] {
+    Status s = run(*a);
+    return s ? 0 : fail(s.error().context("serve"));
+  }};
+}
+
+}  // namespace zipllm::cli

@@ -1,0 +1,524 @@
+#include "hub/service.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "ops/base_finder.h"
+#include "ops/base_model.h"
+#include "ops/ingest.h"
+#include "ops/model_index.h"
+#include "ops/restore.h"
+#include "util/file.h"
+#include "util/hash.h"
+
+namespace zipllm::hub {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t k_max_batch = 1000;
+constexpr size_t k_max_candidates = 8;
+constexpr size_t k_max_indexed = 32;
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool valid_oid(const std::string& oid) {
+  return oid.size() == 64 && std::all_of(oid.begin(), oid.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+HttpResponse message(int status, const std::string& text) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json{{"message", text}}.dump();
+  return r;
+}
+
+HttpResponse json_response(const json& j) {
+  HttpResponse r;
+  r.body = j.dump();
+  return r;
+}
+
+// The hub's secret, shared by every instance on the store: created once.
+Result<std::string> load_secret(const std::string& dir) {
+  TRY_STATUS(make_dirs(dir));
+  std::string path = dir + "/secret";
+  if (!path_exists(path)) {
+    std::random_device rd;
+    std::string s(32, '\0');
+    for (auto& c : s) {
+      c = static_cast<char>(rd());
+    }
+    auto f = TRY(AtomicFile::create(path, 0600));
+    TRY_STATUS(f.write(ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size())));
+    TRY_STATUS(f.commit(/*keep_existing=*/true));  // another instance may have won
+  }
+  auto bytes = TRY(read_whole_file(path, 4096));
+  if (bytes.size() < 16) {
+    return make_error(Errc::Corrupt, path + " is too short to be the hub's secret");
+  }
+  return std::string(bytes.begin(), bytes.end());
+}
+
+bool no_space(const Error& e) {
+  return e.message.find("No space left") != std::string::npos ||
+         e.message.find("Disk quota") != std::string::npos;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Hub>> Hub::open(const HubOptions& opts) {
+  std::unique_ptr<Hub> h(new Hub());
+  h->m_opts = opts;
+  h->m_root = opts.store;
+  while (h->m_root.size() > 1 && h->m_root.back() == '/') {
+    h->m_root.pop_back();
+  }
+  h->m_reader = TRY_CTX(store::LocalStore::open(h->m_root), "hub store " + h->m_root);
+  h->m_resolver.add_source(h->m_reader.get());
+  h->m_secret = TRY(load_secret(h->m_root + "/hub"));
+  if (!opts.auth_file.empty()) {
+    h->m_grants = TRY(Grants::load(opts.auth_file));
+  } else {
+    h->m_grants = Grants::open_hub(opts.anonymous_push);
+  }
+  TRY_STATUS(make_dirs(h->m_root + "/tmp"));
+  // What a killed instance left: temp files nobody holds any more (those
+  // of instances still running are locked by them).
+  for (const auto& f : list_dir(h->m_root + "/tmp")) {
+    if (is_plain_file(f) && !temp_file_in_use(f)) {
+      ::unlink(f.c_str());
+    }
+  }
+  return h;
+}
+
+std::optional<Hub::Route> Hub::route(const std::string& path) const {
+  // /ORG/NAME[.git]/info/lfs/REST
+  size_t a = path.find('/', 1);
+  if (path.empty() || path[0] != '/' || a == std::string::npos) {
+    return std::nullopt;
+  }
+  size_t b = path.find('/', a + 1);
+  if (b == std::string::npos || path.compare(b, 10, "/info/lfs/") != 0) {
+    return std::nullopt;
+  }
+  std::string name = path.substr(a + 1, b - a - 1);
+  if (name.size() > 4 && name.compare(name.size() - 4, 4, ".git") == 0) {
+    name.resize(name.size() - 4);
+  }
+  Route r{path.substr(1, a - 1) + "/" + name, path.substr(b + 10)};
+  if (!valid_repo(r.repo)) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::string Hub::href_base(const HttpRequest& req) const {
+  if (!m_opts.public_url.empty()) {
+    return m_opts.public_url;
+  }
+  return "http://" + req.header("host");
+}
+
+std::string Hub::manifest_path(const std::string& oid) const {
+  return m_root + "/lfs/" + oid.substr(0, 2) + "/" + oid.substr(2, 2) + "/" + oid;
+}
+
+bool Hub::linked(const std::string& repo, const std::string& oid) const {
+  return path_exists(m_root + "/hub/repos/" + repo + "/" + oid.substr(0, 2) + "/" + oid) &&
+         path_exists(manifest_path(oid));
+}
+
+Status Hub::link(const std::string& repo, const std::string& oid) {
+  std::string dir = m_root + "/hub/repos/" + repo + "/" + oid.substr(0, 2);
+  TRY_STATUS(make_dirs(dir));
+  auto f = TRY(AtomicFile::create(dir + "/" + oid, 0644));
+  return f.commit(/*keep_existing=*/true);
+}
+
+std::optional<HttpResponse> Hub::deny(const HttpRequest& req, const std::string& repo, Right need,
+                                      const std::string& oid) {
+  std::string auth = req.header("authorization");
+  if (!oid.empty()) {
+    if (auto t = check_action(auth, m_secret, now_seconds())) {
+      bool fits = t->repo == repo && t->oid == oid &&
+                  (t->op == "download" ? need == Right::Read : t->op == "upload");
+      if (fits) {
+        return std::nullopt;
+      }
+      return message(403, "this action's token is for another object or operation");
+    }
+  }
+  Caller c = m_grants->identify(auth);
+  if (m_grants->right(c, repo) >= need) {
+    return std::nullopt;
+  }
+  if (!c.presented || !c.known) {
+    HttpResponse r = message(401, "credentials needed for " + repo);
+    r.headers.emplace_back("LFS-Authenticate", "Basic realm=\"git-zipllm\"");
+    return r;
+  }
+  return message(403, need == Right::Write ? "this token may not push to " + repo
+                                           : "this token may not read " + repo);
+}
+
+bool Hub::is_upload(const HttpRequest& req) {
+  return req.method == "PUT";
+}
+
+HttpResponse Hub::handle(const HttpRequest& req) {
+  if (req.method == "GET" && req.path == "/healthz") {
+    HttpResponse r;
+    r.content_type = "text/plain";
+    r.body = "ok\n";
+    return r;
+  }
+  if (req.method == "GET" && req.path == "/stats") {
+    HttpResponse r;
+    r.content_type = "application/json";
+    r.body = stats_json();
+    return r;
+  }
+  auto r = route(req.path);
+  if (!r) {
+    return message(404, "not a Git LFS endpoint: " + req.path);
+  }
+  if (req.method == "POST" && r->rest == "objects/batch") {
+    auto resp = batch(req, *r);
+    resp.repo = r->repo;
+    return resp;
+  }
+  if (req.method == "GET" && r->rest.rfind("objects/", 0) == 0) {
+    auto resp = download(req, *r, r->rest.substr(8));
+    resp.repo = r->repo;
+    resp.oid = r->rest.substr(8);
+    return resp;
+  }
+  if (req.method == "POST" && r->rest == "verify") {
+    auto resp = verify(req, *r);
+    resp.repo = r->repo;
+    return resp;
+  }
+  // No locking: git-lfs then pushes without it, quietly.
+  return message(404, "not found: " + req.path);
+}
+
+HttpResponse Hub::batch(const HttpRequest& req, const Route& r) {
+  json in = json::parse(req.body, nullptr, false);
+  if (in.is_discarded() || !in.is_object() || !in.contains("objects") ||
+      !in["objects"].is_array() || !in.contains("operation") || !in["operation"].is_string()) {
+    return message(422, "a batch request is a JSON object with operation and objects");
+  }
+  std::string op = in["operation"];
+  if (op != "upload" && op != "download") {
+    return message(422, "unknown operation '" + op + "'");
+  }
+  if (in.contains("hash_algo") && in["hash_algo"] != "sha256") {
+    return message(409, "only sha256 objects are stored here");
+  }
+  if (in["objects"].size() > k_max_batch) {
+    return message(422, "at most " + std::to_string(k_max_batch) + " objects per batch");
+  }
+  Right need = op == "upload" ? Right::Write : Right::Read;
+  if (auto no = deny(req, r.repo, need)) {
+    return *no;
+  }
+  if (op == "download" && !path_exists(m_root + "/hub/repos/" + r.repo)) {
+    return message(404, "Repository or object not found: " + r.repo);
+  }
+  const std::string base = href_base(req) + "/" + r.repo + ".git/info/lfs/";
+  const int64_t expiry = now_seconds() + m_opts.token_ttl;
+  json out = json::array();
+  for (const auto& o : in["objects"]) {
+    json item = json::object();
+    std::string oid = o.contains("oid") && o["oid"].is_string() ? o["oid"].get<std::string>() : "";
+    bool size_ok = o.contains("size") && o["size"].is_number_integer() && o["size"] >= 0;
+    item["oid"] = oid;
+    item["size"] = size_ok ? o["size"] : json(0);
+    if (!valid_oid(oid) || !size_ok) {
+      item["error"] = {{"code", 422}, {"message", "invalid oid or size"}};
+      out.push_back(item);
+      continue;
+    }
+    uint64_t size = o["size"];
+    item["authenticated"] = true;
+    bool have = linked(r.repo, oid);
+    auto action = [&](const std::string& href, const std::string& aop) {
+      ActionToken t{aop, r.repo, oid, size, expiry};
+      return json{{"href", href},
+                  {"header", {{"Authorization", "Bearer " + sign_action(t, m_secret)}}},
+                  {"expires_in", m_opts.token_ttl}};
+    };
+    if (op == "upload") {
+      if (!have) {
+        item["actions"] = {{"upload", action(base + "objects/" + oid, "upload")},
+                           {"verify", action(base + "verify", "upload")}};
+      }
+    } else if (have) {
+      item["actions"] = {{"download", action(base + "objects/" + oid, "download")}};
+    } else {
+      item["error"] = {{"code", 404}, {"message", "Object does not exist"}};
+    }
+    out.push_back(item);
+  }
+  return json_response({{"transfer", "basic"}, {"objects", out}, {"hash_algo", "sha256"}});
+}
+
+HttpResponse Hub::verify(const HttpRequest& req, const Route& r) {
+  json in = json::parse(req.body, nullptr, false);
+  if (in.is_discarded() || !in.is_object() || !in.contains("oid") || !in["oid"].is_string() ||
+      !in.contains("size") || !in["size"].is_number_integer()) {
+    return message(422, "a verify request is {\"oid\", \"size\"}");
+  }
+  std::string oid = in["oid"];
+  if (!valid_oid(oid)) {
+    return message(422, "invalid oid");
+  }
+  if (auto no = deny(req, r.repo, Right::Read, oid)) {
+    return *no;
+  }
+  if (!linked(r.repo, oid)) {
+    return message(404, "object " + oid + " is not stored for " + r.repo);
+  }
+  auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
+  auto m = bytes ? format::parse_manifest(std::string(bytes->begin(), bytes->end()))
+                 : Result<format::Manifest>(bytes.error());
+  if (!m || m->size != in["size"].get<uint64_t>()) {
+    return message(422, "object " + oid + " is stored with another size");
+  }
+  return json_response(json::object());
+}
+
+HttpResponse Hub::download(const HttpRequest& req, const Route& r, const std::string& oid) {
+  if (!valid_oid(oid)) {
+    return message(422, "invalid oid");
+  }
+  if (auto no = deny(req, r.repo, Right::Read, oid)) {
+    return *no;
+  }
+  if (!linked(r.repo, oid)) {
+    return message(404, "Object does not exist");
+  }
+  auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
+  if (!bytes) {
+    return message(500, "object " + oid + ": its manifest cannot be read");
+  }
+  auto m = format::parse_manifest(std::string(bytes->begin(), bytes->end()));
+  if (!m) {
+    return message(500, "object " + oid + ": its manifest is damaged");
+  }
+  // Restored whole and checked by SHA-256 before a byte is sent, into a
+  // file nobody else can see (unlinked once open).
+  auto tmp = TempFile::create(m_root + "/tmp", "hub-download-" + oid.substr(0, 16) + "-");
+  if (!tmp) {
+    return message(no_space(tmp.error()) ? 507 : 500, tmp.error().message);
+  }
+  std::string out = tmp->path() + ".out";
+  ThreadPool pool(m_opts.ingest_threads ? m_opts.ingest_threads : ThreadPool::default_threads());
+  ops::RestoreOptions ro;
+  ro.tmp_dir = m_root + "/tmp";
+  if (auto st = ops::restore_file(*m, m_resolver, out, pool, ro); !st) {
+    ::unlink(out.c_str());
+    return message(no_space(st.error()) ? 507 : 500,
+                   "object " + oid + " cannot be restored: " + st.error().message);
+  }
+  auto fd = open_read(out);
+  ::unlink(out.c_str());
+  if (!fd) {
+    return message(500, fd.error().message);
+  }
+  HttpResponse resp;
+  resp.content_type = "application/octet-stream";
+  resp.file = std::make_shared<Fd>(std::move(*fd));
+  resp.file_size = m->size;
+  return resp;
+}
+
+HttpResponse Hub::upload(const HttpRequest& req,
+                         const std::function<bool(const Receiver&)>& read_body) {
+  auto r = route(req.path);
+  if (!r || r->rest.rfind("objects/", 0) != 0) {
+    return message(404, "not an object URL: " + req.path);
+  }
+  std::string oid = r->rest.substr(8);
+  if (!valid_oid(oid)) {
+    return message(422, "invalid oid");
+  }
+  if (auto no = deny(req, r->repo, Right::Write, oid)) {
+    return *no;
+  }
+  // Bounded: beyond max_uploads in flight, the client waits and retries.
+  struct Slot {
+    std::atomic<unsigned>& n;
+    ~Slot() { --n; }
+  } slot{m_uploads};
+  if (++m_uploads > m_opts.max_uploads) {
+    HttpResponse busy = message(429, "too many uploads in flight; retry shortly");
+    busy.headers.emplace_back("Retry-After", "2");
+    return busy;
+  }
+  std::optional<uint64_t> want;
+  if (auto t = check_action(req.header("authorization"), m_secret, now_seconds())) {
+    want = t->size;
+  }
+  auto tmp = TempFile::create(m_root + "/tmp", "hub-upload-" + oid.substr(0, 16) + "-");
+  if (!tmp) {
+    return message(no_space(tmp.error()) ? 507 : 500, tmp.error().message);
+  }
+  Sha256 sha;
+  uint64_t got = 0;
+  Status write_error;
+  bool complete = read_body([&](const char* p, size_t n) {
+    ByteView piece(reinterpret_cast<const uint8_t*>(p), n);
+    sha.update(piece);
+    got += n;
+    write_error = write_all(tmp->fd(), piece, tmp->path());
+    return write_error.ok();
+  });
+  HttpResponse resp;
+  resp.repo = r->repo;
+  resp.oid = oid;
+  resp.bytes_in = got;
+  if (!write_error) {
+    int status = no_space(write_error.error()) ? 507 : 500;
+    resp = message(status, "cannot keep the upload: " + write_error.error().message);
+    return resp;
+  }
+  if (!complete) {
+    return message(400, "the upload of " + oid + " ended early");
+  }
+  if ((want && got != *want) || Sha256::hex(sha.finish()) != oid) {
+    resp.status = 422;
+    resp.body =
+        json{{"message", "the bytes sent do not hash to " + oid +
+                             (want && got != *want ? " (size " + std::to_string(got) +
+                                                         ", expected " + std::to_string(*want) + ")"
+                                                   : "")}}
+            .dump();
+    return resp;
+  }
+  if (!path_exists(manifest_path(oid))) {
+    std::lock_guard lock(m_ingest);
+    if (!path_exists(manifest_path(oid))) {
+      if (auto st = ingest(oid, tmp->path()); !st) {
+        int status = no_space(st.error()) ? 507 : 500;
+        auto e = message(status, "cannot store " + oid + ": " + st.error().message);
+        e.repo = resp.repo;
+        e.oid = oid;
+        e.bytes_in = got;
+        return e;
+      }
+    }
+  }
+  if (auto st = link(r->repo, oid); !st) {
+    return message(no_space(st.error()) ? 507 : 500, st.error().message);
+  }
+  resp.body = "{}";
+  return resp;
+}
+
+Status Hub::ingest(const std::string& oid, const std::string& file) {
+  // A writer of its own: its pack is published when this upload is done.
+  auto store = TRY(store::LocalStore::open(m_root));
+  store::Resolver resolver;
+  resolver.add_source(store.get());
+  ops::ModelIndex index(m_root);
+  ops::BaseModel base;
+  // The base, hub-wide by content: an LFS server sees no paths or cards.
+  if (auto f = ops::open_safetensors(file)) {
+    std::vector<ops::CandidateModel> candidates;
+    for (auto& m : index.lookup(ops::signature_keys(f->header), k_max_indexed)) {
+      ops::CandidateModel c;
+      c.name = Sha256::hex(m.sha256);
+      c.shards.push_back(std::move(m));
+      c.files.emplace_back();
+      bool local = std::all_of(c.shards[0].tensors.begin(), c.shards[0].tensors.end(),
+                               [&](const auto& t) { return store->contains(t.id); });
+      if (local && ops::signature_coverage(f->header, c) >= ops::FinderOptions{}.min_coverage &&
+          candidates.size() < k_max_candidates) {
+        candidates.push_back(std::move(c));
+      }
+    }
+    if (!candidates.empty()) {
+      auto ranking = TRY(ops::rank_bases(*f, candidates, resolver));
+      if (!ranking.empty() && ranking[0].related) {
+        const auto& c = candidates[ranking[0].index];
+        TRY_STATUS(base.add_manifest(c.shards[0], "LFS object " + c.name.substr(0, 12)));
+      }
+    }
+  }
+  ThreadPool pool(m_opts.ingest_threads ? m_opts.ingest_threads : ThreadPool::default_threads());
+  ops::IngestOptions io;
+  io.allow_generic = true;
+  auto m = TRY(
+      ops::ingest_file(file, base.empty() ? nullptr : &base, resolver, *store, pool, io, nullptr));
+  TRY_STATUS(store->finish());
+  if (Sha256::hex(m.sha256) != oid) {
+    return make_error(Errc::Internal, "the stored file does not hash to " + oid);
+  }
+  // Last: the manifest makes the object visible.
+  std::string path = manifest_path(oid);
+  TRY_STATUS(make_dirs(path.substr(0, path.rfind('/'))));
+  std::string text = format::serialize_manifest(m);
+  auto out = TRY(AtomicFile::create(path, 0644));
+  TRY_STATUS(out.write(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+  TRY_STATUS(out.commit());
+  index.add(m);
+  return {};
+}
+
+std::string Hub::stats_json() {
+  json repos = json::object();
+  uint64_t raw = 0;
+  std::set<std::string> counted;
+  for (const auto& org : list_dir(m_root + "/hub/repos")) {
+    for (const auto& name : list_dir(org)) {
+      uint64_t n = 0, bytes = 0;
+      for (const auto& bucket : list_dir(name)) {
+        for (const auto& entry : list_dir(bucket)) {
+          std::string oid = entry.substr(entry.rfind('/') + 1);
+          if (!valid_oid(oid)) {
+            continue;
+          }
+          auto text = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
+          auto m = text ? format::parse_manifest(std::string(text->begin(), text->end()))
+                        : Result<format::Manifest>(text.error());
+          if (m) {
+            ++n;
+            bytes += m->size;
+            if (counted.insert(oid).second) {
+              raw += m->size;
+            }
+          }
+        }
+      }
+      std::string repo = org.substr(org.rfind('/') + 1) + "/" + name.substr(name.rfind('/') + 1);
+      repos[repo] = {{"objects", n}, {"raw_bytes", bytes}};
+    }
+  }
+  uint64_t stored = 0;
+  for (const auto& dir : {std::string("/objects"), std::string("/packs")}) {
+    for (const auto& f : list_files_recursive(m_root + dir)) {
+      std::error_code ec;
+      auto size = std::filesystem::file_size(f, ec);
+      stored += ec ? 0 : size;
+    }
+  }
+  return json{
+      {"raw_bytes", raw}, {"stored_bytes", stored}, {"objects", counted.size()}, {"repos", repos}}
+      .dump();
+}
+
+}  // namespace zipllm::hub

@@ -1,0 +1,122 @@
+// The hub's logic (`git zipllm serve`): a Git LFS server whose objects are
+// stored deduplicated and delta-coded, behind a small request/response
+// interface so it is tested without sockets (the HTTP layer,
+// hub/http_server.h, only moves bytes).
+//
+// Endpoints, for repository ORG/NAME (".git" optional):
+//   POST /ORG/NAME.git/info/lfs/objects/batch     the batch API
+//   PUT  /ORG/NAME.git/info/lfs/objects/OID       basic upload (streamed)
+//   GET  /ORG/NAME.git/info/lfs/objects/OID       basic download (Range)
+//   POST /ORG/NAME.git/info/lfs/verify            {oid, size}: stored?
+//   POST /ORG/NAME.git/info/lfs/locks/verify      404: no locking
+//   GET  /healthz, GET /stats
+//
+// The store is a directory in the remote-store layout (docs/FORMAT.md §5a,
+// plus packs): objects/, lfs/<oid[0:2]>/<oid[2:4]>/<oid> (the manifest of
+// every LFS object, written last), the signature index (models/, index/),
+// and hub/: the secret that signs action tokens, and which repositories
+// link which objects (hub/repos/ORG/NAME/<oid[0:2]>/<oid>, empty). Objects
+// are shared across repositories; a repository sees only what it links,
+// and linking needs the bytes (an upload of content the hub already holds
+// is checked and linked, never answered "already there").
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "hub/auth.h"
+#include "store/local_store.h"
+#include "store/resolver.h"
+#include "util/thread_pool.h"
+
+namespace zipllm::hub {
+
+struct HubOptions {
+  std::string store;      // directory
+  std::string auth_file;  // "" = open hub
+  bool anonymous_push = false;
+  std::string public_url;        // base of action hrefs; "" = http://<Host>
+  unsigned max_uploads = 4;      // in flight at once; more get 429
+  int64_t token_ttl = 4 * 3600;  // seconds an action stays valid
+  unsigned ingest_threads = 0;   // per upload; 0 = ThreadPool::default_threads()
+};
+
+struct HttpRequest {
+  std::string method;
+  std::string path;                            // no query string
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;                            // JSON endpoints only
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type = "application/vnd.git-lfs+json";
+  std::string body;
+  // A download: the file's bytes, from an unlinked temp file.
+  std::shared_ptr<Fd> file;
+  uint64_t file_size = 0;
+  // For the request log.
+  std::string repo, oid;
+  uint64_t bytes_in = 0;
+};
+
+class Hub {
+ public:
+  static Result<std::unique_ptr<Hub>> open(const HubOptions& opts);
+
+  // Every request but an upload's body.
+  HttpResponse handle(const HttpRequest& req);
+  // PUT of an object: `read_body` calls its argument with the body in
+  // pieces and returns false if the connection broke.
+  using Receiver = std::function<bool(const char*, size_t)>;
+  HttpResponse upload(const HttpRequest& req,
+                      const std::function<bool(const Receiver&)>& read_body);
+  // Whether `req` is an upload (to route the body to upload()).
+  static bool is_upload(const HttpRequest& req);
+
+  std::string stats_json();
+  const std::string& store_root() const { return m_root; }
+
+ private:
+  Hub() = default;
+  struct Route {
+    std::string repo;
+    std::string rest;  // after info/lfs/
+  };
+  std::optional<Route> route(const std::string& path) const;
+  HttpResponse batch(const HttpRequest& req, const Route& r);
+  HttpResponse download(const HttpRequest& req, const Route& r, const std::string& oid);
+  HttpResponse verify(const HttpRequest& req, const Route& r);
+  // The caller's right on `repo`, or the 401/403 to answer.
+  std::optional<HttpResponse> deny(const HttpRequest& req, const std::string& repo, Right need,
+                                   const std::string& oid = "");
+  std::string href_base(const HttpRequest& req) const;
+
+  bool linked(const std::string& repo, const std::string& oid) const;
+  Status link(const std::string& repo, const std::string& oid);
+  std::string manifest_path(const std::string& oid) const;
+  // Stores the verified upload in `file` (SHA-256 = oid) and publishes its
+  // manifest.
+  Status ingest(const std::string& oid, const std::string& file);
+
+  HubOptions m_opts;
+  std::string m_root;
+  std::string m_secret;
+  std::optional<Grants> m_grants;
+  std::unique_ptr<store::LocalStore> m_reader;  // downloads, base candidates
+  store::Resolver m_resolver;
+  std::atomic<unsigned> m_uploads{0};
+  std::mutex m_ingest;  // one ingest at a time: each uses every core
+};
+
+}  // namespace zipllm::hub

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# The hub (`git zipllm serve`) with Debian's git-lfs 3.3 as a plain client:
+# no git-zipllm in the client's HOME, only a committed .lfsconfig pointing
+# at the hub on 127.0.0.1 (issue 13).
+. "$(dirname "$0")/lib.sh"
+S=$DATA/stories260K
+FTS="ftA_licenses ftB_changelogs ftC_copyright_lr1e-5"
+
+# start_hub [ARGS...] : serves $PWD/hubstore on a free port ($HUB)
+start_hub() {
+  rm -f hub.port
+  "$BIN" serve --store "$PWD/hubstore" --listen 127.0.0.1:0 --port-file "$PWD/hub.port" "$@" \
+    2>>"$PWD/hub.log" &
+  HUB_PID=$!
+  SERVER_PIDS+=("$HUB_PID")
+  for _ in $(seq 100); do [ -s hub.port ] && break; sleep 0.05; done
+  [ -s hub.port ] || { cat hub.log; return 1; }
+  HUB=http://127.0.0.1:$(cat hub.port)
+}
+
+# plain_home DIR : a HOME with git-lfs and nothing of git-zipllm
+plain_home() {
+  mkdir -p "$1" && HOME=$1 git config --global user.name P && HOME=$1 git config --global \
+    user.email p@example.com && HOME=$1 git config --global init.defaultBranch main &&
+    HOME=$1 git lfs install >/dev/null
+}
+
+# hf_repo DIR REPO : an HF-style repo (base + three fine-tunes, LFS) whose
+# .lfsconfig names the hub's REPO, pushed to a bare remote DIR.git
+hf_repo() {
+  git init -q --bare "$1.git" && git init -q "$1" && cd "$1" &&
+    printf '*.safetensors filter=lfs diff=lfs merge=lfs -text\n' >.gitattributes &&
+    printf '[lfs]\n\turl = %s/%s.git/info/lfs\n' "$HUB" "$2" >.lfsconfig &&
+    printf -- '---\nbase_model: stories/base-260K\n---\n' >README.md &&
+    for f in base $FTS; do cp "$S/$f.bf16.safetensors" . || return 1; done &&
+    git add . && git commit -qm models && git remote add origin "../$1.git" && cd ..
+}
+
+stat_of() { curl -sf "$HUB/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+t_plain_push_and_clone() {
+  plain_home "$PWD/plain" && export HOME=$PWD/plain
+  start_hub --allow-anonymous-push
+  hf_repo hf org/model
+  (cd hf && expect_ok git push origin main)
+  plain_home "$PWD/plain2" && export HOME=$PWD/plain2
+  expect_ok git clone -q hf.git clone
+  for f in base $FTS; do expect_same "clone/$f.bf16.safetensors" "$S/$f.bf16.safetensors"; done
+  (cd clone && expect_ok git lfs fsck)
+  raw=$(stat_of "['raw_bytes']") stored=$(stat_of "['stored_bytes']")
+  echo "hub: $stored bytes stored for $raw raw"
+  expect_true [ $((stored * 2)) -le "$raw" ]
+  # Pushing again, or another repo with the same content: the hub answers
+  # "upload needed" for another repo (it never says another repo has it)
+  # and links after checking the bytes; nothing new is stored.
+  export HOME=$PWD/plain
+  sed -i "s|org/model|org/copy|" hf/.lfsconfig && (cd hf && git commit -qam copy &&
+    git remote add copy ../copy.git && git init -q --bare ../copy.git && expect_ok git push copy main)
+  expect_log 'Uploading LFS objects: 100% \(4/4\)'
+  expect_eq "$(stat_of "['stored_bytes']")" "$stored" "stored bytes after the same content again"
+  expect_eq "$(stat_of "['repos']['org/copy']['objects']")" 4
+}
+
+t_tokens() {
+  plain_home "$PWD/plain" && export HOME=$PWD/plain
+  printf 'wtok write org/*\nrtok read org/model # a reader\n' >tokens
+  start_hub --auth tokens
+  hf_repo hf org/model
+  cd hf
+  # No credentials: 401, git-lfs asks its credential helper; none answers.
+  export GIT_TERMINAL_PROMPT=0
+  expect_fail git push origin main
+  expect_log 'Git credentials for .* not found|Authentication required|401'
+  # A read-only token: 403.
+  git config credential.helper '!f() { echo username=u; echo password=rtok; }; f'
+  expect_fail git push origin main
+  expect_log 'may not push to org/model'
+  git config credential.helper '!f() { echo username=u; echo password=wtok; }; f'
+  expect_ok git push origin main
+  cd ..
+  # A reader clones; the same token cannot read another repository.
+  plain_home "$PWD/reader" && export HOME=$PWD/reader
+  git config --global credential.helper '!f() { echo username=u; echo password=rtok; }; f'
+  expect_ok git clone -q hf.git clone
+  expect_same clone/ftA_licenses.bf16.safetensors "$S/ftA_licenses.bf16.safetensors"
+  oid=$(sha256sum <"$S/base.bf16.safetensors" | cut -c1-64)
+  code=$(curl -s -o /dev/null -w '%{http_code}' -u u:rtok -H 'Content-Type: application/vnd.git-lfs+json' \
+    -d "{\"operation\":\"download\",\"objects\":[{\"oid\":\"$oid\",\"size\":1}]}" \
+    "$HUB/org/other.git/info/lfs/objects/batch")
+  expect_eq "$code" 403 "batch on another repository with a reader's token"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -u u:nope -H 'Content-Type: application/vnd.git-lfs+json' \
+    -d "{\"operation\":\"download\",\"objects\":[{\"oid\":\"$oid\",\"size\":1}]}" \
+    "$HUB/org/model.git/info/lfs/objects/batch")
+  expect_eq "$code" 401 "an unknown token"
+  # An action token is for one object of one repository, and only as this
+  # hub signed it.
+  export HOME=$PWD/plain
+  f=$S/ftA_licenses.bf16.safetensors oid=$(sha256sum <"$S/ftA_licenses.bf16.safetensors" | cut -c1-64)
+  b=$(curl -sf -u u:wtok -H 'Content-Type: application/vnd.git-lfs+json' \
+    -d "{\"operation\":\"upload\",\"objects\":[{\"oid\":\"$oid\",\"size\":$(stat -c %s "$f")}]}" \
+    "$HUB/org/new.git/info/lfs/objects/batch")
+  href=$(action "$b" upload href) auth=$(action "$b" upload auth)
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: ${auth%?}x" \
+    --data-binary @"$f" "$href")
+  expect_eq "$code" 401 "a forged action token"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: $auth" \
+    --data-binary @"$f" "${href/org\/new/org\/model}")
+  expect_eq "$code" 403 "an action token used for another repository"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: $auth" --data-binary @"$f" "$href")
+  expect_eq "$code" 200 "the action token as signed"
+}
+
+# batch REPO OP OID SIZE : the batch response
+batch() {
+  curl -sf -H 'Content-Type: application/vnd.git-lfs+json' \
+    -d "{\"operation\":\"$2\",\"objects\":[{\"oid\":\"$3\",\"size\":$4}],\"ref\":{}}" \
+    "$HUB/$1.git/info/lfs/objects/batch"
+}
+# action JSON NAME FIELD : href, or the Authorization header, of an action
+action() {
+  python3 -c "import json,sys; a=json.load(sys.stdin)['objects'][0]['actions']['$2']; \
+print(a['href'] if '$3' == 'href' else a['header']['Authorization'])" <<<"$1"
+}
+
+t_wrong_bytes_refused() {
+  start_hub --allow-anonymous-push
+  f=$S/ftA_licenses.bf16.safetensors oid=$(sha256sum <"$S/ftA_licenses.bf16.safetensors" | cut -c1-64)
+  size=$(stat -c %s "$f")
+  b=$(batch org/m upload "$oid" "$size")
+  href=$(action "$b" upload href) auth=$(action "$b" upload auth)
+  # Other bytes of the right size: 422, nothing stored.
+  cp "$f" other && printf 'X' | dd of=other bs=1 seek=5000 conv=notrunc 2>/dev/null
+  code=$(curl -s -o out -w '%{http_code}' -X PUT -H "Authorization: $auth" --data-binary @other "$href")
+  expect_eq "$code" 422 "PUT of bytes that do not hash to the oid"
+  expect_true grep -q "do not hash" out
+  expect_eq "$(stat_of "['objects']")" 0
+  expect_true [ ! -e "hubstore/lfs/${oid:0:2}/${oid:2:2}/$oid" ]
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: $auth" --data-binary @"$f" "$href")
+  expect_eq "$code" 200
+  # Range: a resumed download gets 206 and the rest of the file.
+  b=$(batch org/m download "$oid" "$size")
+  href=$(action "$b" download href) auth=$(action "$b" download auth)
+  code=$(curl -s -o tail -w '%{http_code}' -H "Authorization: $auth" -H 'Range: bytes=1000-' "$href")
+  expect_eq "$code" 206
+  tail -c +1001 "$f" >want && expect_same tail want
+  # Unknown object, unknown repository, malformed requests.
+  b=$(batch org/m download "${oid%?}0" 5)
+  expect_true grep -q '"code":404' <<<"$b"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/vnd.git-lfs+json' \
+    -d '{"operation":"download","objects":[]}' "$HUB/org/none.git/info/lfs/objects/batch")
+  expect_eq "$code" 404
+  code=$(curl -s -o /dev/null -w '%{http_code}' -d 'not json' "$HUB/org/m.git/info/lfs/objects/batch")
+  expect_eq "$code" 422
+  b=$(batch org/m upload "NOTANOID" 5)
+  expect_true grep -q '"code":422' <<<"$b"
+  expect_eq "$(curl -s "$HUB/healthz")" ok
+}
+
+# The hub killed -9 in the middle of an upload: after a restart nothing of
+# it is visible, and the push retried succeeds.
+t_killed_mid_upload() {
+  plain_home "$PWD/plain" && export HOME=$PWD/plain
+  start_hub --allow-anonymous-push
+  f=$S/base.bf16.safetensors oid=$(sha256sum <"$S/base.bf16.safetensors" | cut -c1-64)
+  b=$(batch org/model upload "$oid" "$(stat -c %s "$f")")
+  href=$(action "$b" upload href) auth=$(action "$b" upload auth)
+  curl -s -o /dev/null --limit-rate 50k -X PUT -H "Authorization: $auth" --data-binary @"$f" "$href" &
+  CURL_PID=$!
+  sleep 1
+  kill -9 "$HUB_PID" || true
+  wait "$CURL_PID" "$HUB_PID" 2>/dev/null || true
+  SERVER_PIDS=()  # (that one is gone)
+  expect_true [ ! -e "hubstore/lfs/${oid:0:2}/${oid:2:2}/$oid" ]
+  expect_true [ -n "$(ls hubstore/tmp)" ]
+  start_hub --allow-anonymous-push
+  expect_eq "$(stat_of "['objects']")" 0
+  expect_eq "$(ls hubstore/tmp)" "" "temp files after a restart"
+  hf_repo hf org/model
+  (cd hf && expect_ok git push origin main)
+  plain_home "$PWD/plain2" && export HOME=$PWD/plain2
+  expect_ok git clone -q hf.git clone
+  for f in base $FTS; do expect_same "clone/$f.bf16.safetensors" "$S/$f.bf16.safetensors"; done
+}
+
+test_case "a plain git-lfs client pushes and clones byte-exact; half the raw bytes stored" t_plain_push_and_clone
+test_case "tokens: 401 without, 403 for a reader pushing or another repo" t_tokens
+test_case "wrong bytes 422 and nothing stored; forged token; Range 206; errors" t_wrong_bytes_refused
+test_case "hub killed -9 mid-upload: nothing partial, the push retried succeeds" t_killed_mid_upload
+finish
