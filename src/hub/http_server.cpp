@@ -14,6 +14,7 @@ namespace {
 
 std::mutex g_server_mutex;
 httplib::Server* g_server = nullptr;
+Hub* g_hub = nullptr;
 std::atomic<bool> g_stop{false};
 
 HttpRequest to_request(const httplib::Request& in) {
@@ -95,10 +96,17 @@ Status serve(Hub& hub, const ServeOptions& opts) {
   server.Put(R"(/.*)", [&hub, quiet](const httplib::Request& req, httplib::Response& res,
                                      const httplib::ContentReader& reader) {
     auto start = std::chrono::steady_clock::now();
+    bool read = false;
     HttpResponse r = hub.upload(to_request(req), [&](const Hub::Receiver& receive) {
+      read = true;
       return reader([&](const char* data, size_t n) { return receive(data, n); });
     });
     send(r, res);
+    if (!read) {
+      // Answered before the body (401, 403, 429, …): its bytes are still
+      // on the connection and must not be read as the next request.
+      res.set_header("Connection", "close");
+    }
     if (!quiet) {
       log_line(req, r, r.body.size(), start);
     }
@@ -117,6 +125,7 @@ Status serve(Hub& hub, const ServeOptions& opts) {
   {
     std::lock_guard lock(g_server_mutex);
     g_server = &server;
+    g_hub = &hub;
   }
   if (opts.on_listening) {
     opts.on_listening(port);
@@ -125,6 +134,7 @@ Status serve(Hub& hub, const ServeOptions& opts) {
   {
     std::lock_guard lock(g_server_mutex);
     g_server = nullptr;
+    g_hub = nullptr;
   }
   if (!ok && !g_stop) {
     return make_error(Errc::IoError, "the server on " + opts.host + " stopped unexpectedly");
@@ -135,6 +145,9 @@ Status serve(Hub& hub, const ServeOptions& opts) {
 void stop_serving() {
   g_stop = true;
   std::lock_guard lock(g_server_mutex);
+  if (g_hub) {
+    g_hub->stop();
+  }
   if (g_server) {
     g_server->stop();
   }

@@ -381,6 +381,9 @@ HttpResponse Hub::upload(const HttpRequest& req,
   uint64_t got = 0;
   Status write_error;
   bool complete = read_body([&](const char* p, size_t n) {
+    if (m_stopping) {
+      return false;
+    }
     ByteView piece(reinterpret_cast<const uint8_t*>(p), n);
     sha.update(piece);
     got += n;
@@ -397,7 +400,9 @@ HttpResponse Hub::upload(const HttpRequest& req,
     return resp;
   }
   if (!complete) {
-    return message(400, "the upload of " + oid + " ended early");
+    return message(m_stopping ? 503 : 400,
+                   "the upload of " + oid +
+                       (m_stopping ? " was abandoned: the hub is stopping" : " ended early"));
   }
   if ((want && got != *want) || Sha256::hex(sha.finish()) != oid) {
     resp.status = 422;

@@ -84,6 +84,10 @@ class Hub {
   // Whether `req` is an upload (to route the body to upload()).
   static bool is_upload(const HttpRequest& req);
 
+  // Shutting down: uploads still receiving their body are abandoned
+  // (nothing of them is published); those already being stored finish.
+  void stop() { m_stopping = true; }
+
   std::string stats_json();
   const std::string& store_root() const { return m_root; }
 
@@ -116,6 +120,7 @@ class Hub {
   std::unique_ptr<store::LocalStore> m_reader;  // downloads, base candidates
   store::Resolver m_resolver;
   std::atomic<unsigned> m_uploads{0};
+  std::atomic<bool> m_stopping{false};
   std::mutex m_ingest;  // one ingest at a time: each uses every core
 };
 

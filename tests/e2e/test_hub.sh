@@ -56,7 +56,7 @@ t_plain_push_and_clone() {
   export HOME=$PWD/plain
   sed -i "s|org/model|org/copy|" hf/.lfsconfig && (cd hf && git commit -qam copy &&
     git remote add copy ../copy.git && git init -q --bare ../copy.git && expect_ok git push copy main)
-  expect_log 'Uploading LFS objects: 100% \(4/4\)'
+  expect_eq "$(grep -c 'PUT /org/copy.git/info/lfs/objects/[0-9a-f]* 200 ' hub.log)" 4 "uploads to org/copy"
   expect_eq "$(stat_of "['stored_bytes']")" "$stored" "stored bytes after the same content again"
   expect_eq "$(stat_of "['repos']['org/copy']['objects']")" 4
 }
@@ -182,8 +182,72 @@ t_killed_mid_upload() {
   for f in base $FTS; do expect_same "clone/$f.bf16.safetensors" "$S/$f.bf16.safetensors"; done
 }
 
+# 8 clients pushing (each its own repository: a fine-tune and a file of its
+# own) and 8 cloning at once, with at most 2 uploads in flight: every file
+# byte-exact, no error but retried 429s.
+t_load() {
+  plain_home "$PWD/plain" && export HOME=$PWD/plain
+  start_hub --allow-anonymous-push --max-uploads 2 --threads 24
+  hf_repo seed org/seed
+  (cd seed && expect_ok git push origin main)
+  for i in 1 2 3 4 5 6 7 8; do
+    git init -q --bare "p$i.git" && git init -q "p$i" && (cd "p$i" &&
+      printf '*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n' >.gitattributes &&
+      printf '[lfs]\n\turl = %s/org/p%s.git/info/lfs\n' "$HUB" "$i" >.lfsconfig &&
+      cp "$S/ftA2_chain_manpages.bf16.safetensors" model.safetensors &&
+      head -c $((200000 + i)) /dev/urandom >own.bin && git add . && git commit -qm "p$i" &&
+      git remote add origin "../p$i.git")
+  done
+  local pids=()
+  for i in 1 2 3 4 5 6 7 8; do
+    (cd "p$i" && git push -q origin main >../push$i.log 2>&1; echo $? >../push$i.rc) &
+    pids+=($!)
+    (HOME=$PWD/plain git clone -q seed.git "c$i" >clone$i.log 2>&1; echo $? >clone$i.rc) &
+    pids+=($!)
+  done
+  wait "${pids[@]}"  # (not the hub)
+  for i in 1 2 3 4 5 6 7 8; do
+    expect_eq "$(cat push$i.rc)" 0 "push $i ($(cat push$i.log))"
+    expect_eq "$(cat clone$i.rc)" 0 "clone $i ($(cat clone$i.log))"
+    for f in base $FTS; do expect_same "c$i/$f.bf16.safetensors" "$S/$f.bf16.safetensors"; done
+  done
+  echo "429 answers: $(grep -c ' 429 ' hub.log)"
+  errors=$(grep -v ' /[^ ]*/locks/verify 404 ' hub.log | grep -E ' (4(0[0-9]|1[0-9]|2[0-8])|5[0-9][0-9]) repo' || true)
+  expect_eq "$errors" "" "errors other than 429 in hub.log"
+  plain_home "$PWD/plain2" && export HOME=$PWD/plain2
+  for i in 1 2 3 4 5 6 7 8; do
+    expect_ok git clone -q "p$i.git" "q$i"
+    expect_same "q$i/model.safetensors" "$S/ftA2_chain_manpages.bf16.safetensors"
+    expect_same "q$i/own.bin" "p$i/own.bin"
+  done
+}
+
+# SIGTERM: the hub stops within seconds, an upload in flight is not
+# published, and a restarted hub serves.
+t_sigterm() {
+  start_hub --allow-anonymous-push
+  f=$S/base.bf16.safetensors oid=$(sha256sum <"$S/base.bf16.safetensors" | cut -c1-64)
+  b=$(batch org/model upload "$oid" "$(stat -c %s "$f")")
+  href=$(action "$b" upload href) auth=$(action "$b" upload auth)
+  curl -s -o /dev/null --limit-rate 50k -X PUT -H "Authorization: $auth" --data-binary @"$f" "$href" &
+  CURL_PID=$!
+  sleep 1
+  kill -TERM "$HUB_PID"
+  for _ in $(seq 100); do kill -0 "$HUB_PID" 2>/dev/null || break; sleep 0.1; done
+  expect_false kill -0 "$HUB_PID" 2>/dev/null
+  wait "$CURL_PID" "$HUB_PID" 2>/dev/null || true
+  SERVER_PIDS=()
+  expect_true grep -q 'the hub stopped' hub.log
+  expect_true [ ! -e "hubstore/lfs/${oid:0:2}/${oid:2:2}/$oid" ]
+  start_hub --allow-anonymous-push
+  expect_eq "$(curl -s "$HUB/healthz")" ok
+  expect_eq "$(stat_of "['objects']")" 0
+}
+
 test_case "a plain git-lfs client pushes and clones byte-exact; half the raw bytes stored" t_plain_push_and_clone
+test_case "8 clients pushing and 8 cloning at once: byte-exact, only 429s retried" t_load
 test_case "tokens: 401 without, 403 for a reader pushing or another repo" t_tokens
 test_case "wrong bytes 422 and nothing stored; forged token; Range 206; errors" t_wrong_bytes_refused
+test_case "SIGTERM mid-upload: stops, publishes nothing partial" t_sigterm
 test_case "hub killed -9 mid-upload: nothing partial, the push retried succeeds" t_killed_mid_upload
 finish
