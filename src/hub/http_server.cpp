@@ -42,16 +42,12 @@ void send(const HttpResponse& from, httplib::Response& to) {
     to.set_header(k, v);
   }
   if (from.file) {
-    auto fd = from.file;
-    to.set_content_provider(from.file_size, from.content_type,
-                            [fd](size_t offset, size_t length, httplib::DataSink& sink) {
-                              char buf[1 << 16];
-                              size_t n = std::min(length, sizeof buf);
-                              ssize_t got = ::pread(fd->get(), buf, n, static_cast<off_t>(offset));
-                              if (got <= 0) {
-                                return false;
-                              }
-                              return sink.write(buf, static_cast<size_t>(got));
+    auto d = from.file;
+    to.set_content_provider(d->size(), from.content_type,
+                            [d](size_t offset, size_t length, httplib::DataSink& sink) {
+                              uint8_t buf[1 << 16];
+                              size_t got = d->read(offset, buf, std::min(length, sizeof buf));
+                              return got > 0 && sink.write(reinterpret_cast<const char*>(buf), got);
                             });
   } else {
     to.set_content(from.body, from.content_type);
@@ -88,7 +84,7 @@ Status serve(Hub& hub, const ServeOptions& opts) {
     HttpResponse r = hub.handle(to_request(req));
     send(r, res);
     if (!quiet) {
-      log_line(req, r, r.file ? r.file_size : r.body.size(), start);
+      log_line(req, r, r.file ? r.file->size() : r.body.size(), start);
     }
   };
   server.Get(R"(/.*)", plain);

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "ops/base_finder.h"
 #include "ops/base_model.h"
@@ -319,31 +321,76 @@ HttpResponse Hub::download(const HttpRequest& req, const Route& r, const std::st
   if (!m) {
     return message(500, "object " + oid + ": its manifest is damaged");
   }
-  // Restored whole and checked by SHA-256 before a byte is sent, into a
-  // file nobody else can see (unlinked once open).
-  auto tmp = TempFile::create(m_root + "/tmp", "hub-download-" + oid.substr(0, 16) + "-");
-  if (!tmp) {
-    return message(no_space(tmp.error()) ? 507 : 500, tmp.error().message);
+  // Restored while it is sent: the bytes go out as they are in place,
+  // each chunk checked as it is decoded (git-lfs gives up on a connection
+  // silent for 30 s: a big model cannot be restored whole first).
+  auto d = std::make_shared<Download>(m->size);
+  {
+    std::lock_guard lock(m_downloads_mutex);
+    ++m_downloads;
   }
-  std::string out = tmp->path() + ".out";
-  ThreadPool pool(m_opts.ingest_threads ? m_opts.ingest_threads : ThreadPool::default_threads());
-  ops::RestoreOptions ro;
-  ro.tmp_dir = m_root + "/tmp";
-  if (auto st = ops::restore_file(*m, m_resolver, out, pool, ro); !st) {
+  std::string out = m_root + "/tmp/hub-download-" + oid.substr(0, 16) + "-" +
+                    std::to_string(::getpid()) + "-" + std::to_string(++m_download_seq);
+  std::thread([this, d, out, m = std::move(*m)] {
+    ThreadPool pool(m_opts.ingest_threads ? m_opts.ingest_threads : ThreadPool::default_threads());
+    ops::RestoreOptions ro;
+    ro.tmp_dir = m_root + "/tmp";
+    ro.check_chunks = true;
+    ro.on_file = [&](int fd) { d->opened(fd); };
+    ro.on_progress = [&](uint64_t n) { d->progress(n); };
+    Status st = ops::restore_file(m, m_resolver, out, pool, ro);
+    if (!st) {
+      std::fprintf(stderr, "hub: restoring %s failed: %s\n", Sha256::hex(m.sha256).c_str(),
+                   st.error().message.c_str());
+    }
     ::unlink(out.c_str());
-    return message(no_space(st.error()) ? 507 : 500,
-                   "object " + oid + " cannot be restored: " + st.error().message);
-  }
-  auto fd = open_read(out);
-  ::unlink(out.c_str());
-  if (!fd) {
-    return message(500, fd.error().message);
-  }
+    d->finished(st.ok());
+    std::lock_guard lock(m_downloads_mutex);
+    --m_downloads;
+    m_downloads_cv.notify_all();
+  }).detach();
   HttpResponse resp;
   resp.content_type = "application/octet-stream";
-  resp.file = std::make_shared<Fd>(std::move(*fd));
-  resp.file_size = m->size;
+  resp.file = std::move(d);
   return resp;
+}
+
+Hub::~Hub() {
+  std::unique_lock lock(m_downloads_mutex);
+  m_downloads_cv.wait(lock, [&] { return m_downloads == 0; });
+}
+
+size_t Download::read(uint64_t offset, uint8_t* buf, size_t n) {
+  std::unique_lock lock(m_mutex);
+  n = static_cast<size_t>(std::min<uint64_t>(n, m_size - std::min(offset, m_size)));
+  m_cv.wait(lock, [&] { return m_failed || m_done || (m_fd.get() >= 0 && m_ready >= offset + n); });
+  if (m_failed || n == 0) {
+    return 0;
+  }
+  ssize_t got = ::pread(m_fd.get(), buf, n, static_cast<off_t>(offset));
+  return got > 0 ? static_cast<size_t>(got) : 0;
+}
+
+void Download::opened(int fd) {
+  std::lock_guard lock(m_mutex);
+  m_fd = Fd(::dup(fd));
+  m_cv.notify_all();
+}
+
+void Download::progress(uint64_t in_place) {
+  std::lock_guard lock(m_mutex);
+  m_ready = in_place;
+  m_cv.notify_all();
+}
+
+void Download::finished(bool ok) {
+  std::lock_guard lock(m_mutex);
+  m_done = true;
+  m_failed = !ok;
+  if (ok) {
+    m_ready = m_size;
+  }
+  m_cv.notify_all();
 }
 
 HttpResponse Hub::upload(const HttpRequest& req,

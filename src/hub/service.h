@@ -22,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -57,14 +58,38 @@ struct HttpRequest {
   }
 };
 
+// A download being restored while it is sent: bytes become readable in
+// order, as the restore puts them in place (every chunk checked as it is
+// decoded); the whole file's SHA-256 is checked at the end.
+class Download {
+ public:
+  explicit Download(uint64_t size) : m_size(size) {}
+  uint64_t size() const { return m_size; }
+  // Copies up to `n` bytes at `offset` into `buf`, waiting until they are
+  // in place; 0 if the restore failed (the connection is then cut).
+  size_t read(uint64_t offset, uint8_t* buf, size_t n);
+
+  // The restoring side.
+  void opened(int fd);
+  void progress(uint64_t in_place);
+  void finished(bool ok);
+
+ private:
+  const uint64_t m_size;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  Fd m_fd;
+  uint64_t m_ready = 0;
+  bool m_done = false, m_failed = false;
+};
+
 struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type = "application/vnd.git-lfs+json";
   std::string body;
-  // A download: the file's bytes, from an unlinked temp file.
-  std::shared_ptr<Fd> file;
-  uint64_t file_size = 0;
+  // A download: the file's bytes, as they are restored.
+  std::shared_ptr<Download> file;
   // For the request log.
   std::string repo, oid;
   uint64_t bytes_in = 0;
@@ -73,6 +98,7 @@ struct HttpResponse {
 class Hub {
  public:
   static Result<std::unique_ptr<Hub>> open(const HubOptions& opts);
+  ~Hub();
 
   // Every request but an upload's body.
   HttpResponse handle(const HttpRequest& req);
@@ -121,6 +147,11 @@ class Hub {
   store::Resolver m_resolver;
   std::atomic<unsigned> m_uploads{0};
   std::atomic<bool> m_stopping{false};
+  // Restores running for downloads (the destructor waits for them).
+  std::mutex m_downloads_mutex;
+  std::condition_variable m_downloads_cv;
+  unsigned m_downloads = 0;
+  std::atomic<uint64_t> m_download_seq{0};
   std::mutex m_ingest;  // one ingest at a time: each uses every core
 };
 

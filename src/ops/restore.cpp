@@ -181,13 +181,14 @@ Status Restore::queue_tensor(AtomicFile& out, size_t index) {
     AtomicFile* file = &out;
     std::mutex* write_mu = &m_write_mu;
     std::span<uint8_t> dst(buf->data(), len);
-    auto fut =
-        m_pool.submit([resolver, reader, id, off, i, file, file_pos, dst, write_mu]() -> Status {
+    const bool check = m_opts.check_chunks;
+    auto fut = m_pool.submit(
+        [resolver, reader, id, off, i, file, file_pos, dst, write_mu, check]() -> Status {
           if (reader) {
             // The main thread hashes the whole file against the manifest's
             // SHA-256, which covers every tensor: the chunk checksum would be a
-            // second pass.
-            TRY_STATUS(resolver->decode_chunk_into(*reader, i, dst, /*check_sum=*/false));
+            // second pass (unless someone reads the file before that).
+            TRY_STATUS(resolver->decode_chunk_into(*reader, i, dst, /*check_sum=*/check));
           } else {
             TRY_STATUS(resolver->read_raw(id, off, dst));
           }
@@ -285,6 +286,9 @@ Result<std::vector<uint8_t>> read_blob(const store::Resolver& resolver, const Ob
 Status restore_file(const format::Manifest& m, const store::Resolver& resolver,
                     const std::string& out_path, ThreadPool& pool, const RestoreOptions& opts) {
   AtomicFile out = TRY(AtomicFile::create(out_path, opts.mode, opts.durable, opts.tmp_dir));
+  if (opts.on_file) {
+    opts.on_file(out.fd());
+  }
   {
     Restore r(m, resolver, pool, opts);
     TRY_STATUS(r.run(out));

@@ -33,6 +33,13 @@ struct RestoreOptions {
   // file cost a second of waiting for the disk. The rename keeps the file
   // all-or-nothing for every other process either way.
   bool durable = false;
+  // For readers of the file while it is written (the hub streams it):
+  // `on_file` receives the output's descriptor once it exists, each chunk
+  // is checked against its own checksum as it is decoded (otherwise the
+  // final SHA-256 alone covers them), and `on_progress` counts bytes in
+  // place from the start of the file.
+  std::function<void(int fd)> on_file;
+  bool check_chunks = false;
 };
 
 Status restore_file(const format::Manifest& m, const store::Resolver& resolver,
