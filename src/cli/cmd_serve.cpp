@@ -38,6 +38,13 @@ Status run(const Args& a) {
     return make_error(Errc::InvalidArgument,
                       "--listen " + a.listen + ": expected ADDRESS:PORT (PORT 0 = any free port)");
   }
+  // SIGTERM / SIGINT stop the server from a thread of their own (stopping
+  // is not async-signal-safe). Blocked before any other thread starts.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   hub::HubOptions ho;
   ho.store = a.store;
   ho.auth_file = a.auth;
@@ -46,13 +53,6 @@ Status run(const Args& a) {
   ho.max_uploads = std::max(1u, a.max_uploads);
   auto h = TRY(hub::Hub::open(ho));
 
-  // SIGTERM / SIGINT stop the server from a thread of their own (stopping
-  // is not async-signal-safe). Blocked before any other thread starts.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::thread waiter([set] {
     int sig = 0;
     sigwait(&set, &sig);

@@ -103,6 +103,14 @@ Result<std::unique_ptr<Hub>> Hub::open(const HubOptions& opts) {
       ::unlink(f.c_str());
     }
   }
+  // Uploads accepted but not yet stored (a stop or a kill came first).
+  for (const auto& f : list_dir(h->m_root + "/hub/pending")) {
+    std::string oid = f.substr(f.rfind('/') + 1);
+    if (valid_oid(oid)) {
+      h->enqueue(oid);
+    }
+  }
+  h->m_worker = std::thread([hub = h.get()] { hub->run_ingests(); });
   return h;
 }
 
@@ -138,9 +146,24 @@ std::string Hub::manifest_path(const std::string& oid) const {
   return m_root + "/lfs/" + oid.substr(0, 2) + "/" + oid.substr(2, 2) + "/" + oid;
 }
 
+std::string Hub::pending_path(const std::string& oid) const {
+  return m_root + "/hub/pending/" + oid;
+}
+
 bool Hub::linked(const std::string& repo, const std::string& oid) const {
   return path_exists(m_root + "/hub/repos/" + repo + "/" + oid.substr(0, 2) + "/" + oid) &&
-         path_exists(manifest_path(oid));
+         (path_exists(manifest_path(oid)) || path_exists(pending_path(oid)));
+}
+
+std::optional<uint64_t> Hub::stored_size(const std::string& oid) const {
+  auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
+  if (bytes) {
+    auto m = format::parse_manifest(std::string(bytes->begin(), bytes->end()));
+    return m ? std::make_optional(m->size) : std::nullopt;
+  }
+  std::error_code ec;
+  uint64_t size = std::filesystem::file_size(pending_path(oid), ec);
+  return ec ? std::nullopt : std::make_optional(size);
 }
 
 Status Hub::link(const std::string& repo, const std::string& oid) {
@@ -294,10 +317,7 @@ HttpResponse Hub::verify(const HttpRequest& req, const Route& r) {
   if (!linked(r.repo, oid)) {
     return message(404, "object " + oid + " is not stored for " + r.repo);
   }
-  auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
-  auto m = bytes ? format::parse_manifest(std::string(bytes->begin(), bytes->end()))
-                 : Result<format::Manifest>(bytes.error());
-  if (!m || m->size != in["size"].get<uint64_t>()) {
+  if (stored_size(oid) != in["size"].get<uint64_t>()) {
     return message(422, "object " + oid + " is stored with another size");
   }
   return json_response(json::object());
@@ -314,6 +334,21 @@ HttpResponse Hub::download(const HttpRequest& req, const Route& r, const std::st
     return message(404, "Object does not exist");
   }
   auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
+  if (!bytes) {
+    // Not stored yet: the file as it was uploaded (verified then).
+    if (auto fd = open_read(pending_path(oid))) {
+      if (auto size = file_size(fd->get(), pending_path(oid))) {
+        auto d = std::make_shared<Download>(*size);
+        d->opened(fd->get());
+        d->finished(true);
+        HttpResponse resp;
+        resp.content_type = "application/octet-stream";
+        resp.file = std::move(d);
+        return resp;
+      }
+    }
+    bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);  // stored meanwhile
+  }
   if (!bytes) {
     return message(500, "object " + oid + ": its manifest cannot be read");
   }
@@ -356,6 +391,10 @@ HttpResponse Hub::download(const HttpRequest& req, const Route& r, const std::st
 }
 
 Hub::~Hub() {
+  stop();
+  if (m_worker.joinable()) {
+    m_worker.join();
+  }
   std::unique_lock lock(m_downloads_mutex);
   m_downloads_cv.wait(lock, [&] { return m_downloads == 0; });
 }
@@ -420,7 +459,11 @@ HttpResponse Hub::upload(const HttpRequest& req,
   if (auto t = check_action(req.header("authorization"), m_secret, now_seconds())) {
     want = t->size;
   }
-  auto tmp = TempFile::create(m_root + "/tmp", "hub-upload-" + oid.substr(0, 16) + "-");
+  // Spooled durably, published as pending/<oid> once it hashes right.
+  if (auto st = make_dirs(m_root + "/hub/pending"); !st) {
+    return message(no_space(st.error()) ? 507 : 500, st.error().message);
+  }
+  auto tmp = AtomicFile::create(pending_path(oid), 0444, /*durable=*/true, m_root + "/tmp");
   if (!tmp) {
     return message(no_space(tmp.error()) ? 507 : 500, tmp.error().message);
   }
@@ -434,7 +477,7 @@ HttpResponse Hub::upload(const HttpRequest& req,
     ByteView piece(reinterpret_cast<const uint8_t*>(p), n);
     sha.update(piece);
     got += n;
-    write_error = write_all(tmp->fd(), piece, tmp->path());
+    write_error = tmp->write(piece);
     return write_error.ok();
   });
   HttpResponse resp;
@@ -461,24 +504,68 @@ HttpResponse Hub::upload(const HttpRequest& req,
             .dump();
     return resp;
   }
+  // Accepted: the bytes are on disk and verified. Stored (deduplicated,
+  // delta-coded) in the background, so the client is not kept waiting for
+  // the encoding of a big model (git-lfs gives up after 30 s of silence);
+  // until then downloads get the file as it came.
   if (!path_exists(manifest_path(oid))) {
-    std::lock_guard lock(m_ingest);
-    if (!path_exists(manifest_path(oid))) {
-      if (auto st = ingest(oid, tmp->path()); !st) {
-        int status = no_space(st.error()) ? 507 : 500;
-        auto e = message(status, "cannot store " + oid + ": " + st.error().message);
-        e.repo = resp.repo;
-        e.oid = oid;
-        e.bytes_in = got;
-        return e;
-      }
+    if (auto st = tmp->commit(/*keep_existing=*/true); !st) {
+      return message(no_space(st.error()) ? 507 : 500, st.error().message);
     }
+    enqueue(oid);
   }
   if (auto st = link(r->repo, oid); !st) {
     return message(no_space(st.error()) ? 507 : 500, st.error().message);
   }
   resp.body = "{}";
   return resp;
+}
+
+void Hub::enqueue(const std::string& oid) {
+  std::lock_guard lock(m_queue_mutex);
+  m_queue.push_back(oid);
+  m_queue_cv.notify_all();
+}
+
+void Hub::run_ingests() {
+  for (;;) {
+    std::string oid;
+    {
+      std::unique_lock lock(m_queue_mutex);
+      m_queue_cv.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
+      if (m_stopping) {
+        return;  // what is left stays pending: the next start stores it
+      }
+      oid = m_queue.front();
+      m_ingesting = true;
+    }
+    std::string pending = pending_path(oid);
+    if (path_exists(pending) && !path_exists(manifest_path(oid))) {
+      if (auto st = ingest(oid, pending); !st) {
+        // Kept as uploaded (downloads still work); tried again at the next start.
+        std::fprintf(stderr, "hub: storing %s failed, kept as uploaded: %s\n", oid.c_str(),
+                     st.error().message.c_str());
+      }
+    }
+    if (path_exists(manifest_path(oid))) {
+      ::unlink(pending.c_str());
+    }
+    std::lock_guard lock(m_queue_mutex);
+    m_queue.pop_front();
+    m_ingesting = false;
+    m_queue_cv.notify_all();
+  }
+}
+
+void Hub::wait_idle() {
+  std::unique_lock lock(m_queue_mutex);
+  m_queue_cv.wait(lock, [&] { return (m_queue.empty() && !m_ingesting) || m_stopping; });
+}
+
+void Hub::stop() {
+  std::lock_guard lock(m_queue_mutex);
+  m_stopping = true;
+  m_queue_cv.notify_all();
 }
 
 Status Hub::ingest(const std::string& oid, const std::string& file) {
@@ -544,14 +631,11 @@ std::string Hub::stats_json() {
           if (!valid_oid(oid)) {
             continue;
           }
-          auto text = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
-          auto m = text ? format::parse_manifest(std::string(text->begin(), text->end()))
-                        : Result<format::Manifest>(text.error());
-          if (m) {
+          if (auto size = stored_size(oid)) {
             ++n;
-            bytes += m->size;
+            bytes += *size;
             if (counted.insert(oid).second) {
-              raw += m->size;
+              raw += *size;
             }
           }
         }
@@ -568,8 +652,18 @@ std::string Hub::stats_json() {
       stored += ec ? 0 : size;
     }
   }
-  return json{
-      {"raw_bytes", raw}, {"stored_bytes", stored}, {"objects", counted.size()}, {"repos", repos}}
+  size_t pending = 0;
+  for (const auto& f : list_dir(m_root + "/hub/pending")) {
+    std::error_code ec;
+    auto size = std::filesystem::file_size(f, ec);
+    stored += ec ? 0 : size;
+    pending += !ec;
+  }
+  return json{{"raw_bytes", raw},
+              {"stored_bytes", stored},
+              {"objects", counted.size()},
+              {"pending", pending},
+              {"repos", repos}}
       .dump();
 }
 

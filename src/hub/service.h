@@ -15,7 +15,8 @@
 // plus packs): objects/, lfs/<oid[0:2]>/<oid[2:4]>/<oid> (the manifest of
 // every LFS object, written last), the signature index (models/, index/),
 // and hub/: the secret that signs action tokens, and which repositories
-// link which objects (hub/repos/ORG/NAME/<oid[0:2]>/<oid>, empty). Objects
+// link which objects (hub/repos/ORG/NAME/<oid[0:2]>/<oid>, empty), and
+// uploads accepted but not yet stored (hub/pending/<oid>). Objects
 // are shared across repositories; a repository sees only what it links,
 // and linking needs the bytes (an upload of content the hub already holds
 // is checked and linked, never answered "already there").
@@ -23,11 +24,14 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "hub/auth.h"
@@ -112,7 +116,9 @@ class Hub {
 
   // Shutting down: uploads still receiving their body are abandoned
   // (nothing of them is published); those already being stored finish.
-  void stop() { m_stopping = true; }
+  void stop();
+  // Until every accepted upload is stored (tests, benchmarks).
+  void wait_idle();
 
   std::string stats_json();
   const std::string& store_root() const { return m_root; }
@@ -135,6 +141,11 @@ class Hub {
   bool linked(const std::string& repo, const std::string& oid) const;
   Status link(const std::string& repo, const std::string& oid);
   std::string manifest_path(const std::string& oid) const;
+  std::string pending_path(const std::string& oid) const;
+  // The object's size, stored or pending.
+  std::optional<uint64_t> stored_size(const std::string& oid) const;
+  void enqueue(const std::string& oid);
+  void run_ingests();
   // Stores the verified upload in `file` (SHA-256 = oid) and publishes its
   // manifest.
   Status ingest(const std::string& oid, const std::string& file);
@@ -152,7 +163,13 @@ class Hub {
   std::condition_variable m_downloads_cv;
   unsigned m_downloads = 0;
   std::atomic<uint64_t> m_download_seq{0};
-  std::mutex m_ingest;  // one ingest at a time: each uses every core
+  // Accepted uploads (hub/pending/<oid>) waiting to be stored, one at a
+  // time (each uses every core), by m_worker.
+  std::mutex m_queue_mutex;
+  std::condition_variable m_queue_cv;
+  std::deque<std::string> m_queue;
+  bool m_ingesting = false;
+  std::thread m_worker;
 };
 
 }  // namespace zipllm::hub

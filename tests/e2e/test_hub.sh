@@ -37,6 +37,12 @@ hf_repo() {
 }
 
 stat_of() { curl -sf "$HUB/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# wait_stored : until the hub has stored every accepted upload (it encodes
+# them in the background)
+wait_stored() {
+  for _ in $(seq 600); do [ "$(stat_of "['pending']")" = 0 ] && return 0; sleep 0.1; done
+  echo "uploads still pending after 60 s"; return 1
+}
 
 t_plain_push_and_clone() {
   plain_home "$PWD/plain" && export HOME=$PWD/plain
@@ -47,6 +53,7 @@ t_plain_push_and_clone() {
   expect_ok git clone -q hf.git clone
   for f in base $FTS; do expect_same "clone/$f.bf16.safetensors" "$S/$f.bf16.safetensors"; done
   (cd clone && expect_ok git lfs fsck)
+  wait_stored
   raw=$(stat_of "['raw_bytes']") stored=$(stat_of "['stored_bytes']")
   echo "hub: $stored bytes stored for $raw raw"
   expect_true [ $((stored * 2)) -le "$raw" ]
@@ -57,6 +64,7 @@ t_plain_push_and_clone() {
   sed -i "s|org/model|org/copy|" hf/.lfsconfig && (cd hf && git commit -qam copy &&
     git remote add copy ../copy.git && git init -q --bare ../copy.git && expect_ok git push copy main)
   expect_eq "$(grep -c 'PUT /org/copy.git/info/lfs/objects/[0-9a-f]* 200 ' hub.log)" 4 "uploads to org/copy"
+  wait_stored
   expect_eq "$(stat_of "['stored_bytes']")" "$stored" "stored bytes after the same content again"
   expect_eq "$(stat_of "['repos']['org/copy']['objects']")" 4
 }

@@ -171,8 +171,10 @@ TEST_CASE("hub: upload, dedup without telling, download, verify; wrong bytes sto
   CHECK(put(**h, path_of(fb["objects"][0]["actions"]["upload"]["href"]),
             fb["objects"][0]["actions"]["upload"]["header"]["Authorization"], ft)
             .status == 200);
+  (*h)->wait_idle();  // stored in the background
   json st = json::parse((*h)->stats_json());
   CHECK(st["objects"] == 2);
+  CHECK(st["pending"] == 0);
   CHECK(st["stored_bytes"].get<uint64_t>() < base.size() + ft.size() * 6 / 10);
 
   // Download: the bytes as uploaded.
