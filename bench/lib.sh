@@ -2,7 +2,10 @@
 # identity and the filter installed, so a run never depends on (or touches)
 # the user's own configuration.
 #
-#   . "$(dirname "$0")/lib.sh"; bench_setup NAME     -> $ROOT, $DATA, $WORK
+#   . "$(dirname "$0")/lib.sh"; bench_setup NAME [--plain]  -> $ROOT, $DATA, $WORK
+#
+# --plain: git-lfs only (a client without git-zipllm). Runs in $WORK, so
+# installing never touches the repository the script was started from.
 bench_setup() {
   HERE=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
   ROOT=$(dirname "$HERE")
@@ -15,5 +18,10 @@ bench_setup() {
   for v in $(env | grep -o '^GIT_[A-Z_]*' || true); do unset "$v"; done
   git config --global user.email bench@example.com && git config --global user.name bench
   git config --global init.defaultBranch main
-  git zipllm install >/dev/null
+  cd "$WORK"
+  if [ "${2:-}" = --plain ]; then
+    git lfs install --skip-repo >/dev/null
+  else
+    git zipllm install >/dev/null
+  fi
 }
