@@ -190,6 +190,12 @@ std::optional<HttpResponse> Hub::deny(const HttpRequest& req, const std::string&
   if (m_grants->right(c, repo) >= need) {
     return std::nullopt;
   }
+  if (m_grants->open()) {
+    // No token could change the answer: no credential prompt.
+    return message(403,
+                   "this hub takes no pushes (its operator can start it with --auth FILE, "
+                   "or --allow-anonymous-push on a trusted network)");
+  }
   if (!c.presented || !c.known) {
     HttpResponse r = message(401, "credentials needed for " + repo);
     r.headers.emplace_back("LFS-Authenticate", "Basic realm=\"git-zipllm\"");

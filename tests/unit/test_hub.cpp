@@ -207,6 +207,19 @@ TEST_CASE("hub: upload, dedup without telling, download, verify; wrong bytes sto
   CHECK((*h)->handle(get).status == 403);
   CHECK(put(**h, api + "objects/" + sha_hex(ft), dl["header"]["Authorization"], ft).status == 403);
 
+  // A read-only open hub: pushes are refused without a credential prompt.
+  hub::HubOptions ro = o;
+  ro.anonymous_push = false;
+  auto readonly = hub::Hub::open(ro);
+  REQUIRE(readonly);
+  auto refused = (*readonly)->handle(
+      post(api + "objects/batch", batch_body("upload", sha_hex(ft), ft.size())));
+  CHECK(refused.status == 403);
+  CHECK(refused.body.find("takes no pushes") != std::string::npos);
+  auto allowed = (*readonly)->handle(
+      post(api + "objects/batch", batch_body("download", sha_hex(ft), ft.size())));
+  CHECK(allowed.status == 200);
+
   auto v = (*h)->handle(post(api + "verify", {{"oid", sha_hex(ft)}, {"size", ft.size()}}));
   CHECK(v.status == 200);
   v = (*h)->handle(post(api + "verify", {{"oid", sha_hex(ft)}, {"size", ft.size() + 1}}));
