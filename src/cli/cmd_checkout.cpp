@@ -20,6 +20,7 @@
 #include "git/git_command.h"
 #include "git/install.h"
 #include "git/model_store.h"
+#include "git/path_filter.h"
 #include "git/repair.h"
 #include "git/sync.h"
 #include "ops/restore.h"
@@ -32,6 +33,7 @@ namespace {
 struct Args {
   std::vector<std::string> paths;
   bool force = false;
+  std::vector<std::string> include, exclude;
 };
 
 std::string normalize(std::string p) {
@@ -171,6 +173,8 @@ Status run(const Args& a) {
     wanted.push_back(normalize(p));
   }
   std::vector<bool> wanted_hit(wanted.size(), false);
+  const git::PathFilter filter = git::PathFilter::from(repo, a.include, a.exclude);
+  size_t filtered_out = 0;
   struct Todo {
     std::string path;
     format::Manifest m;
@@ -195,6 +199,10 @@ Status run(const Args& a) {
     }
     std::string file = *wd + "/" + e.path;
     Inspected got = TRY(inspect(file, *m, e, index_mtime));
+    if (chosen && !filter.allows(e.path)) {
+      chosen = false;
+      filtered_out += got.state == State::Missing || got.state == State::Placeholder;
+    }
     if (got.content_id) {
       // The index refresh below re-cleans it: make that a cache hit.
       git::clean_cache_store(*store, *got.content_id, format::serialize_manifest(*m));
@@ -306,6 +314,10 @@ Status run(const Args& a) {
   }
   std::printf("git-zipllm checkout: %zu file(s) restored%s\n", restored,
               failed ? (", " + std::to_string(failed) + " failed").c_str() : "");
+  if (filtered_out) {
+    std::printf("git-zipllm checkout: %zu file(s) left as placeholders (%s)\n", filtered_out,
+                filter.describe().c_str());
+  }
   for (const auto& p : problems) {
     std::fprintf(stderr, "git-zipllm: error: %s\n", p.c_str());
   }
@@ -336,10 +348,23 @@ Status run(const Args& a) {
 
 }  // namespace
 
-int run_checkout(const std::vector<std::string>& paths, bool force) {
+void add_path_filter(CLI::App* cmd, std::vector<std::string>& include,
+                     std::vector<std::string>& exclude) {
+  cmd->add_option("-I,--include", include,
+                  "only model files matching these globs (comma-separated; default "
+                  "zipllm.fetchinclude)");
+  cmd->add_option("-X,--exclude", exclude,
+                  "not model files matching these globs (comma-separated; default "
+                  "zipllm.fetchexclude)");
+}
+
+int run_checkout(const std::vector<std::string>& paths, bool force,
+                 const std::vector<std::string>& include, const std::vector<std::string>& exclude) {
   Args a;
   a.paths = paths;
   a.force = force;
+  a.include = include;
+  a.exclude = exclude;
   Status s = run(a);
   return s ? 0 : fail(s.error().context("checkout"));
 }
@@ -349,7 +374,8 @@ std::vector<Runner> add_checkout(CLI::App& app) {
   auto* cmd = app.add_subcommand("checkout", "Write tracked model files straight to the work tree");
   cmd->add_option("paths", a->paths, "files or folders (default: all tracked)");
   cmd->add_flag("--force", a->force, "also overwrite files with local changes");
-  return {[a] { return run_checkout(a->paths, a->force); }};
+  add_path_filter(cmd, a->include, a->exclude);
+  return {[a] { return run_checkout(a->paths, a->force, a->include, a->exclude); }};
 }
 
 }  // namespace zipllm::cli

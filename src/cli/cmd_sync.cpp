@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "git/path_filter.h"
 #include "git/settings.h"
 #include "git/sync.h"
 
@@ -18,6 +19,7 @@ struct Args {
   std::vector<std::string> refs;
   bool all = false;
   bool dry_run = false;
+  std::vector<std::string> include, exclude;
 };
 
 struct Opened {
@@ -98,12 +100,20 @@ Status pre_push(const Args& a) {
 Status fetch(const Args& a, bool quiet_if_nothing = false) {
   auto o = TRY(open_all(a.remote));
   std::vector<format::Manifest> manifests;
+  const git::PathFilter filter = git::PathFilter::from(o.repo, a.include, a.exclude);
   if (a.all) {
+    if (!a.include.empty() || !a.exclude.empty()) {
+      return make_error(Errc::InvalidArgument,
+                        "--include/--exclude choose files of REFs; --all fetches every "
+                        "version of every file");
+    }
     manifests = TRY(git::manifests_in_history(o.repo, {"--all"}));
   } else {
     for (auto& tm : TRY(git::manifests_in_trees(
              o.repo, a.refs.empty() ? std::vector<std::string>{"HEAD"} : a.refs))) {
-      manifests.push_back(std::move(tm.manifest));
+      if (filter.allows(tm.path)) {
+        manifests.push_back(std::move(tm.manifest));
+      }
     }
   }
   if (manifests.empty()) {
@@ -155,10 +165,12 @@ std::vector<Runner> add_sync(CLI::App& app) {
   add_common(f, *fa);
   f->add_option("refs", fa->refs, "revisions whose files to fetch (default HEAD)");
   f->add_flag("--all", fa->all, "every ref, all history");
+  add_path_filter(f, fa->include, fa->exclude);
 
   auto la = std::make_shared<Args>();
   auto* l = app.add_subcommand("pull", "fetch, then checkout (write model files to the work tree)");
   add_common(l, *la);
+  add_path_filter(l, la->include, la->exclude);
 
   auto ha = std::make_shared<Args>();
   auto* h = app.add_subcommand("pre-push", "The pre-push hook: upload what a push needs");
@@ -179,7 +191,7 @@ std::vector<Runner> add_sync(CLI::App& app) {
             if (!s) {
               return fail(s.error().context("pull"));
             }
-            return run_checkout({}, false);
+            return run_checkout({}, false, la->include, la->exclude);
           },
           [ha] {
             Status s = pre_push(*ha);

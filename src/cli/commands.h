@@ -53,6 +53,11 @@ std::string unknown_command_message(const std::string& given,
                                     const std::vector<std::string>& commands);
 
 // `git zipllm checkout PATHS` as a function (pull uses it).
-int run_checkout(const std::vector<std::string>& paths, bool force);
+int run_checkout(const std::vector<std::string>& paths, bool force,
+                 const std::vector<std::string>& include = {},
+                 const std::vector<std::string>& exclude = {});
+// -I/--include and -X/--exclude, as git-lfs has them (git/path_filter.h).
+void add_path_filter(CLI::App* cmd, std::vector<std::string>& include,
+                     std::vector<std::string>& exclude);
 
 }  // namespace zipllm::cli

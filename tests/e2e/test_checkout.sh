@@ -49,6 +49,32 @@ t_local_changes_are_kept() {
   expect_eq "$(git status --porcelain)" ""
 }
 
+# Issue 11: --include/--exclude and zipllm.fetchinclude/fetchexclude, as
+# git-lfs has them: files left out stay placeholders, their objects are not
+# downloaded.
+t_include_exclude() {
+  make_origin
+  lazy_clone c && cd c
+  expect_ok git zipllm pull --include base
+  expect_log '1 file\(s\) restored'
+  expect_log '1 file\(s\) left as placeholders \(--include base\)'
+  expect_same base/model.safetensors "$S/base.bf16.safetensors"
+  expect_eq "$(head -c 18 ft.safetensors)" "zipllm manifest v1"
+  # ft's objects were not downloaded (48 tensors missing locally).
+  expect_ok git zipllm status
+  expect_log '^ft\.safetensors .* 48  placeholder'
+  git config zipllm.fetchexclude 'base/*,*.bin'
+  expect_ok git zipllm checkout -X 'ft*'
+  expect_log '0 file\(s\) restored'
+  expect_eq "$(head -c 18 ft.safetensors)" "zipllm manifest v1"
+  expect_ok git zipllm fetch
+  expect_ok git zipllm checkout
+  expect_same ft.safetensors "$S/ftA_licenses.bf16.safetensors"
+  expect_fail git zipllm fetch --all --include ft
+  expect_log 'REFs'
+  expect_eq "$(git status --porcelain)" ""
+}
+
 # Issue 11, defect 6: a path that matches nothing is an error.
 t_unknown_path() {
   make_origin
@@ -288,5 +314,6 @@ test_case "track without install configures the filter and names the next step" 
 test_case "untrack of an unknown pattern fails" t_untrack_unknown
 test_case "a clone of a per-remote store: the error names it, pull completes the clone" t_clone_of_per_remote_store
 test_case "ls-files lists models with their delta bases" t_ls_files
+test_case "fetch/pull/checkout --include/--exclude and zipllm.fetchinclude/fetchexclude" t_include_exclude
 test_case "the progress line in an 80-column tmux pane, -q, and in a log" t_progress_line_in_80_columns
 finish

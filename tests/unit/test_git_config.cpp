@@ -2,6 +2,7 @@
 // (.zipllmconfig), pre-push hook input.
 #include <doctest/doctest.h>
 
+#include "git/path_filter.h"
 #include "git/repo.h"
 #include "git/settings.h"
 #include "git/sync.h"
@@ -55,4 +56,24 @@ TEST_CASE("pre-push input to rev-list arguments") {
                            "https://h/r.git");
   CHECK(args == std::vector<std::string>{a, "--not"});
   CHECK(pre_push_rev_args("", "origin").empty());
+}
+
+TEST_CASE("path filter: globs over the path, base names, folders, as git-lfs's --include") {
+  CHECK(path_matches("ft", "ft/a/model.safetensors"));
+  CHECK(path_matches("ft/a", "ft/a/model.safetensors"));
+  CHECK_FALSE(path_matches("ft", "ftA/model.safetensors"));
+  CHECK(path_matches("ft*", "ftA/model.safetensors"));
+  CHECK(path_matches("*.bin", "deep/dir/x.bin"));
+  CHECK(path_matches("ft*/model.safetensors", "ftB/model.safetensors"));
+  CHECK(path_matches("base/*", "base/model.safetensors"));
+  CHECK_FALSE(path_matches("base/*", "other/base/model.safetensors"));
+  CHECK(path_matches("model-0000?-of-00002.safetensors", "m/model-00001-of-00002.safetensors"));
+  PathFilter f;
+  CHECK(f.allows("anything"));
+  f.include = {"ft*"};
+  f.exclude = {"ftB"};
+  CHECK(f.allows("ftA/m.safetensors"));
+  CHECK_FALSE(f.allows("ftB/m.safetensors"));
+  CHECK_FALSE(f.allows("base/m.safetensors"));
+  CHECK(f.describe() == "--include ft* --exclude ftB");
 }
