@@ -116,6 +116,17 @@ Status status(bool as_json) {
   auto repo = TRY(git::Repo::open());
   auto store = TRY(git::ModelStore::open(repo));
   auto paths = TRY(repo.tracked_paths());
+  // The LFS door's files: LFS pointers whose objects git-zipllm stored.
+  std::set<std::string> lfs;
+  size_t lfs_whole = 0;
+  for (auto& p : TRY(repo.lfs_paths())) {
+    if (auto m = git::stored_manifest(repo, p); m && *m) {
+      lfs.insert(p);
+      paths.push_back(std::move(p));
+    } else {
+      ++lfs_whole;
+    }
+  }
   nlohmann::json files = nlohmann::json::array();
   if (!as_json) {
     std::printf("%-48s %12s %12s %7s %7s %8s  %s\n", "path", "raw", "stored", "ratio", "deltas",
@@ -150,7 +161,7 @@ Status status(bool as_json) {
     }
     total_raw += m->size;
     total_stored += stored;
-    std::string state = work_tree_state(repo, p);
+    std::string state = lfs.count(p) ? "LFS" : work_tree_state(repo, p);
     placeholders += state == "placeholder";
     if (as_json) {
       files.push_back({{"path", p},
@@ -161,7 +172,8 @@ Status status(bool as_json) {
                        {"deltas", deltas},
                        {"tensors", m->tensors.size()},
                        {"missing_objects", missing},
-                       {"work_tree", state}});
+                       {"work_tree", state},
+                       {"lfs", lfs.count(p) > 0}});
     } else {
       std::printf(
           "%-48s %12s %12s %7.2f %7zu %8zu  %s\n", p.c_str(), human_bytes(m->size).c_str(),
@@ -186,6 +198,7 @@ Status status(bool as_json) {
                             {"unreferenced", part(t.unreferenced)},
                             {"head_missing_objects", t.head_missing}}},
                           {"placeholders", placeholders},
+                          {"lfs_not_stored", lfs_whole},
                           {"problem", said}};
     std::printf("%s\n", out.dump(2).c_str());
     return {};
@@ -193,6 +206,13 @@ Status status(bool as_json) {
   std::printf("%-48s %12s %12s %7.2f   (objects shared between files counted once)\n", "total",
               human_bytes(total_raw).c_str(), human_bytes(total_stored).c_str(),
               total_stored ? double(total_raw) / double(total_stored) : 0.0);
+  if (!lfs.empty() || lfs_whole) {
+    std::printf(
+        "LFS: %zu file(s) stored through git-zipllm (work tree \"LFS\"), %zu kept whole by "
+        "git-lfs%s\n",
+        lfs.size(), lfs_whole,
+        lfs_whole ? " (`git zipllm lfs-enable` sends new ones through git-zipllm)" : "");
+  }
   std::printf("\nstore %s: %zu object(s), %s\n", store->local->root().c_str(), t.all.objects,
               human_bytes(t.all.bytes).c_str());
   std::printf("  HEAD and the index need   %8zu  %12s  (delta bases included)\n", t.head.objects,
@@ -282,6 +302,15 @@ Result<format::Manifest> load_manifest(std::optional<git::Repo>& repo, const std
   auto text = TRY(repo->blob(what, format::k_max_manifest_size));
   if (!text) {
     return make_error(Errc::NotFound, what + ": no such file or revision");
+  }
+  if (auto p = git::parse_lfs_pointer(*text)) {
+    if (auto m = git::lfs_door_manifest(*repo, p->oid)) {
+      return *m;  // stored through the LFS door
+    }
+    return make_error(Errc::NotFound,
+                      what + " is an LFS pointer to " + p->oid.substr(0, 12) +
+                          ", which git-zipllm has not stored (git-lfs keeps it whole; `git "
+                          "zipllm lfs-enable` sends new LFS objects through git-zipllm)");
   }
   return TRY_CTX(format::parse_manifest(*text), what);
 }

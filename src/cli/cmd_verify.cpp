@@ -57,7 +57,11 @@ Status run(bool repair) {
   }
   std::vector<ObjectId> missing;
   size_t files = 0, damaged_manifests = 0;
-  for (const auto& p : TRY(repo.tracked_paths())) {
+  auto paths = TRY(repo.tracked_paths());
+  for (auto& p : TRY(repo.lfs_paths())) {
+    paths.push_back(std::move(p));  // the LFS door's, when git-zipllm stored them
+  }
+  for (const auto& p : paths) {
     auto m = git::index_manifest(repo, p);
     if (!m) {
       std::fprintf(stderr, "git-zipllm: verify: %s\n", m.error().message.c_str());

@@ -25,6 +25,10 @@ Result<std::optional<format::Manifest>> manifest_at(Repo& repo, const std::strin
   }
   auto m = format::parse_manifest(*text);
   if (!m) {
+    // An LFS pointer whose object went through the LFS door: its manifest.
+    if (auto p = parse_lfs_pointer(*text)) {
+      return lfs_door_manifest(repo, p->oid);
+    }
     return std::optional<format::Manifest>();  // not a manifest (committed before the filter)
   }
   return std::optional<format::Manifest>(std::move(*m));
@@ -287,9 +291,14 @@ std::optional<std::string> zipllmconfig_base(Repo& repo) {
 
 Result<std::optional<format::Manifest>> index_manifest(Repo& repo, const std::string& path) {
   auto text = TRY(repo.blob(":" + path, format::k_max_manifest_size));
-  if (!text || !format::looks_like_manifest(
-                   ByteView(reinterpret_cast<const uint8_t*>(text->data()), text->size()))) {
+  if (!text) {
     return std::optional<format::Manifest>();
+  }
+  if (!format::looks_like_manifest(
+          ByteView(reinterpret_cast<const uint8_t*>(text->data()), text->size()))) {
+    // An LFS pointer whose object went through the LFS door: its manifest.
+    auto p = parse_lfs_pointer(*text);
+    return p ? lfs_door_manifest(repo, p->oid) : std::optional<format::Manifest>();
   }
   auto m = format::parse_manifest(*text);
   if (!m) {

@@ -110,12 +110,8 @@ std::string Agent::repo_path_of(const std::string& oid) {
         continue;  // LFS pointers are small
       }
       auto text = m_repo->blob_by_id(b.hex, 1024);
-      if (!text || !*text || (*text)->rfind("version https://git-lfs.github.com/spec/v1", 0) != 0) {
-        continue;
-      }
-      size_t at = (*text)->find("\noid sha256:");
-      if (at != std::string::npos && (*text)->size() >= at + 12 + 64) {
-        m_paths->emplace((*text)->substr(at + 12, 64), b.path);
+      if (auto p = text && *text ? parse_lfs_pointer(**text) : std::nullopt) {
+        m_paths->emplace(p->oid, b.path);
       }
     }
   }

@@ -1,5 +1,6 @@
 #include "git/model_store.h"
 
+#include <charconv>
 #include <set>
 
 #include "format/manifest.h"
@@ -12,7 +13,7 @@ namespace {
 
 Result<std::unique_ptr<ModelStore>> open_with(Repo& repo, bool upstreams_too) {
   auto ms = std::make_unique<ModelStore>();
-  std::string path = repo.config_string("zipllm.storepath").value_or(repo.store_path());
+  std::string path = local_store_root(repo);
   ms->local = TRY(store::LocalStore::open(path));
   std::vector<std::unique_ptr<remote::RemoteStore>> upstreams;
   std::set<std::string> seen{path};
@@ -69,6 +70,45 @@ std::string clean_cache_path(const ModelStore& store, const ObjectId& id) {
 }
 
 }  // namespace
+
+std::string local_store_root(Repo& repo) {
+  return repo.config_string("zipllm.storepath").value_or(repo.store_path());
+}
+
+std::optional<LfsPointer> parse_lfs_pointer(std::string_view text) {
+  // version https://git-lfs.github.com/spec/v1 / oid sha256:<64 hex> / size <n>
+  if (text.size() > 1024 || text.rfind("version https://git-lfs.github.com/spec/v1\n", 0) != 0) {
+    return std::nullopt;
+  }
+  size_t at = text.find("\noid sha256:");
+  size_t sz = text.find("\nsize ");
+  if (at == std::string_view::npos || sz == std::string_view::npos || text.size() < at + 13 + 64) {
+    return std::nullopt;
+  }
+  LfsPointer p;
+  p.oid = std::string(text.substr(at + 12, 64));
+  if (!Sha256::from_hex(p.oid)) {
+    return std::nullopt;
+  }
+  std::string_view digits = text.substr(sz + 6);
+  digits = digits.substr(0, digits.find('\n'));
+  auto r = std::from_chars(digits.data(), digits.data() + digits.size(), p.size);
+  if (r.ec != std::errc() || r.ptr != digits.data() + digits.size()) {
+    return std::nullopt;
+  }
+  return p;
+}
+
+std::optional<format::Manifest> lfs_door_manifest(Repo& repo, const std::string& oid) {
+  if (!Sha256::from_hex(oid)) {
+    return std::nullopt;
+  }
+  auto m = manifest_file(local_store_root(repo) + "/lfs/" + oid);
+  if (m && Sha256::hex(m->sha256) != oid) {
+    return std::nullopt;
+  }
+  return m;
+}
 
 std::optional<format::Manifest> manifest_file(const std::string& path) {
   auto bytes = read_whole_file(path, format::k_max_manifest_size);

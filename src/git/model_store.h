@@ -23,6 +23,19 @@ struct ModelStore {
   static Result<std::unique_ptr<ModelStore>> open_local(Repo& repo);
 };
 
+// Where the repository's local store is (zipllm.storepath, else
+// <common dir>/zipllm).
+std::string local_store_root(Repo& repo);
+
+// The LFS door (git/lfs_agent.h): an LFS pointer's text, and the manifest
+// the door keeps for its object (<store>/lfs/<oid>) if it stored it.
+struct LfsPointer {
+  std::string oid;  // SHA-256, 64 lowercase hex digits
+  uint64_t size = 0;
+};
+std::optional<LfsPointer> parse_lfs_pointer(std::string_view text);
+std::optional<format::Manifest> lfs_door_manifest(Repo& repo, const std::string& oid);
+
 // The manifest in a file of the store (the clean cache, the LFS door's
 // lfs/<oid>, a registered base): nullopt if it cannot be read or parsed.
 std::optional<format::Manifest> manifest_file(const std::string& path);

@@ -300,6 +300,28 @@ int64_t Repo::index_mtime_ns() {
   return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
+Result<std::vector<std::string>> Repo::lfs_paths() {
+  git_index* idx = nullptr;
+  if (git_repository_index(&idx, m_repo) != 0) {
+    return lib_error("cannot read the index");
+  }
+  git_index_read(idx, 0);
+  std::unique_ptr<git_index, decltype(&git_index_free)> owned(idx, git_index_free);
+  std::vector<std::string> out;
+  size_t n = git_index_entrycount(idx);
+  for (size_t i = 0; i < n; ++i) {
+    const git_index_entry* e = git_index_get_byindex(idx, i);
+    if (!e || git_index_entry_stage(e) != 0) {
+      continue;
+    }
+    auto filter = TRY(attribute(e->path, "filter"));
+    if (filter && *filter == "lfs") {
+      out.emplace_back(e->path);
+    }
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> Repo::tracked_paths() {
   std::vector<std::string> out;
   for (auto& e : TRY(tracked_entries())) {

@@ -57,6 +57,8 @@ class Repo {
     uint32_t size = 0;
   };
   Result<std::vector<Entry>> tracked_entries();
+  // Paths in the index whose `filter` attribute is `lfs` (the LFS door's).
+  Result<std::vector<std::string>> lfs_paths();
   // Paths in the index whose blob is a git-zipllm manifest although no
   // attribute gives them filter=zipllm (.gitattributes not committed, or a
   // pattern removed): git shows the manifest text there, and a restored

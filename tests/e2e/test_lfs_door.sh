@@ -63,6 +63,19 @@ t_pull_after_clone() {
     cmp -s ftA2_chain_manpages.bf16.safetensors "$S/ftA2_chain_manpages.bf16.safetensors" &&
     [ -z "$(git status --porcelain)" ] )
 }
+# Issue 11, "see it": status, verify and show understand the LFS door's
+# files (they said "0 tracked files" and "does not start with 'zipllm
+# manifest v1'" before).
+t_door_visible() {
+  cd hf && run git zipllm status &&
+    grep -Eq '^base\.bf16\.safetensors .* LFS$' "$LOG" &&
+    grep -q 'LFS: 6 file(s) stored through git-zipllm' "$LOG" &&
+    run git zipllm status --json && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
+assert sum(f['lfs'] for f in d['files']) == 6, d" "$LOG" &&
+    run git zipllm verify && grep -q ' 6 tracked files, 0 missing' "$LOG" &&
+    run git zipllm show ftA_licenses.bf16.safetensors && grep -q 'model.embed_tokens.weight' "$LOG" &&
+    run git zipllm show HEAD:ftB_changelogs.bf16.safetensors && grep -q 'delta (' "$LOG"
+}
 t_corrupt_remote() {
   # Corrupt one tensor object of ftB in the bucket: its download must fail,
   # and git-lfs must not accept a file for it.
@@ -91,6 +104,7 @@ check_here "git push goes through the agent into the bucket, <= 0.5 x raw" t_pus
 check_here "a second push uploads nothing new" t_push_again_skips
 check_here "fresh clone restores every file byte-identical" t_fresh_clone
 check_here "a clone made with -c keeps the agent: git pull works" t_pull_after_clone
+check_here "status, verify and show see the LFS door's files" t_door_visible
 check_here "corrupt object in the bucket: download fails, file not accepted" t_corrupt_remote
 check_here "wrong endpoint: clear error naming it" t_wrong_endpoint
 # Issue 15: every signed request was right (the verifying front re-signs
