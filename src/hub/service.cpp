@@ -217,9 +217,13 @@ HttpResponse Hub::handle(const HttpRequest& req) {
     return r;
   }
   if (req.method == "GET" && req.path == "/stats") {
+    // Totals for anyone; per repository only those the caller may read
+    // (repository names are not public on a hub with tokens).
+    Caller c = m_grants->identify(req.header("authorization"));
     HttpResponse r;
     r.content_type = "application/json";
-    r.body = stats_json();
+    r.body = stats_json(
+        [&](const std::string& repo) { return m_grants->right(c, repo) >= Right::Read; });
     return r;
   }
   auto r = route(req.path);
@@ -624,7 +628,7 @@ Status Hub::ingest(const std::string& oid, const std::string& file) {
   return {};
 }
 
-std::string Hub::stats_json() {
+std::string Hub::stats_json(const std::function<bool(const std::string&)>& visible) {
   json repos = json::object();
   uint64_t raw = 0;
   std::set<std::string> counted;
@@ -647,7 +651,9 @@ std::string Hub::stats_json() {
         }
       }
       std::string repo = org.substr(org.rfind('/') + 1) + "/" + name.substr(name.rfind('/') + 1);
-      repos[repo] = {{"objects", n}, {"raw_bytes", bytes}};
+      if (!visible || visible(repo)) {
+        repos[repo] = {{"objects", n}, {"raw_bytes", bytes}};
+      }
     }
   }
   uint64_t stored = 0;

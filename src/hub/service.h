@@ -120,7 +120,8 @@ class Hub {
   // Until every accepted upload is stored (tests, benchmarks).
   void wait_idle();
 
-  std::string stats_json();
+  // Totals, and per repository those `visible` accepts (all if empty).
+  std::string stats_json(const std::function<bool(const std::string&)>& visible = {});
   const std::string& store_root() const { return m_root; }
 
  private:

@@ -100,6 +100,9 @@ t_tokens() {
     -d "{\"operation\":\"download\",\"objects\":[{\"oid\":\"$oid\",\"size\":1}]}" \
     "$HUB/org/model.git/info/lfs/objects/batch")
   expect_eq "$code" 401 "an unknown token"
+  # /stats names only the repositories the caller may read.
+  expect_eq "$(curl -s "$HUB/stats" | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)["repos"]))')" "[]"
+  expect_eq "$(curl -s -u u:rtok "$HUB/stats" | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)["repos"]))')" "['org/model']"
   # An action token is for one object of one repository, and only as this
   # hub signed it.
   export HOME=$PWD/plain
