@@ -50,7 +50,8 @@ OUT=$(awk '$2 == "GET" {for (i = 1; i <= NF; i++) if ($i ~ /^out=/) s += substr(
 cpu() { grep -m1 "^$1" /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'; }
 echo "CPU: $(cpu 'model name') (family $(cpu 'cpu family'), model $(cpu 'model\s')), $(nproc) cores"
 awk -v raw="$RAW" -v stored="$STORED" -v in_="$IN" -v out="$OUT" \
-  -v push="$(echo "$t1 - $t0" | bc)" -v store="$(echo "$t2 - $t1" | bc)" -v clone="$(echo "$t4 - $t3" | bc)" 'BEGIN {
+  -v t0="$t0" -v t1="$t1" -v t2="$t2" -v t3="$t3" -v t4="$t4" 'BEGIN {
+  push = t1 - t0; store = t2 - t1; clone = t4 - t3
   printf "files: %d MB raw (a %s MiB generated pair, the stories family%s)\n", raw / 1e6, "'"$SIZE"'", "'"$( [ -d "$DATA/esrgan-thick-x4" ] && echo ', esrgan base + fine-tune')"'"
   printf "%-34s %12s %10s\n", "", "bytes", "x raw"
   printf "%-34s %12d %10.3f\n", "git-lfs storage (every file whole)", raw, 1
