@@ -70,8 +70,9 @@ t_door_visible() {
   cd hf && run git zipllm status &&
     grep -Eq '^base\.bf16\.safetensors .* LFS$' "$LOG" &&
     grep -q 'LFS: 6 file(s) stored through git-zipllm' "$LOG" &&
-    run git zipllm status --json && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
-assert sum(f['lfs'] for f in d['files']) == 6, d" "$LOG" &&
+    git zipllm status --json >"$SCRATCH/status.json" 2>"$LOG" &&
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
+assert sum(f['lfs'] for f in d['files']) == 6, d" "$SCRATCH/status.json" &&
     run git zipllm verify && grep -q ' 6 tracked files, 0 missing' "$LOG" &&
     run git zipllm show ftA_licenses.bf16.safetensors && grep -q 'model.embed_tokens.weight' "$LOG" &&
     run git zipllm show HEAD:ftB_changelogs.bf16.safetensors && grep -q 'delta (' "$LOG"
