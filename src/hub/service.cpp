@@ -75,7 +75,8 @@ Result<std::string> load_secret(const std::string& dir) {
 
 bool no_space(const Error& e) {
   return e.message.find("No space left") != std::string::npos ||
-         e.message.find("Disk quota") != std::string::npos;
+         e.message.find("Disk quota") != std::string::npos ||
+         e.message.find("File too large") != std::string::npos;
 }
 
 }  // namespace

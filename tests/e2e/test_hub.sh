@@ -6,11 +6,11 @@
 S=$DATA/stories260K
 FTS="ftA_licenses ftB_changelogs ftC_copyright_lr1e-5"
 
-# start_hub [ARGS...] : serves $PWD/hubstore on a free port ($HUB)
+# start_hub [ARGS...] : serves ${HUB_STORE:-$PWD/hubstore} on a free port ($HUB)
 start_hub() {
   rm -f hub.port
-  "$BIN" serve --store "$PWD/hubstore" --listen 127.0.0.1:0 --port-file "$PWD/hub.port" "$@" \
-    2>>"$PWD/hub.log" &
+  "$BIN" serve --store "${HUB_STORE:-$PWD/hubstore}" --listen 127.0.0.1:0 \
+    --port-file "$PWD/hub.port" "$@" 2>>"$PWD/hub.log" &
   HUB_PID=$!
   SERVER_PIDS+=("$HUB_PID")
   for _ in $(seq 100); do [ -s hub.port ] && break; sleep 0.05; done
@@ -255,10 +255,43 @@ t_sigterm() {
   expect_eq "$(stat_of "['objects']")" 0
 }
 
+# A full disk: 507, nothing kept, the hub keeps serving.
+t_disk_full() {
+  mkdir -p small
+  if mount -t tmpfs -o size=8m tmpfs "$PWD/small" 2>/dev/null; then
+    HUB_STORE=$PWD/small/hubstore
+  else  # not root: a file size limit on the hub instead
+    HUB_PREFIX=(bash -c 'trap "" XFSZ; ulimit -f 8192; exec "$0" "$@"')
+  fi
+  if [ -n "${HUB_STORE:-}" ]; then start_hub --allow-anonymous-push; else
+    rm -f hub.port
+    "${HUB_PREFIX[@]}" "$BIN" serve --store "$PWD/hubstore" --listen 127.0.0.1:0 \
+      --port-file "$PWD/hub.port" --allow-anonymous-push 2>>"$PWD/hub.log" &
+    HUB_PID=$!
+    SERVER_PIDS+=("$HUB_PID")
+    for _ in $(seq 100); do [ -s hub.port ] && break; sleep 0.05; done
+    HUB=http://127.0.0.1:$(cat hub.port)
+  fi
+  head -c $((12 << 20)) /dev/urandom >big.bin
+  oid=$(sha256sum <big.bin | cut -c1-64)
+  b=$(batch org/m upload "$oid" $((12 << 20)))
+  href=$(action "$b" upload href) auth=$(action "$b" upload auth)
+  code=$(curl -s -o out -w '%{http_code}' -X PUT -H "Authorization: $auth" --data-binary @big.bin "$href")
+  expect_eq "$code" 507 "an upload onto a full disk ($(cat out))"
+  expect_eq "$(stat_of "['objects']")" 0
+  expect_eq "$(stat_of "['pending']")" 0
+  expect_eq "$(ls "${HUB_STORE:-hubstore}/tmp")" "" "temp files left"
+  expect_eq "$(curl -s "$HUB/healthz")" ok
+  kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null || true
+  SERVER_PIDS=()
+  umount "$PWD/small" 2>/dev/null || true
+}
+
 test_case "a plain git-lfs client pushes and clones byte-exact; half the raw bytes stored" t_plain_push_and_clone
 test_case "8 clients pushing and 8 cloning at once: byte-exact, only 429s retried" t_load
 test_case "tokens: 401 without, 403 for a reader pushing or another repo" t_tokens
 test_case "wrong bytes 422 and nothing stored; forged token; Range 206; errors" t_wrong_bytes_refused
 test_case "SIGTERM mid-upload: stops, publishes nothing partial" t_sigterm
+test_case "a full disk: 507, nothing kept, still serving" t_disk_full
 test_case "hub killed -9 mid-upload: nothing partial, the push retried succeeds" t_killed_mid_upload
 finish
