@@ -116,12 +116,13 @@ Status status(bool as_json) {
   auto repo = TRY(git::Repo::open());
   auto store = TRY(git::ModelStore::open(repo));
   auto paths = TRY(repo.tracked_paths());
-  // The LFS door's files: LFS pointers whose objects git-zipllm stored.
-  std::set<std::string> lfs;
+  // The LFS door's files: LFS pointers whose objects git-zipllm stored
+  // (their manifests, read once).
+  std::map<std::string, format::Manifest> lfs;
   size_t lfs_whole = 0;
   for (auto& p : TRY(repo.lfs_paths())) {
     if (auto m = git::stored_manifest(repo, p); m && *m) {
-      lfs.insert(p);
+      lfs.emplace(p, std::move(**m));
       paths.push_back(std::move(p));
     } else {
       ++lfs_whole;
@@ -136,7 +137,9 @@ Status status(bool as_json) {
   std::set<ObjectId> counted;
   size_t placeholders = 0;
   for (const auto& p : paths) {
-    auto m = TRY(git::stored_manifest(repo, p));
+    auto door = lfs.find(p);
+    auto m = door != lfs.end() ? std::make_optional(std::move(door->second))
+                               : TRY(git::stored_manifest(repo, p));
     if (!m) {
       if (as_json) {
         files.push_back({{"path", p}, {"manifest", false}});

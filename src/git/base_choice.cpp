@@ -217,24 +217,16 @@ std::vector<ops::CandidateModel> BaseChooser::remote_like(const format::Header& 
     if (!it->second) {
       continue;
     }
-    std::map<std::string, size_t> hits;
+    std::vector<std::vector<std::string>> per_key;
     for (const auto& key : keys) {
       auto names = up->list(ops::index_prefix(key));
       if (!names) {
         it->second = false;
         break;
       }
-      for (const auto& n : *names) {
-        ++hits[n];
-      }
+      per_key.push_back(std::move(*names));
     }
-    std::vector<std::pair<size_t, std::string>> order;
-    for (const auto& [hex, n] : hits) {
-      order.emplace_back(n, hex);
-    }
-    std::stable_sort(order.begin(), order.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (const auto& [n, hex] : order) {
+    for (const auto& hex : ops::most_shared(per_key)) {
       auto sha = Sha256::from_hex(hex);
       if (out.size() >= k_max_remote || !it->second) {
         break;

@@ -202,7 +202,7 @@ Result<std::optional<std::string>> Repo::blob(const std::string& spec, uint64_t 
   return std::optional<std::string>(std::string(data, data + size));
 }
 
-Result<std::vector<Repo::Entry>> Repo::tracked_entries() {
+Result<std::vector<Repo::Entry>> Repo::entries_with_filter(const std::string& name) {
   git_index* idx = nullptr;
   if (git_repository_index(&idx, m_repo) != 0) {
     return lib_error("cannot read the index");
@@ -217,7 +217,7 @@ Result<std::vector<Repo::Entry>> Repo::tracked_entries() {
       continue;
     }
     auto filter = TRY(attribute(e->path, "filter"));
-    if (filter && *filter == "zipllm") {
+    if (filter && *filter == name) {
       Entry en;
       en.path = e->path;
       en.mode = e->mode;
@@ -229,6 +229,10 @@ Result<std::vector<Repo::Entry>> Repo::tracked_entries() {
     }
   }
   return out;
+}
+
+Result<std::vector<Repo::Entry>> Repo::tracked_entries() {
+  return entries_with_filter("zipllm");
 }
 
 Result<std::vector<std::string>> Repo::unfiltered_manifests() {
@@ -300,34 +304,24 @@ int64_t Repo::index_mtime_ns() {
   return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
-Result<std::vector<std::string>> Repo::lfs_paths() {
-  git_index* idx = nullptr;
-  if (git_repository_index(&idx, m_repo) != 0) {
-    return lib_error("cannot read the index");
-  }
-  git_index_read(idx, 0);
-  std::unique_ptr<git_index, decltype(&git_index_free)> owned(idx, git_index_free);
+namespace {
+
+std::vector<std::string> paths_of(std::vector<Repo::Entry> entries) {
   std::vector<std::string> out;
-  size_t n = git_index_entrycount(idx);
-  for (size_t i = 0; i < n; ++i) {
-    const git_index_entry* e = git_index_get_byindex(idx, i);
-    if (!e || git_index_entry_stage(e) != 0) {
-      continue;
-    }
-    auto filter = TRY(attribute(e->path, "filter"));
-    if (filter && *filter == "lfs") {
-      out.emplace_back(e->path);
-    }
+  for (auto& e : entries) {
+    out.push_back(std::move(e.path));
   }
   return out;
 }
 
+}  // namespace
+
+Result<std::vector<std::string>> Repo::lfs_paths() {
+  return paths_of(TRY(entries_with_filter("lfs")));
+}
+
 Result<std::vector<std::string>> Repo::tracked_paths() {
-  std::vector<std::string> out;
-  for (auto& e : TRY(tracked_entries())) {
-    out.push_back(std::move(e.path));
-  }
-  return out;
+  return paths_of(TRY(tracked_entries()));
 }
 
 std::optional<std::string> Repo::local_path_of(const std::string& given) {

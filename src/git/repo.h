@@ -59,6 +59,8 @@ class Repo {
   Result<std::vector<Entry>> tracked_entries();
   // Paths in the index whose `filter` attribute is `lfs` (the LFS door's).
   Result<std::vector<std::string>> lfs_paths();
+  // Index entries (stage 0) whose `filter` attribute is `name`.
+  Result<std::vector<Entry>> entries_with_filter(const std::string& name);
   // Paths in the index whose blob is a git-zipllm manifest although no
   // attribute gives them filter=zipllm (.gitattributes not committed, or a
   // pattern removed): git shows the manifest text there, and a restored

@@ -34,9 +34,7 @@ int64_t now_seconds() {
 }
 
 bool valid_oid(const std::string& oid) {
-  return oid.size() == 64 && std::all_of(oid.begin(), oid.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+  return Sha256::from_hex(oid).has_value();
 }
 
 HttpResponse message(int status, const std::string& text) {

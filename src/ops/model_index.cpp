@@ -38,12 +38,6 @@ std::vector<std::string> keys_of(std::vector<const format::TensorInfo*> tensors)
   return out;
 }
 
-bool is_sha_hex(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 }  // namespace
 
 std::string signature_key(const format::TensorInfo& t) {
@@ -106,26 +100,39 @@ bool ModelIndex::has(const std::array<uint8_t, 32>& sha256) const {
   return is_plain_file(m_root + "/" + model_key(sha256));
 }
 
-std::vector<format::Manifest> ModelIndex::lookup(std::span<const std::string> keys,
-                                                 size_t max) const {
+std::vector<std::string> most_shared(const std::vector<std::vector<std::string>>& per_key) {
   std::map<std::string, size_t> hits;  // model -> keys it shares
-  for (const auto& key : keys) {
-    for (const auto& entry : list_dir(m_root + "/" + index_prefix(key))) {
-      std::string name = entry.substr(entry.rfind('/') + 1);
-      if (is_sha_hex(name)) {
+  for (const auto& names : per_key) {
+    for (const auto& name : names) {
+      if (Sha256::from_hex(name)) {
         ++hits[name];
       }
     }
   }
-  // The models sharing the most keys first.
   std::vector<std::pair<size_t, std::string>> order;
   for (auto& [hex, n] : hits) {
     order.emplace_back(n, hex);
   }
   std::stable_sort(order.begin(), order.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> out;
+  for (auto& [n, hex] : order) {
+    out.push_back(std::move(hex));
+  }
+  return out;
+}
+
+std::vector<format::Manifest> ModelIndex::lookup(std::span<const std::string> keys,
+                                                 size_t max) const {
+  std::vector<std::vector<std::string>> per_key;
+  for (const auto& key : keys) {
+    auto& names = per_key.emplace_back();
+    for (const auto& entry : list_dir(m_root + "/" + index_prefix(key))) {
+      names.push_back(entry.substr(entry.rfind('/') + 1));
+    }
+  }
   std::vector<format::Manifest> out;
-  for (const auto& [n, hex] : order) {
+  for (const auto& hex : most_shared(per_key)) {
     if (out.size() == max) {
       break;
     }

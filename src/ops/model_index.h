@@ -37,6 +37,12 @@ std::vector<std::string> signature_keys(const format::Manifest& m);
 std::string model_key(const std::array<uint8_t, 32>& sha256);  // "models/<hex>"
 std::string index_prefix(const std::string& key);              // "index/sig/<key>/"
 
+// The models (SHA-256 hex names) listed under a file's keys, those listed
+// under the most keys first; `per_key` holds the names found under each
+// key (a local directory or a remote store's listing). Other names are
+// ignored.
+std::vector<std::string> most_shared(const std::vector<std::vector<std::string>>& per_key);
+
 class ModelIndex {
  public:
   explicit ModelIndex(std::string store_root) : m_root(std::move(store_root)) {}

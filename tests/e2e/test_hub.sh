@@ -133,12 +133,24 @@ action() {
 print(a['href'] if '$3' == 'href' else a['header']['Authorization'])" <<<"$1"
 }
 
+# upload_action REPO FILE : the batch's upload action for FILE ($oid, $href, $auth)
+upload_action() {
+  oid=$(sha256sum <"$2" | cut -c1-64)
+  local b
+  b=$(batch "$1" upload "$oid" "$(stat -c %s "$2")")
+  href=$(action "$b" upload href) auth=$(action "$b" upload auth)
+}
+# slow_upload REPO FILE : that upload at 50 KB/s, in the background ($CURL_PID)
+slow_upload() {
+  upload_action "$1" "$2"
+  curl -s -o /dev/null --limit-rate 50k -X PUT -H "Authorization: $auth" --data-binary @"$2" "$href" &
+  CURL_PID=$!
+}
+
 t_wrong_bytes_refused() {
   start_hub --allow-anonymous-push
-  f=$S/ftA_licenses.bf16.safetensors oid=$(sha256sum <"$S/ftA_licenses.bf16.safetensors" | cut -c1-64)
-  size=$(stat -c %s "$f")
-  b=$(batch org/m upload "$oid" "$size")
-  href=$(action "$b" upload href) auth=$(action "$b" upload auth)
+  f=$S/ftA_licenses.bf16.safetensors size=$(stat -c %s "$S/ftA_licenses.bf16.safetensors")
+  upload_action org/m "$f"
   # Other bytes of the right size: 422, nothing stored.
   cp "$f" other && printf 'X' | dd of=other bs=1 seek=5000 conv=notrunc 2>/dev/null
   code=$(curl -s -o out -w '%{http_code}' -X PUT -H "Authorization: $auth" --data-binary @other "$href")
@@ -172,11 +184,7 @@ t_wrong_bytes_refused() {
 t_killed_mid_upload() {
   plain_home "$PWD/plain" && export HOME=$PWD/plain
   start_hub --allow-anonymous-push
-  f=$S/base.bf16.safetensors oid=$(sha256sum <"$S/base.bf16.safetensors" | cut -c1-64)
-  b=$(batch org/model upload "$oid" "$(stat -c %s "$f")")
-  href=$(action "$b" upload href) auth=$(action "$b" upload auth)
-  curl -s -o /dev/null --limit-rate 50k -X PUT -H "Authorization: $auth" --data-binary @"$f" "$href" &
-  CURL_PID=$!
+  slow_upload org/model "$S/base.bf16.safetensors"
   sleep 1
   kill -9 "$HUB_PID" || true
   wait "$CURL_PID" "$HUB_PID" 2>/dev/null || true
@@ -237,11 +245,7 @@ t_load() {
 # published, and a restarted hub serves.
 t_sigterm() {
   start_hub --allow-anonymous-push
-  f=$S/base.bf16.safetensors oid=$(sha256sum <"$S/base.bf16.safetensors" | cut -c1-64)
-  b=$(batch org/model upload "$oid" "$(stat -c %s "$f")")
-  href=$(action "$b" upload href) auth=$(action "$b" upload auth)
-  curl -s -o /dev/null --limit-rate 50k -X PUT -H "Authorization: $auth" --data-binary @"$f" "$href" &
-  CURL_PID=$!
+  slow_upload org/model "$S/base.bf16.safetensors"
   sleep 1
   kill -TERM "$HUB_PID"
   for _ in $(seq 100); do kill -0 "$HUB_PID" 2>/dev/null || break; sleep 0.1; done
@@ -273,9 +277,7 @@ t_disk_full() {
     HUB=http://127.0.0.1:$(cat hub.port)
   fi
   head -c $((12 << 20)) /dev/urandom >big.bin
-  oid=$(sha256sum <big.bin | cut -c1-64)
-  b=$(batch org/m upload "$oid" $((12 << 20)))
-  href=$(action "$b" upload href) auth=$(action "$b" upload auth)
+  upload_action org/m big.bin
   code=$(curl -s -o out -w '%{http_code}' -X PUT -H "Authorization: $auth" --data-binary @big.bin "$href")
   expect_eq "$code" 507 "an upload onto a full disk ($(cat out))"
   expect_eq "$(stat_of "['objects']")" 0
