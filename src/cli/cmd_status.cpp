@@ -75,12 +75,12 @@ Result<StoreTotals> store_totals(git::Repo& repo, git::ModelStore& store) {
   }
   std::vector<ObjectId> missing;
   auto head_ids =
-      TRY(remote::object_closure(*store.local, git::distinct_object_ids(head), &missing));
+      TRY(store::object_closure(*store.local, git::distinct_object_ids(head), &missing));
   t.head_missing = missing.size();
   std::set<ObjectId> in_head(head_ids.begin(), head_ids.end());
   missing.clear();
   auto all = TRY(git::reachable_manifests(repo, store));
-  auto needed = TRY(remote::object_closure(*store.local, git::distinct_object_ids(all), &missing));
+  auto needed = TRY(store::object_closure(*store.local, git::distinct_object_ids(all), &missing));
   std::set<ObjectId> in_history(needed.begin(), needed.end());
   for (const auto& [id, n] : size_of) {
     StoreTotals::Part& part = in_head.count(id)      ? t.head

@@ -70,7 +70,7 @@ Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOption
   auto manifests = TRY(reachable_manifests(repo, store));
   rep.manifests = manifests.size();
   std::vector<ObjectId> missing;
-  auto closure = remote::object_closure(*store.local, distinct_object_ids(manifests), &missing);
+  auto closure = store::object_closure(*store.local, distinct_object_ids(manifests), &missing);
   if (!closure) {
     return std::move(closure).error().context(
         "not pruning: an object that is needed cannot be read, so the delta bases it needs are "
@@ -154,7 +154,7 @@ Result<RemotePruneReport> prune_remote(Repo& repo, ModelStore& store,
   rep.manifests = manifests.size();
   std::vector<ObjectId> missing;
   auto closure =
-      TRY_CTX(remote::object_closure(*store.local, distinct_object_ids(manifests), &missing),
+      TRY_CTX(store::object_closure(*store.local, distinct_object_ids(manifests), &missing),
               "not pruning " + rep.url);
   if (!missing.empty()) {
     return make_error(Errc::NotFound,

@@ -129,7 +129,7 @@ Result<std::vector<TreeManifest>> manifests_in_trees(Repo& repo,
 
 Result<std::vector<ObjectId>> needed_objects(const ModelStore& store,
                                              const std::vector<format::Manifest>& manifests) {
-  return remote::object_closure(*store.local, distinct_object_ids(manifests));
+  return store::object_closure(*store.local, distinct_object_ids(manifests));
 }
 
 Result<remote::TransferStats> upload_manifests(ModelStore& store, remote::RemoteStore& remote,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "remote/remote_store.h"
+#include "store/closure.h"
 #include "store/local_store.h"
 
 namespace zipllm::remote {
@@ -38,14 +39,6 @@ Status ping_remote(RemoteStore& remote);
 
 // Runs `op`, retrying it while it fails with Errc::Unavailable.
 Status with_retry(const TransferOptions& opts, const std::function<Status()>& op);
-
-// Every object reachable from `roots` through delta bases, each once, bases
-// after the objects that need them. All must be in `source`; a missing one
-// is a NotFound error naming it and what needed it, unless `missing` is
-// given: then it collects them (their bases, unknowable, are not followed).
-Result<std::vector<ObjectId>> object_closure(const store::ObjectSource& source,
-                                             const std::vector<ObjectId>& roots,
-                                             std::vector<ObjectId>* missing = nullptr);
 
 // Uploads the objects of `ids` that `remote` lacks.
 Result<TransferStats> upload_objects(const store::ObjectSource& source, RemoteStore& remote,

@@ -450,6 +450,24 @@ Result<AtomicFile> LocalStore::create_loose(const ObjectId& id, bool foreign) {
   return AtomicFile::create(path, foreign ? k_foreign_mode : k_own_mode);
 }
 
+Status LocalStore::adopt_loose(const ObjectId& id, const std::string& file, bool foreign) {
+  if (contains(id)) {
+    ::unlink(file.c_str());
+    return {};
+  }
+  std::string path = path_of(id);
+  TRY_STATUS(real_dir(m_root + "/objects"));
+  TRY_STATUS(real_dir(path.substr(0, path.rfind('/'))));
+  if (::chmod(file.c_str(), foreign ? k_foreign_mode : k_own_mode) != 0) {
+    return os_error("cannot chmod", file, errno);
+  }
+  if (::rename(file.c_str(), path.c_str()) != 0) {
+    return os_error("cannot move " + file + " to", path, errno);
+  }
+  fsync_dir_of(path);
+  return {};
+}
+
 Status LocalStore::finish() {
   std::unique_ptr<PackWriter> batch;
   {

@@ -64,6 +64,10 @@ class LocalStore : public ObjectSource, public ObjectSink {
   // A loose object file to fill by hand (downloads): commit(true) publishes
   // it. `foreign`: it comes from another store (see ObjectLocation).
   Result<AtomicFile> create_loose(const ObjectId& id, bool foreign = false);
+  // Moves `file` (a whole encoded object, durable, on this store's
+  // filesystem) into place as the loose object `id`, foreign or own. An
+  // object already present keeps its copy and `file` is removed.
+  Status adopt_loose(const ObjectId& id, const std::string& file, bool foreign);
   // The file mode of loose objects of each kind.
   static constexpr unsigned k_own_mode = 0444;
   static constexpr unsigned k_foreign_mode = 01444;

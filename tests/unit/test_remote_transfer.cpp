@@ -88,11 +88,11 @@ TEST_CASE("object closure: delta bases after the objects that need them; a missi
   auto mf = ops::ingest_file(dir.path("fine.safetensors"), &bm, r, **store, pool, {}, nullptr);
   REQUIRE(mf);
   const ObjectId fine_t = mf->tensors[0].id, base_t = mb->tensors[0].id;
-  auto ids = remote::object_closure(**store, {fine_t});
+  auto ids = store::object_closure(**store, {fine_t});
   REQUIRE(ids);
   CHECK(*ids == std::vector<ObjectId>{fine_t, base_t});
   REQUIRE(::unlink((*store)->path_of(base_t).c_str()) == 0);
-  auto missing = remote::object_closure(**store, {fine_t});
+  auto missing = store::object_closure(**store, {fine_t});
   REQUIRE_FALSE(missing);
   CHECK(missing.error().code == Errc::NotFound);
   CHECK(missing.error().message.find(base_t.hex()) != std::string::npos);
