@@ -16,6 +16,7 @@
 #include "ops/ingest.h"
 #include "ops/model_index.h"
 #include "ops/restore.h"
+#include "remote/hub_object.h"
 #include "util/env.h"
 #include "util/redact.h"
 
@@ -58,8 +59,18 @@ class Agent {
     send({{"event", "progress"}, {"oid", oid}, {"bytesSoFar", so_far}, {"bytesSinceLast", since}});
   }
   Status init(const LfsMessage& msg);
+  // The standalone door's remote store, opened on first use (a hub's
+  // actions need none).
+  Status open_remote();
   Status upload(const std::string& oid, uint64_t size, const std::string& path);
   Result<std::string> download(const std::string& oid, uint64_t size);
+  // Through a git-zipllm hub's zipllm adapter (the batch action's href).
+  Status hub_upload(const LfsMessage& msg);
+  Result<std::string> hub_download(const LfsMessage& msg);
+  // `got` holds the whole file as stored: checked against the oid, then
+  // renamed to `out` for git-lfs.
+  Status accept_whole(TempFile& got, const std::string& oid, uint64_t size, const std::string& from,
+                      const std::string& out);
   // Records the manifest of an LFS object whose objects this store holds.
   void keep_manifest(const std::string& oid, const std::string& text);
   Result<format::Manifest> ingest(const std::string& oid, const std::string& path, uint64_t size);
@@ -72,6 +83,9 @@ class Agent {
   std::optional<BaseChooser> m_chooser;  // remembers what this agent stored
   remote::RemoteStore* m_remote = nullptr;
   std::string m_operation;
+  std::string m_remote_name;
+  std::optional<Status> m_remote_status;  // once open_remote() ran
+  std::unique_ptr<remote::RemoteStore> m_remote_owned;
   std::optional<std::map<std::string, std::string>> m_paths;  // LFS oid -> repository path
   std::mutex m_progress;
   uint64_t m_reported = 0;
@@ -80,23 +94,34 @@ class Agent {
 
 Status Agent::init(const LfsMessage& msg) {
   m_operation = msg.operation;
-  std::string remote_name = msg.remote;
+  m_remote_name = msg.remote;
   m_repo.emplace(TRY(Repo::open()));
   m_store = TRY(ModelStore::open_local(*m_repo));
-  Settings settings = Settings::load(*m_repo);
-  RemoteTarget t;
-  auto remote = TRY(open_remote_store(*m_repo, settings, remote_name, &t));
-  TRY_STATUS(remote::ping_remote(*remote));
-  m_remote = remote.get();
-  // Objects missing locally come from the remote while restoring.
-  std::vector<std::unique_ptr<remote::RemoteStore>> ups;
-  ups.push_back(std::move(remote));
-  store::LocalStore& local = *m_store->local;
-  m_store->source = std::make_unique<remote::FetchThroughSource>(local, std::move(ups));
-  m_store->resolver = store::Resolver();
-  m_store->resolver.add_source(m_store->source.get());
-  trace("init " + m_operation + " remote=" + remote_name + " store=" + t.url + " (" + t.how + ")");
+  trace("init " + m_operation + " remote=" + m_remote_name);
   return {};
+}
+
+Status Agent::open_remote() {
+  if (m_remote_status) {
+    return *m_remote_status;
+  }
+  m_remote_status = [&]() -> Status {
+    Settings settings = Settings::load(*m_repo);
+    RemoteTarget t;
+    auto remote = TRY(open_remote_store(*m_repo, settings, m_remote_name, &t));
+    TRY_STATUS(remote::ping_remote(*remote));
+    m_remote = remote.get();
+    // Objects missing locally come from the remote while restoring.
+    std::vector<std::unique_ptr<remote::RemoteStore>> ups;
+    ups.push_back(std::move(remote));
+    store::LocalStore& local = *m_store->local;
+    m_store->source = std::make_unique<remote::FetchThroughSource>(local, std::move(ups));
+    m_store->resolver = store::Resolver();
+    m_store->resolver.add_source(m_store->source.get());
+    trace("remote " + m_remote_name + " store=" + t.url + " (" + t.how + ")");
+    return {};
+  }();
+  return *m_remote_status;
 }
 
 // The repository path whose LFS pointer in HEAD names `oid`, for
@@ -246,21 +271,9 @@ Result<std::string> Agent::download(const std::string& oid, uint64_t size) {
   TRY_STATUS(read_exact_at(got.fd(), 0, head, got.path()));
   std::string out = tmp_dir + "/zipllm-" + oid;
   if (!format::looks_like_manifest(head)) {
-    // Stored as is: check it before git-lfs sees it (it re-hashes too).
-    Sha256 sha;
-    std::vector<uint8_t> buf(1 << 20);
-    for (uint64_t off = 0; off < have; off += buf.size()) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), have - off));
-      TRY_STATUS(read_exact_at(got.fd(), off, std::span<uint8_t>(buf.data(), n), got.path()));
-      sha.update(std::span<const uint8_t>(buf.data(), n));
-    }
-    if (Sha256::hex(sha.finish()) != oid || have != size) {
-      return make_error(Errc::Corrupt, "object " + oid + " from " + m_remote->url() +
-                                           " does not match its oid (corrupt in the remote store)");
-    }
-    if (::rename(got.path().c_str(), out.c_str()) != 0) {
-      return os_error("cannot rename to", out, errno);
-    }
+    // Stored as is.
+    TRY_STATUS(
+        accept_whole(got, oid, size, m_remote->url() + " (corrupt in the remote store)", out));
     return out;
   }
   auto text = TRY(read_whole_file(got.path(), format::k_max_manifest_size));
@@ -288,6 +301,97 @@ Result<std::string> Agent::download(const std::string& oid, uint64_t size) {
   // files pushed later can be coded against it (git-lfs keeps the file in
   // .git/lfs/objects, where the base finder reads it).
   keep_manifest(oid, std::string(text.begin(), text.end()));
+  return out;
+}
+
+Status Agent::accept_whole(TempFile& got, const std::string& oid, uint64_t size,
+                           const std::string& from, const std::string& out) {
+  // Checked before git-lfs sees it (it re-hashes too).
+  uint64_t have = TRY(file_size(got.fd(), got.path()));
+  Sha256 sha;
+  std::vector<uint8_t> buf(1 << 20);
+  for (uint64_t off = 0; off < have; off += buf.size()) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), have - off));
+    TRY_STATUS(read_exact_at(got.fd(), off, std::span<uint8_t>(buf.data(), n), got.path()));
+    sha.update(std::span<const uint8_t>(buf.data(), n));
+  }
+  if (Sha256::hex(sha.finish()) != oid || have != size) {
+    return make_error(Errc::Corrupt, "object " + oid + " from " + from + " does not match its oid");
+  }
+  if (::rename(got.path().c_str(), out.c_str()) != 0) {
+    return os_error("cannot rename to", out, errno);
+  }
+  return {};
+}
+
+Status Agent::hub_upload(const LfsMessage& msg) {
+  remote::HubObject hub(*msg.href, msg.headers);
+  auto opts = remote::default_transfer_options("");
+  opts.jobs = std::min(opts.jobs, 4);  // the hub bounds uploads in flight
+  auto m = TRY(ingest(msg.oid, msg.path, msg.size));
+  // Only what the hub lacks, then the manifest, which the hub accepts once
+  // the objects rebuild the file.
+  auto ids = TRY(needed_objects(*m_store, {m}));
+  std::vector<ObjectId> want;
+  TRY_STATUS(remote::with_retry(opts, [&]() -> Status {
+    want = TRY(hub.missing(ids));
+    return {};
+  }));
+  auto st = TRY(remote::upload_objects(*m_store->local, hub, want, opts));
+  trace("upload " + msg.oid + " to the hub: " + std::to_string(st.objects) + " of " +
+        std::to_string(ids.size()) + " object(s) sent (" + std::to_string(st.bytes) + " bytes)");
+  std::string text = format::serialize_manifest(m);
+  TRY_STATUS(remote::with_retry(opts, [&] { return hub.commit(text); }));
+  progress(msg.oid, msg.size, true);
+  return {};
+}
+
+Result<std::string> Agent::hub_download(const LfsMessage& msg) {
+  const std::string& oid = msg.oid;
+  remote::HubObject hub(*msg.href, msg.headers);
+  auto opts = remote::default_transfer_options("");
+  std::string tmp_dir = m_repo->common_dir() + "/lfs/tmp";
+  TRY_STATUS(make_dirs(tmp_dir));
+  std::string out = tmp_dir + "/zipllm-" + oid;
+  std::optional<std::string> text;
+  TRY_STATUS(remote::with_retry(opts, [&]() -> Status {
+    text = TRY(hub.manifest());
+    return {};
+  }));
+  if (!text) {
+    // The hub holds it as uploaded (not stored yet): the whole file.
+    TempFile got = TRY(TempFile::create(tmp_dir, "zipllm-" + oid.substr(0, 16) + "-"));
+    TRY_STATUS(remote::with_retry(opts, [&]() -> Status {
+      if (::ftruncate(got.fd(), 0) != 0 || ::lseek(got.fd(), 0, SEEK_SET) != 0) {
+        return os_error("cannot truncate", got.path(), errno);
+      }
+      return hub.get_whole(got.fd(), got.path(), [&](uint64_t) {});
+    }));
+    TRY_STATUS(accept_whole(got, oid, msg.size, hub.url(), out));
+    trace("download " + oid + " from the hub: the whole file");
+    return out;
+  }
+  auto m = format::parse_manifest(*text);
+  if (!m) {
+    return std::move(m).error().context("manifest of " + oid + " from " + hub.url());
+  }
+  if (Sha256::hex(m->sha256) != oid || m->size != msg.size) {
+    return make_error(Errc::Corrupt, "the hub's manifest for " + oid + " describes another file (" +
+                                         hub.url() + ")");
+  }
+  progress(oid, 1, true);
+  // Only the objects this store lacks (a base model already here costs
+  // nothing), verified as they arrive; then restored here.
+  auto st = TRY(remote::download_closure(hub, *m_store->local, format::object_ids(*m), opts));
+  trace("download " + oid + " from the hub: " + std::to_string(st.objects) + " object(s), " +
+        std::to_string(st.bytes) + " bytes; " + std::to_string(st.present) + " already here");
+  ops::RestoreOptions ro;
+  ro.on_progress = [&](uint64_t done) {
+    std::lock_guard lock(m_progress);
+    progress(oid, done);
+  };
+  TRY_STATUS(ops::restore_file(*m, m_store->resolver, out, m_pool, ro));
+  keep_manifest(oid, *text);
   return out;
 }
 
@@ -334,8 +438,20 @@ int Agent::run() {
     m_last_report = {};
     json done = {{"event", "complete"}, {"oid", msg.oid}};
     Status s;
-    if (!m_remote) {
+    if (!m_store) {
       s = make_error(Errc::InvalidArgument, "transfer before a successful init");
+    } else if (msg.href) {
+      // A batch action: git-lfs negotiated the zipllm adapter with a hub.
+      if (msg.event == LfsMessage::Event::Upload) {
+        progress(msg.oid, 0, true);
+        s = hub_upload(msg);
+      } else if (auto p = hub_download(msg)) {
+        done["path"] = *p;
+      } else {
+        s = p.error();
+      }
+    } else if (s = open_remote(); !s) {
+      // The standalone door has no store to use.
     } else if (msg.event == LfsMessage::Event::Upload) {
       progress(msg.oid, 0, true);
       s = upload(msg.oid, msg.size, msg.path);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -14,6 +15,8 @@
 #include "ops/ingest.h"
 #include "ops/model_index.h"
 #include "ops/restore.h"
+#include "store/closure.h"
+#include "store/object_io.h"
 #include "util/file.h"
 #include "util/hash.h"
 
@@ -26,6 +29,8 @@ using nlohmann::json;
 constexpr size_t k_max_batch = 1000;
 constexpr size_t k_max_candidates = 8;
 constexpr size_t k_max_indexed = 32;
+// Objects a zipllm client may ask about at once (a file's closure).
+constexpr size_t k_max_closure = 1 << 20;
 
 int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -77,7 +82,91 @@ bool no_space(const Error& e) {
          e.message.find("File too large") != std::string::npos;
 }
 
+// One of the hub's bounded upload slots, held for a request's life: beyond
+// max_uploads in flight, the client waits and retries.
+class UploadSlot {
+ public:
+  UploadSlot(std::atomic<unsigned>& n, unsigned max) : m_n(n), m_ok(++n <= max) {}
+  ~UploadSlot() { --m_n; }
+  bool ok() const { return m_ok; }
+
+ private:
+  std::atomic<unsigned>& m_n;
+  bool m_ok;
+};
+
+HttpResponse too_busy() {
+  HttpResponse busy = message(429, "too many uploads in flight; retry shortly");
+  busy.headers.emplace_back("Retry-After", "2");
+  return busy;
+}
+
+// The hub's store as ingest's sink. Uploads come from strangers: a stored
+// object whose bytes differ from an upload's raw bytes of the same id (ids
+// are XXH3-128, which can be collided on purpose) is not damage to set
+// aside — files others stored check out with it — so the upload is refused
+// (and kept as uploaded) rather than the stored copy replaced.
+class StrangersSink : public store::ObjectSink {
+ public:
+  explicit StrangersSink(store::LocalStore& s) : m_s(s) {}
+  bool contains(const ObjectId& id) const override { return m_s.contains(id); }
+  Holding holding(const ObjectId& id) override { return m_s.holding(id); }
+  Status vouch(const ObjectId& id) override { return m_s.vouch(id); }
+  Status reject(const ObjectId& id) override {
+    return make_error(Errc::Corrupt, "object " + id.hex() +
+                                         " is stored with other bytes than this upload's "
+                                         "(an id collision): kept as uploaded");
+  }
+  Result<std::unique_ptr<store::ObjectOutput>> create(const ObjectId& id,
+                                                      uint64_t raw_size) override {
+    return m_s.create(id, raw_size);
+  }
+  Status finish() override { return m_s.finish(); }
+
+ private:
+  store::LocalStore& m_s;
+};
+
 }  // namespace
+
+Hub::Spooled Hub::spool(AtomicFile& f, const std::function<bool(const Receiver&)>& read_body,
+                        uint64_t limit, Sha256* sha) {
+  Spooled s;
+  s.complete = read_body([&](const char* p, size_t n) {
+    if (m_stopping) {
+      return false;
+    }
+    ByteView piece(reinterpret_cast<const uint8_t*>(p), n);
+    if (sha) {
+      sha->update(piece);
+    }
+    s.got += n;
+    if (s.got > limit) {
+      s.too_big = true;
+      return false;
+    }
+    s.write_error = f.write(piece);
+    return s.write_error.ok();
+  });
+  return s;
+}
+
+std::optional<HttpResponse> Hub::spool_failure(const Spooled& s, const std::string& what) const {
+  std::optional<HttpResponse> r;
+  if (!s.write_error) {
+    r = message(no_space(s.write_error.error()) ? 507 : 500,
+                "cannot keep " + what + ": " + s.write_error.error().message);
+  } else if (s.too_big) {
+    r = message(413, what + " is larger than it can be");
+  } else if (!s.complete) {
+    r = message(m_stopping ? 503 : 400,
+                what + (m_stopping ? " was abandoned: the hub is stopping" : " ended early"));
+  }
+  if (r) {
+    r->bytes_in = s.got;
+  }
+  return r;
+}
 
 Result<std::unique_ptr<Hub>> Hub::open(const HubOptions& opts) {
   std::unique_ptr<Hub> h(new Hub());
@@ -245,6 +334,11 @@ HttpResponse Hub::handle(const HttpRequest& req) {
     resp.repo = r->repo;
     return resp;
   }
+  if (r->rest.rfind("zipllm/", 0) == 0) {
+    auto resp = zipllm(req, *r);
+    resp.repo = r->repo;
+    return resp;
+  }
   // No locking: git-lfs then pushes without it, quietly.
   return message(404, "not found: " + req.path);
 }
@@ -273,6 +367,15 @@ HttpResponse Hub::batch(const HttpRequest& req, const Route& r) {
     return message(404, "Repository or object not found: " + r.repo);
   }
   const std::string base = href_base(req) + "/" + r.repo + ".git/info/lfs/";
+  // The zipllm adapter only when this request offers it: git-lfs falls
+  // back to basic, silently, on a name it does not have.
+  bool zl = false;
+  if (in.contains("transfers") && in["transfers"].is_array()) {
+    for (const auto& t : in["transfers"]) {
+      zl = zl || (t.is_string() && t == "zipllm");
+    }
+  }
+  const std::string object_base = base + (zl ? "zipllm/" : "objects/");
   const int64_t expiry = now_seconds() + m_opts.token_ttl;
   json out = json::array();
   for (const auto& o : in["objects"]) {
@@ -297,17 +400,18 @@ HttpResponse Hub::batch(const HttpRequest& req, const Route& r) {
     };
     if (op == "upload") {
       if (!have) {
-        item["actions"] = {{"upload", action(base + "objects/" + oid, "upload")},
+        item["actions"] = {{"upload", action(object_base + oid, "upload")},
                            {"verify", action(base + "verify", "upload")}};
       }
     } else if (have) {
-      item["actions"] = {{"download", action(base + "objects/" + oid, "download")}};
+      item["actions"] = {{"download", action(object_base + oid, "download")}};
     } else {
       item["error"] = {{"code", 404}, {"message", "Object does not exist"}};
     }
     out.push_back(item);
   }
-  return json_response({{"transfer", "basic"}, {"objects", out}, {"hash_algo", "sha256"}});
+  return json_response(
+      {{"transfer", zl ? "zipllm" : "basic"}, {"objects", out}, {"hash_algo", "sha256"}});
 }
 
 HttpResponse Hub::verify(const HttpRequest& req, const Route& r) {
@@ -415,7 +519,7 @@ size_t Download::read(uint64_t offset, uint8_t* buf, size_t n) {
   if (m_failed || n == 0) {
     return 0;
   }
-  ssize_t got = ::pread(m_fd.get(), buf, n, static_cast<off_t>(offset));
+  ssize_t got = ::pread(m_fd.get(), buf, n, static_cast<off_t>(m_offset + offset));
   return got > 0 ? static_cast<size_t>(got) : 0;
 }
 
@@ -444,6 +548,16 @@ void Download::finished(bool ok) {
 HttpResponse Hub::upload(const HttpRequest& req,
                          const std::function<bool(const Receiver&)>& read_body) {
   auto r = route(req.path);
+  if (r && r->rest.rfind("zipllm/", 0) == 0) {
+    // zipllm/OID/objects/ID
+    std::string oid = r->rest.substr(7, 64);
+    if (r->rest.size() == 7 + 64 + 9 + 32 && r->rest.compare(7 + 64, 9, "/objects/") == 0) {
+      auto resp = zl_put_object(req, *r, oid, r->rest.substr(7 + 64 + 9), read_body);
+      resp.repo = r->repo;
+      resp.oid = oid;
+      return resp;
+    }
+  }
   if (!r || r->rest.rfind("objects/", 0) != 0) {
     return message(404, "not an object URL: " + req.path);
   }
@@ -454,15 +568,9 @@ HttpResponse Hub::upload(const HttpRequest& req,
   if (auto no = deny(req, r->repo, Right::Write, oid)) {
     return *no;
   }
-  // Bounded: beyond max_uploads in flight, the client waits and retries.
-  struct Slot {
-    std::atomic<unsigned>& n;
-    ~Slot() { --n; }
-  } slot{m_uploads};
-  if (++m_uploads > m_opts.max_uploads) {
-    HttpResponse busy = message(429, "too many uploads in flight; retry shortly");
-    busy.headers.emplace_back("Retry-After", "2");
-    return busy;
+  UploadSlot slot(m_uploads, m_opts.max_uploads);
+  if (!slot.ok()) {
+    return too_busy();
   }
   std::optional<uint64_t> want;
   if (auto t = check_action(req.header("authorization"), m_secret, now_seconds())) {
@@ -477,32 +585,15 @@ HttpResponse Hub::upload(const HttpRequest& req,
     return message(no_space(tmp.error()) ? 507 : 500, tmp.error().message);
   }
   Sha256 sha;
-  uint64_t got = 0;
-  Status write_error;
-  bool complete = read_body([&](const char* p, size_t n) {
-    if (m_stopping) {
-      return false;
-    }
-    ByteView piece(reinterpret_cast<const uint8_t*>(p), n);
-    sha.update(piece);
-    got += n;
-    write_error = tmp->write(piece);
-    return write_error.ok();
-  });
+  Spooled body = spool(*tmp, read_body, std::numeric_limits<uint64_t>::max(), &sha);
+  const uint64_t got = body.got;
+  if (auto failed = spool_failure(body, "the upload of " + oid)) {
+    return *failed;
+  }
   HttpResponse resp;
   resp.repo = r->repo;
   resp.oid = oid;
   resp.bytes_in = got;
-  if (!write_error) {
-    int status = no_space(write_error.error()) ? 507 : 500;
-    resp = message(status, "cannot keep the upload: " + write_error.error().message);
-    return resp;
-  }
-  if (!complete) {
-    return message(m_stopping ? 503 : 400,
-                   "the upload of " + oid +
-                       (m_stopping ? " was abandoned: the hub is stopping" : " ended early"));
-  }
   if ((want && got != *want) || Sha256::hex(sha.finish()) != oid) {
     resp.status = 422;
     resp.body =
@@ -610,11 +701,24 @@ Status Hub::ingest(const std::string& oid, const std::string& file) {
   ThreadPool pool(m_opts.ingest_threads ? m_opts.ingest_threads : ThreadPool::default_threads());
   ops::IngestOptions io;
   io.allow_generic = true;
+  StrangersSink sink(*store);
   auto m = TRY(
-      ops::ingest_file(file, base.empty() ? nullptr : &base, resolver, *store, pool, io, nullptr));
+      ops::ingest_file(file, base.empty() ? nullptr : &base, resolver, sink, pool, io, nullptr));
   TRY_STATUS(store->finish());
   if (Sha256::hex(m.sha256) != oid) {
     return make_error(Errc::Internal, "the stored file does not hash to " + oid);
+  }
+  // Rebuilt from the store before the uploaded copy goes: every object
+  // against its id, the whole against the oid. What deduplicated against
+  // an object someone forged to collide fails here, and stays as uploaded.
+  std::string check = m_root + "/tmp/hub-check-" + oid.substr(0, 16) + "-" +
+                      std::to_string(::getpid()) + "-" + std::to_string(++m_download_seq);
+  ops::RestoreOptions ro;
+  ro.tmp_dir = m_root + "/tmp";
+  Status rebuilt = ops::restore_file(m, resolver, check, pool, ro);
+  ::unlink(check.c_str());
+  if (!rebuilt) {
+    return rebuilt.error().context("rebuilding " + oid + " from the store");
   }
   // Last: the manifest makes the object visible.
   std::string path = manifest_path(oid);
@@ -625,6 +729,305 @@ Status Hub::ingest(const std::string& oid, const std::string& file) {
   TRY_STATUS(out.commit());
   index.add(m);
   return {};
+}
+
+// ---- the zipllm adapter -------------------------------------------------
+
+HttpResponse Hub::zipllm(const HttpRequest& req, const Route& r) {
+  // zipllm/OID[/manifest | /missing | /commit | /objects/ID]
+  std::string oid = r.rest.substr(7, 64);
+  std::string what = r.rest.size() > 7 + 64 ? r.rest.substr(7 + 64) : "";
+  if (!valid_oid(oid) || (!what.empty() && what[0] != '/')) {
+    return message(404, "not found: " + req.path);
+  }
+  Right need = req.method == "GET" ? Right::Read : Right::Write;
+  if (auto no = deny(req, r.repo, need, oid)) {
+    return *no;
+  }
+  HttpResponse resp;
+  if (req.method == "GET" && what.empty()) {
+    resp = download(req, r, oid);
+  } else if (req.method == "GET" && what == "/manifest") {
+    auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
+    if (!linked(r.repo, oid) || !bytes) {
+      // Not stored (yet): the client takes the whole file instead.
+      resp = message(404, "no manifest of " + oid + " here");
+    } else {
+      resp.content_type = "text/plain";
+      resp.body.assign(bytes->begin(), bytes->end());
+    }
+  } else if (req.method == "GET" && what.rfind("/objects/", 0) == 0) {
+    resp = zl_get_object(r, oid, what.substr(9));
+  } else if (req.method == "POST" && what == "/missing") {
+    resp = zl_missing(req, r, oid);
+  } else if (req.method == "POST" && what == "/commit") {
+    resp = zl_commit(req, r, oid);
+  } else {
+    resp = message(404, "not found: " + req.path);
+  }
+  resp.oid = oid;
+  return resp;
+}
+
+std::string Hub::incoming_dir(const HttpRequest& req, const std::string& oid) const {
+  Sha256 who;
+  std::string auth = req.header("authorization");
+  who.update(ByteView(reinterpret_cast<const uint8_t*>(auth.data()), auth.size()));
+  return m_root + "/hub/incoming/" + oid + "." + Sha256::hex(who.finish()).substr(0, 16);
+}
+
+std::vector<bool> Hub::visible(const std::string& repo, const std::vector<ObjectId>& ids) {
+  std::lock_guard lock(m_visible_mutex);
+  Visible& v = m_visible[repo];
+  for (const auto& bucket : list_dir(m_root + "/hub/repos/" + repo)) {
+    for (const auto& entry : list_dir(bucket)) {
+      std::string oid = entry.substr(entry.rfind('/') + 1);
+      if (v.oids.count(oid) || !valid_oid(oid)) {
+        continue;
+      }
+      auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
+      if (!bytes) {
+        continue;  // pending: its objects are not stored yet
+      }
+      auto m = format::parse_manifest(std::string(bytes->begin(), bytes->end()));
+      if (!m) {
+        continue;
+      }
+      std::vector<ObjectId> absent;
+      if (auto closure = store::object_closure(*m_reader, format::object_ids(*m), &absent)) {
+        v.ids.insert(closure->begin(), closure->end());
+        v.oids.insert(oid);
+      }
+    }
+  }
+  std::vector<bool> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) {
+    out.push_back(v.ids.count(id) && m_reader->contains(id));
+  }
+  return out;
+}
+
+Result<std::shared_ptr<const std::unordered_set<ObjectId, ObjectIdHash>>> Hub::needs_of(
+    const std::string& oid) {
+  {
+    std::lock_guard lock(m_visible_mutex);
+    if (auto it = m_needs.find(oid); it != m_needs.end()) {
+      return it->second;
+    }
+  }
+  auto bytes = TRY(read_whole_file(manifest_path(oid), format::k_max_manifest_size));
+  auto m = TRY(format::parse_manifest(std::string(bytes.begin(), bytes.end())));
+  auto closure = TRY(store::object_closure(*m_reader, format::object_ids(m)));
+  auto set = std::make_shared<const std::unordered_set<ObjectId, ObjectIdHash>>(closure.begin(),
+                                                                                closure.end());
+  std::lock_guard lock(m_visible_mutex);
+  if (m_needs.size() >= 1024) {
+    m_needs.clear();
+  }
+  m_needs[oid] = set;
+  return set;
+}
+
+HttpResponse Hub::zl_missing(const HttpRequest& req, const Route& r, const std::string& oid) {
+  json in = json::parse(req.body, nullptr, false);
+  if (in.is_discarded() || !in.is_object() || !in.contains("objects") ||
+      !in["objects"].is_array() || in["objects"].size() > k_max_closure) {
+    return message(422, "a missing request is {\"objects\": [ID, …]} (at most " +
+                            std::to_string(k_max_closure) + ")");
+  }
+  std::vector<ObjectId> ids;
+  for (const auto& o : in["objects"]) {
+    auto id = o.is_string() ? ObjectId::from_hex(o.get<std::string>()) : std::nullopt;
+    if (!id) {
+      return message(422, "not an object id: " + o.dump());
+    }
+    ids.push_back(*id);
+  }
+  // Present: stored and needed by a file this repository links, or sent
+  // already in this upload (a retry).
+  auto seen = visible(r.repo, ids);
+  auto staged = store::LocalStore::open(incoming_dir(req, oid), 0);
+  json missing = json::array();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!seen[i] && !(staged && (*staged)->contains(ids[i]))) {
+      missing.push_back(ids[i].hex());
+    }
+  }
+  return json_response({{"missing", missing}});
+}
+
+HttpResponse Hub::zl_put_object(const HttpRequest& req, const Route& r, const std::string& oid,
+                                const std::string& id_hex,
+                                const std::function<bool(const Receiver&)>& read_body) {
+  auto id = ObjectId::from_hex(id_hex);
+  if (!valid_oid(oid) || !id) {
+    return message(422, "invalid oid or object id");
+  }
+  if (auto no = deny(req, r.repo, Right::Write, oid)) {
+    return *no;
+  }
+  auto token = check_action(req.header("authorization"), m_secret, now_seconds());
+  UploadSlot slot(m_uploads, m_opts.max_uploads);
+  if (!slot.ok()) {
+    return too_busy();
+  }
+  auto staging = store::LocalStore::open(incoming_dir(req, oid), 0);
+  if (!staging) {
+    return message(no_space(staging.error()) ? 507 : 500, staging.error().message);
+  }
+  auto f = (*staging)->create_loose(*id);
+  if (!f) {
+    return message(no_space(f.error()) ? 507 : 500, f.error().message);
+  }
+  // An object of a file is never much larger than the file.
+  uint64_t size = token ? token->size : 0;
+  Spooled body = spool(*f, read_body, size + size / 8 + (4u << 20), nullptr);
+  if (auto failed = spool_failure(body, "object " + id_hex)) {
+    return *failed;
+  }
+  if (auto st = f->commit(/*keep_existing=*/true); !st) {
+    return message(no_space(st.error()) ? 507 : 500, st.error().message);
+  }
+  // Its structure now (checksums, the id it claims); its bytes at the
+  // commit, when the file they make up is rebuilt.
+  auto loc = (*staging)->locate(*id);
+  Status ok = loc && *loc ? store::check_encoded(**loc, *id)
+                          : make_error(Errc::Corrupt, "object " + id_hex + " vanished");
+  if (!ok) {
+    ::unlink((*staging)->path_of(*id).c_str());
+    HttpResponse bad = message(422, ok.error().message);
+    bad.bytes_in = body.got;
+    return bad;
+  }
+  HttpResponse resp = json_response(json::object());
+  resp.bytes_in = body.got;
+  return resp;
+}
+
+HttpResponse Hub::zl_commit(const HttpRequest& req, const Route& r, const std::string& oid) {
+  auto m = format::parse_manifest(req.body);
+  if (!m) {
+    return message(422, "not a manifest: " + m.error().message);
+  }
+  auto token = check_action(req.header("authorization"), m_secret, now_seconds());
+  if (Sha256::hex(m->sha256) != oid || (token && token->size != m->size)) {
+    return message(422, "the manifest describes another file than " + oid);
+  }
+  const std::string incoming = incoming_dir(req, oid);
+  auto staging = store::LocalStore::open(incoming, 0);
+  if (!staging) {
+    return message(no_space(staging.error()) ? 507 : 500, staging.error().message);
+  }
+  // Stored copies first: an object sent again (or a colliding one) never
+  // replaces what others' files use.
+  struct Both : store::ObjectSource {
+    const store::ObjectSource *a, *b;
+    Result<std::optional<store::ObjectLocation>> locate(const ObjectId& id) const override {
+      auto l = TRY(a->locate(id));
+      return l ? l : b->locate(id);
+    }
+    bool contains(const ObjectId& id) const override { return a->contains(id) || b->contains(id); }
+  } both;
+  both.a = m_reader.get();
+  both.b = staging->get();
+  std::vector<ObjectId> absent;
+  auto closure = store::object_closure(both, format::object_ids(*m), &absent);
+  if (!closure) {
+    return message(422, "the objects of " + oid + " cannot be read: " + closure.error().message);
+  }
+  // What the client did not send must be visible to this repository.
+  std::vector<ObjectId> stored;
+  for (const auto& id : *closure) {
+    if (!(*staging)->contains(id)) {
+      stored.push_back(id);
+    }
+  }
+  auto seen = visible(r.repo, stored);
+  for (size_t i = 0; i < stored.size(); ++i) {
+    if (!seen[i]) {
+      absent.push_back(stored[i]);
+    }
+  }
+  if (!absent.empty()) {
+    return message(422, "object " + absent[0].hex() + " of " + oid + " was not sent");
+  }
+  // Rebuilt from exactly these objects, it must be the file (restore checks
+  // every object against its id and the whole file against its SHA-256).
+  store::Resolver resolver;
+  resolver.add_source(&both);
+  ThreadPool pool(m_opts.ingest_threads ? m_opts.ingest_threads : ThreadPool::default_threads());
+  ops::RestoreOptions ro;
+  ro.tmp_dir = m_root + "/tmp";
+  std::string out = m_root + "/tmp/hub-check-" + oid.substr(0, 16) + "-" +
+                    std::to_string(::getpid()) + "-" + std::to_string(++m_download_seq);
+  Status rebuilt = ops::restore_file(*m, resolver, out, pool, ro);
+  ::unlink(out.c_str());
+  if (!rebuilt) {
+    if (no_space(rebuilt.error())) {
+      return message(507, rebuilt.error().message);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(incoming, ec);
+    return message(422, "the objects sent do not make up " + oid + ": " + rebuilt.error().message);
+  }
+  // The objects (foreign: compared with raw bytes before any upload
+  // deduplicates against them), then the manifest, then the link.
+  for (const auto& id : *closure) {
+    if ((*staging)->contains(id)) {
+      if (auto st = m_reader->adopt_loose(id, (*staging)->path_of(id), /*foreign=*/true); !st) {
+        return message(no_space(st.error()) ? 507 : 500, st.error().message);
+      }
+    }
+  }
+  std::string path = manifest_path(oid);
+  Status published = make_dirs(path.substr(0, path.rfind('/')));
+  if (published) {
+    auto f = AtomicFile::create(path, 0644);
+    published =
+        f ? f->write(ByteView(reinterpret_cast<const uint8_t*>(req.body.data()), req.body.size()))
+          : f.error();
+    if (published) {
+      published = f->commit(/*keep_existing=*/true);
+    }
+  }
+  if (published) {
+    published = link(r.repo, oid);
+  }
+  if (!published) {
+    return message(no_space(published.error()) ? 507 : 500, published.error().message);
+  }
+  ops::ModelIndex(m_root).add(*m);
+  std::error_code ec;
+  std::filesystem::remove_all(incoming, ec);
+  return json_response(json::object());
+}
+
+HttpResponse Hub::zl_get_object(const Route& r, const std::string& oid, const std::string& id_hex) {
+  auto id = ObjectId::from_hex(id_hex);
+  if (!id) {
+    return message(422, "invalid object id");
+  }
+  // Only objects the file needs: the token is for this file.
+  bool part = false;
+  if (linked(r.repo, oid)) {
+    auto needs = needs_of(oid);
+    part = needs && (*needs)->count(*id);
+  }
+  if (!part) {
+    return message(404, "object " + id_hex + " is not part of " + oid);
+  }
+  auto loc = m_reader->locate(*id);
+  if (!loc || !*loc) {
+    return message(500, "object " + id_hex + " cannot be read");
+  }
+  auto d = std::make_shared<Download>((*loc)->length, (*loc)->offset);
+  d->opened((*loc)->fd->get());
+  d->finished(true);
+  HttpResponse resp;
+  resp.content_type = "application/octet-stream";
+  resp.file = std::move(d);
+  return resp;
 }
 
 std::string Hub::stats_json(const std::function<bool(const std::string&)>& visible) {

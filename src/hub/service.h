@@ -9,6 +9,13 @@
 //   GET  /ORG/NAME.git/info/lfs/objects/OID       basic download (Range)
 //   POST /ORG/NAME.git/info/lfs/verify            {oid, size}: stored?
 //   POST /ORG/NAME.git/info/lfs/locks/verify      404: no locking
+//   the zipllm transfer adapter (git-zipllm clients; docs/HUB.md), under
+//        /ORG/NAME.git/info/lfs/zipllm/OID:
+//   POST …/missing        which of these object ids must be sent
+//   PUT  …/objects/ID     one encoded object, staged for this upload
+//   POST …/commit         the manifest: checked by reconstruction, then
+//                         the staged objects and the manifest are stored
+//   GET  …/manifest, GET …/objects/ID (of that file only), GET … (whole)
 //   GET  /healthz, GET /stats
 //
 // The store is a directory in the remote-store layout (docs/FORMAT.md §5a,
@@ -19,7 +26,12 @@
 // uploads accepted but not yet stored (hub/pending/<oid>). Objects
 // are shared across repositories; a repository sees only what it links,
 // and linking needs the bytes (an upload of content the hub already holds
-// is checked and linked, never answered "already there").
+// is checked and linked, never answered "already there"; the zipllm
+// adapter's "missing" query counts only objects of files this repository
+// links as present). Objects a client sends through the zipllm adapter are
+// staged in hub/incoming/ until the file they make up reconstructs to its
+// oid, then stored as foreign (compared before anything deduplicates
+// against them).
 #pragma once
 
 #include <atomic>
@@ -30,8 +42,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "hub/auth.h"
@@ -67,7 +81,8 @@ struct HttpRequest {
 // decoded); the whole file's SHA-256 is checked at the end.
 class Download {
  public:
-  explicit Download(uint64_t size) : m_size(size) {}
+  // `offset`: where the bytes start in the file given to opened().
+  explicit Download(uint64_t size, uint64_t offset = 0) : m_size(size), m_offset(offset) {}
   uint64_t size() const { return m_size; }
   // Copies up to `n` bytes at `offset` into `buf`, waiting until they are
   // in place; 0 if the restore failed (the connection is then cut).
@@ -80,6 +95,7 @@ class Download {
 
  private:
   const uint64_t m_size;
+  const uint64_t m_offset;
   std::mutex m_mutex;
   std::condition_variable m_cv;
   Fd m_fd;
@@ -134,6 +150,23 @@ class Hub {
   HttpResponse batch(const HttpRequest& req, const Route& r);
   HttpResponse download(const HttpRequest& req, const Route& r, const std::string& oid);
   HttpResponse verify(const HttpRequest& req, const Route& r);
+  // The zipllm adapter (Route::rest = "zipllm/OID[/…]").
+  HttpResponse zipllm(const HttpRequest& req, const Route& r);
+  HttpResponse zl_missing(const HttpRequest& req, const Route& r, const std::string& oid);
+  HttpResponse zl_commit(const HttpRequest& req, const Route& r, const std::string& oid);
+  HttpResponse zl_get_object(const Route& r, const std::string& oid, const std::string& id);
+  HttpResponse zl_put_object(const HttpRequest& req, const Route& r, const std::string& oid,
+                             const std::string& id,
+                             const std::function<bool(const Receiver&)>& read_body);
+  // Where this client's objects for `oid` wait for the commit (one folder
+  // per batch: its action token names it).
+  std::string incoming_dir(const HttpRequest& req, const std::string& oid) const;
+  // For each id: whether it is stored and needed by a file `repo` links
+  // (so telling the client proves nothing about other repositories).
+  std::vector<bool> visible(const std::string& repo, const std::vector<ObjectId>& ids);
+  // Every object the stored file `oid` needs (delta bases included).
+  Result<std::shared_ptr<const std::unordered_set<ObjectId, ObjectIdHash>>> needs_of(
+      const std::string& oid);
   // The caller's right on `repo`, or the 401/403 to answer.
   std::optional<HttpResponse> deny(const HttpRequest& req, const std::string& repo, Right need,
                                    const std::string& oid = "");
@@ -145,6 +178,17 @@ class Hub {
   std::string pending_path(const std::string& oid) const;
   // The object's size, stored or pending.
   std::optional<uint64_t> stored_size(const std::string& oid) const;
+  // Receives a request body into `f` (hashed into `sha` if given), at most
+  // `limit` bytes, abandoned when the hub stops.
+  struct Spooled {
+    uint64_t got = 0;
+    bool complete = false, too_big = false;
+    Status write_error;
+  };
+  Spooled spool(AtomicFile& f, const std::function<bool(const Receiver&)>& read_body,
+                uint64_t limit, Sha256* sha);
+  // The answer when the body did not arrive whole and kept (none if it did).
+  std::optional<HttpResponse> spool_failure(const Spooled& s, const std::string& what) const;
   void enqueue(const std::string& oid);
   void run_ingests();
   // Stores the verified upload in `file` (SHA-256 = oid) and publishes its
@@ -171,6 +215,15 @@ class Hub {
   std::deque<std::string> m_queue;
   bool m_ingesting = false;
   std::thread m_worker;
+  // Caches of visible() and needs_of(): per repository, the linked files
+  // already counted and their objects; per file, its objects.
+  struct Visible {
+    std::set<std::string> oids;
+    std::unordered_set<ObjectId, ObjectIdHash> ids;
+  };
+  std::mutex m_visible_mutex;
+  std::map<std::string, Visible> m_visible;
+  std::map<std::string, std::shared_ptr<const std::unordered_set<ObjectId, ObjectIdHash>>> m_needs;
 };
 
 }  // namespace zipllm::hub

@@ -3,6 +3,9 @@
 # no git-zipllm in the client's HOME, only a committed .lfsconfig pointing
 # at the hub on 127.0.0.1 (issue 13).
 . "$(dirname "$0")/lib.sh"
+# (on PATH for the zipllm clients; a plain client's HOME configures nothing
+# of it, so its git-lfs never runs it)
+export PATH="$(dirname "$BIN"):$PATH"
 S=$DATA/stories260K
 FTS="ftA_licenses ftB_changelogs ftC_copyright_lr1e-5"
 
@@ -67,6 +70,80 @@ t_plain_push_and_clone() {
   wait_stored
   expect_eq "$(stat_of "['stored_bytes']")" "$stored" "stored bytes after the same content again"
   expect_eq "$(stat_of "['repos']['org/copy']['objects']")" 4
+}
+
+# zipllm_home DIR : a HOME with git-lfs and git-zipllm installed (the
+# zipllm transfer adapter is offered to every LFS server)
+zipllm_home() {
+  plain_home "$1" && HOME=$1 git zipllm install >/dev/null
+}
+
+oid_of() { sha256sum "$1" | cut -d' ' -f1; }
+# hub_bytes_out PATTERN : bytes the hub sent for requests matching PATTERN
+hub_bytes_out() {
+  grep -E "$1" hub.log | grep -E ' 20[06] ' | sed 's/.* out=\([0-9]*\) .*/\1/' | awk '{s+=$1} END {print s+0}'
+}
+
+# git-zipllm clients: the hub answers the zipllm adapter they offer; a push
+# sends only the objects the hub lacks, a clone with the base already in
+# the local store downloads only the fine-tune's own objects; plain and
+# zipllm clients read each other's pushes byte-exact.
+t_zipllm_clients() {
+  start_hub --allow-anonymous-push
+  zipllm_home "$PWD/home-z1" && export HOME=$PWD/home-z1
+  git init -q --bare z.git && git init -q z && cd z &&
+    printf '*.safetensors filter=lfs diff=lfs merge=lfs -text\n' >.gitattributes &&
+    printf '[lfs]\n\turl = %s/org/z.git/info/lfs\n' "$HUB" >.lfsconfig &&
+    cp "$S/base.bf16.safetensors" . && git add . && git commit -qm base &&
+    git remote add origin ../z.git && cd ..
+  (cd z && git lfs env >../lfs.env 2>&1)
+  expect_true grep -q '^UploadTransfers=.*zipllm' lfs.env
+  expect_true grep -q '^DownloadTransfers=.*zipllm' lfs.env
+  (cd z && expect_ok git push -q origin main)
+  base_oid=$(oid_of "$S/base.bf16.safetensors")
+  expect_eq "$(grep -c "POST /org/z.git/info/lfs/zipllm/$base_oid/commit 200" hub.log)" 1 "base committed through the zipllm adapter"
+  # A fine-tune: only the objects the hub lacks travel (its own tensors;
+  # the header and the base's tensors it deltas against are there).
+  ft=ftA_licenses.bf16.safetensors ft_oid=$(oid_of "$S/$ft")
+  (cd z && cp "$S/$ft" . && git add "$ft" && git commit -qm ft &&
+    GIT_TRACE=1 GIT_ZIPLLM_TRACE=1 git push -q origin main 2>../push.trace) || { cat push.trace; return 1; }
+  line=$(grep -o "upload $ft_oid to the hub: [0-9]* of [0-9]* object(s) sent" push.trace)
+  sent=$(echo "$line" | awk '{print $6}') total=$(echo "$line" | awk '{print $8}')
+  echo "fine-tune push: $sent of $total objects sent"
+  expect_true [ -n "$sent" ] && expect_true [ "$sent" -gt 0 ] && expect_true [ "$sent" -lt "$total" ]
+  expect_eq "$(grep -c "PUT /org/z.git/info/lfs/zipllm/$ft_oid/objects/[0-9a-f]* 200" hub.log)" "$sent" "object uploads"
+  # Another zipllm user, base already in the local store: the fine-tune
+  # costs its own objects only.
+  zipllm_home "$PWD/home-z2" && export HOME=$PWD/home-z2
+  GIT_LFS_SKIP_SMUDGE=1 expect_ok git clone -q z.git z2
+  (cd z2 && expect_ok git lfs pull -I base.bf16.safetensors)
+  expect_same z2/base.bf16.safetensors "$S/base.bf16.safetensors"
+  before=$(hub_bytes_out "GET /org/z.git/info/lfs/zipllm/$ft_oid")
+  (cd z2 && expect_ok git lfs pull)
+  expect_same "z2/$ft" "$S/$ft"
+  wire=$(($(hub_bytes_out "GET /org/z.git/info/lfs/zipllm/$ft_oid") - before))
+  raw=$(stat -c %s "$S/$ft")
+  echo "fine-tune clone with the base at hand: $wire bytes on the wire for $raw raw"
+  expect_true [ "$wire" -gt 0 ] && expect_true [ $((wire * 2)) -le "$raw" ]
+  (cd z2 && expect_ok git lfs fsck)
+  # Mixed: a plain client clones what zipllm clients pushed ...
+  plain_home "$PWD/home-p1" && export HOME=$PWD/home-p1
+  expect_ok git clone -q z.git zp
+  for f in base.bf16.safetensors "$ft"; do expect_same "zp/$f" "$S/$f"; done
+  (cd zp && expect_ok git lfs fsck)
+  # ... and a zipllm client what a plain client pushed (whole while the hub
+  # has not stored it yet, as objects once it has).
+  hf_repo hf org/plain
+  (cd hf && expect_ok git push -q origin main)
+  export HOME=$PWD/home-z2
+  expect_ok git clone -q hf.git zc1
+  wait_stored
+  expect_ok git clone -q hf.git zc2
+  for c in zc1 zc2; do
+    for f in base $FTS; do expect_same "$c/$f.bf16.safetensors" "$S/$f.bf16.safetensors"; done
+    (cd "$c" && expect_ok git lfs fsck)
+  done
+  expect_true [ "$(grep -c "GET /org/plain.git/info/lfs/zipllm/[0-9a-f]*/manifest 200" hub.log)" -ge 4 ]
 }
 
 t_tokens() {
@@ -290,6 +367,7 @@ t_disk_full() {
 }
 
 test_case "a plain git-lfs client pushes and clones byte-exact; half the raw bytes stored" t_plain_push_and_clone
+test_case "git-zipllm clients: zipllm adapter, only missing objects move, mixed clients" t_zipllm_clients
 test_case "8 clients pushing and 8 cloning at once: byte-exact, only 429s retried" t_load
 test_case "tokens: 401 without, 403 for a reader pushing or another repo" t_tokens
 test_case "wrong bytes 422 and nothing stored; forged token; Range 206; errors" t_wrong_bytes_refused

@@ -1,11 +1,18 @@
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "format/object.h"
 #include "helpers.h"
 #include "hub/auth.h"
 #include "hub/service.h"
+#include "ops/base_model.h"
+#include "ops/ingest.h"
+#include "store/closure.h"
+#include "util/file.h"
 #include "util/hash.h"
 
 using namespace zipllm;
@@ -65,6 +72,12 @@ hub::HttpResponse put(hub::Hub& h, const std::string& path, const std::string& a
     return receive(reinterpret_cast<const char*>(body.data()), half) &&
            receive(reinterpret_cast<const char*>(body.data()) + half, body.size() - half);
   });
+}
+
+std::vector<uint8_t> file_bytes(const std::string& path) {
+  auto b = read_whole_file(path, 1u << 30);
+  REQUIRE(b);
+  return std::move(*b);
 }
 
 std::string path_of(const std::string& href) {
@@ -226,4 +239,256 @@ TEST_CASE("hub: upload, dedup without telling, download, verify; wrong bytes sto
   CHECK(v.status == 422);
   v = (*h)->handle(post("/org/n.git/info/lfs/verify", {{"oid", sha_hex(ft)}, {"size", ft.size()}}));
   CHECK(v.status == 404);
+}
+
+TEST_CASE(
+    "hub: the zipllm adapter moves only missing objects and stores a file only if they rebuild "
+    "it") {
+  test::ScratchDir dir;
+  hub::HubOptions o;
+  o.store = dir.path("store");
+  o.anonymous_push = true;
+  o.ingest_threads = 2;
+  auto h = hub::Hub::open(o);
+  REQUIRE(h);
+  // A client's store: the base and a fine-tune coded against it.
+  auto base_w = test::bf16_weights(300000, 3);
+  auto base = test::make_safetensors(
+      {{"w", "BF16", {300000}, base_w}, {"b", "BF16", {1000}, test::bf16_weights(1000, 4)}});
+  auto ft = test::make_safetensors({{"w", "BF16", {300000}, test::bf16_finetune(base_w, 5, 0.01f)},
+                                    {"b", "BF16", {1000}, test::bf16_weights(1000, 4)}});
+  test::write_file(dir.path("base.safetensors"), base);
+  test::write_file(dir.path("ft.safetensors"), ft);
+  auto client = store::LocalStore::open(dir.path("client"), 0);  // every object loose
+  REQUIRE(client);
+  store::Resolver resolver;
+  resolver.add_source(client->get());
+  ThreadPool pool(2);
+  auto mb = ops::ingest_file(dir.path("base.safetensors"), nullptr, resolver, **client, pool, {},
+                             nullptr);
+  REQUIRE(mb);
+  ops::BaseModel bm;
+  REQUIRE(bm.add_manifest(*mb, "base"));
+  auto mf =
+      ops::ingest_file(dir.path("ft.safetensors"), &bm, resolver, **client, pool, {}, nullptr);
+  REQUIRE(mf);
+  REQUIRE((*client)->finish());
+
+  const std::string api = "/org/m.git/info/lfs/";
+  // The adapter is answered only when offered.
+  auto batch_of = [&](const std::string& op, const std::vector<uint8_t>& file,
+                      const std::string& repo_api = "/org/m.git/info/lfs/") {
+    json body = batch_body(op, sha_hex(file), file.size());
+    body["transfers"] = {"basic", "zipllm"};
+    auto b = (*h)->handle(post(repo_api + "objects/batch", body));
+    REQUIRE(b.status == 200);
+    json j = json::parse(b.body);
+    CHECK(j["transfer"] == "zipllm");
+    return j["objects"][0];
+  };
+  // Sends a file's objects (those the hub asks for) and its manifest.
+  auto send = [&](const format::Manifest& m, const json& item, int* sent) {
+    auto a = item["actions"]["upload"];
+    std::string href = path_of(a["href"]);
+    std::string auth = a["header"]["Authorization"];
+    auto ids = store::object_closure(**client, format::object_ids(m));
+    REQUIRE(ids);
+    json q = {{"objects", json::array()}};
+    for (const auto& id : *ids) {
+      q["objects"].push_back(id.hex());
+    }
+    auto miss = (*h)->handle(post(href + "/missing", q, auth));
+    REQUIRE(miss.status == 200);
+    json missing = json::parse(miss.body)["missing"];
+    for (const auto& id : missing) {
+      auto bytes = file_bytes((*client)->path_of(*ObjectId::from_hex(id.get<std::string>())));
+      CHECK(put(**h, href + "/objects/" + id.get<std::string>(), auth, bytes).status == 200);
+      ++*sent;
+    }
+    hub::HttpRequest c = post(href + "/commit", json(), auth);
+    c.body = format::serialize_manifest(m);
+    return (*h)->handle(c);
+  };
+  int sent = 0;
+  json item = batch_of("upload", base);
+  CHECK(item["actions"]["upload"]["href"].get<std::string>().find("/info/lfs/zipllm/") !=
+        std::string::npos);
+  CHECK(send(*mb, item, &sent).status == 200);
+  CHECK(sent == 3);  // the header and two tensors
+  // The fine-tune: its base's objects are there; only its own are sent.
+  sent = 0;
+  CHECK(send(*mf, batch_of("upload", ft), &sent).status == 200);
+  auto ft_ids = store::object_closure(**client, format::object_ids(*mf));
+  REQUIRE(ft_ids);
+  CHECK(sent == 1);  // the delta-coded w (the header and "b" are the base's)
+  CHECK(ft_ids->size() == 4);
+
+  // Another repository learns nothing of what org/m holds: everything is
+  // "missing" there, and a manifest naming objects it did not send is refused.
+  sent = 0;
+  json other = batch_of("upload", ft, "/org/n.git/info/lfs/");
+  auto oa = other["actions"]["upload"];
+  hub::HttpRequest c = post(path_of(oa["href"]) + "/commit", json(), oa["header"]["Authorization"]);
+  c.body = format::serialize_manifest(*mf);
+  auto refused = (*h)->handle(c);
+  CHECK(refused.status == 422);
+  CHECK(refused.body.find("was not sent") != std::string::npos);
+  CHECK(send(*mf, other, &sent).status == 200);
+  CHECK(sent == 4);
+
+  // Download: the manifest, then only objects of that file.
+  json d = batch_of("download", ft);
+  auto da = d["actions"]["download"];
+  hub::HttpRequest get;
+  get.method = "GET";
+  get.path = path_of(da["href"]) + "/manifest";
+  get.headers["authorization"] = da["header"]["Authorization"];
+  auto man = (*h)->handle(get);
+  REQUIRE(man.status == 200);
+  CHECK(man.body == format::serialize_manifest(*mf));
+  for (const auto& id : *ft_ids) {
+    get.path = path_of(da["href"]) + "/objects/" + id.hex();
+    auto obj = (*h)->handle(get);
+    REQUIRE(obj.status == 200);
+    REQUIRE(obj.file);
+    std::vector<uint8_t> bytes(obj.file->size());
+    REQUIRE(obj.file->read(0, bytes.data(), bytes.size()) == bytes.size());
+    CHECK(bytes == file_bytes((*client)->path_of(id)));
+  }
+  get.path = path_of(da["href"]) + "/objects/" + std::string(32, '0');
+  CHECK((*h)->handle(get).status == 404);
+  get.path = path_of(da["href"]);  // the whole file
+  auto whole = (*h)->handle(get);
+  REQUIRE(whole.file);
+  std::vector<uint8_t> bytes(whole.file->size());
+  for (size_t at = 0; at < bytes.size();) {
+    size_t n = whole.file->read(at, bytes.data() + at, bytes.size() - at);
+    REQUIRE(n > 0);
+    at += n;
+  }
+  CHECK(bytes == ft);
+}
+
+TEST_CASE("hub: a forged manifest or forged objects through the zipllm adapter are refused") {
+  test::ScratchDir dir;
+  hub::HubOptions o;
+  o.store = dir.path("store");
+  o.anonymous_push = true;
+  o.ingest_threads = 2;
+  auto h = hub::Hub::open(o);
+  REQUIRE(h);
+  auto real = test::make_safetensors({{"w", "BF16", {50000}, test::bf16_weights(50000, 7)}});
+  auto other = test::make_safetensors({{"w", "BF16", {50000}, test::bf16_weights(50000, 8)}});
+  test::write_file(dir.path("other.safetensors"), other);
+  auto client = store::LocalStore::open(dir.path("client"), 0);
+  REQUIRE(client);
+  store::Resolver resolver;
+  resolver.add_source(client->get());
+  ThreadPool pool(2);
+  auto mo = ops::ingest_file(dir.path("other.safetensors"), nullptr, resolver, **client, pool, {},
+                             nullptr);
+  REQUIRE(mo);
+  REQUIRE((*client)->finish());
+  // Claims `real`'s oid and size for `other`'s objects.
+  json body = batch_body("upload", sha_hex(real), real.size());
+  body["transfers"] = {"zipllm"};
+  auto b =
+      json::parse((*h)->handle(post("/org/m.git/info/lfs/objects/batch", body)).body)["objects"][0];
+  std::string href = path_of(b["actions"]["upload"]["href"]);
+  std::string auth = b["actions"]["upload"]["header"]["Authorization"];
+  for (const auto& id : format::object_ids(*mo)) {
+    CHECK(
+        put(**h, href + "/objects/" + id.hex(), auth, file_bytes((*client)->path_of(id))).status ==
+        200);
+  }
+  format::Manifest forged = *mo;
+  forged.sha256 = *Sha256::from_hex(sha_hex(real));
+  forged.size = real.size();
+  hub::HttpRequest c = post(href + "/commit", json(), auth);
+  c.body = format::serialize_manifest(forged);
+  auto r = (*h)->handle(c);
+  CHECK(r.status == 422);
+  CHECK(r.body.find("do not make up") != std::string::npos);
+  // A manifest of another oid than the token's.
+  c.body = format::serialize_manifest(*mo);
+  CHECK((*h)->handle(c).status == 422);
+  // An object whose bytes are not what its name says.
+  auto ids = format::object_ids(*mo);
+  auto bytes = file_bytes((*client)->path_of(ids[0]));
+  bytes[bytes.size() / 2] ^= 0x40;
+  CHECK(put(**h, href + "/objects/" + ids[0].hex(), auth, bytes).status == 422);
+  // Nothing of it is stored or linked.
+  json st = json::parse((*h)->stats_json());
+  CHECK(st["objects"] == 0);
+  CHECK(st["stored_bytes"] == 0);
+  std::string oid = sha_hex(real);
+  CHECK_FALSE(
+      path_exists(o.store + "/lfs/" + oid.substr(0, 2) + "/" + oid.substr(2, 2) + "/" + oid));
+}
+
+TEST_CASE(
+    "hub: an upload that would rebuild wrong from a colliding stored object stays as uploaded") {
+  // Ids are XXH3-128: someone can store other bytes under the id of a
+  // tensor another user will upload. Made here by relabelling an object.
+  test::ScratchDir dir;
+  hub::HubOptions o;
+  o.store = dir.path("store");
+  o.anonymous_push = true;
+  o.ingest_threads = 2;
+  auto h = hub::Hub::open(o);
+  REQUIRE(h);
+  auto real_w = test::bf16_weights(200000, 11);
+  auto real = test::make_safetensors({{"t", "BF16", {200000}, real_w}});
+  auto other = test::make_safetensors({{"t", "BF16", {200000}, test::bf16_weights(200000, 12)}});
+  ObjectId real_id = object_id_of(ByteView(real_w.data(), real_w.size()));
+  auto attacker = store::LocalStore::open(dir.path("attacker"), 0);
+  REQUIRE(attacker);
+  test::write_file(dir.path("other.safetensors"), other);
+  store::Resolver resolver;
+  resolver.add_source(attacker->get());
+  ThreadPool pool(2);
+  auto mo = ops::ingest_file(dir.path("other.safetensors"), nullptr, resolver, **attacker, pool, {},
+                             nullptr);
+  REQUIRE(mo);
+  REQUIRE((*attacker)->finish());
+  auto bytes = file_bytes((*attacker)->path_of(mo->tensors[0].id));
+  auto head = format::parse_object_prefix(ByteView(bytes.data(), format::k_object_header_size));
+  REQUIRE(head);
+  REQUIRE(format::parse_object_table(
+      *head, ByteView(bytes.data(), format::k_object_header_size),
+      ByteView(bytes.data() + format::k_object_header_size, head->table_size())));
+  head->id = real_id;
+  auto header = format::serialize_object_header(*head);
+  std::copy(header.begin(), header.end(), bytes.begin());
+  auto hub_store = store::LocalStore::open(o.store);
+  REQUIRE(hub_store);
+  std::string forged = (*hub_store)->path_of(real_id);
+  std::filesystem::create_directories(std::filesystem::path(forged).parent_path());
+  test::write_file(forged, bytes);
+  REQUIRE(::chmod(forged.c_str(), 0444) == 0);  // as if the hub had written it
+
+  // The victim's upload: accepted, but not stored against the forgery.
+  auto b = json::parse((*h)->handle(post("/org/v.git/info/lfs/objects/batch",
+                                         batch_body("upload", sha_hex(real), real.size())))
+                           .body)["objects"][0]["actions"]["upload"];
+  CHECK(put(**h, path_of(b["href"]), b["header"]["Authorization"], real).status == 200);
+  (*h)->wait_idle();
+  json st = json::parse((*h)->stats_json());
+  CHECK(st["pending"] == 1);
+  std::string oid = sha_hex(real);
+  CHECK_FALSE(
+      path_exists(o.store + "/lfs/" + oid.substr(0, 2) + "/" + oid.substr(2, 2) + "/" + oid));
+  // Downloads give the bytes as uploaded.
+  auto d = json::parse((*h)->handle(post("/org/v.git/info/lfs/objects/batch",
+                                         batch_body("download", oid, real.size())))
+                           .body)["objects"][0]["actions"]["download"];
+  hub::HttpRequest get;
+  get.method = "GET";
+  get.path = path_of(d["href"]);
+  get.headers["authorization"] = d["header"]["Authorization"];
+  auto got = (*h)->handle(get);
+  REQUIRE(got.file);
+  std::vector<uint8_t> out(got.file->size());
+  REQUIRE(got.file->read(0, out.data(), out.size()) == out.size());
+  CHECK(out == real);
 }
