@@ -191,6 +191,16 @@ Result<std::unique_ptr<Hub>> Hub::open(const HubOptions& opts) {
       ::unlink(f.c_str());
     }
   }
+  // Objects zipllm clients sent for files they never committed (a client
+  // killed mid-push): kept while their batch's tokens could still commit.
+  for (const auto& d : list_dir(h->m_root + "/hub/incoming")) {
+    std::error_code ec;
+    auto age = std::filesystem::file_time_type::clock::now() -
+               std::filesystem::last_write_time(d, ec);
+    if (!ec && age > std::chrono::seconds(opts.token_ttl + 3600)) {
+      std::filesystem::remove_all(d, ec);
+    }
+  }
   // Uploads accepted but not yet stored (a stop or a kill came first).
   for (const auto& f : list_dir(h->m_root + "/hub/pending")) {
     std::string oid = f.substr(f.rfind('/') + 1);
