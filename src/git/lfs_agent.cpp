@@ -33,6 +33,14 @@ void trace(const std::string& s) {
   }
 }
 
+// A busy hub answers 429 to uploads beyond its bound: wait for it longer
+// than for a store (8 attempts: ~25 s of backoff).
+remote::TransferOptions hub_transfer_options() {
+  auto o = remote::default_transfer_options("");
+  o.attempts = std::max(o.attempts, 8);
+  return o;
+}
+
 class Agent {
  public:
   explicit Agent(ThreadPool& pool) : m_pool(pool) {}
@@ -209,7 +217,8 @@ Result<format::Manifest> Agent::ingest(const std::string& oid, const std::string
 void Agent::keep_manifest(const std::string& oid, const std::string& text) {
   // Best effort: a cache (and the base finder's view of what the door holds).
   if (make_dirs(m_store->local->root() + "/lfs")) {
-    if (auto f = AtomicFile::create(m_store->local->root() + "/lfs/" + oid, 0644)) {
+    if (auto f =
+            AtomicFile::create(m_store->local->root() + "/lfs/" + oid, 0644, /*durable=*/false)) {
       if (f->write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()),
                                             text.size()))) {
         (void)f->commit();
@@ -326,7 +335,7 @@ Status Agent::accept_whole(TempFile& got, const std::string& oid, uint64_t size,
 
 Status Agent::hub_upload(const LfsMessage& msg) {
   remote::HubObject hub(*msg.href, msg.headers);
-  auto opts = remote::default_transfer_options("");
+  auto opts = hub_transfer_options();
   opts.jobs = std::min(opts.jobs, 4);  // the hub bounds uploads in flight
   auto m = TRY(ingest(msg.oid, msg.path, msg.size));
   // Only what the hub lacks, then the manifest, which the hub accepts once
@@ -349,7 +358,7 @@ Status Agent::hub_upload(const LfsMessage& msg) {
 Result<std::string> Agent::hub_download(const LfsMessage& msg) {
   const std::string& oid = msg.oid;
   remote::HubObject hub(*msg.href, msg.headers);
-  auto opts = remote::default_transfer_options("");
+  auto opts = hub_transfer_options();
   std::string tmp_dir = m_repo->common_dir() + "/lfs/tmp";
   TRY_STATUS(make_dirs(tmp_dir));
   std::string out = tmp_dir + "/zipllm-" + oid;
@@ -390,7 +399,13 @@ Result<std::string> Agent::hub_download(const LfsMessage& msg) {
     std::lock_guard lock(m_progress);
     progress(oid, done);
   };
+  auto t0 = std::chrono::steady_clock::now();
   TRY_STATUS(ops::restore_file(*m, m_store->resolver, out, m_pool, ro));
+  trace("download " + oid + ": restored in " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - t0)
+                           .count()) +
+        " ms");
   keep_manifest(oid, *text);
   return out;
 }

@@ -24,23 +24,23 @@ HubObject::HubObject(std::string href, std::vector<std::pair<std::string, std::s
 }
 
 Result<std::string> HubObject::exchange(const std::string& method, const std::string& url,
-                                        std::string body, int out_fd, const std::string& out_name,
-                                        const ByteCounter& counter, int in_fd, uint64_t in_offset,
-                                        uint64_t in_length) {
+                                        Body body, int out_fd, const std::string& out_name,
+                                        const ByteCounter& counter, long stall_seconds) {
   http::Request req;
   req.method = method;
   req.url = url;
   req.headers = m_headers;
-  if (!body.empty()) {
+  if (!body.text.empty()) {
     req.headers.emplace_back("Content-Type", "application/json");
   }
-  req.body = std::move(body);
-  req.in_fd = in_fd;
-  req.in_offset = in_offset;
-  req.in_length = in_length;
+  req.body = std::move(body.text);
+  req.in_fd = body.fd;
+  req.in_offset = body.offset;
+  req.in_length = body.length;
   req.out_fd = out_fd;
   req.out_name = out_name;
   req.counter = counter;
+  req.stall_seconds = stall_seconds;
   auto resp = TRY(http::perform(req));
   if (resp.status >= 200 && resp.status < 300) {
     return std::move(resp.body);
@@ -83,14 +83,14 @@ Result<std::optional<uint64_t>> HubObject::object_size(const ObjectId& id) {
 
 Status HubObject::put_object(const ObjectId& id, const store::ObjectLocation& loc,
                              const ByteCounter& counter) {
-  TRY(exchange("PUT", m_href + "/objects/" + id.hex(), "", -1, "", counter, loc.fd->get(),
-               loc.offset, loc.length));
+  TRY(exchange("PUT", m_href + "/objects/" + id.hex(), {"", loc.fd->get(), loc.offset, loc.length},
+               -1, "", counter));
   return {};
 }
 
 Status HubObject::get_object(const ObjectId& id, int fd, const std::string& fd_name,
                              const ByteCounter& counter) {
-  TRY(exchange("GET", m_href + "/objects/" + id.hex(), "", fd, fd_name, counter));
+  TRY(exchange("GET", m_href + "/objects/" + id.hex(), {}, fd, fd_name, counter));
   return {};
 }
 
@@ -113,7 +113,7 @@ Result<std::vector<ObjectId>> HubObject::missing(const std::vector<ObjectId>& id
   for (const auto& id : ids) {
     req["objects"].push_back(id.hex());
   }
-  std::string body = TRY(exchange("POST", m_href + "/missing", req.dump(), -1, "", {}));
+  std::string body = TRY(exchange("POST", m_href + "/missing", {req.dump()}));
   json j = json::parse(body, nullptr, false);
   if (!j.is_object() || !j.contains("missing") || !j["missing"].is_array()) {
     return make_error(Errc::Corrupt, m_href + "/missing: the hub's answer is not {\"missing\"}");
@@ -131,12 +131,14 @@ Result<std::vector<ObjectId>> HubObject::missing(const std::vector<ObjectId>& id
 }
 
 Status HubObject::commit(const std::string& manifest_text) {
-  TRY(exchange("POST", m_href + "/commit", manifest_text, -1, "", {}));
+  // The hub rebuilds the whole file before it answers: silence for as long
+  // as that takes is no stall.
+  TRY(exchange("POST", m_href + "/commit", {manifest_text}, -1, "", {}, /*stall_seconds=*/0));
   return {};
 }
 
 Result<std::optional<std::string>> HubObject::manifest() {
-  auto got = exchange("GET", m_href + "/manifest", "", -1, "", {});
+  auto got = exchange("GET", m_href + "/manifest", {});
   if (!got && got.error().code == Errc::NotFound) {
     return std::optional<std::string>();
   }
@@ -144,7 +146,7 @@ Result<std::optional<std::string>> HubObject::manifest() {
 }
 
 Status HubObject::get_whole(int fd, const std::string& fd_name, const ByteCounter& counter) {
-  TRY(exchange("GET", m_href, "", fd, fd_name, counter));
+  TRY(exchange("GET", m_href, {}, fd, fd_name, counter));
   return {};
 }
 

@@ -55,9 +55,14 @@ class HubObject : public RemoteStore {
  private:
   // One exchange; non-2xx answers become errors naming the URL and the
   // hub's message (5xx, 429: Unavailable, retried by the caller).
-  Result<std::string> exchange(const std::string& method, const std::string& url, std::string body,
-                               int out_fd, const std::string& out_name, const ByteCounter& counter,
-                               int in_fd = -1, uint64_t in_offset = 0, uint64_t in_length = 0);
+  struct Body {
+    std::string text;
+    int fd = -1;  // or `length` bytes at `offset` of this file
+    uint64_t offset = 0, length = 0;
+  };
+  Result<std::string> exchange(const std::string& method, const std::string& url, Body body,
+                               int out_fd = -1, const std::string& out_name = "",
+                               const ByteCounter& counter = {}, long stall_seconds = 60);
 
   std::string m_href;
   std::vector<std::pair<std::string, std::string>> m_headers;

@@ -175,11 +175,11 @@ bool have_locally(store::LocalStore& local, const ObjectId& id, const TransferOp
 }
 
 Status fetch_one(RemoteStore& remote, store::LocalStore& local, const ObjectId& id,
-                 const TransferOptions& opts, const ByteCounter& counter) {
+                 const TransferOptions& opts, const ByteCounter& counter, bool durable = true) {
   if (have_locally(local, id, opts)) {
     return {};
   }
-  AtomicFile f = TRY(local.create_loose(id, /*foreign=*/true));
+  AtomicFile f = TRY(local.create_loose(id, /*foreign=*/true, durable));
   Status got = with_retry(opts, [&]() -> Status {
     if (::ftruncate(f.fd(), 0) != 0 || ::lseek(f.fd(), 0, SEEK_SET) != 0) {
       return os_error("cannot truncate", f.temp_path(), errno);
@@ -235,7 +235,13 @@ Result<TransferStats> download_closure(RemoteStore& remote, store::LocalStore& l
       meter = std::make_unique<Meter>(opts.label, want.size());
     }
     TRY_STATUS(parallel_for(want.size(), opts.jobs, [&](size_t i) -> Status {
-      Status s = fetch_one(remote, local, want[i], opts, [&](uint64_t n) { meter->bytes(n); });
+      // Not fsynced (as git-lfs's downloads are not): copies of what the
+      // remote keeps, and an fsync flushes the filesystem's journal with
+      // every restored file still in the page cache — a second per model
+      // after a big one. A copy torn by a power cut fails its checksums
+      // when read; `verify --repair` fetches it again.
+      Status s = fetch_one(
+          remote, local, want[i], opts, [&](uint64_t n) { meter->bytes(n); }, /*durable=*/false);
       if (s) {
         meter->object_done();
       } else if (skip_missing && s.error().code == Errc::NotFound) {

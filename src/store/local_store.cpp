@@ -443,11 +443,11 @@ Status LocalStore::replace_encodings(const std::map<ObjectId, std::string>& stag
   return {};
 }
 
-Result<AtomicFile> LocalStore::create_loose(const ObjectId& id, bool foreign) {
+Result<AtomicFile> LocalStore::create_loose(const ObjectId& id, bool foreign, bool durable) {
   std::string path = path_of(id);
   TRY_STATUS(real_dir(m_root + "/objects"));
   TRY_STATUS(real_dir(path.substr(0, path.rfind('/'))));
-  return AtomicFile::create(path, foreign ? k_foreign_mode : k_own_mode);
+  return AtomicFile::create(path, foreign ? k_foreign_mode : k_own_mode, durable);
 }
 
 Status LocalStore::adopt_loose(const ObjectId& id, const std::string& file, bool foreign) {

@@ -9,9 +9,11 @@
 // Objects smaller than k_pack_threshold (raw) written between two finish()
 // calls go into one new pack, published atomically by finish(); so a model
 // of many small tensors costs one file, not hundreds of 4 KiB blocks. Larger
-// objects are loose files. All writes are temp file -> fsync -> rename and
-// idempotent: losing a race to another process writing the same id is
-// success, because equal ids mean equal raw bytes. Readers see new packs
+// objects are loose files. All writes are temp file -> fsync -> rename
+// (objects downloaded in bulk skip the fsync: copies of a remote's, as
+// git-lfs's downloads are; a power cut can tear one, which its checksums
+// catch and `verify --repair` fetches again) and idempotent: losing a race to another process
+// writing the same id is success, because equal ids mean equal raw bytes. Readers see new packs
 // from other processes (the packs folder is rescanned on a miss). Safe for
 // many processes and threads at once.
 #pragma once
@@ -63,7 +65,8 @@ class LocalStore : public ObjectSource, public ObjectSink {
   Status quarantine_pack(const std::string& path);
   // A loose object file to fill by hand (downloads): commit(true) publishes
   // it. `foreign`: it comes from another store (see ObjectLocation).
-  Result<AtomicFile> create_loose(const ObjectId& id, bool foreign = false);
+  // Not `durable`: no fsync (downloads in bulk, which can be fetched again).
+  Result<AtomicFile> create_loose(const ObjectId& id, bool foreign = false, bool durable = true);
   // Moves `file` (a whole encoded object, durable, on this store's
   // filesystem) into place as the loose object `id`, foreign or own. An
   // object already present keeps its copy and `file` is removed.
