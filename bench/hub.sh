@@ -56,9 +56,9 @@ stat_of() { curl -sf "$1/stats" | python3 -c "import json,sys; print(json.load(s
 # requests matching PATTERN
 wire() {
   if [ "$2" = in ]; then
-    awk -v p="${3:-.}" '$0 ~ p {for (i = 1; i <= NF; i++) if ($i ~ /^in=/) s += substr($i, 4)} END {print s + 0}' "$1"
+    awk -v p="${3:-.}" '$0 ~ p {for (i = 1; i <= NF; i++) if ($i ~ /^in=/) s += substr($i, 4)} END {printf "%.0f\n", s}' "$1"
   else
-    awk -v p="${3:-.}" '$2 == "GET" && $0 ~ p {for (i = 1; i <= NF; i++) if ($i ~ /^out=/) s += substr($i, 5)} END {print s + 0}' "$1"
+    awk -v p="${3:-.}" '$2 == "GET" && $0 ~ p {for (i = 1; i <= NF; i++) if ($i ~ /^out=/) s += substr($i, 5)} END {printf "%.0f\n", s}' "$1"
   fi
 }
 # push_clone NAME LFS_URL : a repository of the models, pushed, then cloned
