@@ -195,8 +195,8 @@ Result<std::unique_ptr<Hub>> Hub::open(const HubOptions& opts) {
   // killed mid-push): kept while their batch's tokens could still commit.
   for (const auto& d : list_dir(h->m_root + "/hub/incoming")) {
     std::error_code ec;
-    auto age = std::filesystem::file_time_type::clock::now() -
-               std::filesystem::last_write_time(d, ec);
+    auto age =
+        std::filesystem::file_time_type::clock::now() - std::filesystem::last_write_time(d, ec);
     if (!ec && age > std::chrono::seconds(opts.token_ttl + 3600)) {
       std::filesystem::remove_all(d, ec);
     }
@@ -779,10 +779,9 @@ HttpResponse Hub::zipllm(const HttpRequest& req, const Route& r) {
   return resp;
 }
 
-std::string Hub::incoming_dir(const HttpRequest& req, const std::string& oid) const {
+std::string Hub::incoming_dir(const std::string& repo, const std::string& oid) const {
   Sha256 who;
-  std::string auth = req.header("authorization");
-  who.update(ByteView(reinterpret_cast<const uint8_t*>(auth.data()), auth.size()));
+  who.update(ByteView(reinterpret_cast<const uint8_t*>(repo.data()), repo.size()));
   return m_root + "/hub/incoming/" + oid + "." + Sha256::hex(who.finish()).substr(0, 16);
 }
 
@@ -857,7 +856,7 @@ HttpResponse Hub::zl_missing(const HttpRequest& req, const Route& r, const std::
   // Present: stored and needed by a file this repository links, or sent
   // already in this upload (a retry).
   auto seen = visible(r.repo, ids);
-  auto staged = store::LocalStore::open(incoming_dir(req, oid), 0);
+  auto staged = store::LocalStore::open(incoming_dir(r.repo, oid), 0);
   json missing = json::array();
   for (size_t i = 0; i < ids.size(); ++i) {
     if (!seen[i] && !(staged && (*staged)->contains(ids[i]))) {
@@ -882,7 +881,7 @@ HttpResponse Hub::zl_put_object(const HttpRequest& req, const Route& r, const st
   if (!slot.ok()) {
     return too_busy();
   }
-  auto staging = store::LocalStore::open(incoming_dir(req, oid), 0);
+  auto staging = store::LocalStore::open(incoming_dir(r.repo, oid), 0);
   if (!staging) {
     return message(no_space(staging.error()) ? 507 : 500, staging.error().message);
   }
@@ -924,7 +923,7 @@ HttpResponse Hub::zl_commit(const HttpRequest& req, const Route& r, const std::s
   if (Sha256::hex(m->sha256) != oid || (token && token->size != m->size)) {
     return message(422, "the manifest describes another file than " + oid);
   }
-  const std::string incoming = incoming_dir(req, oid);
+  const std::string incoming = incoming_dir(r.repo, oid);
   auto staging = store::LocalStore::open(incoming, 0);
   if (!staging) {
     return message(no_space(staging.error()) ? 507 : 500, staging.error().message);

@@ -158,9 +158,10 @@ class Hub {
   HttpResponse zl_put_object(const HttpRequest& req, const Route& r, const std::string& oid,
                              const std::string& id,
                              const std::function<bool(const Receiver&)>& read_body);
-  // Where this client's objects for `oid` wait for the commit (one folder
-  // per batch: its action token names it).
-  std::string incoming_dir(const HttpRequest& req, const std::string& oid) const;
+  // Where objects sent for `oid` in `repo` wait for its commit: kept across
+  // batches, so a push cut short and retried sends only what is not there
+  // yet; per repository, so they prove nothing for another one.
+  std::string incoming_dir(const std::string& repo, const std::string& oid) const;
   // For each id: whether it is stored and needed by a file `repo` links
   // (so telling the client proves nothing about other repositories).
   std::vector<bool> visible(const std::string& repo, const std::vector<ObjectId>& ids);

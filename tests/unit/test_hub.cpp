@@ -323,6 +323,58 @@ TEST_CASE(
   CHECK(sent == 1);  // the delta-coded w (the header and "b" are the base's)
   CHECK(ft_ids->size() == 4);
 
+  // A push cut short: objects sent under one batch count for the next
+  // (a retry sends only the rest), but not for another repository.
+  {
+    auto ft2_w = test::bf16_finetune(base_w, 6, 0.02f);
+    auto ft2 = test::make_safetensors(
+        {{"w", "BF16", {300000}, ft2_w}, {"b", "BF16", {1000}, test::bf16_weights(1000, 4)}});
+    test::write_file(dir.path("ft2.safetensors"), ft2);
+    auto m2 =
+        ops::ingest_file(dir.path("ft2.safetensors"), &bm, resolver, **client, pool, {}, nullptr);
+    REQUIRE(m2);
+    REQUIRE((*client)->finish());
+    auto ids2 = store::object_closure(**client, format::object_ids(*m2));
+    REQUIRE(ids2);
+    json q = {{"objects", json::array()}};
+    for (const auto& id : *ids2) {
+      q["objects"].push_back(id.hex());
+    }
+    auto first = batch_of("upload", ft2)["actions"]["upload"];
+    auto miss = json::parse(
+        (*h)->handle(post(path_of(first["href"]) + "/missing", q, first["header"]["Authorization"]))
+            .body)["missing"];
+    REQUIRE(miss.size() == 1);  // its own w
+    std::string id = miss[0];
+    CHECK(put(**h, path_of(first["href"]) + "/objects/" + id, first["header"]["Authorization"],
+              file_bytes((*client)->path_of(*ObjectId::from_hex(id))))
+              .status == 200);
+    // ... the push dies here; the retry is a new batch with other tokens
+    // (here from a second instance on the same store).
+    hub::HubOptions o2 = o;
+    o2.token_ttl = 1000;
+    auto h2 = hub::Hub::open(o2);
+    REQUIRE(h2);
+    json rb = batch_body("upload", sha_hex(ft2), ft2.size());
+    rb["transfers"] = {"zipllm"};
+    auto retry = json::parse(
+        (*h2)->handle(post(api + "objects/batch", rb)).body)["objects"][0]["actions"]["upload"];
+    CHECK(retry["header"]["Authorization"] != first["header"]["Authorization"]);
+    miss = json::parse(
+        (*h)->handle(post(path_of(retry["href"]) + "/missing", q, retry["header"]["Authorization"]))
+            .body)["missing"];
+    CHECK(miss.empty());
+    auto elsewhere = batch_of("upload", ft2, "/org/x.git/info/lfs/")["actions"]["upload"];
+    miss = json::parse((*h)->handle(post(path_of(elsewhere["href"]) + "/missing", q,
+                                         elsewhere["header"]["Authorization"]))
+                           .body)["missing"];
+    CHECK(miss.size() == ids2->size());
+    hub::HttpRequest c2 =
+        post(path_of(retry["href"]) + "/commit", json(), retry["header"]["Authorization"]);
+    c2.body = format::serialize_manifest(*m2);
+    CHECK((*h)->handle(c2).status == 200);
+  }
+
   // Another repository learns nothing of what org/m holds: everything is
   // "missing" there, and a manifest naming objects it did not send is refused.
   sent = 0;
