@@ -196,6 +196,20 @@ t_tokens() {
   expect_eq "$code" 403 "an action token used for another repository"
   code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: $auth" --data-binary @"$f" "$href")
   expect_eq "$code" 200 "the action token as signed"
+  # git-zipllm clients behind the same tokens: the zipllm adapter works
+  # with the action tokens alone (git-lfs gives custom agents no other).
+  zipllm_home "$PWD/zw" && export HOME=$PWD/zw
+  git config --global credential.helper '!f() { echo username=u; echo password=wtok; }; f'
+  (cd hf && cp "$S/ftA2_chain_manpages.bf16.safetensors" . && git add . && git commit -qm more &&
+    expect_ok git push origin main)
+  expect_true grep -q "POST /org/model.git/info/lfs/zipllm/[0-9a-f]*/commit 200" hub.log
+  zipllm_home "$PWD/zr" && export HOME=$PWD/zr
+  git config --global credential.helper '!f() { echo username=u; echo password=rtok; }; f'
+  expect_ok git clone -q hf.git zclone
+  for f in base $FTS ftA2_chain_manpages; do
+    expect_same "zclone/$f.bf16.safetensors" "$S/$f.bf16.safetensors"
+  done
+  expect_true grep -q "GET /org/model.git/info/lfs/zipllm/[0-9a-f]*/manifest 200" hub.log
 }
 
 # batch REPO OP OID SIZE : the batch response
