@@ -84,6 +84,39 @@ std::string path_of(const std::string& href) {
   return href.substr(href.find('/', 7));
 }
 
+// A hub on a scratch store (anyone may push), and a client's store whose
+// objects are all loose files (the bytes a zipllm client sends).
+struct HubAndClient {
+  test::ScratchDir dir;
+  hub::HubOptions opts;
+  std::unique_ptr<hub::Hub> hub;
+  std::unique_ptr<store::LocalStore> client;
+  store::Resolver resolver;
+  ThreadPool pool{2};
+  HubAndClient() {
+    opts.store = dir.path("store");
+    opts.anonymous_push = true;
+    opts.ingest_threads = 2;
+    auto h = hub::Hub::open(opts);
+    REQUIRE(h);
+    hub = std::move(*h);
+    auto c = store::LocalStore::open(dir.path("client"), 0);
+    REQUIRE(c);
+    client = std::move(*c);
+    resolver.add_source(client.get());
+  }
+  // Writes `bytes` to NAME and ingests it into the client's store.
+  format::Manifest ingest(const std::string& name, const std::vector<uint8_t>& bytes,
+                          const ops::BaseModel* base = nullptr) {
+    test::write_file(dir.path(name), bytes);
+    auto m = ops::ingest_file(dir.path(name), base, resolver, *client, pool, {}, nullptr);
+    REQUIRE(m);
+    REQUIRE(client->finish());
+    return *m;
+  }
+  std::vector<uint8_t> object_bytes(const ObjectId& id) { return file_bytes(client->path_of(id)); }
+};
+
 }  // namespace
 
 TEST_CASE("hub: the token file, its errors, rights by repository pattern") {
@@ -244,43 +277,25 @@ TEST_CASE("hub: upload, dedup without telling, download, verify; wrong bytes sto
 TEST_CASE(
     "hub: the zipllm adapter moves only missing objects and stores a file only if they rebuild "
     "it") {
-  test::ScratchDir dir;
-  hub::HubOptions o;
-  o.store = dir.path("store");
-  o.anonymous_push = true;
-  o.ingest_threads = 2;
-  auto h = hub::Hub::open(o);
-  REQUIRE(h);
+  HubAndClient t;
+  auto& h = t.hub;
   // A client's store: the base and a fine-tune coded against it.
   auto base_w = test::bf16_weights(300000, 3);
   auto base = test::make_safetensors(
       {{"w", "BF16", {300000}, base_w}, {"b", "BF16", {1000}, test::bf16_weights(1000, 4)}});
   auto ft = test::make_safetensors({{"w", "BF16", {300000}, test::bf16_finetune(base_w, 5, 0.01f)},
                                     {"b", "BF16", {1000}, test::bf16_weights(1000, 4)}});
-  test::write_file(dir.path("base.safetensors"), base);
-  test::write_file(dir.path("ft.safetensors"), ft);
-  auto client = store::LocalStore::open(dir.path("client"), 0);  // every object loose
-  REQUIRE(client);
-  store::Resolver resolver;
-  resolver.add_source(client->get());
-  ThreadPool pool(2);
-  auto mb = ops::ingest_file(dir.path("base.safetensors"), nullptr, resolver, **client, pool, {},
-                             nullptr);
-  REQUIRE(mb);
+  auto mb = t.ingest("base.safetensors", base);
   ops::BaseModel bm;
-  REQUIRE(bm.add_manifest(*mb, "base"));
-  auto mf =
-      ops::ingest_file(dir.path("ft.safetensors"), &bm, resolver, **client, pool, {}, nullptr);
-  REQUIRE(mf);
-  REQUIRE((*client)->finish());
-
+  REQUIRE(bm.add_manifest(mb, "base"));
+  auto mf = t.ingest("ft.safetensors", ft, &bm);
   const std::string api = "/org/m.git/info/lfs/";
   // The adapter is answered only when offered.
   auto batch_of = [&](const std::string& op, const std::vector<uint8_t>& file,
                       const std::string& repo_api = "/org/m.git/info/lfs/") {
     json body = batch_body(op, sha_hex(file), file.size());
     body["transfers"] = {"basic", "zipllm"};
-    auto b = (*h)->handle(post(repo_api + "objects/batch", body));
+    auto b = h->handle(post(repo_api + "objects/batch", body));
     REQUIRE(b.status == 200);
     json j = json::parse(b.body);
     CHECK(j["transfer"] == "zipllm");
@@ -291,34 +306,34 @@ TEST_CASE(
     auto a = item["actions"]["upload"];
     std::string href = path_of(a["href"]);
     std::string auth = a["header"]["Authorization"];
-    auto ids = store::object_closure(**client, format::object_ids(m));
+    auto ids = store::object_closure(*t.client, format::object_ids(m));
     REQUIRE(ids);
     json q = {{"objects", json::array()}};
     for (const auto& id : *ids) {
       q["objects"].push_back(id.hex());
     }
-    auto miss = (*h)->handle(post(href + "/missing", q, auth));
+    auto miss = h->handle(post(href + "/missing", q, auth));
     REQUIRE(miss.status == 200);
     json missing = json::parse(miss.body)["missing"];
     for (const auto& id : missing) {
-      auto bytes = file_bytes((*client)->path_of(*ObjectId::from_hex(id.get<std::string>())));
-      CHECK(put(**h, href + "/objects/" + id.get<std::string>(), auth, bytes).status == 200);
+      auto bytes = file_bytes(t.client->path_of(*ObjectId::from_hex(id.get<std::string>())));
+      CHECK(put(*h, href + "/objects/" + id.get<std::string>(), auth, bytes).status == 200);
       ++*sent;
     }
     hub::HttpRequest c = post(href + "/commit", json(), auth);
     c.body = format::serialize_manifest(m);
-    return (*h)->handle(c);
+    return h->handle(c);
   };
   int sent = 0;
   json item = batch_of("upload", base);
   CHECK(item["actions"]["upload"]["href"].get<std::string>().find("/info/lfs/zipllm/") !=
         std::string::npos);
-  CHECK(send(*mb, item, &sent).status == 200);
+  CHECK(send(mb, item, &sent).status == 200);
   CHECK(sent == 3);  // the header and two tensors
   // The fine-tune: its base's objects are there; only its own are sent.
   sent = 0;
-  CHECK(send(*mf, batch_of("upload", ft), &sent).status == 200);
-  auto ft_ids = store::object_closure(**client, format::object_ids(*mf));
+  CHECK(send(mf, batch_of("upload", ft), &sent).status == 200);
+  auto ft_ids = store::object_closure(*t.client, format::object_ids(mf));
   REQUIRE(ft_ids);
   CHECK(sent == 1);  // the delta-coded w (the header and "b" are the base's)
   CHECK(ft_ids->size() == 4);
@@ -329,12 +344,8 @@ TEST_CASE(
     auto ft2_w = test::bf16_finetune(base_w, 6, 0.02f);
     auto ft2 = test::make_safetensors(
         {{"w", "BF16", {300000}, ft2_w}, {"b", "BF16", {1000}, test::bf16_weights(1000, 4)}});
-    test::write_file(dir.path("ft2.safetensors"), ft2);
-    auto m2 =
-        ops::ingest_file(dir.path("ft2.safetensors"), &bm, resolver, **client, pool, {}, nullptr);
-    REQUIRE(m2);
-    REQUIRE((*client)->finish());
-    auto ids2 = store::object_closure(**client, format::object_ids(*m2));
+    auto m2 = t.ingest("ft2.safetensors", ft2, &bm);
+    auto ids2 = store::object_closure(*t.client, format::object_ids(m2));
     REQUIRE(ids2);
     json q = {{"objects", json::array()}};
     for (const auto& id : *ids2) {
@@ -342,16 +353,16 @@ TEST_CASE(
     }
     auto first = batch_of("upload", ft2)["actions"]["upload"];
     auto miss = json::parse(
-        (*h)->handle(post(path_of(first["href"]) + "/missing", q, first["header"]["Authorization"]))
+        h->handle(post(path_of(first["href"]) + "/missing", q, first["header"]["Authorization"]))
             .body)["missing"];
     REQUIRE(miss.size() == 1);  // its own w
     std::string id = miss[0];
-    CHECK(put(**h, path_of(first["href"]) + "/objects/" + id, first["header"]["Authorization"],
-              file_bytes((*client)->path_of(*ObjectId::from_hex(id))))
+    CHECK(put(*h, path_of(first["href"]) + "/objects/" + id, first["header"]["Authorization"],
+              file_bytes(t.client->path_of(*ObjectId::from_hex(id))))
               .status == 200);
     // ... the push dies here; the retry is a new batch with other tokens
     // (here from a second instance on the same store).
-    hub::HubOptions o2 = o;
+    hub::HubOptions o2 = t.opts;
     o2.token_ttl = 1000;
     auto h2 = hub::Hub::open(o2);
     REQUIRE(h2);
@@ -361,18 +372,18 @@ TEST_CASE(
         (*h2)->handle(post(api + "objects/batch", rb)).body)["objects"][0]["actions"]["upload"];
     CHECK(retry["header"]["Authorization"] != first["header"]["Authorization"]);
     miss = json::parse(
-        (*h)->handle(post(path_of(retry["href"]) + "/missing", q, retry["header"]["Authorization"]))
+        h->handle(post(path_of(retry["href"]) + "/missing", q, retry["header"]["Authorization"]))
             .body)["missing"];
     CHECK(miss.empty());
     auto elsewhere = batch_of("upload", ft2, "/org/x.git/info/lfs/")["actions"]["upload"];
-    miss = json::parse((*h)->handle(post(path_of(elsewhere["href"]) + "/missing", q,
-                                         elsewhere["header"]["Authorization"]))
+    miss = json::parse(h->handle(post(path_of(elsewhere["href"]) + "/missing", q,
+                                      elsewhere["header"]["Authorization"]))
                            .body)["missing"];
     CHECK(miss.size() == ids2->size());
     hub::HttpRequest c2 =
         post(path_of(retry["href"]) + "/commit", json(), retry["header"]["Authorization"]);
-    c2.body = format::serialize_manifest(*m2);
-    CHECK((*h)->handle(c2).status == 200);
+    c2.body = format::serialize_manifest(m2);
+    CHECK(h->handle(c2).status == 200);
   }
 
   // Another repository learns nothing of what org/m holds: everything is
@@ -381,11 +392,11 @@ TEST_CASE(
   json other = batch_of("upload", ft, "/org/n.git/info/lfs/");
   auto oa = other["actions"]["upload"];
   hub::HttpRequest c = post(path_of(oa["href"]) + "/commit", json(), oa["header"]["Authorization"]);
-  c.body = format::serialize_manifest(*mf);
-  auto refused = (*h)->handle(c);
+  c.body = format::serialize_manifest(mf);
+  auto refused = h->handle(c);
   CHECK(refused.status == 422);
   CHECK(refused.body.find("was not sent") != std::string::npos);
-  CHECK(send(*mf, other, &sent).status == 200);
+  CHECK(send(mf, other, &sent).status == 200);
   CHECK(sent == 4);
 
   // Download: the manifest, then only objects of that file.
@@ -395,22 +406,22 @@ TEST_CASE(
   get.method = "GET";
   get.path = path_of(da["href"]) + "/manifest";
   get.headers["authorization"] = da["header"]["Authorization"];
-  auto man = (*h)->handle(get);
+  auto man = h->handle(get);
   REQUIRE(man.status == 200);
-  CHECK(man.body == format::serialize_manifest(*mf));
+  CHECK(man.body == format::serialize_manifest(mf));
   for (const auto& id : *ft_ids) {
     get.path = path_of(da["href"]) + "/objects/" + id.hex();
-    auto obj = (*h)->handle(get);
+    auto obj = h->handle(get);
     REQUIRE(obj.status == 200);
     REQUIRE(obj.file);
     std::vector<uint8_t> bytes(obj.file->size());
     REQUIRE(obj.file->read(0, bytes.data(), bytes.size()) == bytes.size());
-    CHECK(bytes == file_bytes((*client)->path_of(id)));
+    CHECK(bytes == file_bytes(t.client->path_of(id)));
   }
   get.path = path_of(da["href"]) + "/objects/" + std::string(32, '0');
-  CHECK((*h)->handle(get).status == 404);
+  CHECK(h->handle(get).status == 404);
   get.path = path_of(da["href"]);  // the whole file
-  auto whole = (*h)->handle(get);
+  auto whole = h->handle(get);
   REQUIRE(whole.file);
   std::vector<uint8_t> bytes(whole.file->size());
   for (size_t at = 0; at < bytes.size();) {
@@ -422,88 +433,59 @@ TEST_CASE(
 }
 
 TEST_CASE("hub: a forged manifest or forged objects through the zipllm adapter are refused") {
-  test::ScratchDir dir;
-  hub::HubOptions o;
-  o.store = dir.path("store");
-  o.anonymous_push = true;
-  o.ingest_threads = 2;
-  auto h = hub::Hub::open(o);
-  REQUIRE(h);
+  HubAndClient t;
+  auto& h = t.hub;
   auto real = test::make_safetensors({{"w", "BF16", {50000}, test::bf16_weights(50000, 7)}});
   auto other = test::make_safetensors({{"w", "BF16", {50000}, test::bf16_weights(50000, 8)}});
-  test::write_file(dir.path("other.safetensors"), other);
-  auto client = store::LocalStore::open(dir.path("client"), 0);
-  REQUIRE(client);
-  store::Resolver resolver;
-  resolver.add_source(client->get());
-  ThreadPool pool(2);
-  auto mo = ops::ingest_file(dir.path("other.safetensors"), nullptr, resolver, **client, pool, {},
-                             nullptr);
-  REQUIRE(mo);
-  REQUIRE((*client)->finish());
+  auto mo = t.ingest("other.safetensors", other);
   // Claims `real`'s oid and size for `other`'s objects.
   json body = batch_body("upload", sha_hex(real), real.size());
   body["transfers"] = {"zipllm"};
   auto b =
-      json::parse((*h)->handle(post("/org/m.git/info/lfs/objects/batch", body)).body)["objects"][0];
+      json::parse(h->handle(post("/org/m.git/info/lfs/objects/batch", body)).body)["objects"][0];
   std::string href = path_of(b["actions"]["upload"]["href"]);
   std::string auth = b["actions"]["upload"]["header"]["Authorization"];
-  for (const auto& id : format::object_ids(*mo)) {
-    CHECK(
-        put(**h, href + "/objects/" + id.hex(), auth, file_bytes((*client)->path_of(id))).status ==
-        200);
+  for (const auto& id : format::object_ids(mo)) {
+    CHECK(put(*h, href + "/objects/" + id.hex(), auth, file_bytes(t.client->path_of(id))).status ==
+          200);
   }
-  format::Manifest forged = *mo;
+  format::Manifest forged = mo;
   forged.sha256 = *Sha256::from_hex(sha_hex(real));
   forged.size = real.size();
   hub::HttpRequest c = post(href + "/commit", json(), auth);
   c.body = format::serialize_manifest(forged);
-  auto r = (*h)->handle(c);
+  auto r = h->handle(c);
   CHECK(r.status == 422);
   CHECK(r.body.find("do not make up") != std::string::npos);
   // A manifest of another oid than the token's.
-  c.body = format::serialize_manifest(*mo);
-  CHECK((*h)->handle(c).status == 422);
+  c.body = format::serialize_manifest(mo);
+  CHECK(h->handle(c).status == 422);
   // An object whose bytes are not what its name says.
-  auto ids = format::object_ids(*mo);
-  auto bytes = file_bytes((*client)->path_of(ids[0]));
+  auto ids = format::object_ids(mo);
+  auto bytes = file_bytes(t.client->path_of(ids[0]));
   bytes[bytes.size() / 2] ^= 0x40;
-  CHECK(put(**h, href + "/objects/" + ids[0].hex(), auth, bytes).status == 422);
+  CHECK(put(*h, href + "/objects/" + ids[0].hex(), auth, bytes).status == 422);
   // Nothing of it is stored or linked.
-  json st = json::parse((*h)->stats_json());
+  json st = json::parse(h->stats_json());
   CHECK(st["objects"] == 0);
   CHECK(st["stored_bytes"] == 0);
   std::string oid = sha_hex(real);
   CHECK_FALSE(
-      path_exists(o.store + "/lfs/" + oid.substr(0, 2) + "/" + oid.substr(2, 2) + "/" + oid));
+      path_exists(t.opts.store + "/lfs/" + oid.substr(0, 2) + "/" + oid.substr(2, 2) + "/" + oid));
 }
 
 TEST_CASE(
     "hub: an upload that would rebuild wrong from a colliding stored object stays as uploaded") {
   // Ids are XXH3-128: someone can store other bytes under the id of a
   // tensor another user will upload. Made here by relabelling an object.
-  test::ScratchDir dir;
-  hub::HubOptions o;
-  o.store = dir.path("store");
-  o.anonymous_push = true;
-  o.ingest_threads = 2;
-  auto h = hub::Hub::open(o);
-  REQUIRE(h);
+  HubAndClient t;  // the client is the one who forges
+  auto& h = t.hub;
   auto real_w = test::bf16_weights(200000, 11);
   auto real = test::make_safetensors({{"t", "BF16", {200000}, real_w}});
   auto other = test::make_safetensors({{"t", "BF16", {200000}, test::bf16_weights(200000, 12)}});
   ObjectId real_id = object_id_of(ByteView(real_w.data(), real_w.size()));
-  auto attacker = store::LocalStore::open(dir.path("attacker"), 0);
-  REQUIRE(attacker);
-  test::write_file(dir.path("other.safetensors"), other);
-  store::Resolver resolver;
-  resolver.add_source(attacker->get());
-  ThreadPool pool(2);
-  auto mo = ops::ingest_file(dir.path("other.safetensors"), nullptr, resolver, **attacker, pool, {},
-                             nullptr);
-  REQUIRE(mo);
-  REQUIRE((*attacker)->finish());
-  auto bytes = file_bytes((*attacker)->path_of(mo->tensors[0].id));
+  auto mo = t.ingest("other.safetensors", other);
+  auto bytes = t.object_bytes(mo.tensors[0].id);
   auto head = format::parse_object_prefix(ByteView(bytes.data(), format::k_object_header_size));
   REQUIRE(head);
   REQUIRE(format::parse_object_table(
@@ -512,7 +494,7 @@ TEST_CASE(
   head->id = real_id;
   auto header = format::serialize_object_header(*head);
   std::copy(header.begin(), header.end(), bytes.begin());
-  auto hub_store = store::LocalStore::open(o.store);
+  auto hub_store = store::LocalStore::open(t.opts.store);
   REQUIRE(hub_store);
   std::string forged = (*hub_store)->path_of(real_id);
   std::filesystem::create_directories(std::filesystem::path(forged).parent_path());
@@ -520,25 +502,25 @@ TEST_CASE(
   REQUIRE(::chmod(forged.c_str(), 0444) == 0);  // as if the hub had written it
 
   // The victim's upload: accepted, but not stored against the forgery.
-  auto b = json::parse((*h)->handle(post("/org/v.git/info/lfs/objects/batch",
-                                         batch_body("upload", sha_hex(real), real.size())))
+  auto b = json::parse(h->handle(post("/org/v.git/info/lfs/objects/batch",
+                                      batch_body("upload", sha_hex(real), real.size())))
                            .body)["objects"][0]["actions"]["upload"];
-  CHECK(put(**h, path_of(b["href"]), b["header"]["Authorization"], real).status == 200);
-  (*h)->wait_idle();
-  json st = json::parse((*h)->stats_json());
+  CHECK(put(*h, path_of(b["href"]), b["header"]["Authorization"], real).status == 200);
+  h->wait_idle();
+  json st = json::parse(h->stats_json());
   CHECK(st["pending"] == 1);
   std::string oid = sha_hex(real);
   CHECK_FALSE(
-      path_exists(o.store + "/lfs/" + oid.substr(0, 2) + "/" + oid.substr(2, 2) + "/" + oid));
+      path_exists(t.opts.store + "/lfs/" + oid.substr(0, 2) + "/" + oid.substr(2, 2) + "/" + oid));
   // Downloads give the bytes as uploaded.
-  auto d = json::parse((*h)->handle(post("/org/v.git/info/lfs/objects/batch",
-                                         batch_body("download", oid, real.size())))
-                           .body)["objects"][0]["actions"]["download"];
+  auto d = json::parse(
+      h->handle(post("/org/v.git/info/lfs/objects/batch", batch_body("download", oid, real.size())))
+          .body)["objects"][0]["actions"]["download"];
   hub::HttpRequest get;
   get.method = "GET";
   get.path = path_of(d["href"]);
   get.headers["authorization"] = d["header"]["Authorization"];
-  auto got = (*h)->handle(get);
+  auto got = h->handle(get);
   REQUIRE(got.file);
   std::vector<uint8_t> out(got.file->size());
   REQUIRE(got.file->read(0, out.data(), out.size()) == out.size());
