@@ -1,4 +1,5 @@
-// git zipllm serve --store DIR [--listen ADDR:PORT] [--auth FILE] ...
+// git zipllm serve --store DIR|s3://BUCKET/PREFIX [--cache DIR] [--listen ADDR:PORT] [--auth FILE]
+// ...
 #include <pthread.h>
 #include <signal.h>
 
@@ -8,6 +9,7 @@
 #include "cli/commands.h"
 #include "hub/http_server.h"
 #include "util/file.h"
+#include "util/hash.h"
 
 namespace zipllm::cli {
 
@@ -15,6 +17,7 @@ namespace {
 
 struct Args {
   std::string store;
+  std::string cache;
   std::string listen = "127.0.0.1:8080";
   std::string auth;
   bool anonymous_push = false;
@@ -47,6 +50,28 @@ Status run(const Args& a) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   hub::HubOptions ho;
   ho.store = a.store;
+  if (a.store.rfind("s3://", 0) == 0) {
+    // The bucket holds the hub; this instance works in a cache directory.
+    ho.shared = a.store;
+    ho.store = a.cache;
+    if (ho.store.empty()) {
+      const char* xdg = std::getenv("XDG_CACHE_HOME");
+      const char* home = std::getenv("HOME");
+      if ((!xdg || !*xdg) && (!home || !*home)) {
+        return make_error(Errc::InvalidArgument,
+                          "--store " + a.store + " needs --cache DIR (no HOME to put it under)");
+      }
+      Sha256 sha;
+      sha.update(ByteView(reinterpret_cast<const uint8_t*>(a.store.data()), a.store.size()));
+      ho.store = (xdg && *xdg ? std::string(xdg) : std::string(home) + "/.cache") +
+                 "/git-zipllm/hub-" + Sha256::hex(sha.finish()).substr(0, 16);
+    }
+    TRY_STATUS(make_dirs(ho.store));
+  } else if (!a.cache.empty()) {
+    return make_error(Errc::InvalidArgument,
+                      "--cache is for a hub on S3 (--store s3://…); --store " + a.store +
+                          " is a directory and holds everything itself");
+  }
   ho.auth_file = a.auth;
   ho.anonymous_push = a.anonymous_push;
   ho.public_url = a.public_url;
@@ -89,7 +114,14 @@ std::vector<Runner> add_serve(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
       "serve", "Run a Git LFS server that stores models deduplicated and delta-coded (the hub)");
-  cmd->add_option("--store", a->store, "directory holding the hub's objects")->required();
+  cmd->add_option("--store", a->store,
+                  "where the hub keeps everything: a directory, or s3://BUCKET[/PREFIX] (the "
+                  "S3 settings of the environment: AWS_* credentials, AWS_ENDPOINT_URL or "
+                  "?endpoint=…; several instances may share one bucket)")
+      ->required();
+  cmd->add_option("--cache", a->cache,
+                  "with an s3:// store: this instance's working directory (uploads being "
+                  "stored, objects fetched; default ~/.cache/git-zipllm/hub-HASH)");
   cmd->add_option("--listen", a->listen, "ADDRESS:PORT to listen on (default 127.0.0.1:8080)");
   cmd->add_option("--auth", a->auth,
                   "token file: lines 'TOKEN read|write ORG/NAME|ORG/*|* ...' (default: anyone "

@@ -15,6 +15,7 @@
 #include "ops/ingest.h"
 #include "ops/model_index.h"
 #include "ops/restore.h"
+#include "remote/transfer.h"
 #include "store/closure.h"
 #include "store/object_io.h"
 #include "util/file.h"
@@ -55,10 +56,31 @@ HttpResponse json_response(const json& j) {
   return r;
 }
 
-// The hub's secret, shared by every instance on the store: created once.
-Result<std::string> load_secret(const std::string& dir) {
+// The hub's secret, shared by every instance on the store: created once
+// (in the shared store when there is one: the first instance's wins).
+Result<std::string> load_secret(const std::string& dir, remote::RemoteStore* shared) {
   TRY_STATUS(make_dirs(dir));
   std::string path = dir + "/secret";
+  if (shared) {
+    auto there = shared->get_text("hub/secret", 4096);
+    if (!there && there.error().code == Errc::NotFound) {
+      std::random_device rd;
+      std::string s(64, '0');
+      static const char* hex = "0123456789abcdef";
+      for (auto& c : s) {
+        c = hex[rd() & 15];
+      }
+      TRY_STATUS(shared->put_text("hub/secret", s));
+      there = shared->get_text("hub/secret", 4096);
+    }
+    if (!there) {
+      return std::move(there).error().context("the hub's secret in " + shared->url());
+    }
+    if (there->size() < 16) {
+      return make_error(Errc::Corrupt, shared->url() + " hub/secret is too short");
+    }
+    return std::move(*there);
+  }
   if (!path_exists(path)) {
     std::random_device rd;
     std::string s(32, '\0');
@@ -80,6 +102,12 @@ bool no_space(const Error& e) {
   return e.message.find("No space left") != std::string::npos ||
          e.message.find("Disk quota") != std::string::npos ||
          e.message.find("File too large") != std::string::npos;
+}
+
+// The answer when the store fails us: 507 full, 503 the shared store
+// unreachable (a retry may work), 500 otherwise.
+HttpResponse store_failure(const Error& e) {
+  return message(no_space(e) ? 507 : e.code == Errc::Unavailable ? 503 : 500, e.message);
 }
 
 // One of the hub's bounded upload slots, held for a request's life: beyond
@@ -176,8 +204,17 @@ Result<std::unique_ptr<Hub>> Hub::open(const HubOptions& opts) {
     h->m_root.pop_back();
   }
   h->m_reader = TRY_CTX(store::LocalStore::open(h->m_root), "hub store " + h->m_root);
-  h->m_resolver.add_source(h->m_reader.get());
-  h->m_secret = TRY(load_secret(h->m_root + "/hub"));
+  if (!opts.shared.empty()) {
+    // The shared store holds the state; the directory is this instance's
+    // working copy: objects are fetched into it when first needed.
+    h->m_shared = TRY(remote::open_remote(opts.shared, {}));
+    TRY_STATUS(remote::ping_remote(*h->m_shared));
+    std::vector<std::unique_ptr<remote::RemoteStore>> ups;
+    ups.push_back(TRY(remote::open_remote(opts.shared, {})));
+    h->m_fetch = std::make_unique<remote::FetchThroughSource>(*h->m_reader, std::move(ups));
+  }
+  h->m_resolver.add_source(&h->source());
+  h->m_secret = TRY(load_secret(h->m_root + "/hub", h->m_shared.get()));
   if (!opts.auth_file.empty()) {
     h->m_grants = TRY(Grants::load(opts.auth_file));
   } else {
@@ -248,13 +285,63 @@ std::string Hub::pending_path(const std::string& oid) const {
   return m_root + "/hub/pending/" + oid;
 }
 
-bool Hub::linked(const std::string& repo, const std::string& oid) const {
-  return path_exists(m_root + "/hub/repos/" + repo + "/" + oid.substr(0, 2) + "/" + oid) &&
-         (path_exists(manifest_path(oid)) || path_exists(pending_path(oid)));
+const store::ObjectSource& Hub::source() const {
+  if (m_fetch) {
+    return *m_fetch;
+  }
+  return *m_reader;
+}
+
+std::string Hub::link_key(const std::string& repo, const std::string& oid) {
+  return "hub/repos/" + repo + "/" + oid.substr(0, 2) + "/" + oid;
+}
+
+Result<std::vector<uint8_t>> Hub::manifest_bytes(const std::string& oid) const {
+  auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
+  if (bytes || !m_shared) {
+    return bytes;
+  }
+  // Stored by another instance: kept here too (a cache of the shared one).
+  auto text =
+      TRY(m_shared->get_text(remote::RemoteStore::lfs_key(oid), format::k_max_manifest_size));
+  std::string path = manifest_path(oid);
+  if (make_dirs(path.substr(0, path.rfind('/')))) {
+    if (auto f = AtomicFile::create(path, 0644, /*durable=*/false)) {
+      if (f->write(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()))) {
+        (void)f->commit(/*keep_existing=*/true);
+      }
+    }
+  }
+  return std::vector<uint8_t>(text.begin(), text.end());
+}
+
+bool Hub::stored(const std::string& oid) const {
+  return path_exists(manifest_path(oid)) || manifest_bytes(oid).ok();
+}
+
+Result<bool> Hub::linked(const std::string& repo, const std::string& oid) const {
+  std::string marker = m_root + "/" + link_key(repo, oid);
+  bool here = path_exists(marker);
+  if (!here && m_shared) {
+    here = TRY(m_shared->has(link_key(repo, oid)));
+    if (here && make_dirs(marker.substr(0, marker.rfind('/')))) {
+      if (auto f = AtomicFile::create(marker, 0644, /*durable=*/false)) {
+        (void)f->commit(/*keep_existing=*/true);
+      }
+    }
+  }
+  if (!here || path_exists(pending_path(oid))) {
+    return here;
+  }
+  auto m = manifest_bytes(oid);
+  if (!m && m.error().code != Errc::NotFound) {
+    return m.error();
+  }
+  return m.ok();
 }
 
 std::optional<uint64_t> Hub::stored_size(const std::string& oid) const {
-  auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
+  auto bytes = manifest_bytes(oid);
   if (bytes) {
     auto m = format::parse_manifest(std::string(bytes->begin(), bytes->end()));
     return m ? std::make_optional(m->size) : std::nullopt;
@@ -268,7 +355,32 @@ Status Hub::link(const std::string& repo, const std::string& oid) {
   std::string dir = m_root + "/hub/repos/" + repo + "/" + oid.substr(0, 2);
   TRY_STATUS(make_dirs(dir));
   auto f = TRY(AtomicFile::create(dir + "/" + oid, 0644));
-  return f.commit(/*keep_existing=*/true);
+  TRY_STATUS(f.commit(/*keep_existing=*/true));
+  if (m_shared) {
+    TRY_STATUS(remote::with_retry(remote::default_transfer_options(""),
+                                  [&] { return m_shared->put_text(link_key(repo, oid), ""); }));
+  }
+  return {};
+}
+
+Status Hub::publish(const format::Manifest& m, const std::string& oid) {
+  std::string text = format::serialize_manifest(m);
+  if (m_shared) {
+    // Objects first, then the manifest: the shared store never names data
+    // it lacks (every instance relies on that).
+    auto ids = TRY(store::object_closure(source(), format::object_ids(m)));
+    TRY(remote::upload_objects(source(), *m_shared, ids, remote::default_transfer_options("")));
+    TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&] {
+      return m_shared->put_text(remote::RemoteStore::lfs_key(oid), text);
+    }));
+  }
+  std::string path = manifest_path(oid);
+  TRY_STATUS(make_dirs(path.substr(0, path.rfind('/'))));
+  auto out = TRY(AtomicFile::create(path, 0644));
+  TRY_STATUS(out.write(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+  TRY_STATUS(out.commit(/*keep_existing=*/true));
+  ops::ModelIndex(m_root).add(m);
+  return {};
 }
 
 std::optional<HttpResponse> Hub::deny(const HttpRequest& req, const std::string& repo, Right need,
@@ -373,7 +485,9 @@ HttpResponse Hub::batch(const HttpRequest& req, const Route& r) {
   if (auto no = deny(req, r.repo, need)) {
     return *no;
   }
-  if (op == "download" && !path_exists(m_root + "/hub/repos/" + r.repo)) {
+  // (With a shared store, another instance may hold the repository: the
+  // objects answer for themselves.)
+  if (op == "download" && !m_shared && !path_exists(m_root + "/hub/repos/" + r.repo)) {
     return message(404, "Repository or object not found: " + r.repo);
   }
   const std::string base = href_base(req) + "/" + r.repo + ".git/info/lfs/";
@@ -401,7 +515,11 @@ HttpResponse Hub::batch(const HttpRequest& req, const Route& r) {
     }
     uint64_t size = o["size"];
     item["authenticated"] = true;
-    bool have = linked(r.repo, oid);
+    auto linked_here = linked(r.repo, oid);
+    if (!linked_here) {
+      return store_failure(linked_here.error());
+    }
+    bool have = *linked_here;
     auto action = [&](const std::string& href, const std::string& aop) {
       ActionToken t{aop, r.repo, oid, size, expiry};
       return json{{"href", href},
@@ -437,7 +555,11 @@ HttpResponse Hub::verify(const HttpRequest& req, const Route& r) {
   if (auto no = deny(req, r.repo, Right::Read, oid)) {
     return *no;
   }
-  if (!linked(r.repo, oid)) {
+  auto have = linked(r.repo, oid);
+  if (!have) {
+    return store_failure(have.error());
+  }
+  if (!*have) {
     return message(404, "object " + oid + " is not stored for " + r.repo);
   }
   if (stored_size(oid) != in["size"].get<uint64_t>()) {
@@ -453,10 +575,14 @@ HttpResponse Hub::download(const HttpRequest& req, const Route& r, const std::st
   if (auto no = deny(req, r.repo, Right::Read, oid)) {
     return *no;
   }
-  if (!linked(r.repo, oid)) {
+  auto have = linked(r.repo, oid);
+  if (!have) {
+    return store_failure(have.error());
+  }
+  if (!*have) {
     return message(404, "Object does not exist");
   }
-  auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
+  auto bytes = manifest_bytes(oid);
   if (!bytes) {
     // Not stored yet: the file as it was uploaded (verified then).
     if (auto fd = open_read(pending_path(oid))) {
@@ -470,10 +596,11 @@ HttpResponse Hub::download(const HttpRequest& req, const Route& r, const std::st
         return resp;
       }
     }
-    bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);  // stored meanwhile
+    bytes = manifest_bytes(oid);  // stored meanwhile
   }
   if (!bytes) {
-    return message(500, "object " + oid + ": its manifest cannot be read");
+    return message(bytes.error().code == Errc::Unavailable ? 503 : 500,
+                   "object " + oid + ": its manifest cannot be read: " + bytes.error().message);
   }
   auto m = format::parse_manifest(std::string(bytes->begin(), bytes->end()));
   if (!m) {
@@ -588,11 +715,11 @@ HttpResponse Hub::upload(const HttpRequest& req,
   }
   // Spooled durably, published as pending/<oid> once it hashes right.
   if (auto st = make_dirs(m_root + "/hub/pending"); !st) {
-    return message(no_space(st.error()) ? 507 : 500, st.error().message);
+    return store_failure(st.error());
   }
   auto tmp = AtomicFile::create(pending_path(oid), 0444, /*durable=*/true, m_root + "/tmp");
   if (!tmp) {
-    return message(no_space(tmp.error()) ? 507 : 500, tmp.error().message);
+    return store_failure(tmp.error());
   }
   Sha256 sha;
   Spooled body = spool(*tmp, read_body, std::numeric_limits<uint64_t>::max(), &sha);
@@ -618,14 +745,14 @@ HttpResponse Hub::upload(const HttpRequest& req,
   // delta-coded) in the background, so the client is not kept waiting for
   // the encoding of a big model (git-lfs gives up after 30 s of silence);
   // until then downloads get the file as it came.
-  if (!path_exists(manifest_path(oid))) {
+  if (!stored(oid)) {
     if (auto st = tmp->commit(/*keep_existing=*/true); !st) {
-      return message(no_space(st.error()) ? 507 : 500, st.error().message);
+      return store_failure(st.error());
     }
     enqueue(oid);
   }
   if (auto st = link(r->repo, oid); !st) {
-    return message(no_space(st.error()) ? 507 : 500, st.error().message);
+    return store_failure(st.error());
   }
   resp.body = "{}";
   return resp;
@@ -650,14 +777,14 @@ void Hub::run_ingests() {
       m_ingesting = true;
     }
     std::string pending = pending_path(oid);
-    if (path_exists(pending) && !path_exists(manifest_path(oid))) {
+    if (path_exists(pending) && !stored(oid)) {
       if (auto st = ingest(oid, pending); !st) {
         // Kept as uploaded (downloads still work); tried again at the next start.
         std::fprintf(stderr, "hub: storing %s failed, kept as uploaded: %s\n", oid.c_str(),
                      st.error().message.c_str());
       }
     }
-    if (path_exists(manifest_path(oid))) {
+    if (stored(oid)) {
       ::unlink(pending.c_str());
     }
     std::lock_guard lock(m_queue_mutex);
@@ -731,14 +858,7 @@ Status Hub::ingest(const std::string& oid, const std::string& file) {
     return rebuilt.error().context("rebuilding " + oid + " from the store");
   }
   // Last: the manifest makes the object visible.
-  std::string path = manifest_path(oid);
-  TRY_STATUS(make_dirs(path.substr(0, path.rfind('/'))));
-  std::string text = format::serialize_manifest(m);
-  auto out = TRY(AtomicFile::create(path, 0644));
-  TRY_STATUS(out.write(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
-  TRY_STATUS(out.commit());
-  index.add(m);
-  return {};
+  return publish(m, oid);
 }
 
 // ---- the zipllm adapter -------------------------------------------------
@@ -758,8 +878,13 @@ HttpResponse Hub::zipllm(const HttpRequest& req, const Route& r) {
   if (req.method == "GET" && what.empty()) {
     resp = download(req, r, oid);
   } else if (req.method == "GET" && what == "/manifest") {
-    auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
-    if (!linked(r.repo, oid) || !bytes) {
+    auto have = linked(r.repo, oid);
+    auto bytes = have && *have ? manifest_bytes(oid) : make_error(Errc::NotFound, oid);
+    if (!have) {
+      resp = store_failure(have.error());
+    } else if (!bytes && bytes.error().code != Errc::NotFound) {
+      resp = store_failure(bytes.error());
+    } else if (!bytes) {
       // Not stored (yet): the client takes the whole file instead.
       resp = message(404, "no manifest of " + oid + " here");
     } else {
@@ -794,7 +919,7 @@ std::vector<bool> Hub::visible(const std::string& repo, const std::vector<Object
       if (v.oids.count(oid) || !valid_oid(oid)) {
         continue;
       }
-      auto bytes = read_whole_file(manifest_path(oid), format::k_max_manifest_size);
+      auto bytes = manifest_bytes(oid);
       if (!bytes) {
         continue;  // pending: its objects are not stored yet
       }
@@ -803,7 +928,7 @@ std::vector<bool> Hub::visible(const std::string& repo, const std::vector<Object
         continue;
       }
       std::vector<ObjectId> absent;
-      if (auto closure = store::object_closure(*m_reader, format::object_ids(*m), &absent)) {
+      if (auto closure = store::object_closure(source(), format::object_ids(*m), &absent)) {
         v.ids.insert(closure->begin(), closure->end());
         v.oids.insert(oid);
       }
@@ -812,7 +937,7 @@ std::vector<bool> Hub::visible(const std::string& repo, const std::vector<Object
   std::vector<bool> out;
   out.reserve(ids.size());
   for (const auto& id : ids) {
-    out.push_back(v.ids.count(id) && m_reader->contains(id));
+    out.push_back(v.ids.count(id) && source().contains(id));
   }
   return out;
 }
@@ -825,9 +950,9 @@ Result<std::shared_ptr<const std::unordered_set<ObjectId, ObjectIdHash>>> Hub::n
       return it->second;
     }
   }
-  auto bytes = TRY(read_whole_file(manifest_path(oid), format::k_max_manifest_size));
+  auto bytes = TRY(manifest_bytes(oid));
   auto m = TRY(format::parse_manifest(std::string(bytes.begin(), bytes.end())));
-  auto closure = TRY(store::object_closure(*m_reader, format::object_ids(m)));
+  auto closure = TRY(store::object_closure(source(), format::object_ids(m)));
   auto set = std::make_shared<const std::unordered_set<ObjectId, ObjectIdHash>>(closure.begin(),
                                                                                 closure.end());
   std::lock_guard lock(m_visible_mutex);
@@ -883,11 +1008,11 @@ HttpResponse Hub::zl_put_object(const HttpRequest& req, const Route& r, const st
   }
   auto staging = store::LocalStore::open(incoming_dir(r.repo, oid), 0);
   if (!staging) {
-    return message(no_space(staging.error()) ? 507 : 500, staging.error().message);
+    return store_failure(staging.error());
   }
   auto f = (*staging)->create_loose(*id);
   if (!f) {
-    return message(no_space(f.error()) ? 507 : 500, f.error().message);
+    return store_failure(f.error());
   }
   // An object of a file is never much larger than the file.
   uint64_t size = token ? token->size : 0;
@@ -896,7 +1021,7 @@ HttpResponse Hub::zl_put_object(const HttpRequest& req, const Route& r, const st
     return *failed;
   }
   if (auto st = f->commit(/*keep_existing=*/true); !st) {
-    return message(no_space(st.error()) ? 507 : 500, st.error().message);
+    return store_failure(st.error());
   }
   // Its structure now (checksums, the id it claims); its bytes at the
   // commit, when the file they make up is rebuilt.
@@ -926,7 +1051,7 @@ HttpResponse Hub::zl_commit(const HttpRequest& req, const Route& r, const std::s
   const std::string incoming = incoming_dir(r.repo, oid);
   auto staging = store::LocalStore::open(incoming, 0);
   if (!staging) {
-    return message(no_space(staging.error()) ? 507 : 500, staging.error().message);
+    return store_failure(staging.error());
   }
   // Stored copies first: an object sent again (or a colliding one) never
   // replaces what others' files use.
@@ -938,7 +1063,7 @@ HttpResponse Hub::zl_commit(const HttpRequest& req, const Route& r, const std::s
     }
     bool contains(const ObjectId& id) const override { return a->contains(id) || b->contains(id); }
   } both;
-  both.a = m_reader.get();
+  both.a = &source();
   both.b = staging->get();
   std::vector<ObjectId> absent;
   auto closure = store::object_closure(both, format::object_ids(*m), &absent);
@@ -985,28 +1110,17 @@ HttpResponse Hub::zl_commit(const HttpRequest& req, const Route& r, const std::s
   for (const auto& id : *closure) {
     if ((*staging)->contains(id)) {
       if (auto st = m_reader->adopt_loose(id, (*staging)->path_of(id), /*foreign=*/true); !st) {
-        return message(no_space(st.error()) ? 507 : 500, st.error().message);
+        return store_failure(st.error());
       }
     }
   }
-  std::string path = manifest_path(oid);
-  Status published = make_dirs(path.substr(0, path.rfind('/')));
-  if (published) {
-    auto f = AtomicFile::create(path, 0644);
-    published =
-        f ? f->write(ByteView(reinterpret_cast<const uint8_t*>(req.body.data()), req.body.size()))
-          : f.error();
-    if (published) {
-      published = f->commit(/*keep_existing=*/true);
-    }
-  }
+  Status published = publish(*m, oid);
   if (published) {
     published = link(r.repo, oid);
   }
   if (!published) {
-    return message(no_space(published.error()) ? 507 : 500, published.error().message);
+    return store_failure(published.error());
   }
-  ops::ModelIndex(m_root).add(*m);
   std::error_code ec;
   std::filesystem::remove_all(incoming, ec);
   return json_response(json::object());
@@ -1019,15 +1133,25 @@ HttpResponse Hub::zl_get_object(const Route& r, const std::string& oid, const st
   }
   // Only objects the file needs: the token is for this file.
   bool part = false;
-  if (linked(r.repo, oid)) {
+  auto have = linked(r.repo, oid);
+  if (!have) {
+    return store_failure(have.error());
+  }
+  if (*have) {
     auto needs = needs_of(oid);
+    if (!needs && needs.error().code == Errc::Unavailable) {
+      return store_failure(needs.error());
+    }
     part = needs && (*needs)->count(*id);
   }
   if (!part) {
     return message(404, "object " + id_hex + " is not part of " + oid);
   }
-  auto loc = m_reader->locate(*id);
-  if (!loc || !*loc) {
+  auto loc = source().locate(*id);
+  if (!loc) {
+    return store_failure(loc.error());
+  }
+  if (!*loc) {
     return message(500, "object " + id_hex + " cannot be read");
   }
   auto d = std::make_shared<Download>((*loc)->length, (*loc)->offset);

@@ -48,7 +48,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "format/manifest.h"
 #include "hub/auth.h"
+#include "remote/fetch_through.h"
+#include "remote/remote_store.h"
 #include "store/local_store.h"
 #include "store/resolver.h"
 #include "util/thread_pool.h"
@@ -56,7 +59,10 @@
 namespace zipllm::hub {
 
 struct HubOptions {
-  std::string store;      // directory
+  std::string store;  // directory (with `shared`: this instance's working copy)
+  // A remote store (s3://…, a directory) holding the hub's state for every
+  // instance: objects, manifests, repository links, the token secret.
+  std::string shared;
   std::string auth_file;  // "" = open hub
   bool anonymous_push = false;
   std::string public_url;        // base of action hrefs; "" = http://<Host>
@@ -173,7 +179,19 @@ class Hub {
                                    const std::string& oid = "");
   std::string href_base(const HttpRequest& req) const;
 
-  bool linked(const std::string& repo, const std::string& oid) const;
+  // Objects: the working copy, fetching from the shared store on a miss.
+  const store::ObjectSource& source() const;
+  static std::string link_key(const std::string& repo, const std::string& oid);
+  // The stored manifest of `oid` (from the shared store if not here yet);
+  // NotFound if it is not stored (yet).
+  Result<std::vector<uint8_t>> manifest_bytes(const std::string& oid) const;
+  bool stored(const std::string& oid) const;
+  // Makes a stored file visible: its objects (and, with a shared store,
+  // their upload there), then its manifest, then the signature index.
+  Status publish(const format::Manifest& m, const std::string& oid);
+  // Whether `repo` holds `oid` (stored or pending); an error only when the
+  // shared store cannot be asked.
+  Result<bool> linked(const std::string& repo, const std::string& oid) const;
   Status link(const std::string& repo, const std::string& oid);
   std::string manifest_path(const std::string& oid) const;
   std::string pending_path(const std::string& oid) const;
@@ -201,6 +219,8 @@ class Hub {
   std::string m_secret;
   std::optional<Grants> m_grants;
   std::unique_ptr<store::LocalStore> m_reader;  // downloads, base candidates
+  std::unique_ptr<remote::RemoteStore> m_shared;
+  std::unique_ptr<remote::FetchThroughSource> m_fetch;
   store::Resolver m_resolver;
   std::atomic<unsigned> m_uploads{0};
   std::atomic<bool> m_stopping{false};

@@ -146,6 +146,69 @@ t_zipllm_clients() {
   expect_true [ "$(grep -c "GET /org/plain.git/info/lfs/zipllm/[0-9a-f]*/manifest 200" hub.log)" -ge 4 ]
 }
 
+# s3_bytes DIR PREFIX : bytes of the objects s3rver holds under PREFIX
+s3_bytes() {
+  find "$1/$2" -name '*._S3rver_object' -printf '%s\n' 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
+}
+
+# The hub on S3 (s3rver behind the verifying front): two instances with
+# caches of their own share one bucket; what one stores the other serves; a
+# git-zipllm client through either; s3rver down: 5xx within seconds for
+# what needs the bucket, and the hub keeps serving what it has.
+t_s3_store() {
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_EC2_METADATA_DISABLED=true
+  start_s3rver "$PWD/s3" hubs
+  url="s3://hubs/prod?endpoint=$S3_ENDPOINT"
+  plain_home "$PWD/plain" && export HOME=$PWD/plain
+  HUB_STORE=$url start_hub --cache "$PWD/cache1" --allow-anonymous-push
+  HUB1=$HUB
+  hf_repo hf org/model
+  (cd hf && expect_ok git push origin main)
+  wait_stored
+  raw=$(cat "$S"/base.bf16.safetensors "$S"/ft[ABC]_*.bf16.safetensors | wc -c)
+  in_bucket=$(s3_bytes "$PWD/s3/hubs" prod/objects)
+  echo "bucket: $in_bucket bytes of objects for $raw raw"
+  expect_true [ "$in_bucket" -gt 0 ] && expect_true [ $((in_bucket * 2)) -le "$raw" ]
+  # Another instance, its cache empty, serves the same repository.
+  HUB_STORE=$url start_hub --cache "$PWD/cache2" --allow-anonymous-push
+  HUB2=$HUB
+  plain_home "$PWD/plain2" && export HOME=$PWD/plain2
+  expect_ok git -c "lfs.url=$HUB2/org/model.git/info/lfs" clone -q hf.git clone2
+  for f in base $FTS; do expect_same "clone2/$f.bf16.safetensors" "$S/$f.bf16.safetensors"; done
+  # A git-zipllm client pushes a fine-tune through instance 2 and clones
+  # through instance 1.
+  zipllm_home "$PWD/home-z" && export HOME=$PWD/home-z
+  (cd clone2 && git config lfs.url "$HUB2/org/model.git/info/lfs" &&
+    cp "$S/ftA2_chain_manpages.bf16.safetensors" . && git add . && git commit -qm more &&
+    git remote set-url origin ../hf.git && expect_ok git push origin main)
+  expect_ok git clone -q hf.git zclone
+  for f in base $FTS ftA2_chain_manpages; do
+    expect_same "zclone/$f.bf16.safetensors" "$S/$f.bf16.safetensors"
+  done
+  expect_true grep -q "GET /org/model.git/info/lfs/zipllm/[0-9a-f]*/manifest 200" hub.log
+  expect_eq "$(s3_front_refusals)" "" "requests the verifying front refused"
+  # s3rver down: a third instance (nothing cached) answers 503 quickly;
+  # instance 1 still serves what its cache holds.
+  HUB_STORE=$url start_hub --cache "$PWD/cache3" --allow-anonymous-push
+  HUB3=$HUB
+  kill "$S3_PID" && wait "$S3_PID" 2>/dev/null || true
+  local keep=() p
+  for p in "${SERVER_PIDS[@]}"; do [ "$p" = "$S3_PID" ] || keep+=("$p"); done
+  SERVER_PIDS=("${keep[@]}")  # (gone: stopping it again would fail)
+  oid=$(sha256sum <"$S/base.bf16.safetensors" | cut -c1-64) size=$(stat -c %s "$S/base.bf16.safetensors")
+  t0=$(date +%s)
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/vnd.git-lfs+json' \
+    -d "{\"operation\":\"download\",\"objects\":[{\"oid\":\"$oid\",\"size\":$size}]}" \
+    "$HUB3/org/model.git/info/lfs/objects/batch")
+  t1=$(date +%s)
+  expect_eq "$code" 503 "a batch needing the bucket while it is down"
+  expect_true [ $((t1 - t0)) -le 15 ]
+  expect_eq "$(curl -s "$HUB3/healthz")" ok
+  plain_home "$PWD/plain3" && export HOME=$PWD/plain3
+  expect_ok git -c "lfs.url=$HUB1/org/model.git/info/lfs" clone -q hf.git clone3
+  for f in base $FTS; do expect_same "clone3/$f.bf16.safetensors" "$S/$f.bf16.safetensors"; done
+}
+
 t_tokens() {
   plain_home "$PWD/plain" && export HOME=$PWD/plain
   printf 'wtok write org/*\nrtok read org/model # a reader\n' >tokens
@@ -382,6 +445,7 @@ t_disk_full() {
 
 test_case "a plain git-lfs client pushes and clones byte-exact; half the raw bytes stored" t_plain_push_and_clone
 test_case "git-zipllm clients: zipllm adapter, only missing objects move, mixed clients" t_zipllm_clients
+test_case "the hub on S3: two instances share a bucket; s3rver down: 503, still serving" t_s3_store
 test_case "8 clients pushing and 8 cloning at once: byte-exact, only 429s retried" t_load
 test_case "tokens: 401 without, 403 for a reader pushing or another repo" t_tokens
 test_case "wrong bytes 422 and nothing stored; forged token; Range 206; errors" t_wrong_bytes_refused
