@@ -56,12 +56,23 @@ void send(const HttpResponse& from, httplib::Response& to) {
 
 void log_line(const httplib::Request& req, const HttpResponse& r, uint64_t out,
               std::chrono::steady_clock::time_point start) {
+  int status = r.status;
+  if (r.file && status == 200 && req.ranges.size() == 1 && req.ranges[0].first >= 0) {
+    // httplib answers the range after the handler: 206 and that part.
+    uint64_t size = r.file->size();
+    uint64_t first = static_cast<uint64_t>(req.ranges[0].first);
+    uint64_t last =
+        req.ranges[0].second < 0 ? size - 1 : static_cast<uint64_t>(req.ranges[0].second);
+    if (first < size) {
+      status = 206;
+      out = std::min(last, size - 1) - first + 1;
+    }
+  }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   start)
                 .count();
   std::fprintf(stderr, "hub: %s %s %d repo=%s oid=%s in=%llu out=%llu ms=%lld\n",
-               req.method.c_str(), req.path.c_str(), r.status,
-               r.repo.empty() ? "-" : r.repo.c_str(),
+               req.method.c_str(), req.path.c_str(), status, r.repo.empty() ? "-" : r.repo.c_str(),
                r.oid.empty() ? "-" : r.oid.substr(0, 12).c_str(),
                static_cast<unsigned long long>(r.bytes_in), static_cast<unsigned long long>(out),
                static_cast<long long>(ms));

@@ -146,6 +146,24 @@ t_zipllm_clients() {
   expect_true [ "$(grep -c "GET /org/plain.git/info/lfs/zipllm/[0-9a-f]*/manifest 200" hub.log)" -ge 4 ]
 }
 
+# A download cut short resumes where it stopped: git-lfs 3.3 keeps the
+# bytes in .git/lfs/incomplete/OID.part and asks for the rest with Range.
+t_resume() {
+  plain_home "$PWD/plain" && export HOME=$PWD/plain
+  start_hub --allow-anonymous-push
+  hf_repo hf org/model
+  (cd hf && expect_ok git push -q origin main)
+  wait_stored
+  plain_home "$PWD/plain2" && export HOME=$PWD/plain2
+  GIT_LFS_SKIP_SMUDGE=1 expect_ok git clone -q hf.git c
+  oid=$(sha256sum <"$S/base.bf16.safetensors" | cut -c1-64)
+  mkdir -p c/.git/lfs/incomplete && head -c 300000 "$S/base.bf16.safetensors" >"c/.git/lfs/incomplete/$oid.part"
+  (cd c && GIT_TRACE=1 git lfs pull -I base.bf16.safetensors 2>../pull.trace) || { cat pull.trace; return 1; }
+  expect_true grep -q "server accepted resume download request: \"$oid\" from byte 300000" pull.trace
+  expect_true grep -q "GET /org/model.git/info/lfs/objects/$oid 206 " hub.log
+  expect_same c/base.bf16.safetensors "$S/base.bf16.safetensors"
+}
+
 # s3_bytes DIR PREFIX : bytes of the objects s3rver holds under PREFIX
 s3_bytes() {
   find "$1/$2" -name '*._S3rver_object' -printf '%s\n' 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
@@ -445,6 +463,7 @@ t_disk_full() {
 
 test_case "a plain git-lfs client pushes and clones byte-exact; half the raw bytes stored" t_plain_push_and_clone
 test_case "git-zipllm clients: zipllm adapter, only missing objects move, mixed clients" t_zipllm_clients
+test_case "an interrupted download resumes with Range, byte-exact" t_resume
 test_case "the hub on S3: two instances share a bucket; s3rver down: 503, still serving" t_s3_store
 test_case "8 clients pushing and 8 cloning at once: byte-exact, only 429s retried" t_load
 test_case "tokens: 401 without, 403 for a reader pushing or another repo" t_tokens
