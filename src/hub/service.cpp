@@ -30,6 +30,8 @@ using nlohmann::json;
 constexpr size_t k_max_batch = 1000;
 constexpr size_t k_max_candidates = 8;
 constexpr size_t k_max_indexed = 32;
+// Models of the shared store's index considered when none here is related.
+constexpr size_t k_max_shared = 2;
 // Objects a zipllm client may ask about at once (a file's closure).
 constexpr size_t k_max_closure = 1 << 20;
 
@@ -363,13 +365,51 @@ Status Hub::link(const std::string& repo, const std::string& oid) {
   return {};
 }
 
+std::vector<format::Manifest> Hub::shared_models(const std::vector<std::string>& keys) const {
+  std::vector<format::Manifest> out;
+  if (!m_shared) {
+    return out;
+  }
+  ops::ModelIndex local(m_root);
+  std::vector<std::vector<std::string>> per_key;
+  for (const auto& key : keys) {
+    auto names = m_shared->list(ops::index_prefix(key));
+    if (!names) {
+      return out;  // best effort: no base costs savings, never data
+    }
+    per_key.push_back(std::move(*names));
+  }
+  for (const auto& hex : ops::most_shared(per_key)) {
+    auto sha = Sha256::from_hex(hex);
+    if (out.size() >= k_max_shared || !sha || local.has(*sha)) {
+      continue;
+    }
+    auto bytes = manifest_bytes(hex);
+    auto m = bytes ? format::parse_manifest(std::string(bytes->begin(), bytes->end()))
+                   : Result<format::Manifest>(bytes.error());
+    if (m && !m->generic && m->sha256 == *sha) {
+      out.push_back(std::move(*m));
+    }
+  }
+  return out;
+}
+
 Status Hub::publish(const format::Manifest& m, const std::string& oid) {
   std::string text = format::serialize_manifest(m);
   if (m_shared) {
-    // Objects first, then the manifest: the shared store never names data
-    // it lacks (every instance relies on that).
+    // Objects first, then the signature index's markers, then the
+    // manifest: the shared store never names data it lacks (every
+    // instance relies on that), and every instance finds the model as a
+    // base by content.
     auto ids = TRY(store::object_closure(source(), format::object_ids(m)));
     TRY(remote::upload_objects(source(), *m_shared, ids, remote::default_transfer_options("")));
+    if (!m.generic) {
+      for (const auto& key : ops::signature_keys(m)) {
+        TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&] {
+          return m_shared->put_text(ops::index_prefix(key) + oid, "");
+        }));
+      }
+    }
     TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&] {
       return m_shared->put_text(remote::RemoteStore::lfs_key(oid), text);
     }));
@@ -810,21 +850,33 @@ Status Hub::ingest(const std::string& oid, const std::string& file) {
   auto store = TRY(store::LocalStore::open(m_root));
   store::Resolver resolver;
   resolver.add_source(store.get());
+  if (m_fetch) {
+    resolver.add_source(m_fetch.get());  // bases other instances stored
+  }
   ops::ModelIndex index(m_root);
   ops::BaseModel base;
   // The base, hub-wide by content: an LFS server sees no paths or cards.
   if (auto f = ops::open_safetensors(file)) {
     std::vector<ops::CandidateModel> candidates;
-    for (auto& m : index.lookup(ops::signature_keys(f->header), k_max_indexed)) {
+    auto keys = ops::signature_keys(f->header);
+    auto consider = [&](format::Manifest m, bool shared) {
       ops::CandidateModel c;
       c.name = Sha256::hex(m.sha256);
       c.shards.push_back(std::move(m));
       c.files.emplace_back();
-      bool local = std::all_of(c.shards[0].tensors.begin(), c.shards[0].tensors.end(),
-                               [&](const auto& t) { return store->contains(t.id); });
-      if (local && ops::signature_coverage(f->header, c) >= ops::FinderOptions{}.min_coverage &&
+      bool here = shared || std::all_of(c.shards[0].tensors.begin(), c.shards[0].tensors.end(),
+                                        [&](const auto& t) { return store->contains(t.id); });
+      if (here && ops::signature_coverage(f->header, c) >= ops::FinderOptions{}.min_coverage &&
           candidates.size() < k_max_candidates) {
         candidates.push_back(std::move(c));
+      }
+    };
+    for (auto& m : index.lookup(keys, k_max_indexed)) {
+      consider(std::move(m), false);
+    }
+    if (candidates.empty()) {
+      for (auto& m : shared_models(keys)) {
+        consider(std::move(m), true);
       }
     }
     if (!candidates.empty()) {

@@ -186,8 +186,13 @@ class Hub {
   // NotFound if it is not stored (yet).
   Result<std::vector<uint8_t>> manifest_bytes(const std::string& oid) const;
   bool stored(const std::string& oid) const;
+  // With a shared store: models in its signature index sharing `keys`
+  // (those under the most keys first, at most k_max_shared), other than
+  // those this instance's own index holds.
+  std::vector<format::Manifest> shared_models(const std::vector<std::string>& keys) const;
   // Makes a stored file visible: its objects (and, with a shared store,
-  // their upload there), then its manifest, then the signature index.
+  // their upload there and its signature index markers), then its
+  // manifest, then the local signature index.
   Status publish(const format::Manifest& m, const std::string& oid);
   // Whether `repo` holds `oid` (stored or pending); an error only when the
   // shared store cannot be asked.

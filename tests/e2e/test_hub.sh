@@ -193,14 +193,24 @@ t_s3_store() {
   plain_home "$PWD/plain2" && export HOME=$PWD/plain2
   expect_ok git -c "lfs.url=$HUB2/org/model.git/info/lfs" clone -q hf.git clone2
   for f in base $FTS; do expect_same "clone2/$f.bf16.safetensors" "$S/$f.bf16.safetensors"; done
-  # A git-zipllm client pushes a fine-tune through instance 2 and clones
-  # through instance 1.
-  zipllm_home "$PWD/home-z" && export HOME=$PWD/home-z
+  # A plain client pushes a fine-tune of ftA through instance 2, which has
+  # stored nothing itself: it finds the base in the bucket's index.
+  before=$(s3_bytes "$PWD/s3/hubs" prod/objects)
   (cd clone2 && git config lfs.url "$HUB2/org/model.git/info/lfs" &&
     cp "$S/ftA2_chain_manpages.bf16.safetensors" . && git add . && git commit -qm more &&
     git remote set-url origin ../hf.git && expect_ok git push origin main)
+  wait_stored
+  grown=$(($(s3_bytes "$PWD/s3/hubs" prod/objects) - before)) raw2=$(stat -c %s "$S/ftA2_chain_manpages.bf16.safetensors")
+  echo "a fine-tune through instance 2: $grown bytes more in the bucket for $raw2 raw"
+  expect_true [ $((grown * 100)) -le $((raw2 * 45)) ]
+  # A git-zipllm client pushes another through instance 2 and clones
+  # through instance 1.
+  zipllm_home "$PWD/home-z" && export HOME=$PWD/home-z
+  (cd clone2 &&
+    cp "$S/ftV_vocab576.bf16.safetensors" . && git add . && git commit -qm vocab &&
+    expect_ok git push origin main)
   expect_ok git clone -q hf.git zclone
-  for f in base $FTS ftA2_chain_manpages; do
+  for f in base $FTS ftA2_chain_manpages ftV_vocab576; do
     expect_same "zclone/$f.bf16.safetensors" "$S/$f.bf16.safetensors"
   done
   expect_true grep -q "GET /org/model.git/info/lfs/zipllm/[0-9a-f]*/manifest 200" hub.log
