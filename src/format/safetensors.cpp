@@ -128,7 +128,28 @@ Result<uint64_t> parse_header_length(ByteView prefix8, uint64_t file_size) {
     n = (n << 8) | prefix8[static_cast<size_t>(i)];
   }
   if (n > k_max_header_size) {
-    return bad("header length " + std::to_string(n) + " exceeds the 100 MB limit");
+    // Most often not a safetensors file at all: say what it looks like.
+    std::string what;
+    uint8_t c = prefix8[0];
+    if (c == '{' || c == '[') {
+      what = "it starts with '" + std::string(1, static_cast<char>(c)) +
+             "', like JSON text (a config or index file?)";
+    } else if (c == 'P' && prefix8[1] == 'K') {
+      what = "it is a zip archive (a PyTorch .bin/.pt checkpoint?)";
+    } else if (c == 0x80 && prefix8[1] <= 5) {
+      what = "it is a Python pickle (a PyTorch checkpoint?)";
+    } else if (c == 'G' && prefix8[1] == 'G' && prefix8[2] == 'U' && prefix8[3] == 'F') {
+      what = "it is a GGUF model";
+    } else if (std::all_of(prefix8.begin(), prefix8.begin() + 8,
+                           [](uint8_t b) { return (b >= 0x20 && b < 0x7f) || b == '\n'; })) {
+      what = "it starts with text";
+    }
+    if (!what.empty()) {
+      return bad("not a safetensors file: " + what +
+                 "; a safetensors file starts with an 8-byte header length, then a JSON header");
+    }
+    return bad("header length " + std::to_string(n) +
+               " exceeds the 100 MB limit (not a safetensors file, or a damaged one)");
   }
   if (n > file_size - 8) {
     return bad("header length " + std::to_string(n) + " is larger than the " +

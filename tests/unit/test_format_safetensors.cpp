@@ -71,6 +71,18 @@ TEST_CASE("safetensors: malformed inputs are rejected with a message naming the 
     std::vector<uint8_t> f = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{', '}'};
     CHECK(error_of(f).find("100 MB") != std::string::npos);
   }
+  // Issue 11: a JSON file given as a base said "header length
+  // 7306087010016430715 exceeds…"; it names what the file is instead.
+  {
+    std::string json = "{\n  \"architectures\": [\"LlamaForCausalLM\"]\n}\n";
+    std::vector<uint8_t> f(json.begin(), json.end());
+    std::string e = error_of(f);
+    CHECK(e.find("not a safetensors file") != std::string::npos);
+    CHECK(e.find("JSON") != std::string::npos);
+    CHECK(e.find("7306") == std::string::npos);
+    std::vector<uint8_t> zip = {'P', 'K', 3, 4, 20, 0, 0, 0, 8, 0, 0, 0};
+    CHECK(error_of(zip).find("zip archive") != std::string::npos);
+  }
   {
     auto f = with_header("{}", 0);
     f[0] = 200;  // longer than the file
