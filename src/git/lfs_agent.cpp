@@ -269,9 +269,7 @@ Result<std::string> Agent::download(const std::string& oid, uint64_t size) {
   TempFile got = TRY(TempFile::create(tmp_dir, "zipllm-" + oid.substr(0, 16) + "-"));
   uint64_t received = 0;
   TRY_STATUS(remote::with_retry(remote::default_transfer_options(""), [&]() -> Status {
-    if (::ftruncate(got.fd(), 0) != 0 || ::lseek(got.fd(), 0, SEEK_SET) != 0) {
-      return os_error("cannot truncate", got.path(), errno);
-    }
+    TRY_STATUS(truncate_to_start(got.fd(), got.path()));
     received = 0;
     return m_remote->get(key, got.fd(), got.path(), [&](uint64_t n) { received += n; });
   }));
@@ -371,9 +369,7 @@ Result<std::string> Agent::hub_download(const LfsMessage& msg) {
     // The hub holds it as uploaded (not stored yet): the whole file.
     TempFile got = TRY(TempFile::create(tmp_dir, "zipllm-" + oid.substr(0, 16) + "-"));
     TRY_STATUS(remote::with_retry(opts, [&]() -> Status {
-      if (::ftruncate(got.fd(), 0) != 0 || ::lseek(got.fd(), 0, SEEK_SET) != 0) {
-        return os_error("cannot truncate", got.path(), errno);
-      }
+      TRY_STATUS(truncate_to_start(got.fd(), got.path()));
       return hub.get_whole(got.fd(), got.path(), [&](uint64_t) {});
     }));
     TRY_STATUS(accept_whole(got, oid, msg.size, hub.url(), out));

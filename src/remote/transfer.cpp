@@ -181,9 +181,7 @@ Status fetch_one(RemoteStore& remote, store::LocalStore& local, const ObjectId& 
   }
   AtomicFile f = TRY(local.create_loose(id, /*foreign=*/true, durable));
   Status got = with_retry(opts, [&]() -> Status {
-    if (::ftruncate(f.fd(), 0) != 0 || ::lseek(f.fd(), 0, SEEK_SET) != 0) {
-      return os_error("cannot truncate", f.temp_path(), errno);
-    }
+    TRY_STATUS(truncate_to_start(f.fd(), f.temp_path()));
     return remote.get_object(id, f.fd(), f.temp_path(), counter);
   });
   if (!got) {

@@ -343,6 +343,13 @@ void fsync_dir_of(const std::string& path) {
   }
 }
 
+Status truncate_to_start(int fd, const std::string& path) {
+  if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) {
+    return os_error("cannot truncate", path, errno);
+  }
+  return {};
+}
+
 Status AtomicFile::commit(bool keep_existing) {
   if (::fchmod(m_fd.get(), m_mode) != 0) {
     return os_error("cannot chmod", m_tmp, errno);

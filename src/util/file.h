@@ -86,6 +86,9 @@ std::vector<std::string> list_files_recursive(const std::string& dir);
 Status make_dirs(const std::string& path);
 // fsyncs the directory holding `path` (after a rename into it), best effort.
 void fsync_dir_of(const std::string& path);
+// Empties the open file `fd` and rewinds it (a download retried from the
+// start).
+Status truncate_to_start(int fd, const std::string& path);
 bool path_exists(const std::string& path);
 // Whether `path` itself (a link not followed) is a regular file / a directory.
 bool is_plain_file(const std::string& path);
