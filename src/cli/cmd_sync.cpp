@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "git/hooks.h"
 #include "git/path_filter.h"
 #include "git/settings.h"
 #include "git/sync.h"
@@ -39,6 +40,9 @@ Result<Opened> open_all(const std::string& remote_name) {
 }
 
 void print_upload(const std::string& url, const remote::TransferStats& st) {
+  if (Progress::quiet()) {
+    return;  // -q, and `git push -q`
+  }
   std::fprintf(stderr, "git-zipllm: uploaded %llu object(s) (%s) to %s, %llu already there\n",
                static_cast<unsigned long long>(st.objects), human_bytes(st.bytes).c_str(),
                url.c_str(), static_cast<unsigned long long>(st.present));
@@ -82,6 +86,10 @@ Status pre_push(const Args& a) {
       break;
     }
     input.append(reinterpret_cast<const char*>(buf.data()), n);
+  }
+  // `git push -q` stays quiet (git does not tell its hooks; we look).
+  if (git::push_is_quiet()) {
+    Progress::set_quiet(true);
   }
   auto repo = TRY(git::Repo::open());
   auto revs = git::pre_push_rev_args(input, a.remote);

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "util/file.h"
 #include "zipllm_hooks.h"
@@ -121,6 +123,89 @@ Result<std::vector<std::string>> uninstall_hooks(Repo& repo) {
     }
   }
   return done;
+}
+
+bool push_args_quiet(const std::vector<std::string>& argv) {
+  if (argv.empty() || std::filesystem::path(argv[0]).filename() != "git") {
+    return false;
+  }
+  bool push = false, quiet = false;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (!push) {
+      // git's own options come before the command; -c and -C take a value.
+      if (a == "-c" || a == "-C") {
+        ++i;
+      } else if (a == "push") {
+        push = true;
+      } else if (a.empty() || a[0] != '-') {
+        return false;  // another command
+      }
+      continue;
+    }
+    if (a == "--") {
+      break;
+    }
+    if (a == "--quiet" || a == "--no-quiet") {
+      quiet = a == "--quiet";  // the last one wins
+      continue;
+    }
+    // Short options may be bundled (-qf); -o takes a value, after which
+    // the rest of the word is that value.
+    if (a.size() >= 2 && a[0] == '-' && a[1] != '-') {
+      for (size_t k = 1; k < a.size(); ++k) {
+        if (a[k] == 'o') {
+          break;
+        }
+        quiet = quiet || a[k] == 'q';
+      }
+      if (a == "-o") {
+        ++i;
+      }
+    }
+  }
+  return quiet;
+}
+
+bool push_is_quiet() {
+  pid_t pid = ::getppid();
+  // git-zipllm <- git (the `git zipllm` dispatcher) <- sh (the hook) <-
+  // git push; a few levels more for wrappers.
+  for (int level = 0; level < 6 && pid > 1; ++level) {
+    std::string proc = "/proc/" + std::to_string(pid);
+    // /proc files have no size: read them as streams.
+    std::ifstream cmd_in(proc + "/cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(cmd_in)), std::istreambuf_iterator<char>());
+    if (cmdline.empty()) {
+      return false;
+    }
+    std::vector<std::string> argv;
+    std::string cur;
+    for (char c : cmdline) {
+      if (c == 0) {
+        argv.push_back(cur);
+        cur.clear();
+      } else {
+        cur += c;
+      }
+    }
+    if (push_args_quiet(argv)) {
+      return true;
+    }
+    std::ifstream stat_in(proc + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat_in)), std::istreambuf_iterator<char>());
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    size_t close = text.rfind(')');
+    if (close == std::string::npos) {
+      return false;
+    }
+    int ppid = 0;
+    if (std::sscanf(text.c_str() + close + 1, " %*c %d", &ppid) != 1) {
+      return false;
+    }
+    pid = ppid;
+  }
+  return false;
 }
 
 }  // namespace zipllm::git

@@ -22,4 +22,12 @@ void install_missing_hooks(Repo& repo);
 // Removes our hooks and puts chained ones back.
 Result<std::vector<std::string>> uninstall_hooks(Repo& repo);
 
+// Whether the `git push` that runs this pre-push hook was given -q/--quiet.
+// git tells hooks nothing of its options (git-lfs has the same problem,
+// git-lfs#3418), so this reads the command lines of the process's nearest
+// ancestors (Linux /proc); false where they cannot be read.
+bool push_is_quiet();
+// The same decision for one command line: `git [opts] push ... -q`.
+bool push_args_quiet(const std::vector<std::string>& argv);
+
 }  // namespace zipllm::git

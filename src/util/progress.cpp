@@ -69,6 +69,10 @@ void Progress::set_quiet(bool quiet) {
   g_quiet = quiet;
 }
 
+bool Progress::quiet() {
+  return g_quiet;
+}
+
 std::string Progress::format_line(const std::string& label, uint64_t done, uint64_t total,
                                   uint64_t items_done, uint64_t items_total, const char* items_name,
                                   double seconds, size_t width) {

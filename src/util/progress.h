@@ -33,6 +33,7 @@ class Progress {
 
   // `-q`: no progress at all (errors still print).
   static void set_quiet(bool quiet);
+  static bool quiet();
   // The line as drawn for `width` columns (exposed for tests).
   static std::string format_line(const std::string& label, uint64_t done, uint64_t total,
                                  uint64_t items_done, uint64_t items_total, const char* items_name,

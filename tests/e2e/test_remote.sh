@@ -106,6 +106,16 @@ t_http_remote() {
       run git -c "remote.origin.zipllmurl=s3://models/web?endpoint=$S3_ENDPOINT" clone "$HTTP_URL/models.git" webclone &&
       cmp -s webclone/ftA2.safetensors "$S/ftA2_chain_manpages.bf16.safetensors" && same_files webclone )
 }
+# Issue 11: `git push -q` stays quiet (git tells its hooks nothing of -q);
+# without -q the hook says what it uploaded.
+t_push_quiet() {
+  cd work && head -c 200000 /dev/urandom > quiet.safetensors && run git add quiet.safetensors &&
+    run git commit -qm quiet && before=$(s3_keys models team/objects/) &&
+    git push -q origin main 2>"$SCRATCH/quiet.err" >"$LOG" && [ ! -s "$SCRATCH/quiet.err" ] &&
+    [ "$(s3_keys models team/objects/)" -gt "$before" ] &&
+    head -c 200000 /dev/urandom > quiet.safetensors && run git commit -qam loud &&
+    run git push origin main && grep -q 'uploaded [1-9][0-9]* object' "$LOG" && cd ..
+}
 t_hook_chaining() {
   git init -q hooked && cd hooked && printf '#!/bin/sh\necho foreign-hook-ran "$1" >&2\n' > .git/hooks/pre-push &&
     chmod +x .git/hooks/pre-push && run git zipllm install --local &&
@@ -206,6 +216,7 @@ check_here "git zipllm fetch, then offline checkout" t_fetch_command
 check_here "directory store (file://)" t_dir_store
 check_here "default store inside a local-path remote" t_local_default_store
 check_here "git over HTTP (lighttpd + http-backend)" t_http_remote
+check_here "git push -q: the hook is quiet too" t_push_quiet
 check_here "install chains to a foreign pre-push hook" t_hook_chaining
 check_here "install chains to git-lfs's pre-push hook" t_hook_chains_git_lfs
 check_here "unreachable store fails the push fast" t_unreachable_fast

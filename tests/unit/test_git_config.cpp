@@ -2,6 +2,7 @@
 // (.zipllmconfig), pre-push hook input.
 #include <doctest/doctest.h>
 
+#include "git/hooks.h"
 #include "git/path_filter.h"
 #include "git/repo.h"
 #include "git/settings.h"
@@ -76,4 +77,20 @@ TEST_CASE("path filter: globs over the path, base names, folders, as git-lfs's -
   CHECK_FALSE(f.allows("ftB/m.safetensors"));
   CHECK_FALSE(f.allows("base/m.safetensors"));
   CHECK(f.describe() == "--include ft* --exclude ftB");
+}
+
+TEST_CASE("git push -q seen from its command line (what the pre-push hook cannot be told)") {
+  using V = std::vector<std::string>;
+  CHECK(push_args_quiet(V{"git", "push", "-q", "origin", "main"}));
+  CHECK(push_args_quiet(V{"/usr/bin/git", "push", "--quiet"}));
+  CHECK(push_args_quiet(V{"git", "-c", "a.b=c", "-C", "dir", "push", "-fq", "origin"}));
+  CHECK_FALSE(push_args_quiet(V{"git", "push", "origin", "main"}));
+  CHECK_FALSE(push_args_quiet(V{"git", "push", "-o", "q", "origin"}));  // a push option's value
+  CHECK_FALSE(push_args_quiet(V{"git", "push", "-oq", "origin"}));      // the same, joined
+  CHECK_FALSE(push_args_quiet(V{"git", "push", "--", "-q"}));           // a refspec after --
+  CHECK_FALSE(push_args_quiet(V{"git", "push", "-q", "--no-quiet"}));   // the last one wins
+  CHECK_FALSE(push_args_quiet(V{"git", "fetch", "-q"}));
+  CHECK_FALSE(push_args_quiet(V{"git", "commit", "-m", "push", "-q"}));  // another command
+  CHECK_FALSE(push_args_quiet(V{"sh", "push", "-q"}));
+  CHECK_FALSE(push_args_quiet(V{}));
 }
