@@ -135,6 +135,14 @@ Status prune(int grace_minutes, bool dry_run) {
     std::printf("  %zu needed object(s) are not in this store (fetched when used)\n",
                 rep.not_local);
   }
+  if (rep.lfs_copies || rep.lfs_kept) {
+    std::printf(
+        "  Git LFS copies: %s %zu file(s) (%s) of .git/lfs/objects that the store "
+        "restores (git-lfs gets them back through git-zipllm); kept %zu of checked-out "
+        "files\n",
+        dry_run ? "would delete" : "deleted", rep.lfs_copies,
+        human_bytes(rep.lfs_copy_bytes).c_str(), rep.lfs_kept);
+  }
   return {};
 }
 

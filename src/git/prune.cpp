@@ -1,8 +1,10 @@
 #include "git/prune.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <unordered_set>
 
 #include "git/base_registry.h"
@@ -60,6 +62,66 @@ void forget_pruned_models(const ModelStore& store) {
   }
 }
 
+// The LFS objects the checked-out files point at (index and HEAD).
+Result<std::unordered_set<std::string>> checked_out_lfs_oids(Repo& repo) {
+  std::unordered_set<std::string> out;
+  for (const auto& path : TRY(repo.lfs_paths())) {
+    for (const std::string& spec : {":" + path, "HEAD:" + path}) {
+      auto text = TRY(repo.blob(spec, 1024));
+      if (text) {
+        if (auto p = parse_lfs_pointer(*text)) {
+          out.insert(p->oid);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+Status prune_lfs_copies(Repo& repo, const ModelStore& store,
+                        std::chrono::system_clock::time_point cutoff, bool dry_run,
+                        PruneReport& rep) {
+  std::string dir = repo.common_dir() + "/lfs/objects";
+  if (!is_plain_dir(dir)) {
+    return {};
+  }
+  auto keep = TRY(checked_out_lfs_oids(repo));
+  for (const auto& path : list_files_recursive(dir)) {
+    std::string oid = path.substr(path.rfind('/') + 1);
+    if (!Sha256::from_hex(oid) ||
+        path != dir + "/" + oid.substr(0, 2) + "/" + oid.substr(2, 2) + "/" + oid) {
+      continue;  // not an object of git-lfs's layout
+    }
+    auto m = lfs_door_manifest(repo, oid);
+    if (!m) {
+      continue;  // the door does not hold it: git-lfs's only copy
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != m->size) {
+      continue;
+    }
+    if (keep.count(oid)) {
+      ++rep.lfs_kept;
+      continue;
+    }
+    auto mtime = std::chrono::system_clock::from_time_t(st.st_mtim.tv_sec);
+    if (mtime > cutoff) {
+      continue;
+    }
+    std::vector<ObjectId> missing;
+    auto closure = store::object_closure(*store.local, format::object_ids(*m), &missing);
+    if (!closure || !missing.empty()) {
+      continue;  // the store could not give it back
+    }
+    if (!dry_run && ::unlink(path.c_str()) != 0) {
+      return os_error("cannot delete", path, errno);
+    }
+    ++rep.lfs_copies;
+    rep.lfs_copy_bytes += m->size;
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOptions& opts) {
@@ -84,6 +146,7 @@ Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOption
   if (!opts.dry_run && rep.stats.objects > 0) {
     forget_pruned_models(store);
   }
+  TRY_STATUS(prune_lfs_copies(repo, store, cutoff, opts.dry_run, rep));
   return rep;
 }
 

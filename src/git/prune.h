@@ -29,8 +29,19 @@ struct PruneReport {
   size_t manifests = 0;  // the manifests whose objects were kept
   size_t needed = 0;     // objects they need, delta bases included
   size_t not_local = 0;  // needed objects this store does not have (fetched lazily)
+  // Git LFS's copies (.git/lfs/objects) of files the LFS door holds.
+  size_t lfs_copies = 0;        // deleted (or, with dry_run, would be)
+  uint64_t lfs_copy_bytes = 0;  // their size
+  size_t lfs_kept = 0;          // kept: the checked-out files' (git-lfs reads them)
 };
 
+// Also the LFS door's second copies: a file in .git/lfs/objects whose
+// object the door stored (its manifest in <store>/lfs/, every object it
+// needs, delta bases included, in the local store) is deleted when neither
+// the index nor HEAD points at it and it is older than the grace period —
+// git-lfs asks the agent for it again when it needs it, and the agent
+// restores it from the store. The checked-out files' objects stay, as
+// `git lfs prune` keeps them.
 Result<PruneReport> prune_local(Repo& repo, ModelStore& store, const PruneOptions& opts);
 
 // `git zipllm prune --remote [REMOTE]`: the same for the store a git

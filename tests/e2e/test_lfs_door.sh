@@ -77,6 +77,20 @@ assert sum(f['lfs'] for f in d['files']) == 6, d" "$SCRATCH/status.json" &&
     run git zipllm show ftA_licenses.bf16.safetensors && grep -q 'model.embed_tokens.weight' "$LOG" &&
     run git zipllm show HEAD:ftB_changelogs.bf16.safetensors && grep -q 'delta (' "$LOG"
 }
+# Issue 11: git-lfs's copies of files the door holds are not kept twice:
+# prune deletes those no checked-out file points at, and git-lfs gets them
+# back through the agent, byte-exact, when a checkout needs them.
+t_lfs_copies_pruned() {
+  cd hf && coid=$(git cat-file -p HEAD:ftC_copyright_lr1e-5.bf16.safetensors | sed -n 's/^oid sha256://p') &&
+    copy=.git/lfs/objects/${coid:0:2}/${coid:2:2}/$coid && [ -f "$copy" ] &&
+    run git rm -q ftC_copyright_lr1e-5.bf16.safetensors && run git commit -qm "drop ftC" &&
+    run git push origin main &&
+    run git zipllm prune --grace 0 --dry-run && grep -q 'would delete 1 file(s)' "$LOG" && [ -f "$copy" ] &&
+    run git zipllm prune --grace 0 && grep -Eq 'Git LFS copies: deleted 1 file\(s\) .*kept 5' "$LOG" &&
+    [ ! -e "$copy" ] && run git lfs fsck &&
+    run git checkout -q HEAD~1 && cmp -s ftC_copyright_lr1e-5.bf16.safetensors "$S/ftC_copyright_lr1e-5.bf16.safetensors" &&
+    [ -f "$copy" ] && run git checkout -q main && [ -z "$(git status --porcelain)" ]
+}
 t_corrupt_remote() {
   # Corrupt one tensor object of ftB in the bucket: its download must fail,
   # and git-lfs must not accept a file for it.
@@ -106,6 +120,7 @@ check_here "a second push uploads nothing new" t_push_again_skips
 check_here "fresh clone restores every file byte-identical" t_fresh_clone
 check_here "a clone made with -c keeps the agent: git pull works" t_pull_after_clone
 check_here "status, verify and show see the LFS door's files" t_door_visible
+check_here "prune drops git-lfs's copies the store restores" t_lfs_copies_pruned
 check_here "corrupt object in the bucket: download fails, file not accepted" t_corrupt_remote
 check_here "wrong endpoint: clear error naming it" t_wrong_endpoint
 # Issue 15: every signed request was right (the verifying front re-signs
