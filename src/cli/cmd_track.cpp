@@ -16,24 +16,8 @@ namespace zipllm::cli {
 
 namespace {
 
-std::string attr_line(const std::string& pattern) {
-  return pattern + " filter=zipllm diff=zipllm merge=zipllm -text";
-}
-
-bool is_ours(const std::string& line, const std::string& pattern) {
-  std::istringstream in(line);
-  std::string first, word;
-  in >> first;
-  if (!pattern.empty() && first != pattern) {
-    return false;
-  }
-  while (in >> word) {
-    if (word == "filter=zipllm") {
-      return true;
-    }
-  }
-  return false;
-}
+using git::attribute_line;
+using git::is_zipllm_line;
 
 Result<std::string> attributes_path() {
   auto repo = TRY(git::Repo::open());
@@ -71,14 +55,14 @@ Status track(const std::vector<std::string>& patterns) {
   auto lines = read_lines(path);
   if (patterns.empty()) {
     for (const auto& l : lines) {
-      if (is_ours(l, "")) {
+      if (is_zipllm_line(l, "")) {
         std::printf("%s\n", l.c_str());
       }
     }
     return {};
   }
   for (const auto& p : patterns) {
-    std::string want = attr_line(p);
+    std::string want = attribute_line(p);
     // Already the last line for this pattern? Then nothing to do.
     int last = -1;
     for (size_t i = 0; i < lines.size(); ++i) {
@@ -95,7 +79,7 @@ Status track(const std::vector<std::string>& patterns) {
     }
     std::vector<std::string> kept;
     for (const auto& l : lines) {
-      if (!is_ours(l, p)) {
+      if (!is_zipllm_line(l, p)) {
         kept.push_back(l);
       }
     }
@@ -127,7 +111,7 @@ Status untrack(const std::vector<std::string>& patterns) {
   for (const auto& p : patterns) {
     std::vector<std::string> kept;
     for (const auto& l : lines) {
-      if (!is_ours(l, p)) {
+      if (!is_zipllm_line(l, p)) {
         kept.push_back(l);
       }
     }

@@ -36,6 +36,7 @@ std::vector<Runner> add_transfer(CLI::App& app);  // transfer (LFS agent), lfs-e
 std::vector<Runner> add_trust(CLI::App& app);     // trust
 std::vector<Runner> add_env(CLI::App& app);       // env
 std::vector<Runner> add_serve(CLI::App& app);     // serve (the hub)
+std::vector<Runner> add_migrate(CLI::App& app);   // migrate import|info
 
 // The plain door's outputs replace whatever is at their path: an error if
 // `output` is the input or one of the bases (compress X -o X would destroy

@@ -149,6 +149,7 @@ int main(int argc, char** argv) {
   reg(add_trust(app));
   reg(add_env(app));
   reg(add_serve(app));
+  reg(add_migrate(app));
   // -q on every command, as git has it: no progress lines.
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "no progress output");

@@ -45,6 +45,11 @@ Status Filter::ensure_open() {
     return {};
   }
   m_repo.emplace(TRY(Repo::open()));
+  if (!m_scratch_root.empty()) {
+    m_store = TRY(ModelStore::open_scratch(*m_repo, m_scratch_root));
+    m_chooser.emplace(*m_repo, *m_store, m_pool);
+    return {};
+  }
   m_store = TRY(ModelStore::open(*m_repo));
   m_chooser.emplace(*m_repo, *m_store, m_pool);
   // A fresh clone gets its pre-push hook here (never over an existing one).

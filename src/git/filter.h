@@ -22,6 +22,10 @@ namespace zipllm::git {
 class Filter {
  public:
   explicit Filter(ThreadPool& pool) : m_pool(pool) {}
+  // A filter whose objects go to a scratch store at `store_root` instead
+  // of the repository's (and that fetches nothing): a dry run's.
+  Filter(ThreadPool& pool, std::string store_root)
+      : m_pool(pool), m_scratch_root(std::move(store_root)) {}
 
   // `content` holds what git sent; the manifest goes to `out`. `content_id`
   // (XXH3-128 of the content, computed while it arrived) keys a cache of
@@ -78,6 +82,7 @@ class Filter {
  private:
   Status ensure_open();
   ThreadPool& m_pool;
+  std::string m_scratch_root;
   std::optional<Repo> m_repo;
   std::unique_ptr<ModelStore> m_store;
   std::optional<BaseChooser> m_chooser;  // remembers what this process stored

@@ -16,8 +16,11 @@ extern char** environ;
 
 namespace zipllm::git {
 
-Result<CommandResult> run_git(const std::vector<std::string>& args, const std::string& input,
-                              const std::vector<std::string>& extra_env) {
+namespace {
+
+// Runs git with stdout into `out_fd` when it is >= 0, else captured.
+Result<CommandResult> spawn_git(const std::vector<std::string>& args, const std::string& input,
+                                const std::vector<std::string>& extra_env, int out_fd) {
   int in_pipe[2], out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
     return os_error("cannot create a pipe for", "git", errno);
@@ -25,7 +28,7 @@ Result<CommandResult> run_git(const std::vector<std::string>& args, const std::s
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, out_fd >= 0 ? out_fd : out_pipe[1], 1);
   std::vector<std::string> argv_s = {"git"};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -77,6 +80,18 @@ Result<CommandResult> run_git(const std::vector<std::string>& args, const std::s
   }
   res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return res;
+}
+
+}  // namespace
+
+Result<CommandResult> run_git(const std::vector<std::string>& args, const std::string& input,
+                              const std::vector<std::string>& extra_env) {
+  return spawn_git(args, input, extra_env, -1);
+}
+
+Result<int> run_git_to_fd(const std::vector<std::string>& args, int out_fd) {
+  auto r = TRY(spawn_git(args, "", {}, out_fd));
+  return r.status;
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

@@ -19,6 +19,10 @@ struct CommandResult {
 Result<CommandResult> run_git(const std::vector<std::string>& args, const std::string& input = "",
                               const std::vector<std::string>& extra_env = {});
 
+// Runs `git args...` with its stdout going to `out_fd` (a blob of any
+// size streamed to a file); returns git's exit status.
+Result<int> run_git_to_fd(const std::vector<std::string>& args, int out_fd);
+
 // The non-empty lines of a command's output.
 std::vector<std::string> lines_of(const std::string& text);
 

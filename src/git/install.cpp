@@ -1,5 +1,7 @@
 #include "git/install.h"
 
+#include <sstream>
+
 #include "git/git_command.h"
 
 namespace zipllm::git {
@@ -77,6 +79,25 @@ bool filter_configured(Repo& repo) {
   auto required = repo.config_string("filter.zipllm.required");
   return process && process->find("git-zipllm") != std::string::npos && required &&
          (*required == "true" || *required == "1" || *required == "yes" || *required == "on");
+}
+
+std::string attribute_line(const std::string& pattern) {
+  return pattern + " filter=zipllm diff=zipllm merge=zipllm -text";
+}
+
+bool is_zipllm_line(const std::string& line, const std::string& pattern) {
+  std::istringstream in(line);
+  std::string first, word;
+  in >> first;
+  if (!pattern.empty() && first != pattern) {
+    return false;
+  }
+  while (in >> word) {
+    if (word == "filter=zipllm") {
+      return true;
+    }
+  }
+  return false;
 }
 
 Result<std::string> ensure_filter(Repo& repo) {

@@ -15,6 +15,11 @@ struct ConfigKey {
   const char* name;
   const char* value;
 };
+// The .gitattributes line that gives files matching `pattern` to git-zipllm.
+std::string attribute_line(const std::string& pattern);
+// Whether `line` gives `pattern` (any pattern when empty) filter=zipllm.
+bool is_zipllm_line(const std::string& line, const std::string& pattern);
+
 // Every key install sets, with its value.
 const std::vector<ConfigKey>& install_keys();
 

@@ -11,9 +11,9 @@ namespace zipllm::git {
 
 namespace {
 
-Result<std::unique_ptr<ModelStore>> open_with(Repo& repo, bool upstreams_too) {
+Result<std::unique_ptr<ModelStore>> open_with(Repo& repo, bool upstreams_too,
+                                              const std::string& path) {
   auto ms = std::make_unique<ModelStore>();
-  std::string path = local_store_root(repo);
   ms->local = TRY(store::LocalStore::open(path));
   std::vector<std::unique_ptr<remote::RemoteStore>> upstreams;
   std::set<std::string> seen{path};
@@ -56,11 +56,15 @@ Result<std::unique_ptr<ModelStore>> open_with(Repo& repo, bool upstreams_too) {
 }  // namespace
 
 Result<std::unique_ptr<ModelStore>> ModelStore::open(Repo& repo) {
-  return open_with(repo, true);
+  return open_with(repo, true, local_store_root(repo));
 }
 
 Result<std::unique_ptr<ModelStore>> ModelStore::open_local(Repo& repo) {
-  return open_with(repo, false);
+  return open_with(repo, false, local_store_root(repo));
+}
+
+Result<std::unique_ptr<ModelStore>> ModelStore::open_scratch(Repo& repo, const std::string& root) {
+  return open_with(repo, false, root);
 }
 
 namespace {

@@ -21,6 +21,9 @@ struct ModelStore {
   // The local store alone (no upstreams): for commands that must not touch
   // the network.
   static Result<std::unique_ptr<ModelStore>> open_local(Repo& repo);
+  // A store of its own at `root` (no upstreams), for a dry run that must
+  // leave the repository's store as it was (`migrate info`).
+  static Result<std::unique_ptr<ModelStore>> open_scratch(Repo& repo, const std::string& root);
 };
 
 // Where the repository's local store is (zipllm.storepath, else

@@ -90,6 +90,10 @@ class Repo {
   // Every value of a multi-valued key, in git's order (`git -c` last).
   std::vector<std::string> config_strings(const std::string& key);
 
+  // libgit2's handle, for code of this layer that writes objects and refs
+  // itself (migrate.cpp).
+  git_repository* handle() const { return m_repo; }
+
  private:
   explicit Repo(git_repository* r) : m_repo(r) {}
   git_repository* m_repo = nullptr;
