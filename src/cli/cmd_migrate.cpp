@@ -112,6 +112,15 @@ Status info(const Args& a) {
   auto r = TRY(git::migrate(repo, filter, options_of(a, true)));
   uint64_t store = stored_bytes(scratch);
   std::printf("migrate info (nothing was changed): %s\n", joined(r.refs).c_str());
+  if (r.files == 0) {
+    std::printf("  nothing to rewrite in %zu commits: %zu model file(s) are manifests already\n",
+                r.commits, r.already);
+    if (r.already == 0) {
+      std::printf("  no file in these commits matches %s\n",
+                  options_of(a, true).paths.describe().c_str());
+    }
+    return {};
+  }
   std::printf("  commits:      %zu, %zu would be rewritten\n", r.commits, r.commits_changed);
   print_files(r);
   std::printf("  in git now:   %s on disk (%s)\n", human_bytes(r.git_disk_bytes).c_str(),
@@ -119,10 +128,6 @@ Status info(const Args& a) {
   std::printf("  after import: %s in the zipllm store + %s of manifests in git = %s× of now\n",
               human_bytes(store).c_str(), human_bytes(r.manifest_bytes).c_str(),
               ratio(store + r.manifest_bytes, r.git_disk_bytes).c_str());
-  if (r.files == 0 && r.already == 0) {
-    std::printf("  no file in these commits matches %s\n",
-                options_of(a, true).paths.describe().c_str());
-  }
   return {};
 }
 

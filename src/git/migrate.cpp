@@ -50,7 +50,12 @@ using OwnedRef = Owned<git_reference, git_reference_free>;
 using OwnedObject = Owned<git_object, git_object_free>;
 using OwnedTag = Owned<git_tag, git_tag_free>;
 
-constexpr uint64_t k_small_blob = 1024;  // LFS pointers and manifests are smaller
+constexpr uint64_t k_small_blob = 1024;  // LFS pointers are smaller
+// Blobs up to this size are read whole to tell a manifest (a model of a
+// hundred thousand tensors has a manifest of a few MiB); larger ones are
+// streamed to the filter, which passes a manifest through unchanged.
+constexpr uint64_t k_read_whole = 16 << 20;
+constexpr const char* k_reflog_message = "zipllm migrate import";
 
 // A ref to rewrite: its name, the commit it reaches, and the tag object on
 // the way for an annotated tag.
@@ -216,6 +221,27 @@ Status Migration::check_work_tree(const std::vector<RefTarget>& refs) {
     if (changed.size() > 5) {
       list += "\n  ... and " + std::to_string(changed.size() - 5) + " more";
     }
+    // A run killed after moving the branch but before `git reset` leaves
+    // the index of the old history: say so rather than "commit them".
+    git_reflog* log = nullptr;
+    if (git_reflog_read(&log, m_git, branch.c_str()) == 0) {
+      const git_reflog_entry* top = git_reflog_entry_byindex(log, 0);
+      const char* msg = top ? git_reflog_entry_message(top) : nullptr;
+      std::string before = top ? hex(*git_reflog_entry_id_old(top)) : "";
+      bool ours = msg && std::string(msg) == k_reflog_message;
+      git_reflog_free(log);
+      // ... and only if the index is still the commit it moved from.
+      if (ours) {
+        auto same = TRY(run_git({"diff", "--cached", "--quiet", before, "--"}));
+        ours = same.status == 0;
+      }
+      if (ours) {
+        return make_error(Errc::InvalidArgument,
+                          "an earlier `git zipllm migrate import` moved " + branch +
+                              " and stopped before updating the index; `git reset` finishes it "
+                              "(the work tree's files are already right)");
+      }
+    }
     return make_error(Errc::InvalidArgument,
                       "the work tree has changes not committed (migrate rewrites the checked-out "
                       "branch " +
@@ -244,19 +270,20 @@ Result<git_oid> Migration::convert_blob(const git_oid& id, const std::string& pa
   std::string where = path + " (commit " + m_commit_hex.substr(0, 12) + ")";
   std::string lfs_object;
   uint64_t disk = 0;
-  if (size <= k_small_blob) {
+  if (size <= k_read_whole) {
     OwnedBlob b;
     if (git_blob_lookup(&b.p, m_git, &id) != 0) {
       return lib_error("cannot read " + where);
     }
     std::string_view text(static_cast<const char*>(git_blob_rawcontent(b.p)),
                           static_cast<size_t>(git_blob_rawsize(b.p)));
-    if (format::parse_manifest(std::string(text))) {
+    if (text.rfind(format::k_manifest_magic, 0) == 0 && format::parse_manifest(std::string(text))) {
       ++m_report.already;
       m_blobs[key(id)] = {id, false};
       return id;
     }
-    if (auto p = parse_lfs_pointer(text)) {
+    auto p = size <= k_small_blob ? parse_lfs_pointer(text) : std::nullopt;
+    if (p) {
       lfs_object = m_repo.common_dir() + "/lfs/objects/" + p->oid.substr(0, 2) + "/" +
                    p->oid.substr(2, 2) + "/" + p->oid;
       struct stat st {};
@@ -297,6 +324,11 @@ Result<git_oid> Migration::convert_blob(const git_oid& id, const std::string& pa
   std::string manifest;
   TRY_STATUS_CTX(m_filter.clean(path, spool, manifest, content_id),
                  "commit " + m_commit_hex.substr(0, 12));
+  if (manifest.size() == size && manifest.rfind(format::k_manifest_magic, 0) == 0) {
+    ++m_report.already;  // a manifest the filter passed through
+    m_blobs[key(id)] = {id, false};
+    return id;
+  }
   if (!lfs_object.empty()) {
     // The LFS object must be the file its pointer names.
     auto m = format::parse_manifest(manifest);
@@ -520,7 +552,7 @@ Status Migration::move_ref(const RefTarget& ref) {
   }
   OwnedRef out;
   if (git_reference_create_matching(&out.p, m_git, ref.name.c_str(), &target, 1, &ref.target,
-                                    "zipllm migrate import") != 0) {
+                                    k_reflog_message) != 0) {
     return lib_error("cannot move " + ref.name + " (did something else change it meanwhile?)");
   }
   return {};

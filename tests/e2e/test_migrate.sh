@@ -119,6 +119,19 @@ t_current_branch_only() {
   expect_eq "$(git cat-file blob main:m.safetensors | head -c 18)" "zipllm manifest v1"
   expect_fail git zipllm migrate import nosuchbranch
   expect_log "'nosuchbranch' is not a branch or tag"
+  # A run killed after moving the branch, before `git reset`, leaves the
+  # old history's index: the next run says how to finish, not "commit".
+  git read-tree main@{1}
+  expect_fail git zipllm migrate import
+  expect_log '`git reset` finishes it'
+  git reset -q
+  expect_eq "$(git status --porcelain)" "" "work tree after git reset"
+  expect_ok git zipllm migrate import
+  expect_log 'nothing to rewrite'
+  # A change made after a finished import is a change.
+  echo more >> m.safetensors
+  expect_fail git zipllm migrate import
+  expect_log 'changes not committed'
 }
 
 # Uncommitted work is never mixed into, or lost by, the rewrite.
@@ -173,9 +186,42 @@ t_lfs_pointers() {
   expect_eq "$(git rev-parse HEAD)" "$head" "HEAD after a failed import"
 }
 
+# kill -9 at any point: no ref moves until every commit is written, the
+# work tree is untouched, and the next run completes the job.
+t_killed_import() {
+  git init -q r && cd r
+  make_model big.safetensors $((48 << 20))
+  git add . && git commit -qm one
+  make_model big.safetensors $((48 << 20))
+  cp big.safetensors ../big.v2
+  git add . && git commit -qm two
+  head=$(git rev-parse HEAD)
+  for delay in 0.05 0.3 0.8; do
+    git-zipllm migrate import > /dev/null 2>&1 &  # the process itself, not git's dispatcher
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    now=$(git rev-parse HEAD)
+    if [ "$now" = "$head" ]; then
+      expect_eq "$(git cat-file blob HEAD:big.safetensors | head -c 18 | tr -d '\0')" "$(head -c 18 ../big.v2 | tr -d '\0')" "an untouched commit"
+    fi
+    expect_same big.safetensors ../big.v2
+  done
+  expect_ok git zipllm migrate import
+  expect_eq "$(git cat-file blob HEAD:big.safetensors | head -c 18)" "zipllm manifest v1"
+  expect_eq "$(git status --porcelain)" "" "work tree"
+  expect_same big.safetensors ../big.v2
+  rm big.safetensors && git checkout -q -- big.safetensors
+  expect_same big.safetensors ../big.v2
+  expect_ok git zipllm verify
+  expect_ok git zipllm gc --older-than 0
+}
+
 test_case "migrate info changes nothing; import rewrites every ref byte-exact" t_info_then_import
 test_case "a second user's clone of a migrated repository" t_clone_after_import
 test_case "only the current branch by default" t_current_branch_only
 test_case "a work tree with changes is refused" t_refuses_dirty_work_tree
 test_case "Git LFS pointers become manifests" t_lfs_pointers
+test_case "kill -9 during import loses nothing" t_killed_import
 finish
