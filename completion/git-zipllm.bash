@@ -38,7 +38,7 @@ _git_zipllm() {
     return
   fi
   local nested=""
-  if [ "$sub" = base ] && [ $((at + 1)) -lt "$cword" ]; then
+  if { [ "$sub" = base ] || [ "$sub" = migrate ]; } && [ $((at + 1)) -lt "$cword" ]; then
     nested=" ${words[at + 1]}"
   fi
   case "$cur" in
@@ -55,6 +55,13 @@ _git_zipllm() {
         __gitcomp "add list remove suggest"
       elif [ "$nested" = " suggest" ]; then
         __gitcomp_nl "$(__git_zipllm_tracked)"
+      fi
+      ;;
+    migrate)
+      if [ $((at + 1)) -eq "$cword" ]; then
+        __gitcomp "import info"
+      else
+        __gitcomp_nl "$(git for-each-ref --format='%(refname:short)' refs/heads refs/tags 2>/dev/null)"
       fi
       ;;
     help) __gitcomp "$(__git_zipllm_subcommands)" ;;

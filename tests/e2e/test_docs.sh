@@ -48,6 +48,9 @@ t git zipllm status --j
 t git zipllm base ''
 t git zipllm base add --f
 t git-zipllm rep
+t git zipllm migrate ''
+t git zipllm migrate import ''
+t git zipllm migrate info --ev
 EOF
   expect_ok bash complete.sh
   # (each word comes with the space bash adds after it)
@@ -58,6 +61,9 @@ EOF
   expect_log '^git zipllm base : add +list +remove +suggest +$'
   expect_log '^git zipllm base add --f: --force +$'
   expect_log '^git-zipllm rep: repack +$'
+  expect_log '^git zipllm migrate : import +info +$'
+  expect_log '^git zipllm migrate import : main *$'
+  expect_log '^git zipllm migrate info --ev: --everything +$'
 }
 
 # Issue 11: a command line a git user finds at home.
