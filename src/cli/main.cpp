@@ -110,15 +110,6 @@ int main(int argc, char** argv) {
     namespace cr = zipllm::codec::ctx_rans;
     cr::cap_kernel(*simd == "scalar" ? cr::Kernel::Scalar : cr::Kernel::Avx2);
   }
-  // Base files are read through mappings; one truncated by another
-  // process meanwhile faults. Say so instead of dying of a bus error
-  // (temp files are left for `git zipllm gc`; nothing was published).
-  std::signal(SIGBUS, [](int) {
-    static const char msg[] =
-        "git-zipllm: error: a file being read was truncated by another process (SIGBUS)\n";
-    (void)!::write(2, msg, sizeof msg - 1);
-    ::_exit(1);
-  });
   CLI::App app{"git-zipllm: deduplicated, delta-compressed storage of safetensors models in git"};
   app.name("git-zipllm");  // in usage lines, whatever the path it was run by
   app.require_subcommand(1);

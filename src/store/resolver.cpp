@@ -152,7 +152,6 @@ Status Resolver::decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<
                                           " decoded into a buffer of the wrong size");
   }
   ByteView base;
-  std::optional<MappedRange> mapped;
   if (codec::needs_base(mode)) {
     if (!h.has_base()) {
       return make_error(Errc::Corrupt, "object " + h.id.hex() + ": delta chunk without a base");
@@ -171,21 +170,14 @@ Status Resolver::decode_chunk_into(const ObjectReader& r, uint32_t i, std::span<
                                            ", not below " + std::to_string(h.depth));
     }
     if (off < h.base_size) {
+      // Raw base tensors are read (pread) into this thread's buffer, not
+      // mapped: see hash_file_range.
       const uint64_t want = std::min<uint64_t>(len, h.base_size - off);
-      if (t && off + want <= t->size) {
-        // A raw tensor in a file: read in place through a mapping.
-        if (auto m = MappedRange::map(t->fd->get(), t->offset + off, want, t->where)) {
-          mapped.emplace(std::move(*m));
-          base = mapped->bytes();
-        }
-      }
-      if (base.empty()) {
-        s.base.resize(want);
-        TRY_STATUS_CTX(
-            base_object ? read_object(*base_object, off, s.base) : read_raw(h.base_id, off, s.base),
-            "object " + h.id.hex() + ": base");
-        base = s.base;
-      }
+      s.base.resize(want);
+      TRY_STATUS_CTX(
+          base_object ? read_object(*base_object, off, s.base) : read_raw(h.base_id, off, s.base),
+          "object " + h.id.hex() + ": base");
+      base = s.base;
     }
   }
   TRY_STATUS_CTX(codec::decode_chunk(s.enc, base, format::dtype_info(h.dtype), out),

@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <random>
 
+#include "util/buffer.h"
+
 namespace zipllm {
 
 Error os_error(const std::string& what, const std::string& path, int err) {
@@ -54,51 +56,22 @@ static Status check_in_file(int fd, uint64_t offset, uint64_t length, const std:
   return {};
 }
 
-Result<MappedRange> MappedRange::map(int fd, uint64_t offset, uint64_t length,
-                                     const std::string& path) {
-  if (length == 0) {
-    return MappedRange(nullptr, 0, nullptr, 0);
-  }
-  // Pages past the end of the file fault when touched: refuse such a range.
-  TRY_STATUS(check_in_file(fd, offset, length, path));
-  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  uint64_t start = offset / page * page;
-  size_t mapped = static_cast<size_t>(offset - start + length);
-  void* p = ::mmap(nullptr, mapped, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(start));
-  if (p == MAP_FAILED) {
-    return os_error("cannot map", path, errno);
-  }
-  return MappedRange(p, mapped, static_cast<const uint8_t*>(p) + (offset - start), length);
-}
-
 Result<ObjectId> hash_file_range(int fd, uint64_t offset, uint64_t length,
                                  const std::string& path) {
-  constexpr uint64_t k_step = 8u << 20;  // mapped pages count as resident while mapped
+  // Read into one small buffer that stays in cache, not through mappings:
+  // in VMs the page faults of a mapping (and the TLB shootdowns of unmapping
+  // it while other threads run) cost more than the copy (issue 14).
+  constexpr uint64_t k_block = 1u << 20;
   TRY_STATUS(check_in_file(fd, offset, length, path));
   IdHasher hasher;
-  std::vector<uint8_t> buf;
-  for (uint64_t off = 0; off < length; off += k_step) {
-    uint64_t n = std::min(k_step, length - off);
-    if (auto m = MappedRange::map(fd, offset + off, n, path)) {
-      hasher.update(m->bytes());
-      continue;
-    }
-    buf.resize(n);
-    TRY_STATUS(read_exact_at(fd, offset + off, buf, path));
-    hasher.update(buf);
+  ScratchBytes buf;
+  buf.resize(static_cast<size_t>(std::min(k_block, length)));
+  for (uint64_t off = 0; off < length; off += k_block) {
+    std::span<uint8_t> b(buf.data(), static_cast<size_t>(std::min(k_block, length - off)));
+    TRY_STATUS(read_exact_at(fd, offset + off, b, path));
+    hasher.update(b);
   }
   return hasher.finish();
-}
-
-MappedRange::MappedRange(MappedRange&& o) noexcept
-    : m_base(o.m_base), m_mapped(o.m_mapped), m_data(o.m_data), m_length(o.m_length) {
-  o.m_base = nullptr;
-}
-
-MappedRange::~MappedRange() {
-  if (m_base) {
-    ::munmap(m_base, m_mapped);
-  }
 }
 
 Result<uint64_t> file_size(int fd, const std::string& path) {

@@ -48,33 +48,7 @@ Status write_all(int fd, std::span<const uint8_t> data, const std::string& path)
 
 Result<std::vector<uint8_t>> read_whole_file(const std::string& path, uint64_t max_size);
 
-// A read-only mapping of part of a file, unmapped when the object dies.
-// Base tensors are read through short-lived ones: decoding and hashing then
-// read the page cache in place instead of a copy (measured: ~13 % of a delta
-// restore's CPU), and the mapped pages leave the process's resident set with
-// the mapping. If another process truncates the file meanwhile, touching
-// the lost pages raises SIGBUS; main() turns that into an error message.
-class MappedRange {
- public:
-  // Fails (callers fall back to pread) if the range cannot be mapped.
-  static Result<MappedRange> map(int fd, uint64_t offset, uint64_t length, const std::string& path);
-  ~MappedRange();
-  MappedRange(MappedRange&& o) noexcept;
-  MappedRange& operator=(MappedRange&&) = delete;
-  MappedRange(const MappedRange&) = delete;
-  std::span<const uint8_t> bytes() const { return {m_data, m_length}; }
-
- private:
-  MappedRange(void* base, size_t mapped, const uint8_t* data, uint64_t length)
-      : m_base(base), m_mapped(mapped), m_data(data), m_length(length) {}
-  void* m_base;
-  size_t m_mapped;
-  const uint8_t* m_data;
-  uint64_t m_length;
-};
-
-// XXH3-128 object id of bytes [offset, offset + length) of a file, read in
-// place through mappings where possible.
+// XXH3-128 object id of bytes [offset, offset + length) of a file.
 Result<ObjectId> hash_file_range(int fd, uint64_t offset, uint64_t length, const std::string& path);
 
 // The entries of a directory (nothing if it cannot be read), and the

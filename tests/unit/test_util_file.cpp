@@ -7,29 +7,6 @@
 
 using namespace zipllm;
 
-TEST_CASE("MappedRange shows exactly the requested bytes of a file, at any offset") {
-  test::ScratchDir dir;
-  auto data = test::random_bytes(3 * 4096 + 123, 7);
-  test::write_file(dir.path("f"), data);
-  auto fd = open_read(dir.path("f"));
-  REQUIRE(fd);
-  for (auto [off, len] : std::vector<std::pair<uint64_t, uint64_t>>{
-           {0, data.size()}, {1, 10}, {4095, 2}, {4096, 4096}, {5000, data.size() - 5000}}) {
-    auto m = MappedRange::map(fd->get(), off, len, "f");
-    REQUIRE(m);
-    auto b = m->bytes();
-    REQUIRE(b.size() == len);
-    CHECK(std::equal(b.begin(), b.end(), data.begin() + static_cast<std::ptrdiff_t>(off)));
-  }
-  auto empty = MappedRange::map(fd->get(), 10, 0, "f");
-  REQUIRE(empty);
-  CHECK(empty->bytes().empty());
-  // Not a mappable descriptor: an error naming the path, no crash.
-  auto bad = MappedRange::map(-1, 0, 10, "nowhere");
-  REQUIRE(!bad);
-  CHECK(bad.error().message.find("nowhere") != std::string::npos);
-}
-
 TEST_CASE("hash_file_range is the object id of the range's bytes") {
   test::ScratchDir dir;
   auto data = test::random_bytes(100000, 9);
