@@ -30,6 +30,11 @@ namespace zipllm::cli {
 
 namespace {
 
+// Restores at least this large record their index entries directly (the
+// index is then written in the second after the last file, which may mean
+// waiting up to a second); smaller ones let git re-clean the files.
+constexpr uint64_t k_record_directly = 128ull << 20;
+
 struct Args {
   std::vector<std::string> paths;
   bool force = false;
@@ -179,6 +184,7 @@ Status run(const Args& a) {
     std::string path;
     format::Manifest m;
     uint32_t mode;
+    std::string blob;
   };
   std::vector<Todo> todo;
   std::vector<std::pair<std::string, format::Manifest>> in_place;  // up to date or not selected
@@ -217,7 +223,7 @@ Status run(const Args& a) {
       continue;
     }
     if (restore) {
-      todo.push_back(Todo{e.path, std::move(*m), e.mode});
+      todo.push_back(Todo{e.path, std::move(*m), e.mode, e.blob});
     } else if (got.state == State::UpToDate) {
       in_place.emplace_back(e.path, std::move(*m));
     }
@@ -273,7 +279,8 @@ Status run(const Args& a) {
   }
   const std::string tmp_dir = store->local->root() + "/tmp";
   TRY_STATUS(make_dirs(tmp_dir));
-  std::string refreshed;
+  std::vector<git::Repo::WrittenFile> written;
+  uint64_t written_bytes = 0;
   size_t restored = 0, failed = 0;
   for (const auto& t : todo) {
     std::string target = *wd + "/" + t.path;
@@ -305,11 +312,28 @@ Status run(const Args& a) {
       continue;
     }
     ++restored;
-    refreshed += t.path + "\n";
+    written.push_back({t.path, t.blob});
+    written_bytes += t.m.size;
     offer(t.path, t.m);
   }
-  if (!refreshed.empty()) {
-    auto r = TRY(git::run_git({"update-index", "-q", "--refresh", "--stdin"}, refreshed));
+  // git would re-clean (read through the filter) every file just written
+  // to refresh its index entry: a third of a large checkout. The entries
+  // get the files' stat data directly instead; small checkouts, and what
+  // that cannot record, go through git.
+  std::vector<std::string> to_refresh;
+  if (written_bytes >= k_record_directly) {
+    to_refresh = TRY(repo.record_written(written));
+  } else {
+    for (const auto& w : written) {
+      to_refresh.push_back(w.path);
+    }
+  }
+  if (!to_refresh.empty()) {
+    std::string list;
+    for (const auto& p : to_refresh) {
+      list += p + "\n";
+    }
+    auto r = TRY(git::run_git({"update-index", "-q", "--refresh", "--stdin"}, list));
     (void)r;  // exit status 1 only means "needs update" for paths we did not touch
   }
   std::printf("git-zipllm checkout: %zu file(s) restored%s\n", restored,

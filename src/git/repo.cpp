@@ -2,9 +2,12 @@
 
 #include <git2.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 
 #include "format/manifest.h"
@@ -225,10 +228,82 @@ Result<std::vector<Repo::Entry>> Repo::entries_with_filter(const std::string& na
       en.ctime_ns = int64_t(e->ctime.seconds) * 1'000'000'000 + e->ctime.nanoseconds;
       en.ino = e->ino;
       en.size = e->file_size;
+      char hex[GIT_OID_HEXSZ + 1];
+      git_oid_tostr(hex, sizeof hex, &e->id);
+      en.blob = hex;
       out.push_back(std::move(en));
     }
   }
   return out;
+}
+
+Result<std::vector<std::string>> Repo::record_written(const std::vector<WrittenFile>& files) {
+  std::vector<std::string> left;
+  auto all_left = [&] {
+    left.clear();
+    for (const auto& f : files) {
+      left.push_back(f.path);
+    }
+    return left;
+  };
+  const char* wd = git_repository_workdir(m_repo);
+  git_index* idx = nullptr;
+  if (!wd || git_repository_index(&idx, m_repo) != 0) {
+    return all_left();
+  }
+  std::unique_ptr<git_index, decltype(&git_index_free)> owned(idx, git_index_free);
+  if (git_index_read(idx, 1) != 0) {
+    return all_left();  // e.g. a split or sparse index libgit2 does not read
+  }
+  struct Update {
+    git_index_entry entry;
+    std::string path;
+  };
+  std::vector<Update> updates;
+  int64_t newest = 0;
+  for (const auto& f : files) {
+    const git_index_entry* e = git_index_get_bypath(idx, f.path.c_str(), 0);
+    git_oid want;
+    struct stat st {};
+    if (!e || git_oid_fromstr(&want, f.blob.c_str()) != 0 || git_oid_cmp(&want, &e->id) != 0 ||
+        ::lstat((std::string(wd) + f.path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      left.push_back(f.path);
+      continue;
+    }
+    Update u{*e, f.path};
+    // As git fills ce_stat_data (sizes and times truncated to 32 bits).
+    u.entry.ctime.seconds = static_cast<int32_t>(st.st_ctim.tv_sec);
+    u.entry.ctime.nanoseconds = static_cast<uint32_t>(st.st_ctim.tv_nsec);
+    u.entry.mtime.seconds = static_cast<int32_t>(st.st_mtim.tv_sec);
+    u.entry.mtime.nanoseconds = static_cast<uint32_t>(st.st_mtim.tv_nsec);
+    u.entry.dev = static_cast<uint32_t>(st.st_dev);
+    u.entry.ino = static_cast<uint32_t>(st.st_ino);
+    u.entry.uid = st.st_uid;
+    u.entry.gid = st.st_gid;
+    u.entry.file_size = static_cast<uint32_t>(st.st_size);
+    // Known to match: libgit2 does not re-check it as racily clean.
+    u.entry.flags_extended |= GIT_INDEX_ENTRY_UPTODATE;
+    newest = std::max<int64_t>(newest, st.st_mtim.tv_sec);
+    updates.push_back(std::move(u));
+  }
+  if (updates.empty()) {
+    return left;
+  }
+  // Git compares seconds only (unless built with USE_NSEC): an index
+  // written in the same second as a file leaves its entry racy.
+  while (::time(nullptr) <= newest) {
+    ::usleep(20'000);
+  }
+  for (auto& u : updates) {
+    u.entry.path = u.path.c_str();
+    if (git_index_add(idx, &u.entry) != 0) {
+      return all_left();  // nothing written yet: git refreshes them all
+    }
+  }
+  if (git_index_write(idx) != 0) {
+    return all_left();  // locked by a running git, say
+  }
+  return left;
 }
 
 Result<std::vector<Repo::Entry>> Repo::tracked_entries() {

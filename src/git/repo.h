@@ -55,6 +55,7 @@ class Repo {
     int64_t mtime_ns = 0, ctime_ns = 0;
     uint64_t ino = 0;
     uint32_t size = 0;
+    std::string blob;  // the blob's id, hex
   };
   Result<std::vector<Entry>> tracked_entries();
   // Paths in the index whose `filter` attribute is `lfs` (the LFS door's).
@@ -89,6 +90,23 @@ class Repo {
   std::optional<std::string> config_string(const std::string& key);
   // Every value of a multi-valued key, in git's order (`git -c` last).
   std::vector<std::string> config_strings(const std::string& key);
+
+  // A work tree file just written from its index entry's blob: the entry
+  // gets the file's stat data, so git sees it clean without re-cleaning
+  // (reading) it. `blob` is the id the file was written from.
+  struct WrittenFile {
+    std::string path;
+    std::string blob;
+  };
+  // Records every file whose entry still has that blob (and whose stat
+  // was taken after it was written), in one write of the index through
+  // libgit2; returns the paths it could not record (the entry changed,
+  // the file is gone, the index is locked or of a kind libgit2 does not
+  // write), which the caller refreshes through git. Git's racy-stat rule:
+  // an entry whose file is not older than the index is re-checked by
+  // content, so the index is written in a later second than every file's
+  // mtime (waiting for it if need be).
+  Result<std::vector<std::string>> record_written(const std::vector<WrittenFile>& files);
 
   // libgit2's handle, for code of this layer that writes objects and refs
   // itself (migrate.cpp).

@@ -303,6 +303,35 @@ t_progress_line_in_80_columns() {
   expect_eq "$(grep -c '% (' "$LOG")" 1 "summary lines in a log"
 }
 
+# Issue 14: after restoring a large file, git zipllm checkout writes its
+# index entry's stat data itself instead of letting `git update-index
+# --refresh` read the whole file back through the filter; git then sees the
+# file clean without running the filter (the index is written a second
+# after the file, past git's racy-stat window).
+t_large_checkout_records_index() {
+  expect_ok git zipllm install
+  git init -q r && cd r
+  expect_ok git zipllm track '*.safetensors'
+  make_model big.safetensors $((136 << 20))
+  cp big.safetensors ../big.orig
+  git add . && git commit -qm big
+  rm big.safetensors
+  GIT_TRACE="$PWD/../trace" run git zipllm checkout big.safetensors
+  expect_same big.safetensors ../big.orig
+  expect_false grep -q 'update-index' ../trace
+  expect_eq "$(git ls-files --debug big.safetensors | sed -n 's/^  mtime: //p')" \
+    "$(stat -c '%Y' big.safetensors):$(stat -c '%y' big.safetensors | sed 's/.*\.\([0-9]*\) .*/\1/' | sed 's/^0*//;s/^$/0/')" "recorded mtime"
+  expect_eq "$(git ls-files --debug big.safetensors | sed -n 's/.*size: \([0-9]*\).*/\1/p')" "$(stat -c %s big.safetensors)" "recorded size"
+  rm -f ../trace
+  GIT_TRACE="$PWD/../trace" git status --porcelain > ../status
+  expect_eq "$(cat ../status)" "" "git status"
+  expect_false grep -q 'filter-process' ../trace
+  git diff --quiet
+  # A change made after the checkout is seen.
+  printf 'x' | dd of=big.safetensors bs=1 seek=1000 conv=notrunc status=none
+  expect_eq "$(git status --porcelain)" " M big.safetensors" "a modified file"
+}
+
 test_case "checkout and pull keep files with local changes" t_local_changes_are_kept
 test_case "checkout of a path that matches nothing fails" t_unknown_path
 test_case "checkout in a clone without install configures the filter" t_checkout_installs_the_filter
@@ -311,6 +340,7 @@ test_case "restored files get git's modes (umask, +x)" t_modes_follow_git
 test_case "a killed checkout leaves no temp file in the work tree" t_killed_checkout_leaves_nothing_in_the_work_tree
 test_case "manifests without attributes: status, verify and checkout say so" t_manifests_without_attributes
 test_case "track without install configures the filter and names the next step" t_track_without_install
+test_case "a large checkout records the index entry itself (git does not re-clean)" t_large_checkout_records_index
 test_case "untrack of an unknown pattern fails" t_untrack_unknown
 test_case "a clone of a per-remote store: the error names it, pull completes the clone" t_clone_of_per_remote_store
 test_case "ls-files lists models with their delta bases" t_ls_files
