@@ -76,6 +76,10 @@ Status run(const Args& a) {
   ho.anonymous_push = a.anonymous_push;
   ho.public_url = a.public_url;
   ho.max_uploads = std::max(1u, a.max_uploads);
+  // Uploads past --max-uploads wait for a slot, each holding a server
+  // thread: four threads stay for batch requests and downloads.
+  const unsigned threads = std::max(2u, a.threads);
+  ho.upload_waiters = threads > ho.max_uploads + 4 ? threads - ho.max_uploads - 4 : 0;
   auto h = TRY(hub::Hub::open(ho));
 
   std::thread waiter([set] {
@@ -130,7 +134,8 @@ std::vector<Runner> add_serve(CLI::App& app) {
                 "without --auth, let anyone push (a hub on a trusted network)");
   cmd->add_option("--threads", a->threads, "connections served at once (default 16)");
   cmd->add_option("--max-uploads", a->max_uploads,
-                  "uploads in flight at once; more are answered 429 (default 4)");
+                  "uploads in flight at once; more wait for a slot, up to 2 minutes, "
+                  "while threads allow (default 4)");
   cmd->add_option("--public-url", a->public_url,
                   "the hub's URL as clients reach it (behind a proxy); default from Host");
   cmd->add_option("--port-file", a->port_file, "write the port listened on to this file");

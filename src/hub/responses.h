@@ -1,9 +1,7 @@
 // Pieces the hub's source files share (not an interface of the hub layer):
-// answers in Git LFS's JSON shape, the checks every endpoint makes, the
-// bounded upload slots.
+// answers in Git LFS's JSON shape, the checks every endpoint makes.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -50,21 +48,13 @@ inline HttpResponse store_failure(const Error& e) {
   return message(no_space(e) ? 507 : e.code == Errc::Unavailable ? 503 : 500, e.message);
 }
 
-// One of the hub's bounded upload slots, held for a request's life: beyond
-// max_uploads in flight, the client waits and retries.
-class UploadSlot {
- public:
-  UploadSlot(std::atomic<unsigned>& n, unsigned max) : m_n(n), m_ok(++n <= max) {}
-  ~UploadSlot() { --m_n; }
-  bool ok() const { return m_ok; }
-
- private:
-  std::atomic<unsigned>& m_n;
-  bool m_ok;
-};
-
-inline HttpResponse too_busy() {
-  HttpResponse busy = message(429, "too many uploads in flight; retry shortly");
+// The answer to an upload that got no slot: the hub is stopping, or too
+// many uploads are in flight and waiting.
+inline HttpResponse too_busy(bool stopping) {
+  if (stopping) {
+    return message(503, "the hub is stopping; retry shortly");
+  }
+  HttpResponse busy = message(429, "too many uploads in flight and waiting; retry shortly");
   busy.headers.emplace_back("Retry-After", "2");
   return busy;
 }

@@ -144,6 +144,9 @@ std::optional<HttpResponse> Hub::spool_failure(const Spooled& s, const std::stri
 Result<std::unique_ptr<Hub>> Hub::open(const HubOptions& opts) {
   std::unique_ptr<Hub> h(new Hub());
   h->m_opts = opts;
+  h->m_uploads = std::make_unique<UploadGate>(
+      UploadGate::Limits{std::max(1u, opts.max_uploads), opts.upload_waiters,
+                         std::chrono::milliseconds(opts.upload_wait_ms)});
   h->m_root = opts.store;
   while (h->m_root.size() > 1 && h->m_root.back() == '/') {
     h->m_root.pop_back();
@@ -552,9 +555,9 @@ HttpResponse Hub::upload(const HttpRequest& req,
   if (auto no = deny(req, r->repo, Right::Write, oid)) {
     return *no;
   }
-  UploadSlot slot(m_uploads, m_opts.max_uploads);
+  auto slot = m_uploads->acquire();
   if (!slot.ok()) {
-    return too_busy();
+    return too_busy(m_stopping);
   }
   std::optional<uint64_t> want;
   if (auto t = check_action(req.header("authorization"), m_secret, now_seconds())) {
@@ -647,9 +650,12 @@ void Hub::wait_idle() {
 }
 
 void Hub::stop() {
-  std::lock_guard lock(m_queue_mutex);
-  m_stopping = true;
-  m_queue_cv.notify_all();
+  {
+    std::lock_guard lock(m_queue_mutex);
+    m_stopping = true;
+    m_queue_cv.notify_all();
+  }
+  m_uploads->stop();
 }
 
 Status Hub::ingest(const std::string& oid, const std::string& file) {

@@ -50,6 +50,7 @@
 
 #include "format/manifest.h"
 #include "hub/auth.h"
+#include "hub/upload_gate.h"
 #include "remote/fetch_through.h"
 #include "remote/remote_store.h"
 #include "store/local_store.h"
@@ -65,10 +66,12 @@ struct HubOptions {
   std::string shared;
   std::string auth_file;  // "" = open hub
   bool anonymous_push = false;
-  std::string public_url;        // base of action hrefs; "" = http://<Host>
-  unsigned max_uploads = 4;      // in flight at once; more get 429
-  int64_t token_ttl = 4 * 3600;  // seconds an action stays valid
-  unsigned ingest_threads = 0;   // per upload; 0 = ThreadPool::default_threads()
+  std::string public_url;            // base of action hrefs; "" = http://<Host>
+  unsigned max_uploads = 4;          // in flight at once; more wait for a slot
+  unsigned upload_waiters = 8;       // uploads waiting for a slot; more get 429
+  int64_t upload_wait_ms = 120'000;  // how long one waits before its 429
+  int64_t token_ttl = 4 * 3600;      // seconds an action stays valid
+  unsigned ingest_threads = 0;       // per upload; 0 = ThreadPool::default_threads()
 };
 
 struct HttpRequest {
@@ -227,7 +230,7 @@ class Hub {
   std::unique_ptr<remote::RemoteStore> m_shared;
   std::unique_ptr<remote::FetchThroughSource> m_fetch;
   store::Resolver m_resolver;
-  std::atomic<unsigned> m_uploads{0};
+  std::unique_ptr<UploadGate> m_uploads;
   std::atomic<bool> m_stopping{false};
   // Restores running for downloads (the destructor waits for them).
   std::mutex m_downloads_mutex;

@@ -167,9 +167,9 @@ HttpResponse Hub::zl_put_object(const HttpRequest& req, const Route& r, const st
     return *no;
   }
   auto token = check_action(req.header("authorization"), m_secret, now_seconds());
-  UploadSlot slot(m_uploads, m_opts.max_uploads);
+  auto slot = m_uploads->acquire();
   if (!slot.ok()) {
-    return too_busy();
+    return too_busy(m_stopping);
   }
   auto staging = store::LocalStore::open(incoming_dir(r.repo, oid), 0);
   if (!staging) {

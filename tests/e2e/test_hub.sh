@@ -385,7 +385,10 @@ t_killed_mid_upload() {
 
 # 8 clients pushing (each its own repository: a fine-tune and a file of its
 # own) and 8 cloning at once, with at most 2 uploads in flight: every file
-# byte-exact, no error but retried 429s.
+# byte-exact, no error. The uploads past the bound wait for a slot: a 429
+# sent before a PUT's body made a git-lfs 3.3 push panic ("sync: negative
+# WaitGroup counter"; CI, stop 20), so none is sent while the waiting room
+# (24 threads - 2 - 4) holds all 16.
 t_load() {
   plain_home "$PWD/plain" && export HOME=$PWD/plain
   start_hub --allow-anonymous-push --max-uploads 2 --threads 24
@@ -412,9 +415,8 @@ t_load() {
     expect_eq "$(cat clone$i.rc)" 0 "clone $i ($(cat clone$i.log))"
     for f in base $FTS; do expect_same "c$i/$f.bf16.safetensors" "$S/$f.bf16.safetensors"; done
   done
-  echo "429 answers: $(grep -c ' 429 ' hub.log)"
-  errors=$(grep -v ' /[^ ]*/locks/verify 404 ' hub.log | grep -E ' (4(0[0-9]|1[0-9]|2[0-8])|5[0-9][0-9]) repo' || true)
-  expect_eq "$errors" "" "errors other than 429 in hub.log"
+  errors=$(grep -v ' /[^ ]*/locks/verify 404 ' hub.log | grep -E ' (4[0-9][0-9]|5[0-9][0-9]) repo' || true)
+  expect_eq "$errors" "" "errors in hub.log"
   plain_home "$PWD/plain2" && export HOME=$PWD/plain2
   for i in 1 2 3 4 5 6 7 8; do
     expect_ok git clone -q "p$i.git" "q$i"
@@ -475,7 +477,7 @@ test_case "a plain git-lfs client pushes and clones byte-exact; half the raw byt
 test_case "git-zipllm clients: zipllm adapter, only missing objects move, mixed clients" t_zipllm_clients
 test_case "an interrupted download resumes with Range, byte-exact" t_resume
 test_case "the hub on S3: two instances share a bucket; s3rver down: 503, still serving" t_s3_store
-test_case "8 clients pushing and 8 cloning at once: byte-exact, only 429s retried" t_load
+test_case "8 clients pushing and 8 cloning at once: byte-exact, uploads past the bound wait" t_load
 test_case "tokens: 401 without, 403 for a reader pushing or another repo" t_tokens
 test_case "wrong bytes 422 and nothing stored; forged token; Range 206; errors" t_wrong_bytes_refused
 test_case "SIGTERM mid-upload: stops, publishes nothing partial" t_sigterm

@@ -2,8 +2,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "format/object.h"
 #include "helpers.h"
@@ -525,4 +530,117 @@ TEST_CASE(
   std::vector<uint8_t> out(got.file->size());
   REQUIRE(got.file->read(0, out.data(), out.size()) == out.size());
   CHECK(out == real);
+}
+
+// An upload past --max-uploads waits for a slot instead of a 429 sent
+// before its body (which makes git-lfs 3.3 panic on a push's first upload);
+// 429 only past the waiting room; 503 for a waiter when the hub stops.
+TEST_CASE("hub: uploads past the bound wait for a slot; 429 only past the waiting room") {
+  test::ScratchDir dir;
+  hub::HubOptions o;
+  o.store = dir.path("store");
+  o.anonymous_push = true;
+  o.ingest_threads = 1;
+  o.max_uploads = 1;
+  o.upload_waiters = 1;
+  auto h = hub::Hub::open(o);
+  REQUIRE(h);
+  const std::string api = "/org/m.git/info/lfs/";
+  struct Upload {
+    std::vector<uint8_t> bytes;
+    std::string path, auth;
+  };
+  auto prepare = [&](uint64_t seed) {
+    Upload u;
+    u.bytes = test::make_safetensors({{"w", "BF16", {5000}, test::bf16_weights(5000, seed)}});
+    auto b = (*h)->handle(
+        post(api + "objects/batch", batch_body("upload", sha_hex(u.bytes), u.bytes.size())));
+    REQUIRE(b.status == 200);
+    auto action = json::parse(b.body)["objects"][0]["actions"]["upload"];
+    u.path = path_of(action["href"]);
+    u.auth = action["header"]["Authorization"];
+    return u;
+  };
+  Upload a = prepare(1), b = prepare(2), c = prepare(3);
+
+  // A holds the only slot, its body arriving slowly.
+  std::mutex m;
+  std::condition_variable cv;
+  bool a_reading = false, a_go = false;
+  int a_status = 0, b_status = 0;
+  std::thread ta([&] {
+    hub::HttpRequest r;
+    r.method = "PUT";
+    r.path = a.path;
+    r.headers["authorization"] = a.auth;
+    a_status = (*h)->upload(r,
+                            [&](const hub::Hub::Receiver& receive) {
+                              std::unique_lock lock(m);
+                              a_reading = true;
+                              cv.notify_all();
+                              cv.wait(lock, [&] { return a_go; });
+                              return receive(reinterpret_cast<const char*>(a.bytes.data()),
+                                             a.bytes.size());
+                            })
+                   .status;
+  });
+  {
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return a_reading; });
+  }
+  std::atomic<bool> b_done{false};
+  std::thread tb([&] {
+    b_status = put(**h, b.path, b.auth, b.bytes).status;
+    b_done = true;
+  });
+  // B waits (before: answered 429 at once); C finds the waiting room full.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(b_done.load());
+  auto busy = put(**h, c.path, c.auth, c.bytes);
+  CHECK(busy.status == 429);
+  CHECK(std::any_of(busy.headers.begin(), busy.headers.end(),
+                    [](const auto& kv) { return kv.first == "Retry-After"; }));
+  {
+    std::lock_guard lock(m);
+    a_go = true;
+  }
+  cv.notify_all();
+  ta.join();
+  tb.join();
+  CHECK(a_status == 200);
+  CHECK(b_status == 200);
+  CHECK(put(**h, c.path, c.auth, c.bytes).status == 200);
+
+  // A waiter when the hub stops: 503, not left hanging for its wait.
+  Upload d = prepare(4), e = prepare(5);
+  a_reading = a_go = false;
+  std::thread td([&] {
+    hub::HttpRequest r;
+    r.method = "PUT";
+    r.path = d.path;
+    r.headers["authorization"] = d.auth;
+    (*h)->upload(r, [&](const hub::Hub::Receiver&) {
+      std::unique_lock lock(m);
+      a_reading = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return a_go; });
+      return false;
+    });
+  });
+  {
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return a_reading; });
+  }
+  int e_status = 0;
+  std::thread te([&] { e_status = put(**h, e.path, e.auth, e.bytes).status; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  (*h)->stop();
+  te.join();
+  CHECK(e_status == 503);
+  {
+    std::lock_guard lock(m);
+    a_go = true;
+  }
+  cv.notify_all();
+  td.join();
 }
