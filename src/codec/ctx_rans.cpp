@@ -81,7 +81,7 @@ struct EncScratch {
 };
 
 template <class W>
-void encode_words(Kernel kernel, const uint8_t* rp, const uint8_t* bp, size_t n,
+void encode_words([[maybe_unused]] Kernel kernel, const uint8_t* rp, const uint8_t* bp, size_t n,
                   const format::DtypeInfo& dt, uint32_t threshold, std::vector<uint8_t>& out) {
   constexpr unsigned w = sizeof(W);
   const unsigned shift = dt.mant_bits;
@@ -320,8 +320,8 @@ void scalar_blocks(DecodeState& d, const DecodeTables& t, const ContextMap& map,
 }
 
 template <class W>
-Status decode_words(Kernel kernel, ByteView enc, size_t& pos, const uint8_t* base, size_t n,
-                    const format::DtypeInfo& dt, uint8_t* out) {
+Status decode_words([[maybe_unused]] Kernel kernel, ByteView enc, size_t& pos, const uint8_t* base,
+                    size_t n, const format::DtypeInfo& dt, uint8_t* out) {
   constexpr unsigned w = sizeof(W);
   const ContextMap map = TRY(read_context_map(enc, pos, dt));
   thread_local DecodeTables t;
