@@ -3,10 +3,15 @@
 # git-zipllm against the baselines a user would pick instead, on the real
 # pairs in ../shared/data (when present) and a generated large BF16 pair.
 #
-#   bench/run.sh [--big SIZE_MIB]... [--no-real] [--bin PATH]
+#   bench/run.sh [--big SIZE_MIB]... [--speed SIZE_MIB]... [--rounds N] [--no-real] [--bin PATH]
 #
-# Prints a markdown table (docs/BENCHMARKS.md records one run). Every
+# Prints the machine (CPU model, cores usable, kernel, the codec kernel in
+# use), then a markdown table (docs/BENCHMARKS.md records one run). Every
 # git-zipllm restore is compared byte for byte with its original.
+# --speed: on a generated BF16 pair of that size, ingest and restore against
+# zstd -3 -T2 and zstd -d, interleaved for --rounds rounds (default 3), with
+# wall and CPU (user + sys) seconds, writing to tmpfs (/dev/shm, when it has
+# room) and to disk ($WORK).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -15,10 +20,14 @@ TOOLS=$ROOT/build/bench
 DATA=${ZIPLLM_BENCH_DATA:-$ROOT/../shared/data}
 WORK=${ZIPLLM_BENCH_WORK:-/tmp/zipllm-bench}
 BIG=()
+SPEED=()
+ROUNDS=3
 REAL=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --big) BIG+=("$2"); shift 2 ;;
+    --speed) SPEED+=("$2"); shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     --no-real) REAL=0; shift ;;
     --bin) BIN=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 1 ;;
@@ -27,7 +36,16 @@ done
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 mkdir -p "$WORK"
 
-# measure OUTVAR_PREFIX CMD...: sets ${prefix}_s (wall seconds) and ${prefix}_rss (MiB).
+# The machine, so every figure below names what it was measured on.
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+fam=$(awk -F': ' '/^cpu family/ {f=$2} /^model\t/ {m=$2} END {print "family " f " model " m}' /proc/cpuinfo)
+flags=$(grep -m1 -o -w -E 'avx2|avx512bw|avx512vbmi2|sha_ni|asimd|sha2' /proc/cpuinfo | sort -u | tr '\n' ' ' || true)
+echo "machine: ${cpu:-unknown CPU} ($fam; $flags)"
+echo "cores usable: $(nproc) of $(nproc --all); kernel $(uname -r); $("$BIN" env | awk '/^codec kernel/ {print "codec kernel " $3}')"
+echo
+
+# measure OUTVAR_PREFIX CMD...: sets ${prefix}_s (wall seconds), ${prefix}_cpu
+# (user + sys seconds) and ${prefix}_rss (MiB).
 # Every tool starts from the same state: the outputs of earlier runs are
 # removed (no tool pays for truncating another's 2 GiB file) and dirty pages
 # are flushed (none pays for the writeback of the one before it).
@@ -35,17 +53,20 @@ measure() {
   local prefix=$1; shift
   rm -f "$WORK"/x.out "$WORK"/x.zout
   sync
-  /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/stderr" || { cat "$WORK/stderr" >&2; return 1; }
-  read -r s kb < "$WORK/time"
+  /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/stderr" || { cat "$WORK/stderr" >&2; return 1; }
+  read -r s us ss kb < "$WORK/time"
   printf -v "${prefix}_s" '%s' "$s"
+  printf -v "${prefix}_cpu" '%s' "$(awk -v u="$us" -v k="$ss" 'BEGIN { printf "%.2f", u + k }')"
   printf -v "${prefix}_rss" '%s' "$((kb / 1024))"
 }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.01; printf "%.0f", b / s / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 size() { stat -c %s "$1"; }
 
-echo "| pair | raw | git-zipllm | ratio | BitX zstd-3 | ours/BitX | zstd -3 -T2 | zstd -19 --patch-from | ingest MB/s (zstd -3 -T2) | restore MB/s (zstd -d) | peak RSS ingest/restore MiB |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+if { [ "$REAL" = 1 ] && [ -d "$DATA" ]; } || [ ${#BIG[@]} -gt 0 ]; then
+  echo "| pair | raw | git-zipllm | ratio | BitX zstd-3 | ours/BitX | zstd -3 -T2 | zstd -19 --patch-from | ingest MB/s (zstd -3 -T2) | restore MB/s (zstd -d) | peak RSS ingest/restore MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+fi
 
 bench_pair() {  # NAME BASE FINE [patch]
   local name=$1 base=$2 fine=$3 patch=${4:-patch}
@@ -87,14 +108,72 @@ if [ "$REAL" = 1 ] && [ -d "$DATA" ]; then
   bench_pair "maxim alone (bf16, 11,590 tensors)" "" "$DATA/real/maxim-dehazing-indoor/model.bf16.safetensors"
 fi
 
-for mib in "${BIG[@]}"; do
-  src_base=$DATA/esrgan-thick-x4/base/model.bf16.safetensors
-  src_fine=$DATA/esrgan-thick-x4/ft_sr_localimgs/model.bf16.safetensors
+# gen_pair MIB: a generated BF16 base/fine-tune pair in $WORK (kept for
+# later runs): sets $b and $f.
+gen_pair() {
+  local mib=$1
+  local src_base=$DATA/esrgan-thick-x4/base/model.bf16.safetensors
+  local src_fine=$DATA/esrgan-thick-x4/ft_sr_localimgs/model.bf16.safetensors
   if [ ! -f "$src_base" ]; then
     src_base=$ROOT/tests/data/stories260K/base.bf16.safetensors
     src_fine=$ROOT/tests/data/stories260K/ftA_licenses.bf16.safetensors
   fi
   b=$WORK/gen-$mib-base.safetensors f=$WORK/gen-$mib-fine.safetensors
   [ -f "$f" ] || "$TOOLS/gen_pair" "$src_base" "$src_fine" "$b" "$f" "$mib" >/dev/null
+}
+
+for mib in "${BIG[@]}"; do
+  gen_pair "$mib"
   bench_pair "generated ${mib} MiB (bf16, from esrgan statistics)" "$b" "$f" nopatch
+done
+
+# speed_rounds MIB DIR: ROUNDS interleaved rounds of ours and zstd's ingest
+# and restore of the generated pair, outputs in DIR (inputs in the page
+# cache). One row per round, then the medians and our share of zstd's.
+speed_rounds() {
+  local mib=$1 dir=$2 where=$3
+  local raw; raw=$(size "$f")
+  local rows=()
+  for r in $(seq "$ROUNDS"); do
+    rm -f "$dir"/zl.zpk "$dir"/zl.out "$dir"/zl.zst "$dir"/zl.zout
+    measure ci "$BIN" compress "$f" --base "$b" -o "$dir/zl.zpk"
+    measure co "$BIN" decompress "$dir/zl.zpk" --base "$b" -o "$dir/zl.out"
+    cmp -s "$dir/zl.out" "$f" || { echo "RESTORE MISMATCH (${mib} MiB, $where)" >&2; exit 1; }
+    rm -f "$dir/zl.out" "$dir/zl.zpk"
+    measure zi zstd -q -f -3 -T2 "$f" -o "$dir/zl.zst"
+    measure zo zstd -q -f -d "$dir/zl.zst" -o "$dir/zl.zout"
+    rm -f "$dir/zl.zst" "$dir/zl.zout"
+    echo "| ${mib} MiB → $where | $r | $ci_s / $ci_cpu | $zi_s / $zi_cpu | $co_s / $co_cpu | $zo_s / $zo_cpu | $ci_rss / $co_rss |"
+    rows+=("$ci_s $ci_cpu $zi_s $zi_cpu $co_s $co_cpu $zo_s $zo_cpu")
+  done
+  printf '%s\n' "${rows[@]}" | awk -v mib="$mib" -v where="$where" -v raw="$raw" '
+    { for (k = 1; k <= 8; ++k) v[k, NR] = $k }
+    END {
+      for (k = 1; k <= 8; ++k) {
+        n = 0; for (i = 1; i <= NR; ++i) a[++n] = v[k, i]
+        for (i = 1; i <= n; ++i) for (j = i + 1; j <= n; ++j) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        m[k] = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+      }
+      printf "| %s MiB → %s | median | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | ours/zstd: ingest %.2f× wall %.2f× CPU, restore %.2f× wall %.2f× CPU; restore %.0f MB/s |\n",
+        mib, where, m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8],
+        m[1] / m[3], m[2] / m[4], m[5] / m[7], m[6] / m[8], raw / m[5] / 1e6
+    }'
+}
+
+if [ ${#SPEED[@]} -gt 0 ]; then
+  echo
+  echo "| pair → output | round | ingest s wall / CPU | zstd -3 -T2 | restore s wall / CPU | zstd -d | peak RSS ingest / restore MiB |"
+  echo "|---|---|---|---|---|---|---|"
+fi
+for mib in "${SPEED[@]}"; do
+  gen_pair "$mib"
+  # tmpfs needs room for the restored file and the compressed one.
+  shm_free=$(df -k --output=avail /dev/shm 2>/dev/null | tail -1 || echo 0)
+  if [ -d /dev/shm ] && [ "$shm_free" -gt $((mib * 1024 * 22 / 10)) ]; then
+    mkdir -p /dev/shm/zipllm-bench && speed_rounds "$mib" /dev/shm/zipllm-bench tmpfs
+    rm -rf /dev/shm/zipllm-bench
+  else
+    echo "| ${mib} MiB → tmpfs | not run: /dev/shm has $((shm_free / 1024)) MiB free, needs $((mib * 22 / 10)) | | | | | |"
+  fi
+  speed_rounds "$mib" "$WORK" disk
 done

@@ -3,13 +3,16 @@
 // at each scope, attributes, store paths, the remote store and where its URL
 // came from, the LFS agent configuration, and every GIT_ZIPLLM_ variable.
 #include <cstdio>
+#include <thread>
 
 #include "cli/commands.h"
+#include "codec/ctx_rans.h"
 #include "git/git_command.h"
 #include "git/install.h"
 #include "git/settings.h"
 #include "util/env.h"
 #include "util/redact.h"
+#include "util/thread_pool.h"
 
 namespace zipllm::cli {
 
@@ -33,6 +36,12 @@ void row(const std::string& k, const std::string& v) {
 
 Status run() {
   row("git-zipllm", ZIPLLM_VERSION);
+  row("codec kernel", std::string(codec::ctx_rans::kernel_name(codec::ctx_rans::active_kernel())) +
+                          " (GIT_ZIPLLM_SIMD=scalar|avx2 caps it)");
+  row("threads",
+      std::to_string(ThreadPool::default_threads()) +
+          " (GIT_ZIPLLM_THREADS; cores usable: " + std::to_string(ThreadPool::usable_cores()) +
+          " of " + std::to_string(std::thread::hardware_concurrency()) + ")");
   auto repo = git::Repo::open();
   for (const char* scope : {"--system", "--global", "--local"}) {
     std::string process = config_at(scope, "filter.zipllm.process");

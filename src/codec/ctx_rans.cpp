@@ -403,6 +403,22 @@ void cap_kernel(Kernel max) {
   g_kernel_cap.store(static_cast<int>(max), std::memory_order_relaxed);
 }
 
+Kernel active_kernel() {
+  return best_kernel();
+}
+
+const char* kernel_name(Kernel k) {
+  switch (k) {
+    case Kernel::Avx512:
+      return "avx512";
+    case Kernel::Avx2:
+      return "avx2";
+    case Kernel::Scalar:
+      break;
+  }
+  return "scalar";
+}
+
 bool kernel_available(Kernel k) {
   return static_cast<int>(k) <= static_cast<int>(best_kernel());
 }

@@ -50,6 +50,10 @@ Status decode(ByteView enc, size_t& pos, const uint8_t* base, size_t n, const fo
 // are for 2-byte words, wider ones always take the scalar kernels).
 enum class Kernel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 bool kernel_available(Kernel k);
+// The kernel coding uses now (the best the CPU has, within the cap) and
+// its name: "scalar", "avx2", "avx512".
+Kernel active_kernel();
+const char* kernel_name(Kernel k);
 // Caps the kernel the coder uses (to measure what other CPUs get; the
 // bytes are the same either way). main sets it from GIT_ZIPLLM_SIMD, before
 // any coding starts.

@@ -8,8 +8,8 @@ namespace zipllm::env {
 
 const std::vector<Info>& table() {
   static const std::vector<Info> t = {
-      {Var::Threads, "GIT_ZIPLLM_THREADS", "number", "all cores",
-       "worker threads for encoding and decoding (1-256)"},
+      {Var::Threads, "GIT_ZIPLLM_THREADS", "number", "usable cores",
+       "worker threads for encoding and decoding (1-256; default: the CPUs taskset allows)"},
       {Var::Transfers, "GIT_ZIPLLM_TRANSFERS", "number", "8",
        "objects moved to or from a remote store at once (1-64)"},
       {Var::Retries, "GIT_ZIPLLM_RETRIES", "number", "5",

@@ -1,5 +1,7 @@
 #include "util/thread_pool.h"
 
+#include <sched.h>
+
 #include <cstdlib>
 
 #include "util/env.h"
@@ -42,9 +44,23 @@ void ThreadPool::run() {
   }
 }
 
-unsigned ThreadPool::default_threads() {
+unsigned ThreadPool::usable_cores() {
+  // The CPUs this process may run on (taskset, a container's cpuset), not
+  // all the machine has: more threads than that only take turns.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) {
+      return static_cast<unsigned>(n);
+    }
+  }
   unsigned n = std::thread::hardware_concurrency();
-  return static_cast<unsigned>(env::number(env::Var::Threads, n ? n : 1, 1, 256));
+  return n ? n : 1;
+}
+
+unsigned ThreadPool::default_threads() {
+  return static_cast<unsigned>(env::number(env::Var::Threads, usable_cores(), 1, 256));
 }
 
 }  // namespace zipllm

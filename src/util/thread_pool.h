@@ -35,8 +35,11 @@ class ThreadPool {
 
   unsigned size() const { return static_cast<unsigned>(m_workers.size()); }
 
-  // Threads to use by default: GIT_ZIPLLM_THREADS if set, else the CPUs.
+  // Threads to use by default: GIT_ZIPLLM_THREADS if set, else the CPUs
+  // this process may run on (usable_cores).
   static unsigned default_threads();
+  // CPUs in this process's affinity mask (taskset, a container's cpuset).
+  static unsigned usable_cores();
 
  private:
   void run();

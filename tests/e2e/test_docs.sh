@@ -14,6 +14,20 @@ t_env_table_documented() {
   done
 }
 
+# env names the machine facts a speed report needs: the codec kernel in
+# use (and that GIT_ZIPLLM_SIMD caps it) and the threads, counting only
+# the CPUs the process may run on (taskset; before, all the machine's).
+t_env_machine() {
+  expect_ok git zipllm env
+  expect_true grep -Eq '^codec kernel +(scalar|avx2|avx512) ' "$LOG"
+  expect_ok env GIT_ZIPLLM_SIMD=scalar git zipllm env
+  expect_true grep -Eq '^codec kernel +scalar ' "$LOG"
+  expect_ok taskset -c 0 git zipllm env
+  expect_true grep -Eq '^threads +1 .*cores usable: 1 of' "$LOG"
+  expect_ok env GIT_ZIPLLM_THREADS=3 taskset -c 0 git zipllm env
+  expect_true grep -Eq '^threads +3 ' "$LOG"
+}
+
 t_commands_documented() {
   expect_ok git-zipllm --help
   local cmds
@@ -87,6 +101,7 @@ t_help_version_unknown() {
 }
 
 test_case "every GIT_ZIPLLM_ variable is in HACKING.md" t_env_table_documented
+test_case "env: codec kernel, threads within the affinity mask" t_env_machine
 test_case "every visible subcommand is in README.md" t_commands_documented
 test_case "help, version, man page and unknown commands" t_help_version_unknown
 test_case "bash completion: commands, flags, remotes, tracked files" t_bash_completion
