@@ -16,10 +16,10 @@ using namespace detail;
 
 namespace {
 
-std::atomic<int> g_kernel_cap{static_cast<int>(Kernel::Avx512)};
+std::atomic<int> g_kernel_cap{static_cast<int>(Kernel::Neon)};
 
-// The best kernel this CPU has, within the cap (cap_kernel).
-Kernel best_kernel() {
+// The best kernel this CPU has.
+Kernel hardware_kernel() {
   static const Kernel best = [] {
     Kernel k = Kernel::Scalar;
 #ifdef ZIPLLM_X86
@@ -32,10 +32,25 @@ Kernel best_kernel() {
       k = Kernel::Avx512;
     }
 #endif
+#ifdef ZIPLLM_NEON
+    k = Kernel::Neon;
+#endif
     return k;
   }();
-  return static_cast<Kernel>(
-      std::min(static_cast<int>(best), g_kernel_cap.load(std::memory_order_relaxed)));
+  return best;
+}
+
+// The best kernel this CPU has, within the cap (cap_kernel).
+Kernel best_kernel() {
+  const Kernel hw = hardware_kernel();
+  const auto cap = static_cast<Kernel>(g_kernel_cap.load(std::memory_order_relaxed));
+  if (cap == Kernel::Scalar) {
+    return Kernel::Scalar;
+  }
+  if (cap == Kernel::Avx2 && hw == Kernel::Avx512) {
+    return Kernel::Avx2;
+  }
+  return hw;
 }
 
 // Encodes blocks [from, to) in reverse order.
@@ -101,6 +116,13 @@ void encode_words([[maybe_unused]] Kernel kernel, const uint8_t* rp, const uint8
       i = avx512_delta_w2(rp, bp, n, shift, emask, reinterpret_cast<uint16_t*>(zs), es);
     } else if (kernel == Kernel::Avx2) {
       i = avx2_delta_w2(rp, bp, n, shift, emask, reinterpret_cast<uint16_t*>(zs), es);
+    }
+  }
+#endif
+#ifdef ZIPLLM_NEON
+  if constexpr (w == 2) {
+    if (kernel == Kernel::Neon) {
+      i = neon_delta_w2(rp, bp, n, shift, emask, reinterpret_cast<uint16_t*>(zs), es);
     }
   }
 #endif
@@ -353,8 +375,13 @@ Status decode_words([[maybe_unused]] Kernel kernel, ByteView enc, size_t& pos, c
       b = avx2_decode_blocks_w2(d, t, map, base, out, n / k_lanes);
     }
   }
-#else
-  (void)kernel;
+#endif
+#ifdef ZIPLLM_NEON
+  if constexpr (w == 2) {
+    if (kernel == Kernel::Neon) {
+      b = neon_decode_blocks_w2(d, t, map, base, out, n / k_lanes);
+    }
+  }
 #endif
   scalar_blocks<W>(d, t, map, base, out, b, n);
   if (d.short_stream) {
@@ -413,6 +440,8 @@ const char* kernel_name(Kernel k) {
       return "avx512";
     case Kernel::Avx2:
       return "avx2";
+    case Kernel::Neon:
+      return "neon";
     case Kernel::Scalar:
       break;
   }
@@ -420,7 +449,8 @@ const char* kernel_name(Kernel k) {
 }
 
 bool kernel_available(Kernel k) {
-  return static_cast<int>(k) <= static_cast<int>(best_kernel());
+  const Kernel best = best_kernel();
+  return k == Kernel::Scalar || k == best || (k == Kernel::Avx2 && best == Kernel::Avx512);
 }
 
 Status decode_with(Kernel k, ByteView enc, size_t& pos, const uint8_t* base, size_t n,

@@ -48,15 +48,16 @@ Status decode(ByteView enc, size_t& pos, const uint8_t* base, size_t n, const fo
 // The kernels, for tests: the best the CPU has is used; all give the same
 // bytes (a kernel the CPU lacks falls back to scalar; the vector kernels
 // are for 2-byte words, wider ones always take the scalar kernels).
-enum class Kernel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+enum class Kernel { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3 };
 bool kernel_available(Kernel k);
 // The kernel coding uses now (the best the CPU has, within the cap) and
-// its name: "scalar", "avx2", "avx512".
+// its name: "scalar", "avx2", "avx512", "neon".
 Kernel active_kernel();
 const char* kernel_name(Kernel k);
 // Caps the kernel the coder uses (to measure what other CPUs get; the
-// bytes are the same either way). main sets it from GIT_ZIPLLM_SIMD, before
-// any coding starts.
+// bytes are the same either way): Scalar always means scalar, Avx2 keeps an
+// AVX-512 CPU to AVX2, anything else is no cap. main sets it from
+// GIT_ZIPLLM_SIMD, before any coding starts.
 void cap_kernel(Kernel max);
 void encode_with(Kernel k, const uint8_t* raw, const uint8_t* base, size_t n,
                  const format::DtypeInfo& dt, uint32_t threshold, std::vector<uint8_t>& out);

@@ -2,8 +2,8 @@
 // ctx_rans_tables.cpp (frequency tables and the context map, their byte
 // format), ctx_rans.cpp (the scalar kernels, the passes around them and the
 // choice of kernel), ctx_rans_x86.cpp (AVX2 and AVX-512 kernels for 2-byte
-// words). A kernel for another instruction set is one more file declaring
-// its functions here and one more case where ctx_rans.cpp dispatches.
+// words), ctx_rans_neon.cpp (NEON kernels for 2-byte words). A kernel for another instruction set
+// is one more file declaring its functions here and one more case where ctx_rans.cpp dispatches.
 // Internal to the codec.
 #pragma once
 
@@ -18,6 +18,11 @@
 #define ZIPLLM_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vbmi2,popcnt")))
 #define ZIPLLM_AVX2 __attribute__((target("avx2,popcnt")))
+#endif
+// Advanced SIMD is part of every AArch64 CPU; the kernels assume
+// little-endian words.
+#if defined(__aarch64__) && defined(__ARM_NEON) && !defined(__ARM_BIG_ENDIAN)
+#define ZIPLLM_NEON 1
 #endif
 
 namespace zipllm::codec::ctx_rans::detail {
@@ -102,6 +107,15 @@ ZIPLLM_AVX512 size_t avx512_decode_blocks_w2(DecodeState& d, const DecodeTables&
 ZIPLLM_AVX2 size_t avx2_decode_blocks_w2(DecodeState& d, const DecodeTables& t,
                                          const ContextMap& map, const uint8_t* bp, uint8_t* op,
                                          size_t nfull);
+#endif
+
+#ifdef ZIPLLM_NEON
+// The NEON kernels for 2-byte words (ctx_rans_neon.cpp), returning how far
+// they got as the x86 ones do.
+size_t neon_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n, unsigned shift, uint32_t emask,
+                     uint16_t* z, uint16_t* e);
+size_t neon_decode_blocks_w2(DecodeState& d, const DecodeTables& t, const ContextMap& map,
+                             const uint8_t* bp, uint8_t* op, size_t nfull);
 #endif
 
 }  // namespace zipllm::codec::ctx_rans::detail

@@ -121,6 +121,7 @@ TEST_CASE("context coder: every word size and length round-trips, with both kern
       auto scalar = encode_pair(p, n, w, Kernel::Scalar);
       CHECK(scalar == encode_pair(p, n, w, Kernel::Avx2));    // the output does not depend
       CHECK(scalar == encode_pair(p, n, w, Kernel::Avx512));  // on the machine
+      CHECK(scalar == encode_pair(p, n, w, Kernel::Neon));
       std::vector<uint8_t> out;
       REQUIRE(decode_pair(scalar, p, n, w, Kernel::Scalar, out));
       CHECK(out == p.fine);
@@ -128,15 +129,22 @@ TEST_CASE("context coder: every word size and length round-trips, with both kern
       CHECK(out == p.fine);
       REQUIRE(decode_pair(scalar, p, n, w, Kernel::Avx512, out));
       CHECK(out == p.fine);
+      REQUIRE(decode_pair(scalar, p, n, w, Kernel::Neon, out));
+      CHECK(out == p.fine);
     }
   }
   // A kernel this CPU lacks falls back to scalar, so the comparisons above
   // proved nothing about it: say so in every run, not only on failure.
+#if defined(__aarch64__)
+  WARN_MESSAGE(kernel_available(Kernel::Neon),
+               "the NEON kernels were NOT compared with the scalar ones: not built for NEON");
+#else
   WARN_MESSAGE(kernel_available(Kernel::Avx2),
                "the AVX2 kernels were NOT compared with the scalar ones: this CPU lacks AVX2");
   WARN_MESSAGE(
       kernel_available(Kernel::Avx512),
       "the AVX-512 kernels were NOT compared with the scalar ones: this CPU lacks AVX-512 (VBMI2)");
+#endif
 }
 
 TEST_CASE("context coder: compresses small deltas well below their raw size") {
@@ -153,7 +161,7 @@ TEST_CASE("context coder: damage, truncation and a wrong base are errors, never 
   Pair p = float_pair(n, w, 9);
   auto enc = encode_pair(p, n, w, Kernel::Scalar);
   std::vector<uint8_t> out;
-  for (Kernel k : {Kernel::Scalar, Kernel::Avx2, Kernel::Avx512}) {
+  for (Kernel k : {Kernel::Scalar, Kernel::Avx2, Kernel::Avx512, Kernel::Neon}) {
     for (size_t cut :
          {size_t(0), size_t(1), size_t(40), enc.size() / 2, enc.size() - 2, enc.size() - 1}) {
       std::vector<uint8_t> t(enc.begin(), enc.begin() + static_cast<std::ptrdiff_t>(cut));
@@ -194,7 +202,7 @@ TEST_CASE(
     }
     std::vector<uint8_t> enc;
     encode_with(Kernel::Scalar, fine.data(), base.data(), n, dt, 1, enc);
-    for (Kernel k : {Kernel::Scalar, Kernel::Avx2, Kernel::Avx512}) {
+    for (Kernel k : {Kernel::Scalar, Kernel::Avx2, Kernel::Avx512, Kernel::Neon}) {
       CAPTURE(name);
       std::vector<uint8_t> out(fine.size());
       size_t pos = 0;
