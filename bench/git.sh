@@ -16,9 +16,9 @@ bench_setup git
 
 src_base=$ROOT/tests/data/stories260K/base.bf16.safetensors
 src_fine=$ROOT/tests/data/stories260K/ftA_licenses.bf16.safetensors
-if [ -f "$DATA/esrgan/base.safetensors" ]; then
-  src_base=$(ls "$DATA"/esrgan/*base*.safetensors | head -1)
-  src_fine=$(ls "$DATA"/esrgan/*.safetensors | grep -v base | head -1)
+if [ -f "$DATA/esrgan-thick-x4/base/model.bf16.safetensors" ]; then
+  src_base=$DATA/esrgan-thick-x4/base/model.bf16.safetensors
+  src_fine=$DATA/esrgan-thick-x4/ft_sr_localimgs/model.bf16.safetensors
 fi
 "$BIN_DIR/bench/gen_pair" "$src_base" "$src_fine" "$WORK/base.safetensors" "$WORK/fine.safetensors" "$SIZE" >/dev/null
 BYTES=$(stat -c %s "$WORK/fine.safetensors")
