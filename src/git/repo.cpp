@@ -1,6 +1,7 @@
 #include "git/repo.h"
 
 #include <git2.h>
+#include <git2/sys/repository.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include "format/manifest.h"
 #include "git/base_registry.h"
+#include "git/git_command.h"
 #include "util/file.h"
 
 namespace zipllm::git {
@@ -21,6 +23,12 @@ namespace {
 Error lib_error(const std::string& what) {
   const ::git_error* e = git_error_last();
   return make_error(Errc::IoError, what + ": " + (e && e->message ? e->message : "libgit2 error"));
+}
+
+// Whether libgit2's last error is its refusal of a split index.
+bool is_split_index_error() {
+  const ::git_error* e = git_error_last();
+  return e && e->message && std::strstr(e->message, "'link'") != nullptr;
 }
 
 std::string strip_slash(std::string s) {
@@ -36,6 +44,7 @@ Result<Repo> Repo::open() {
   git_libgit2_init();
   git_repository* r = nullptr;
   int rc;
+  std::string split_index;  // GIT_INDEX_FILE, when libgit2 cannot read it
   const char* work_tree = std::getenv("GIT_WORK_TREE");
   if (work_tree) {
     // libgit2 1.5's OPEN_FROM_ENV refuses GIT_WORK_TREE (git sets it for
@@ -58,6 +67,19 @@ Result<Repo> Repo::open() {
     }
   } else {
     rc = git_repository_open_ext(&r, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
+    const char* index_file = std::getenv("GIT_INDEX_FILE");
+    if (rc != 0 && index_file && is_split_index_error()) {
+      // GIT_INDEX_FILE (git sets it for filters run while it writes an
+      // index) names a split index: open without it, then give libgit2
+      // an unsplit copy of that index.
+      std::string path = index_file;
+      ::unsetenv("GIT_INDEX_FILE");
+      rc = git_repository_open_ext(&r, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
+      ::setenv("GIT_INDEX_FILE", path.c_str(), 1);
+      if (rc == 0) {
+        split_index = path;
+      }
+    }
     // GIT_DIR without GIT_WORK_TREE (git runs filters and hooks so in
     // repositories made with --separate-git-dir, and in submodules): as git
     // does, the work tree is core.worktree, else the current directory,
@@ -98,7 +120,12 @@ Result<Repo> Repo::open() {
     git_libgit2_shutdown();
     return e;
   }
-  return Repo(r);
+  Repo repo(r);
+  if (!split_index.empty()) {
+    repo.m_index_path = split_index;
+    TRY_STATUS(repo.install_unsplit());
+  }
+  return repo;
 }
 
 Result<Repo> Repo::open_at(const std::string& path) {
@@ -116,10 +143,15 @@ Repo::~Repo() {
     git_repository_free(m_repo);
     git_libgit2_shutdown();
   }
+  if (!m_unsplit.empty()) {
+    ::unlink(m_unsplit.c_str());
+  }
 }
 
-Repo::Repo(Repo&& o) noexcept : m_repo(o.m_repo) {
+Repo::Repo(Repo&& o) noexcept
+    : m_repo(o.m_repo), m_unsplit(std::move(o.m_unsplit)), m_index_path(std::move(o.m_index_path)) {
   o.m_repo = nullptr;
+  o.m_unsplit.clear();
 }
 
 Repo& Repo::operator=(Repo&& o) noexcept {
@@ -128,8 +160,14 @@ Repo& Repo::operator=(Repo&& o) noexcept {
       git_repository_free(m_repo);
       git_libgit2_shutdown();
     }
+    if (!m_unsplit.empty()) {
+      ::unlink(m_unsplit.c_str());
+    }
     m_repo = o.m_repo;
+    m_unsplit = std::move(o.m_unsplit);
+    m_index_path = std::move(o.m_index_path);
     o.m_repo = nullptr;
+    o.m_unsplit.clear();
   }
   return *this;
 }
@@ -149,8 +187,12 @@ std::optional<std::string> Repo::workdir() const {
 Result<std::optional<std::string>> Repo::attribute(const std::string& path,
                                                    const std::string& name) {
   const char* value = nullptr;
-  if (git_attr_get(&value, m_repo, GIT_ATTR_CHECK_INDEX_THEN_FILE, path.c_str(), name.c_str()) !=
-      0) {
+  int rc = git_attr_get(&value, m_repo, GIT_ATTR_CHECK_INDEX_THEN_FILE, path.c_str(), name.c_str());
+  if (rc != 0 && m_unsplit.empty() && is_split_index_error()) {
+    TRY(read_index());  // gives libgit2 the index unsplit
+    rc = git_attr_get(&value, m_repo, GIT_ATTR_CHECK_INDEX_THEN_FILE, path.c_str(), name.c_str());
+  }
+  if (rc != 0) {
     return lib_error("cannot read attribute " + name + " of " + path);
   }
   switch (git_attr_value(value)) {
@@ -166,17 +208,88 @@ Result<std::optional<std::string>> Repo::attribute(const std::string& path,
   return std::optional<std::string>();
 }
 
+Status Repo::write_unsplit() {
+  const std::string index_path =
+      m_index_path.empty() ? strip_slash(git_repository_path(m_repo)) + "/index" : m_index_path;
+  std::error_code ec;
+  std::filesystem::copy_file(index_path, m_unsplit,
+                             std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) {
+    return make_error(Errc::IoError, "cannot read the index (split, core.splitIndex): copying " +
+                                         index_path + ": " + ec.message());
+  }
+  auto r = run_git({"-c", "core.splitIndex=false", "update-index", "--no-split-index"}, "",
+                   {"GIT_INDEX_FILE=" + m_unsplit});
+  if (!r || r->status != 0) {
+    return make_error(Errc::IoError,
+                      "cannot read the index (split, core.splitIndex): git "
+                      "update-index --no-split-index failed on a copy of " +
+                          index_path);
+  }
+  return {};
+}
+
+Status Repo::install_unsplit() {
+  // git writes the whole of the split index to a private file, kept (and
+  // rewritten at each read) while this Repo lives, which libgit2 then uses
+  // for everything, attributes from the index included.
+  m_unsplit = strip_slash(git_repository_path(m_repo)) + "/zipllm-unsplit-index-" +
+              std::to_string(::getpid());
+  if (auto st = write_unsplit(); !st) {
+    ::unlink(m_unsplit.c_str());
+    m_unsplit.clear();
+    return st;
+  }
+  git_index* idx = nullptr;
+  if (git_index_open(&idx, m_unsplit.c_str()) != 0) {
+    Error e = lib_error("cannot read the unsplit copy of the index");
+    ::unlink(m_unsplit.c_str());
+    m_unsplit.clear();
+    return e;
+  }
+  git_repository_set_index(m_repo, idx);
+  git_index_free(idx);  // the repository holds it
+  return {};
+}
+
+Result<std::unique_ptr<git_index, void (*)(git_index*)>> Repo::read_index() {
+  using Owned = std::unique_ptr<git_index, void (*)(git_index*)>;
+  git_index* idx = nullptr;
+  if (!m_unsplit.empty()) {
+    // Split: libgit2 holds the unsplit copy; git writes it again.
+    TRY_STATUS(write_unsplit());
+    if (git_repository_index(&idx, m_repo) != 0) {
+      return lib_error("cannot read the index");
+    }
+    Owned owned(idx, git_index_free);
+    if (git_index_read(idx, 1) != 0) {
+      return lib_error("cannot read the unsplit copy of the index");
+    }
+    return owned;
+  }
+  if (git_repository_index(&idx, m_repo) == 0) {
+    Owned owned(idx, git_index_free);
+    if (git_index_read(idx, 0) == 0) {  // again if `git` changed it since
+      return owned;
+    }
+  }
+  if (!is_split_index_error()) {
+    return lib_error("cannot read the index");
+  }
+  TRY_STATUS(install_unsplit());
+  if (git_repository_index(&idx, m_repo) != 0) {
+    return lib_error("cannot read the index");
+  }
+  return Owned(idx, git_index_free);
+}
+
 Result<std::optional<std::string>> Repo::blob(const std::string& spec, uint64_t max_size) {
   git_object* obj = nullptr;
   int rc;
   if (spec.rfind(":", 0) == 0) {
     // ":path" (the index): libgit2 1.5's revparse does not implement it.
-    git_index* idx = nullptr;
-    if (git_repository_index(&idx, m_repo) != 0) {
-      return lib_error("cannot read the index");
-    }
-    git_index_read(idx, 0);
-    std::unique_ptr<git_index, decltype(&git_index_free)> owned_idx(idx, git_index_free);
+    auto owned_idx = TRY(read_index());
+    git_index* idx = owned_idx.get();
     const git_index_entry* e = git_index_get_bypath(idx, spec.c_str() + 1, 0);
     if (!e) {
       return std::optional<std::string>();
@@ -206,12 +319,8 @@ Result<std::optional<std::string>> Repo::blob(const std::string& spec, uint64_t 
 }
 
 Result<std::vector<Repo::Entry>> Repo::entries_with_filter(const std::string& name) {
-  git_index* idx = nullptr;
-  if (git_repository_index(&idx, m_repo) != 0) {
-    return lib_error("cannot read the index");
-  }
-  git_index_read(idx, 0);  // again if `git` changed it since (no-op otherwise)
-  std::unique_ptr<git_index, decltype(&git_index_free)> owned(idx, git_index_free);
+  auto owned = TRY(read_index());
+  git_index* idx = owned.get();
   std::vector<Entry> out;
   size_t n = git_index_entrycount(idx);
   for (size_t i = 0; i < n; ++i) {
@@ -248,8 +357,8 @@ Result<std::vector<std::string>> Repo::record_written(const std::vector<WrittenF
   };
   const char* wd = git_repository_workdir(m_repo);
   git_index* idx = nullptr;
-  if (!wd || git_repository_index(&idx, m_repo) != 0) {
-    return all_left();
+  if (!wd || !m_unsplit.empty() || git_repository_index(&idx, m_repo) != 0) {
+    return all_left();  // (a split index: libgit2 holds an unsplit copy)
   }
   std::unique_ptr<git_index, decltype(&git_index_free)> owned(idx, git_index_free);
   if (git_index_read(idx, 1) != 0) {
@@ -311,12 +420,8 @@ Result<std::vector<Repo::Entry>> Repo::tracked_entries() {
 }
 
 Result<std::vector<std::string>> Repo::unfiltered_manifests() {
-  git_index* idx = nullptr;
-  if (git_repository_index(&idx, m_repo) != 0) {
-    return lib_error("cannot read the index");
-  }
-  git_index_read(idx, 0);  // again if `git` changed it since (no-op otherwise)
-  std::unique_ptr<git_index, decltype(&git_index_free)> owned(idx, git_index_free);
+  auto owned = TRY(read_index());
+  git_index* idx = owned.get();
   git_odb* odb = nullptr;
   if (git_repository_odb(&odb, m_repo) != 0) {
     return lib_error("cannot open the object database");
@@ -355,14 +460,8 @@ Result<std::vector<std::string>> Repo::unfiltered_manifests() {
 }
 
 size_t Repo::index_entry_count() {
-  git_index* idx = nullptr;
-  if (git_repository_index(&idx, m_repo) != 0) {
-    return 0;
-  }
-  git_index_read(idx, 0);
-  size_t n = git_index_entrycount(idx);
-  git_index_free(idx);
-  return n;
+  auto idx = read_index();
+  return idx ? git_index_entrycount(idx->get()) : 0;
 }
 
 int64_t Repo::index_mtime_ns() {

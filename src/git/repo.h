@@ -13,6 +13,7 @@
 #include "util/result.h"
 
 struct git_repository;
+struct git_index;
 
 namespace zipllm::git {
 
@@ -114,7 +115,16 @@ class Repo {
 
  private:
   explicit Repo(git_repository* r) : m_repo(r) {}
+  // The index, to read (never to write). libgit2 1.5 does not read a split
+  // index (core.splitIndex: the 'link' extension); then git writes an
+  // unsplit copy of it (m_unsplit, again at each read, removed with this
+  // Repo) that libgit2 uses instead, for attributes too.
+  Result<std::unique_ptr<git_index, void (*)(git_index*)>> read_index();
+  Status install_unsplit();
+  Status write_unsplit();
   git_repository* m_repo = nullptr;
+  std::string m_unsplit;
+  std::string m_index_path;  // GIT_INDEX_FILE when split; "" = <gitdir>/index
 };
 
 }  // namespace zipllm::git

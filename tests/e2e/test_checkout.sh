@@ -332,6 +332,34 @@ t_large_checkout_records_index() {
   expect_eq "$(git status --porcelain)" " M big.safetensors" "a modified file"
 }
 
+# A split index (core.splitIndex, the 'link' extension), which libgit2 does
+# not read: checkout, status and verify failed with "unsupported mandatory
+# extension". They read a private unsplit copy git writes, and leave none.
+t_split_index() {
+  make_origin
+  lazy_clone c && cd c
+  git config core.splitIndex true
+  git update-index --split-index
+  expect_true ls .git/sharedindex.*
+  expect_ok git zipllm checkout
+  expect_same ft.safetensors "$S/ftA_licenses.bf16.safetensors"
+  expect_same base/model.safetensors "$S/base.bf16.safetensors"
+  expect_ok git zipllm status
+  expect_log 'ft.safetensors'
+  expect_ok git zipllm verify
+  # Local changes are still seen (the stat data of the index is read).
+  cp "$S/ftB_changelogs.bf16.safetensors" ft.safetensors
+  expect_fail git zipllm checkout
+  expect_log 'local changes'
+  expect_same ft.safetensors "$S/ftB_changelogs.bf16.safetensors"
+  expect_ok git add ft.safetensors
+  expect_ok git commit -qm ftB
+  expect_eq "$(git cat-file -p HEAD:ft.safetensors | head -1)" "zipllm manifest v1"
+  expect_eq "$(ls .git | grep -c zipllm-unsplit || true)" 0 "unsplit copies left in .git"
+  expect_eq "$(git status --porcelain)" ""
+  cd ..
+}
+
 test_case "checkout and pull keep files with local changes" t_local_changes_are_kept
 test_case "checkout of a path that matches nothing fails" t_unknown_path
 test_case "checkout in a clone without install configures the filter" t_checkout_installs_the_filter
@@ -346,4 +374,5 @@ test_case "a clone of a per-remote store: the error names it, pull completes the
 test_case "ls-files lists models with their delta bases" t_ls_files
 test_case "fetch/pull/checkout --include/--exclude and zipllm.fetchinclude/fetchexclude" t_include_exclude
 test_case "the progress line in an 80-column tmux pane, -q, and in a log" t_progress_line_in_80_columns
+test_case "a split index (core.splitIndex): checkout, status, verify" t_split_index
 finish
