@@ -42,7 +42,6 @@ fam=$(awk -F': ' '/^cpu family/ {f=$2} /^model\t/ {m=$2} END {print "family " f 
 flags=$(grep -m1 -o -w -E 'avx2|avx512bw|avx512vbmi2|sha_ni|asimd|sha2' /proc/cpuinfo | sort -u | tr '\n' ' ' || true)
 echo "machine: ${cpu:-unknown CPU} ($fam; $flags)"
 echo "cores usable: $(nproc) of $(nproc --all); kernel $(uname -r); $("$BIN" env | awk '/^codec kernel/ {print "codec kernel " $3}')"
-echo
 
 # measure OUTVAR_PREFIX CMD...: sets ${prefix}_s (wall seconds), ${prefix}_cpu
 # (user + sys seconds) and ${prefix}_rss (MiB).
