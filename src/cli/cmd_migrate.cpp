@@ -14,6 +14,7 @@
 #include "git/install.h"
 #include "git/migrate.h"
 #include "git/model_store.h"
+#include "git/path_filter.h"
 #include "util/thread_pool.h"
 
 namespace zipllm::cli {
@@ -56,29 +57,11 @@ git::MigrateOptions options_of(const Args& a, bool dry_run) {
   git::MigrateOptions o;
   o.refs = a.refs;
   o.everything = a.everything;
-  auto split = [](const std::vector<std::string>& in) {
-    std::vector<std::string> out;
-    for (const auto& v : in) {
-      size_t at = 0;
-      while (at <= v.size()) {
-        size_t comma = v.find(',', at);
-        std::string p = v.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-        if (!p.empty()) {
-          out.push_back(p);
-        }
-        if (comma == std::string::npos) {
-          break;
-        }
-        at = comma + 1;
-      }
-    }
-    return out;
-  };
-  o.paths.include = split(a.include);
+  o.paths.include = git::split_patterns(a.include);
   if (o.paths.include.empty()) {
     o.paths.include.push_back("*.safetensors");
   }
-  o.paths.exclude = split(a.exclude);
+  o.paths.exclude = git::split_patterns(a.exclude);
   o.dry_run = dry_run;
   return o;
 }

@@ -6,9 +6,7 @@
 
 namespace zipllm::git {
 
-namespace {
-
-std::vector<std::string> split_list(const std::vector<std::string>& values) {
+std::vector<std::string> split_patterns(const std::vector<std::string>& values) {
   std::vector<std::string> out;
   for (const auto& v : values) {
     size_t at = 0;
@@ -35,6 +33,8 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
   }
   return out;
 }
+
+namespace {
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
@@ -95,18 +95,18 @@ std::string PathFilter::describe() const {
 PathFilter PathFilter::from(Repo& repo, const std::vector<std::string>& include,
                             const std::vector<std::string>& exclude) {
   PathFilter f;
-  f.include = split_list(include);
-  f.exclude = split_list(exclude);
+  f.include = split_patterns(include);
+  f.exclude = split_patterns(exclude);
   if (include.empty() || exclude.empty()) {
     Settings s = Settings::load(repo);
     if (include.empty()) {
       if (auto v = s.get("zipllm.fetchinclude")) {
-        f.include = split_list({*v});
+        f.include = split_patterns({*v});
       }
     }
     if (exclude.empty()) {
       if (auto v = s.get("zipllm.fetchexclude")) {
-        f.exclude = split_list({*v});
+        f.exclude = split_patterns({*v});
       }
     }
   }

@@ -14,6 +14,10 @@
 namespace zipllm::git {
 
 bool path_matches(const std::string& pattern, const std::string& path);
+// Comma-separated pattern lists (repeatable flags) as one list: blanks
+// around a pattern, a trailing '/' and leading "./" dropped, empty ones
+// skipped.
+std::vector<std::string> split_patterns(const std::vector<std::string>& values);
 
 struct PathFilter {
   std::vector<std::string> include, exclude;
