@@ -38,6 +38,9 @@ const std::vector<Info>& table() {
        "allow AWS credentials over plain http:// to other machines (like zipllm.s3allowhttp)"},
       {Var::DemoData, "GIT_ZIPLLM_DEMO_DATA", "string", "installed demo",
        "folder of models `git zipllm demo` uses"},
+      {Var::ProgressDelayMs, "GIT_ZIPLLM_PROGRESS_DELAY_MS", "number", "500",
+       "milliseconds an operation runs before its progress line (or, in a log, its summary) "
+       "appears (0-60000)"},
   };
   return t;
 }

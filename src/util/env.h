@@ -30,6 +30,7 @@ enum class Var {
   S3Checksum,            // send x-amz-checksum-sha256
   S3AllowHttp,           // credentials over plain http to other hosts
   DemoData,              // where `demo` finds its models
+  ProgressDelayMs,       // how long before a progress line appears
 };
 
 struct Info {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "util/env.h"
 #include "util/redact.h"
 
 namespace zipllm {
@@ -116,7 +117,8 @@ Progress::Progress(std::string label, uint64_t total)
       m_total(total),
       m_start(std::chrono::steady_clock::now()),
       m_last(m_start),
-      m_tty(::isatty(STDERR_FILENO) != 0) {}
+      m_tty(::isatty(STDERR_FILENO) != 0),
+      m_delay_ms(env::number(env::Var::ProgressDelayMs, 500, 0, 60000)) {}
 
 Progress::~Progress() {
   if (!m_drawn || g_quiet) {
@@ -142,7 +144,8 @@ void Progress::update(uint64_t done, uint64_t items_done, uint64_t items_total,
   auto now = std::chrono::steady_clock::now();
   double secs = std::chrono::duration<double>(now - m_start).count();
   bool final = items_name ? items_done >= items_total : done >= m_total;
-  if (secs < 0.5 || (!final && now - m_last < std::chrono::milliseconds(200))) {
+  if (secs * 1000 < double(m_delay_ms) ||
+      (!final && now - m_last < std::chrono::milliseconds(200))) {
     return;
   }
   m_last = now;

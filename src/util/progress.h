@@ -46,6 +46,7 @@ class Progress {
   std::chrono::steady_clock::time_point m_last;
   bool m_drawn = false;
   bool m_tty;
+  uint64_t m_delay_ms;    // GIT_ZIPLLM_PROGRESS_DELAY_MS
   std::string m_summary;  // the last line, for the final summary off a terminal
   std::mutex m_mutex;
 };
