@@ -235,17 +235,17 @@ Status Repo::install_unsplit() {
   // for everything, attributes from the index included.
   m_unsplit = strip_slash(git_repository_path(m_repo)) + "/zipllm-unsplit-index-" +
               std::to_string(::getpid());
-  if (auto st = write_unsplit(); !st) {
-    ::unlink(m_unsplit.c_str());
-    m_unsplit.clear();
-    return st;
-  }
-  git_index* idx = nullptr;
-  if (git_index_open(&idx, m_unsplit.c_str()) != 0) {
-    Error e = lib_error("cannot read the unsplit copy of the index");
+  auto abandon = [&](Error e) -> Status {
     ::unlink(m_unsplit.c_str());
     m_unsplit.clear();
     return e;
+  };
+  if (auto st = write_unsplit(); !st) {
+    return abandon(st.error());
+  }
+  git_index* idx = nullptr;
+  if (git_index_open(&idx, m_unsplit.c_str()) != 0) {
+    return abandon(lib_error("cannot read the unsplit copy of the index"));
   }
   git_repository_set_index(m_repo, idx);
   git_index_free(idx);  // the repository holds it

@@ -47,14 +47,4 @@ void UploadGate::stop() {
   m_cv.notify_all();
 }
 
-unsigned UploadGate::active() const {
-  std::lock_guard lock(m_mutex);
-  return m_active;
-}
-
-unsigned UploadGate::waiting() const {
-  std::lock_guard lock(m_mutex);
-  return m_waiting;
-}
-
 }  // namespace zipllm::hub

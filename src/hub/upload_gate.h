@@ -48,14 +48,11 @@ class UploadGate {
   // Wakes every waiter, empty-handed, and refuses later ones.
   void stop();
 
-  unsigned active() const;
-  unsigned waiting() const;
-
  private:
   void release();
 
   const Limits m_limits;
-  mutable std::mutex m_mutex;
+  std::mutex m_mutex;
   std::condition_variable m_cv;
   unsigned m_active = 0;
   unsigned m_waiting = 0;
