@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "codec/adaptive.h"
 #include "codec/buckets.h"
 #include "codec/ctx_rans.h"
 #include "codec/ints.h"
@@ -256,6 +257,21 @@ void unsort_apply(const uint8_t* __restrict bp, const W* __restrict zs, uint8_t*
   apply_delta<W, Float>(bp + tail * w, op + tail * w, n - tail);
 }
 
+// The rest record of modes 2, 4 and 5, and the check that nothing follows it.
+Status rest_decode(ByteView enc, size_t pos, ByteView base, const DtypeInfo& dt,
+                   std::span<uint8_t> out) {
+  const size_t n = out.size() / dt.word;
+  std::vector<uint8_t> rest;
+  TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * dt.word));
+  for (size_t k = 0; k < rest.size(); ++k) {
+    out[n * dt.word + k] = rest[k] ^ base[n * dt.word + k];
+  }
+  if (pos != enc.size()) {
+    return make_error(Errc::Corrupt, "trailing bytes after delta chunk");
+  }
+  return {};
+}
+
 // Mode 2 (threshold, buckets recomputed from the base) and mode 4 (bucket
 // table in the chunk).
 template <class W>
@@ -318,30 +334,28 @@ Status delta_decode(ByteView enc, size_t pos, ByteView base, const DtypeInfo& dt
   if (with_table && !buckets::lanes_consumed(b, lane_start)) {
     return make_error(Errc::Corrupt, "delta chunk's bucket table does not match its base");
   }
-  std::vector<uint8_t> rest;
-  TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * w));
-  for (size_t k = 0; k < rest.size(); ++k) {
-    out[n * w + k] = rest[k] ^ base[n * w + k];
-  }
-  if (pos != enc.size()) {
-    return make_error(Errc::Corrupt, "trailing bytes after delta chunk");
-  }
-  return {};
+  return rest_decode(enc, pos, base, dt, out);
 }
 
 // Mode 5: the context coder's payload (its context list first), then the
 // rest.
 Status context_decode(ByteView enc, size_t pos, ByteView base, const DtypeInfo& dt,
                       std::span<uint8_t> out) {
-  const size_t n = out.size() / dt.word;
-  TRY_STATUS(ctx_rans::decode(enc, pos, base.data(), n, dt, out.data()));
-  std::vector<uint8_t> rest;
-  TRY_STATUS(decode_stream(enc, pos, rest, out.size() - n * dt.word));
-  for (size_t k = 0; k < rest.size(); ++k) {
-    out[n * dt.word + k] = rest[k] ^ base[n * dt.word + k];
+  TRY_STATUS(ctx_rans::decode(enc, pos, base.data(), out.size() / dt.word, dt, out.data()));
+  return rest_decode(enc, pos, base, dt, out);
+}
+
+// Mode 6: the adaptive coder's payload, then the rest.
+Status adaptive_decode(ByteView enc, size_t pos, ByteView base, const DtypeInfo& dt,
+                       std::span<uint8_t> out) {
+  const size_t whole = out.size() / dt.word * dt.word;
+  TRY_STATUS(adaptive::decode(enc, pos, base.data(), whole / dt.word, dt, out.data()));
+  // The rest, XORed with the base's, as it is (no record).
+  if (enc.size() - pos != out.size() - whole) {
+    return make_error(Errc::Corrupt, "adaptive delta chunk's rest has the wrong length");
   }
-  if (pos != enc.size()) {
-    return make_error(Errc::Corrupt, "trailing bytes after delta chunk");
+  for (size_t k = whole; k < out.size(); ++k) {
+    out[k] = enc[pos++] ^ base[k];
   }
   return {};
 }
@@ -443,6 +457,19 @@ void encode_chunk(ByteView raw, ByteView base, const DtypeInfo& dt, const Encode
         best.swap(bucketed);
       }
     }
+    // Small chunks: the adaptive coder sends no tables (mode 6); kept when
+    // enough smaller to be worth its slower decoding.
+    if (opts.try_adaptive && n > 0 && n < k_table_min_elements && adaptive::supports(dt)) {
+      std::vector<uint8_t> adapted;
+      adapted.push_back(static_cast<uint8_t>(ChunkMode::DeltaAdaptive));
+      adaptive::encode(raw.data(), base.data(), n, dt, adapted);
+      auto rest = delta_rest(raw, base, n * dt.word);
+      adapted.insert(adapted.end(), rest.begin(), rest.end());
+      if (best.empty() ||
+          double(adapted.size()) <= (1.0 - opts.adaptive_min_gain) * double(best.size())) {
+        best.swap(adapted);
+      }
+    }
   }
   if (best.empty() || static_cast<double>(best.size()) > opts.solo_skip_ratio * raw.size()) {
     std::vector<uint8_t> solo;
@@ -468,7 +495,7 @@ void encode_chunk(ByteView raw, ByteView base, const DtypeInfo& dt, const Encode
 }
 
 Result<ChunkMode> chunk_mode(ByteView enc) {
-  if (enc.empty() || enc[0] > 5) {
+  if (enc.empty() || enc[0] > 6) {
     return make_error(Errc::Corrupt, "unknown chunk mode");
   }
   return static_cast<ChunkMode>(enc[0]);
@@ -498,6 +525,11 @@ static Status decode_chunk_at(ByteView enc, ByteView base, const DtypeInfo& dt,
         return make_error(Errc::Corrupt, "delta chunk without enough base data");
       }
       return context_decode(enc, 1, base.first(out.size()), dt, out);
+    case ChunkMode::DeltaAdaptive:
+      if (base.size() < out.size()) {
+        return make_error(Errc::Corrupt, "delta chunk without enough base data");
+      }
+      return adaptive_decode(enc, 1, base.first(out.size()), dt, out);
     case ChunkMode::Prefix: {
       if (depth > 0 || enc.size() < 9) {
         return make_error(Errc::Corrupt, "malformed prefix chunk");

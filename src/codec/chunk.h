@@ -18,6 +18,10 @@
 //                 each byte coded under its base element's context), then
 //                 the rest (bucketed chunks of >= 64 Ki 2-byte words; wider
 //                 words are written as mode 4)
+//   mode 6 adaptive delta: body = adaptive.h's payload (the delta words
+//                 coded bit by bit with learnt probabilities, no tables),
+//                 then the rest (small chunks of 2- and 4-byte floats, when
+//                 smaller than mode 2)
 //   mode 3 prefix: body = prefix:u32le first_len:u32le first:chunk rest:chunk
 //                 `first` (first_len bytes) codes raw[0,prefix) against the
 //                 base; `rest` codes the remaining bytes without a base. Used
@@ -45,11 +49,19 @@ enum class ChunkMode : uint8_t {
   Prefix = 3,
   DeltaBuckets = 4,
   DeltaContext = 5,
+  DeltaAdaptive = 6,
 };
 
 struct EncodeOptions {
   // Try delta with and without exponent sub-streams and keep the smaller.
   bool try_buckets = true;
+  // Try the adaptive coder (mode 6) on small chunks; keep it when it is at
+  // least this fraction smaller than the best table coder's chunk: it
+  // decodes at 10-30 MB/s, the table coders at hundreds, so a gain of 2-3 %
+  // (esrgan's 36 Ki-weight convolutions) is not worth it, while a fine-tune
+  // of small tensors gains 10-50 % (bench/small_lab).
+  bool try_adaptive = true;
+  double adaptive_min_gain = 0.05;
   // Skip the solo attempt when the delta is already below this fraction of
   // the raw size (solo coding of float weights never gets that low).
   double solo_skip_ratio = 0.55;
@@ -76,7 +88,7 @@ Result<ChunkMode> chunk_mode(ByteView enc);
 // Whether a chunk of this mode is decoded against base bytes.
 inline bool needs_base(ChunkMode m) {
   return m == ChunkMode::Delta || m == ChunkMode::Prefix || m == ChunkMode::DeltaBuckets ||
-         m == ChunkMode::DeltaContext;
+         m == ChunkMode::DeltaContext || m == ChunkMode::DeltaAdaptive;
 }
 
 // Decodes into `out` (whose size is the raw length). `base` must hold the

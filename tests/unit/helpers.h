@@ -105,6 +105,26 @@ inline std::vector<uint8_t> bf16_finetune(const std::vector<uint8_t>& base, uint
   return v;
 }
 
+// A fine-tune as optimisers make one: every weight moved by about the same
+// absolute amount, N(0, step), whatever its size.
+inline std::vector<uint8_t> bf16_steps(const std::vector<uint8_t>& base, uint64_t seed,
+                                       float step) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> d(0.0f, step);
+  std::vector<uint8_t> v(base.size());
+  for (size_t i = 0; i + 1 < base.size(); i += 2) {
+    uint32_t u = uint32_t(base[i] | base[i + 1] << 8) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    f += d(rng);
+    std::memcpy(&u, &f, 4);
+    uint16_t b = static_cast<uint16_t>(u >> 16);
+    v[i] = static_cast<uint8_t>(b);
+    v[i + 1] = static_cast<uint8_t>(b >> 8);
+  }
+  return v;
+}
+
 // A scratch directory removed on success; kept (and printed) when a test
 // fails so the evidence survives.
 class ScratchDir {
