@@ -7,35 +7,16 @@
 
 #include "bitx_ref.h"
 #include "codec/chunk.h"
-#include "format/safetensors.h"
-#include "util/file.h"
+#include "load.h"
 
 using namespace zipllm;
-
-struct Loaded {
-  std::vector<uint8_t> bytes;
-  format::Header header;
-};
-
-static Loaded load(const char* path) {
-  Loaded l;
-  l.bytes = *read_whole_file(path, 1ull << 36);
-  uint64_t n = *format::parse_header_length(ByteView(l.bytes.data(), 8), l.bytes.size());
-  auto h = format::parse_header(ByteView(l.bytes.data() + 8, n), l.bytes.size());
-  if (!h) {
-    std::fprintf(stderr, "%s: %s\n", path, h.error().message.c_str());
-    std::exit(1);
-  }
-  l.header = *h;
-  return l;
-}
 
 int main(int argc, char** argv) {
   if (argc < 3) {
     return 2;
   }
-  Loaded base = load(argv[1]);
-  Loaded fine = load(argv[2]);
+  bench::Loaded base = bench::load_safetensors(argv[1]);
+  bench::Loaded fine = bench::load_safetensors(argv[2]);
   std::map<std::string, const format::TensorInfo*> by_name;
   for (const auto& t : base.header.tensors) {
     by_name[t.name] = &t;

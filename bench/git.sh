@@ -14,12 +14,7 @@ SIZE=${1:-2048}
 . "$(dirname "$0")/lib.sh"
 bench_setup git
 
-src_base=$ROOT/tests/data/stories260K/base.bf16.safetensors
-src_fine=$ROOT/tests/data/stories260K/ftA_licenses.bf16.safetensors
-if [ -f "$DATA/esrgan-thick-x4/base/model.bf16.safetensors" ]; then
-  src_base=$DATA/esrgan-thick-x4/base/model.bf16.safetensors
-  src_fine=$DATA/esrgan-thick-x4/ft_sr_localimgs/model.bf16.safetensors
-fi
+pair_sources
 "$BIN_DIR/bench/gen_pair" "$src_base" "$src_fine" "$WORK/base.safetensors" "$WORK/fine.safetensors" "$SIZE" >/dev/null
 BYTES=$(stat -c %s "$WORK/fine.safetensors")
 

@@ -25,3 +25,15 @@ bench_setup() {
     git zipllm install >/dev/null
   fi
 }
+
+# pair_sources: sets $src_base and $src_fine, the real pair gen_pair draws
+# its statistics from (esrgan's from ../shared/data when present, else the
+# stories260K fixtures committed in tests/data). Needs $ROOT and $DATA.
+pair_sources() {
+  src_base=$ROOT/tests/data/stories260K/base.bf16.safetensors
+  src_fine=$ROOT/tests/data/stories260K/ftA_licenses.bf16.safetensors
+  if [ -f "$DATA/esrgan-thick-x4/base/model.bf16.safetensors" ]; then
+    src_base=$DATA/esrgan-thick-x4/base/model.bf16.safetensors
+    src_fine=$DATA/esrgan-thick-x4/ft_sr_localimgs/model.bf16.safetensors
+  fi
+}

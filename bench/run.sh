@@ -3,7 +3,7 @@
 # git-zipllm against the baselines a user would pick instead, on the real
 # pairs in ../shared/data (when present) and a generated large BF16 pair.
 #
-#   bench/run.sh [--big SIZE_MIB]... [--speed SIZE_MIB]... [--rounds N] [--no-real] [--bin PATH]
+#   bench/run.sh [--big SIZE_MIB]... [--speed SIZE_MIB]... [--rounds N] [--scaling] [--no-tmpfs] [--no-real] [--bin PATH]
 #
 # Prints the machine (CPU model, cores usable, kernel, the codec kernel in
 # use), then a markdown table (docs/BENCHMARKS.md records one run). Every
@@ -12,6 +12,10 @@
 # zstd -3 -T2 and zstd -d, interleaved for --rounds rounds (default 3), with
 # wall and CPU (user + sys) seconds, writing to tmpfs (/dev/shm, when it has
 # room) and to disk ($WORK).
+# --scaling: with --speed, also our ingest and restore on one core
+# (taskset -c 0) and on all, interleaved, to tmpfs (disk without room), with
+# the medians' speed-up. --no-tmpfs: disk only (an 8 GiB pair's inputs and
+# a tmpfs output do not fit in 24 GiB of RAM together).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -23,18 +27,24 @@ BIG=()
 SPEED=()
 ROUNDS=3
 REAL=1
+SCALING=0
+TMPFS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --big) BIG+=("$2"); shift 2 ;;
     --speed) SPEED+=("$2"); shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --no-real) REAL=0; shift ;;
+    --scaling) SCALING=1; shift ;;
+    --no-tmpfs) TMPFS=0; shift ;;
     --bin) BIN=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 1 ;;
   esac
 done
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 mkdir -p "$WORK"
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"   # pair_sources
 
 # The machine, so every figure below names what it was measured on.
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
@@ -111,12 +121,8 @@ fi
 # later runs): sets $b and $f.
 gen_pair() {
   local mib=$1
-  local src_base=$DATA/esrgan-thick-x4/base/model.bf16.safetensors
-  local src_fine=$DATA/esrgan-thick-x4/ft_sr_localimgs/model.bf16.safetensors
-  if [ ! -f "$src_base" ]; then
-    src_base=$ROOT/tests/data/stories260K/base.bf16.safetensors
-    src_fine=$ROOT/tests/data/stories260K/ftA_licenses.bf16.safetensors
-  fi
+  local src_base src_fine
+  pair_sources
   b=$WORK/gen-$mib-base.safetensors f=$WORK/gen-$mib-fine.safetensors
   [ -f "$f" ] || "$TOOLS/gen_pair" "$src_base" "$src_fine" "$b" "$f" "$mib" >/dev/null
 }
@@ -159,6 +165,40 @@ speed_rounds() {
     }'
 }
 
+# scaling_rounds MIB DIR WHERE: ROUNDS interleaved rounds of our ingest
+# and restore on one core and on all; the medians and their ratio.
+scaling_rounds() {
+  local mib=$1 dir=$2 where=$3
+  local all; all=$(seq -s, 0 $(($(nproc) - 1)))
+  echo
+  echo "| ${mib} MiB → $where | round | cores | ingest s wall / CPU | restore s wall / CPU |"
+  echo "|---|---|---|---|---|"
+  local rows=()
+  for r in $(seq "$ROUNDS"); do
+    for cores in 0 "$all"; do
+      rm -f "$dir"/zl.zpk "$dir"/zl.out
+      measure ci taskset -c "$cores" "$BIN" compress "$f" --base "$b" -o "$dir/zl.zpk"
+      measure co taskset -c "$cores" "$BIN" decompress "$dir/zl.zpk" --base "$b" -o "$dir/zl.out"
+      cmp -s "$dir/zl.out" "$f" || { echo "RESTORE MISMATCH (${mib} MiB, $where)" >&2; exit 1; }
+      rm -f "$dir"/zl.zpk "$dir"/zl.out
+      echo "| | $r | $cores | $ci_s / $ci_cpu | $co_s / $co_cpu |"
+      rows+=("$cores $ci_s $co_s")
+    done
+  done
+  printf '%s\n' "${rows[@]}" | awk -v all="$all" '
+    function median(arr, n,   i, j, t) {
+      for (i = 1; i <= n; ++i) for (j = i + 1; j <= n; ++j) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }
+      return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
+    }
+    $1 == "0" { i1[++n1] = $2; r1[n1] = $3 }
+    $1 == all { i2[++n2] = $2; r2[n2] = $3 }
+    END {
+      a = median(i1, n1); b = median(i2, n2); c = median(r1, n1); d = median(r2, n2)
+      printf "| | median | 1 → %d cores | ingest %.2f → %.2f s (%.2f×) | restore %.2f → %.2f s (%.2f×) |\n",
+        split(all, x, ","), a, b, a / b, c, d, c / d
+    }'
+}
+
 if [ ${#SPEED[@]} -gt 0 ]; then
   echo
   echo "| pair → output | round | ingest s wall / CPU | zstd -3 -T2 | restore s wall / CPU | zstd -d | peak RSS ingest / restore MiB |"
@@ -168,11 +208,23 @@ for mib in "${SPEED[@]}"; do
   gen_pair "$mib"
   # tmpfs needs room for the restored file and the compressed one.
   shm_free=$(df -k --output=avail /dev/shm 2>/dev/null | tail -1 || echo 0)
-  if [ -d /dev/shm ] && [ "$shm_free" -gt $((mib * 1024 * 22 / 10)) ]; then
+  shm_room=0
+  if [ "$TMPFS" = 0 ]; then
+    echo "| ${mib} MiB → tmpfs | not run (--no-tmpfs) | | | | | |"
+  elif [ -d /dev/shm ] && [ "$shm_free" -gt $((mib * 1024 * 22 / 10)) ]; then
+    shm_room=1
     mkdir -p /dev/shm/zipllm-bench && speed_rounds "$mib" /dev/shm/zipllm-bench tmpfs
     rm -rf /dev/shm/zipllm-bench
   else
     echo "| ${mib} MiB → tmpfs | not run: /dev/shm has $((shm_free / 1024)) MiB free, needs $((mib * 22 / 10)) | | | | | |"
   fi
   speed_rounds "$mib" "$WORK" disk
+  if [ "$SCALING" = 1 ]; then
+    if [ "$shm_room" = 1 ]; then
+      mkdir -p /dev/shm/zipllm-bench && scaling_rounds "$mib" /dev/shm/zipllm-bench tmpfs
+      rm -rf /dev/shm/zipllm-bench
+    else
+      scaling_rounds "$mib" "$WORK" disk
+    fi
+  fi
 done

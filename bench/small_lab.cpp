@@ -7,25 +7,11 @@
 #include <map>
 
 #include "codec/chunk.h"
-#include "format/safetensors.h"
-#include "util/file.h"
+#include "load.h"
 
 using namespace zipllm;
 
 namespace {
-
-struct Loaded {
-  std::vector<uint8_t> bytes;
-  format::Header header;
-};
-
-Loaded load(const char* path) {
-  Loaded l;
-  l.bytes = *read_whole_file(path, 1ull << 36);
-  uint64_t n = *format::parse_header_length(ByteView(l.bytes.data(), 8), l.bytes.size());
-  l.header = *format::parse_header(ByteView(l.bytes.data() + 8, n), l.bytes.size());
-  return l;
-}
 
 struct Tally {
   size_t tensors = 0, elements = 0, raw = 0, without = 0, with = 0;
@@ -50,8 +36,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: small_lab BASE FINE\n");
     return 2;
   }
-  Loaded base = load(argv[1]);
-  Loaded fine = load(argv[2]);
+  bench::Loaded base = bench::load_safetensors(argv[1]);
+  bench::Loaded fine = bench::load_safetensors(argv[2]);
   std::map<std::string, const format::TensorInfo*> by_name;
   for (const auto& t : base.header.tensors) {
     by_name[t.name] = &t;

@@ -87,16 +87,18 @@ inline std::vector<uint8_t> bf16_weights(size_t n, uint64_t seed, float scale = 
   return v;
 }
 
-inline std::vector<uint8_t> bf16_finetune(const std::vector<uint8_t>& base, uint64_t seed,
-                                          float rel = 0.01f) {
+// Each BF16 weight of `base` moved by N(0, sigma): times (1 + that) when
+// `relative`, plus that otherwise.
+inline std::vector<uint8_t> bf16_moved(const std::vector<uint8_t>& base, uint64_t seed, float sigma,
+                                       bool relative) {
   std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.0f, rel);
+  std::normal_distribution<float> d(0.0f, sigma);
   std::vector<uint8_t> v(base.size());
   for (size_t i = 0; i + 1 < base.size(); i += 2) {
     uint32_t u = uint32_t(base[i] | base[i + 1] << 8) << 16;
     float f;
     std::memcpy(&f, &u, 4);
-    f *= 1.0f + d(rng);
+    f = relative ? f * (1.0f + d(rng)) : f + d(rng);
     std::memcpy(&u, &f, 4);
     uint16_t b = static_cast<uint16_t>(u >> 16);
     v[i] = static_cast<uint8_t>(b);
@@ -105,24 +107,16 @@ inline std::vector<uint8_t> bf16_finetune(const std::vector<uint8_t>& base, uint
   return v;
 }
 
+inline std::vector<uint8_t> bf16_finetune(const std::vector<uint8_t>& base, uint64_t seed,
+                                          float rel = 0.01f) {
+  return bf16_moved(base, seed, rel, true);
+}
+
 // A fine-tune as optimisers make one: every weight moved by about the same
 // absolute amount, N(0, step), whatever its size.
 inline std::vector<uint8_t> bf16_steps(const std::vector<uint8_t>& base, uint64_t seed,
                                        float step) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.0f, step);
-  std::vector<uint8_t> v(base.size());
-  for (size_t i = 0; i + 1 < base.size(); i += 2) {
-    uint32_t u = uint32_t(base[i] | base[i + 1] << 8) << 16;
-    float f;
-    std::memcpy(&f, &u, 4);
-    f += d(rng);
-    std::memcpy(&u, &f, 4);
-    uint16_t b = static_cast<uint16_t>(u >> 16);
-    v[i] = static_cast<uint8_t>(b);
-    v[i + 1] = static_cast<uint8_t>(b >> 8);
-  }
-  return v;
+  return bf16_moved(base, seed, step, false);
 }
 
 // A scratch directory removed on success; kept (and printed) when a test
