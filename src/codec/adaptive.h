@@ -13,12 +13,13 @@
 // step up of the base weight's exponent e. With a = |key(fine) - key(base)|
 // and L its bit length, L + e is nearly the same for every element of a
 // tensor and has a hard ceiling (the largest step). The chunk sends that
-// ceiling C; each element's L is coded as "is it C - e? C - e - 1? ..."
-// (one decision per step down, mixing four adaptive models: by step, by
-// step and exponent, by step and the previous element's length, and all
-// three, with weights that learn which one to trust), then the sign and the
-// bits of a below its leading one (the first two modelled by length and
-// step, the others by length and position).
+// ceiling C (the few elements above it escape); each element's L is coded
+// as "is it C - e? C - e - 1? ..." (one decision per step down, mixing four
+// adaptive models: by step, by step and exponent, by step and the previous
+// element's length, and all three, with weights that learn which one to
+// trust), then the sign and the bits of a below its leading one (the first
+// two modelled by length and distance below the ceiling, the others sent
+// as they are).
 //
 // Integer arithmetic only, so every CPU writes and reads the same bytes.
 // Slower than the table coders (tens of MB/s), which is why it is kept for
