@@ -7,6 +7,7 @@
 
 #include "ops/safetensors_file.h"
 #include "store/object_io.h"
+#include "util/buffer.h"
 
 namespace zipllm::ops {
 
@@ -23,10 +24,11 @@ struct EncodedChunk {
 // One step of the in-order write queue.
 struct Pending {
   enum Kind { Begin, Chunk, Finish } kind;
-  format::ObjectHeader header;      // Begin
-  std::future<EncodedChunk> chunk;  // Chunk
-  uint64_t raw_bytes = 0;           // Chunk
-  size_t report_index = SIZE_MAX;   // Finish: which TensorReport gets the size
+  format::ObjectHeader header;           // Begin
+  std::future<EncodedChunk> chunk;       // Chunk
+  uint64_t raw_bytes = 0;                // Chunk
+  size_t report_index = SIZE_MAX;        // Finish: which TensorReport gets the size
+  std::shared_ptr<ScratchBytes> buffer;  // Chunk: its raw bytes, reused once it is coded
 };
 
 class Ingest {
@@ -58,7 +60,7 @@ class Ingest {
   Status add_blob(ByteView data, ObjectId id, bool bulk = false);
   Status add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
                     format::ManifestTensor& mt);
-  void queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint32_t len,
+  void queue_chunk(std::shared_ptr<const ScratchBytes> raw, size_t raw_off, uint32_t len,
                    const format::DtypeInfo& dt, std::optional<ObjectId> base_id, uint64_t base_off,
                    uint32_t base_len, codec::EncodeOptions copts);
   Status drain(uint64_t keep_bytes);
@@ -103,9 +105,28 @@ class Ingest {
   uint64_t m_inflight = 0;
   std::optional<store::ObjectWriter> m_writer;
   std::unordered_set<ObjectId, ObjectIdHash> m_written;
+  // Chunk buffers whose jobs are done, and pass 1's: reused, never given
+  // back (in a VM fresh pages cost more than the reads into them).
+  std::vector<std::shared_ptr<ScratchBytes>> m_free;
+  ScratchBytes m_pass1;
+  // Whole small tensors (up to keep_limit) held from hashing to encoding:
+  // two buffers, each reused once no job holds it any more.
+  std::shared_ptr<ScratchBytes> kept_buffer() {
+    for (const auto& b : m_kept) {
+      if (b.use_count() == 1) {
+        return b;
+      }
+    }
+    if (m_kept.size() < 2) {
+      m_kept.push_back(std::make_shared<ScratchBytes>());
+      return m_kept.back();
+    }
+    return std::make_shared<ScratchBytes>();
+  }
+  std::vector<std::shared_ptr<ScratchBytes>> m_kept;
 };
 
-void Ingest::queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint32_t len,
+void Ingest::queue_chunk(std::shared_ptr<const ScratchBytes> raw, size_t raw_off, uint32_t len,
                          const format::DtypeInfo& dt, std::optional<ObjectId> base_id,
                          uint64_t base_off, uint32_t base_len, codec::EncodeOptions copts) {
   const store::Resolver* resolver = &m_resolver;
@@ -115,7 +136,10 @@ void Ingest::queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint
         EncodedChunk out;
         ByteView data(raw->data() + raw_off, len);
         out.raw_sum = checksum64(data);
-        Buffer base;
+        // Reused by this thread's next chunk: fresh pages for every 4 MiB
+        // cost more than the copy into them in a VM.
+        thread_local ScratchBytes base;
+        base.resize(0);
         if (base_id && base_len > 0) {
           base.resize(base_len);
           Status s = resolver->read_raw(*base_id, base_off, base);
@@ -130,7 +154,7 @@ void Ingest::queue_chunk(std::shared_ptr<const Buffer> raw, size_t raw_off, uint
         out.bytes = std::move(enc);
         return out;
       });
-  m_pending.push_back(Pending{Pending::Chunk, {}, std::move(fut), len, SIZE_MAX});
+  m_pending.push_back(Pending{Pending::Chunk, {}, std::move(fut), len, SIZE_MAX, {}});
   m_inflight += len;
 }
 
@@ -147,6 +171,11 @@ Status Ingest::drain(uint64_t keep_bytes) {
       case Pending::Chunk: {
         EncodedChunk c = p.chunk.get();
         m_inflight -= p.raw_bytes;
+        // The job is done with the bytes unless it still holds them (its
+        // task object may outlive the result for a moment).
+        if (p.buffer && p.buffer.use_count() == 1) {
+          m_free.push_back(std::move(p.buffer));
+        }
         if (!c.bytes) {
           return std::move(c.bytes).error();
         }
@@ -208,8 +237,8 @@ Status Ingest::add_blob(ByteView data, ObjectId id, bool bulk) {
   h.raw_size = data.size();
   h.chunk_size = m_opts.chunk_size;
   h.id = id;
-  m_pending.push_back(Pending{Pending::Begin, h, {}, 0, SIZE_MAX});
-  auto buf = std::make_shared<const Buffer>(data.begin(), data.end());
+  m_pending.push_back(Pending{Pending::Begin, h, {}, 0, SIZE_MAX, {}});
+  auto buf = std::make_shared<const ScratchBytes>(data.begin(), data.end());
   codec::EncodeOptions copts = m_opts.codec;
   // JSON and odd bytes: zstd often wins; bulk data must also be fast.
   copts.policy = codec::Policy{true, false, true, bulk ? 3 : 12};
@@ -217,7 +246,7 @@ Status Ingest::add_blob(ByteView data, ObjectId id, bool bulk) {
     uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(h.chunk_size, data.size() - off));
     queue_chunk(buf, off, len, format::dtype_info(format::Dtype::U8), std::nullopt, 0, 0, copts);
   }
-  m_pending.push_back(Pending{Pending::Finish, {}, {}, 0, SIZE_MAX});
+  m_pending.push_back(Pending{Pending::Finish, {}, {}, 0, SIZE_MAX, {}});
   return drain(m_opts.max_inflight);
 }
 
@@ -228,14 +257,15 @@ Status Ingest::add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
   const bool keep = t.size() <= m_opts.keep_limit;
   // Pass 1: hash (id and the file's SHA-256), keeping the bytes if small.
   IdHasher hasher;
-  std::shared_ptr<Buffer> kept;
+  std::shared_ptr<ScratchBytes> kept;
   if (keep) {
-    kept = std::make_shared<Buffer>(t.size());
+    kept = kept_buffer();
+    kept->resize(t.size());
     TRY_STATUS(read_exact_at(f.fd->get(), start, *kept, m_path));
     hasher.update(*kept);
     digest(*kept);
   } else {
-    Buffer buf(cs);
+    ScratchBytes& buf = m_pass1;
     for (uint64_t off = 0; off < t.size(); off += cs) {
       buf.resize(std::min<uint64_t>(cs, t.size() - off));
       TRY_STATUS(read_exact_at(f.fd->get(), start + off, buf, m_path));
@@ -291,28 +321,37 @@ Status Ingest::add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
   }
   m_report.tensors.push_back(rep);
   size_t report_index = m_report.tensors.size() - 1;
-  m_pending.push_back(Pending{Pending::Begin, h, {}, 0, SIZE_MAX});
+  m_pending.push_back(Pending{Pending::Begin, h, {}, 0, SIZE_MAX, {}});
   // Pass 2: encode chunk by chunk.
   for (uint64_t off = 0; off < t.size(); off += cs) {
     uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(cs, t.size() - off));
-    std::shared_ptr<const Buffer> raw;
+    std::shared_ptr<const ScratchBytes> raw;
+    std::shared_ptr<ScratchBytes> reusable;
     size_t raw_off = 0;
     if (keep) {
       raw = kept;
       raw_off = off;
     } else {
-      auto buf = std::make_shared<Buffer>(len);
-      TRY_STATUS(read_exact_at(f.fd->get(), start + off, *buf, m_path));
-      raw = buf;
+      if (m_free.empty()) {
+        reusable = std::make_shared<ScratchBytes>();
+      } else {
+        reusable = std::move(m_free.back());
+        m_free.pop_back();
+      }
+      reusable->resize(len);
+      TRY_STATUS(read_exact_at(f.fd->get(), start + off, *reusable, m_path));
+      raw = reusable;
     }
     uint32_t base_len = 0;
     if (base_id && off < h.base_size) {
       base_len = static_cast<uint32_t>(std::min<uint64_t>(len, h.base_size - off));
     }
     queue_chunk(raw, raw_off, len, dt, base_id, off, base_len, m_opts.codec);
+    m_pending.back().buffer = std::move(reusable);
+    raw.reset();
     TRY_STATUS(drain(m_opts.max_inflight));
   }
-  m_pending.push_back(Pending{Pending::Finish, {}, {}, 0, report_index});
+  m_pending.push_back(Pending{Pending::Finish, {}, {}, 0, report_index, {}});
   return drain(m_opts.max_inflight);
 }
 
