@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,15 @@ inline Loaded load_safetensors(const char* path) {
   }
   l.header = std::move(*h);
   return l;
+}
+
+// The tensors of a header by name.
+inline std::map<std::string, const format::TensorInfo*> tensors_by_name(const format::Header& h) {
+  std::map<std::string, const format::TensorInfo*> by_name;
+  for (const auto& t : h.tensors) {
+    by_name[t.name] = &t;
+  }
+  return by_name;
 }
 
 }  // namespace zipllm::bench

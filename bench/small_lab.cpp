@@ -38,10 +38,7 @@ int main(int argc, char** argv) {
   }
   bench::Loaded base = bench::load_safetensors(argv[1]);
   bench::Loaded fine = bench::load_safetensors(argv[2]);
-  std::map<std::string, const format::TensorInfo*> by_name;
-  for (const auto& t : base.header.tensors) {
-    by_name[t.name] = &t;
-  }
+  const auto by_name = bench::tensors_by_name(base.header);
   const size_t classes[] = {1024, 4096, 16384, 65536};
   std::map<size_t, Tally> tally;
   for (const auto& t : fine.header.tensors) {
