@@ -37,3 +37,9 @@ pair_sources() {
     src_fine=$DATA/esrgan-thick-x4/ft_sr_localimgs/model.bf16.safetensors
   fi
 }
+
+# median: the median of the numbers on stdin, one per line (the mean of the
+# middle two for an even count).
+median() {
+  sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}

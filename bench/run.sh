@@ -44,7 +44,7 @@ done
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 mkdir -p "$WORK"
 # shellcheck source=bench/lib.sh
-. "$HERE/lib.sh"   # pair_sources
+. "$HERE/lib.sh"   # pair_sources, median
 
 # The machine, so every figure below names what it was measured on.
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
@@ -151,18 +151,16 @@ speed_rounds() {
     echo "| ${mib} MiB → $where | $r | $ci_s / $ci_cpu | $zi_s / $zi_cpu | $co_s / $co_cpu | $zo_s / $zo_cpu | $ci_rss / $co_rss |"
     rows+=("$ci_s $ci_cpu $zi_s $zi_cpu $co_s $co_cpu $zo_s $zo_cpu")
   done
-  printf '%s\n' "${rows[@]}" | awk -v mib="$mib" -v where="$where" -v raw="$raw" '
-    { for (k = 1; k <= 8; ++k) v[k, NR] = $k }
-    END {
-      for (k = 1; k <= 8; ++k) {
-        n = 0; for (i = 1; i <= NR; ++i) a[++n] = v[k, i]
-        for (i = 1; i <= n; ++i) for (j = i + 1; j <= n; ++j) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-        m[k] = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-      }
-      printf "| %s MiB → %s | median | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | ours/zstd: ingest %.2f× wall %.2f× CPU, restore %.2f× wall %.2f× CPU; restore %.0f MB/s |\n",
-        mib, where, m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8],
-        m[1] / m[3], m[2] / m[4], m[5] / m[7], m[6] / m[8], raw / m[5] / 1e6
-    }'
+  local m=() k
+  for k in 1 2 3 4 5 6 7 8; do
+    m+=("$(printf '%s\n' "${rows[@]}" | cut -d' ' -f"$k" | median)")
+  done
+  awk -v mib="$mib" -v where="$where" -v raw="$raw" -v m="${m[*]}" 'BEGIN {
+    split(m, v, " ")
+    printf "| %s MiB → %s | median | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | ours/zstd: ingest %.2f× wall %.2f× CPU, restore %.2f× wall %.2f× CPU; restore %.0f MB/s |\n",
+      mib, where, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8],
+      v[1] / v[3], v[2] / v[4], v[5] / v[7], v[6] / v[8], raw / v[5] / 1e6
+  }'
 }
 
 # scaling_rounds MIB DIR WHERE: ROUNDS interleaved rounds of our ingest
@@ -185,18 +183,14 @@ scaling_rounds() {
       rows+=("$cores $ci_s $co_s")
     done
   done
-  printf '%s\n' "${rows[@]}" | awk -v all="$all" '
-    function median(arr, n,   i, j, t) {
-      for (i = 1; i <= n; ++i) for (j = i + 1; j <= n; ++j) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }
-      return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
-    }
-    $1 == "0" { i1[++n1] = $2; r1[n1] = $3 }
-    $1 == all { i2[++n2] = $2; r2[n2] = $3 }
-    END {
-      a = median(i1, n1); b = median(i2, n2); c = median(r1, n1); d = median(r2, n2)
-      printf "| | median | 1 → %d cores | ingest %.2f → %.2f s (%.2f×) | restore %.2f → %.2f s (%.2f×) |\n",
-        split(all, x, ","), a, b, a / b, c, d, c / d
-    }'
+  # median_of CORES FIELD: the median of one column over one core set's rounds.
+  median_of() { printf '%s\n' "${rows[@]}" | awk -v c="$1" -v k="$2" '$1 == c { print $k }' | median; }
+  local i1 i2 r1 r2
+  i1=$(median_of 0 2) i2=$(median_of "$all" 2) r1=$(median_of 0 3) r2=$(median_of "$all" 3)
+  awk -v n="$(nproc)" -v a="$i1" -v b="$i2" -v c="$r1" -v d="$r2" 'BEGIN {
+    printf "| | median | 1 → %d cores | ingest %.2f → %.2f s (%.2f×) | restore %.2f → %.2f s (%.2f×) |\n",
+      n, a, b, a / b, c, d, c / d
+  }'
 }
 
 if [ ${#SPEED[@]} -gt 0 ]; then

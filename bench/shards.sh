@@ -50,7 +50,6 @@ for r in $(seq 1 "$ROUNDS"); do
     echo "$cores $s" >> "$WORK/times"
   done
 done
-median() { grep "^$1 " "$WORK/times" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-one=$(median 0)
-many=$(median "$all")
+one=$(awk '$1 == "0" { print $2 }' "$WORK/times" | median)
+many=$(awk -v c="$all" '$1 == c { print $2 }' "$WORK/times" | median)
 echo "median wall: 1 core $one s, $(nproc) cores $many s, speed-up $(awk -v a="$one" -v b="$many" 'BEGIN { printf "%.2f", a / b }')x"

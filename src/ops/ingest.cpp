@@ -346,9 +346,8 @@ Status Ingest::add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
     if (base_id && off < h.base_size) {
       base_len = static_cast<uint32_t>(std::min<uint64_t>(len, h.base_size - off));
     }
-    queue_chunk(raw, raw_off, len, dt, base_id, off, base_len, m_opts.codec);
+    queue_chunk(std::move(raw), raw_off, len, dt, base_id, off, base_len, m_opts.codec);
     m_pending.back().buffer = std::move(reusable);
-    raw.reset();
     TRY_STATUS(drain(m_opts.max_inflight));
   }
   m_pending.push_back(Pending{Pending::Finish, {}, {}, 0, report_index, {}});
