@@ -55,7 +55,7 @@ Kernel best_kernel() {
 
 // Encodes blocks [from, to) in reverse order.
 template <class W>
-uint16_t* scalar_encode_blocks(const W* z, const uint8_t* ctx, size_t n, size_t from, size_t to,
+uint16_t* scalar_encode_blocks(const W* z, const uint16_t* row, size_t n, size_t from, size_t to,
                                const EncTables& et, uint32_t* st, uint16_t* p) {
   constexpr unsigned w = sizeof(W);
   for (size_t b = to; b-- > from;) {
@@ -69,15 +69,16 @@ uint16_t* scalar_encode_blocks(const W* z, const uint8_t* ctx, size_t n, size_t 
       uint16_t word[k_lanes];
       for (unsigned k = 0; k < lanes; ++k) {
         const size_t i = i0 + k;
-        const size_t at = (size_t(ctx[i]) * w + j) * 256 + static_cast<uint8_t>(z[i] >> (8 * j));
-        const uint32_t pk = et.packed[at];
+        const size_t at = (size_t(row[i]) * w + j) * 256 + static_cast<uint8_t>(z[i] >> (8 * j));
+        const uint64_t e = et.entry[at];
+        const uint32_t pk = EncTables::packed(e);
         const uint32_t freq = pk & 0x1fff;
         uint32_t x = s[k];
         emit[k] = x >= freq << (31 - k_prob_bits);
         word[k] = static_cast<uint16_t>(x);
         x >>= emit[k] * 16;
         const uint32_t q =
-            static_cast<uint32_t>((uint64_t(x) * et.rcp[at]) >> 32) >> (pk >> 13 & 15);
+            static_cast<uint32_t>((uint64_t(x) * EncTables::rcp(e)) >> 32) >> (pk >> 13 & 15);
         s[k] = x + (pk >> 17) + q * (k_prob - freq);
       }
       for (unsigned k = lanes; k-- > 0;) {
@@ -90,10 +91,41 @@ uint16_t* scalar_encode_blocks(const W* z, const uint8_t* ctx, size_t n, size_t 
 }
 
 // Thread-local buffers of the encoder, reused from chunk to chunk (not
-// zero-filled: every byte is written before it is read).
+// zero-filled: every byte is written before it is read, and the histogram
+// rows are zeroed as they come into use).
 struct EncScratch {
-  ScratchBytes z, exps, ctx, words;
+  ScratchBytes z, rows, words;
+  std::vector<uint32_t> hist;
+  EncTables et;  // only the rows a chunk uses are written and read
 };
+
+// The encoder works with "rows" rather than contexts: an element's row is
+// its base exponent, so counting and coding need no context lookup per
+// element (the contexts are chosen from the counts, after the pass). F64's
+// 2048 exponents do not fit a byte: its rows are the 255 exponents from
+// `lo` on, and row 255 stands for all others (they share context 0, so the
+// encoder lists no exponent outside the window).
+constexpr unsigned k_rows = 256;
+constexpr unsigned k_other_row = 255;
+
+struct RowWindow {
+  uint32_t lo = 0;
+  bool wide = false;  // more exponents than rows
+  uint16_t row(uint32_t e) const {
+    if (!wide) {
+      return static_cast<uint16_t>(e);
+    }
+    const uint32_t r = e - lo;
+    return static_cast<uint16_t>(r < k_other_row ? r : k_other_row);
+  }
+  bool is_exponent_row(unsigned r) const { return !wide || r < k_other_row; }
+};
+
+// Elements go through the delta pass and the histogram in sub-blocks that
+// stay in the L1/L2 cache, so the counts do not re-read the chunk's delta
+// words from memory (they did: three more passes over 6-8 MiB per 4 MiB
+// chunk).
+constexpr size_t k_sub_block = 16384;
 
 template <class W>
 void encode_words([[maybe_unused]] Kernel kernel, const uint8_t* rp, const uint8_t* bp, size_t n,
@@ -103,52 +135,110 @@ void encode_words([[maybe_unused]] Kernel kernel, const uint8_t* rp, const uint8
   const uint32_t emask = (1u << dt.exp_bits) - 1;
   thread_local EncScratch sc;
   sc.z.resize(n * w);
-  sc.exps.resize(n * 2);
-  sc.ctx.resize(n);
+  sc.rows.resize(n * 2);
   W* __restrict zs = reinterpret_cast<W*>(sc.z.data());
-  uint16_t* __restrict es = reinterpret_cast<uint16_t*>(sc.exps.data());
-  uint8_t* __restrict cs = sc.ctx.data();
-  // Pass 1: delta words and base exponents.
-  size_t i = 0;
-#ifdef ZIPLLM_X86
-  if constexpr (w == 2) {
-    if (kernel == Kernel::Avx512) {
-      i = avx512_delta_w2(rp, bp, n, shift, emask, reinterpret_cast<uint16_t*>(zs), es);
-    } else if (kernel == Kernel::Avx2) {
-      i = avx2_delta_w2(rp, bp, n, shift, emask, reinterpret_cast<uint16_t*>(zs), es);
-    }
+  uint16_t* __restrict es = reinterpret_cast<uint16_t*>(sc.rows.data());
+  RowWindow win;
+  if (emask >= k_rows && n > 0) {
+    // Centred on the first element's exponent; trained weights span far
+    // fewer than 255 exponents.
+    const uint32_t e0 = static_cast<uint32_t>(load_word<W>(bp) >> shift) & emask;
+    win.wide = true;
+    win.lo = std::min(e0 > 127 ? e0 - 127 : 0, emask + 1 - k_other_row);
   }
+  // Counts per row, plane and byte, in two copies (even and odd elements)
+  // so a run of one symbol does not serialise on one counter; rows
+  // [zlo, zhi) are zeroed so far.
+  constexpr size_t row_size = size_t(w) * 256;
+  constexpr size_t copy_size = k_rows * row_size;
+  sc.hist.resize(2 * copy_size);
+  uint32_t* __restrict h0 = sc.hist.data();
+  uint32_t* __restrict h1 = sc.hist.data() + copy_size;
+  unsigned zlo = 0, zhi = 0;
+  for (size_t s = 0; s < n; s += k_sub_block) {
+    const size_t end = std::min(n, s + k_sub_block);
+    // Delta words and base exponents (rows).
+    size_t i = s;
+#ifdef ZIPLLM_X86
+    if constexpr (w == 2) {
+      if (kernel == Kernel::Avx512) {
+        i += avx512_delta_w2(rp + 2 * s, bp + 2 * s, end - s, shift, emask,
+                             reinterpret_cast<uint16_t*>(zs) + s, es + s);
+      } else if (kernel == Kernel::Avx2) {
+        i += avx2_delta_w2(rp + 2 * s, bp + 2 * s, end - s, shift, emask,
+                           reinterpret_cast<uint16_t*>(zs) + s, es + s);
+      }
+    }
 #endif
 #ifdef ZIPLLM_NEON
-  if constexpr (w == 2) {
-    if (kernel == Kernel::Neon) {
-      i = neon_delta_w2(rp, bp, n, shift, emask, reinterpret_cast<uint16_t*>(zs), es);
+    if constexpr (w == 2) {
+      if (kernel == Kernel::Neon) {
+        i += neon_delta_w2(rp + 2 * s, bp + 2 * s, end - s, shift, emask,
+                           reinterpret_cast<uint16_t*>(zs) + s, es + s);
+      }
+    }
+#endif
+    for (; i < end; ++i) {
+      W g = load_word<W>(bp + i * w);
+      zs[i] = delta_word<W, true>(load_word<W>(rp + i * w), g);
+      es[i] = win.row(static_cast<uint32_t>(g >> shift) & emask);
+    }
+    // The rows this sub-block uses, zeroed if new. Rows are below 256, so
+    // signed 16-bit minima and maxima serve (SSE2 has those, and so the
+    // loop vectorizes; written with ternaries, as std::min's does not).
+    const auto* rs = reinterpret_cast<const int16_t*>(es);
+    int lo = rs[s], hi = rs[s];
+    for (size_t k = s; k < end; ++k) {
+      const int v = rs[k];
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    if (zlo == zhi) {
+      zlo = zhi = static_cast<unsigned>(lo);
+    }
+    for (auto [from, to] : {std::pair<unsigned, unsigned>{static_cast<unsigned>(lo), zlo},
+                            {zhi, static_cast<unsigned>(hi) + 1u}}) {
+      if (from < to) {
+        std::fill(h0 + from * row_size, h0 + to * row_size, 0u);
+        std::fill(h1 + from * row_size, h1 + to * row_size, 0u);
+      }
+    }
+    zlo = std::min(zlo, static_cast<unsigned>(lo));
+    zhi = std::max(zhi, static_cast<unsigned>(hi) + 1u);
+    // Counted while the sub-block is in the cache.
+    size_t k = s;
+    for (; k + 1 < end; k += 2) {
+      const size_t r0 = size_t(es[k]) * row_size, r1 = size_t(es[k + 1]) * row_size;
+      for (unsigned j = 0; j < w; ++j) {
+        h0[r0 + j * 256 + static_cast<uint8_t>(zs[k] >> (8 * j))]++;
+        h1[r1 + j * 256 + static_cast<uint8_t>(zs[k + 1] >> (8 * j))]++;
+      }
+    }
+    for (; k < end; ++k) {
+      const size_t r0 = size_t(es[k]) * row_size;
+      for (unsigned j = 0; j < w; ++j) {
+        h0[r0 + j * 256 + static_cast<uint8_t>(zs[k] >> (8 * j))]++;
+      }
     }
   }
-#endif
-  for (; i < n; ++i) {
-    W g = load_word<W>(bp + i * w);
-    zs[i] = delta_word<W, true>(load_word<W>(rp + i * w), g);
-    es[i] = static_cast<uint16_t>(static_cast<uint32_t>(g >> shift) & emask);
+  // Rows' totals (plane 0 counts every element once); the two copies
+  // summed into the first.
+  std::array<uint64_t, k_rows> count{};
+  for (unsigned r = zlo; r < zhi; ++r) {
+    uint32_t* row = h0 + r * row_size;
+    const uint32_t* row1 = h1 + r * row_size;
+    for (size_t v = 0; v < row_size; ++v) {
+      row[v] += row1[v];
+    }
+    for (unsigned v = 0; v < 256; ++v) {
+      count[r] += row[v];
+    }
   }
   // The exponents with their own context.
-  std::vector<uint32_t> ecount(2 * (size_t(emask) + 1), 0);
-  {
-    uint32_t* __restrict e0 = ecount.data();
-    uint32_t* __restrict e1 = ecount.data() + emask + 1;
-    size_t k = 0;
-    for (; k + 1 < n; k += 2) {
-      e0[es[k]]++;
-      e1[es[k + 1]]++;
-    }
-    for (; k < n; ++k) {
-      e0[es[k]]++;
-    }
-  }
   std::vector<uint16_t> exps;
-  for (uint32_t e = 0; e <= emask && exps.size() + 1 < k_max_contexts; ++e) {
-    if (threshold > 0 && ecount[e] + ecount[emask + 1 + e] >= threshold) {
-      exps.push_back(static_cast<uint16_t>(e));
+  for (unsigned r = zlo; r < zhi && exps.size() + 1 < k_max_contexts; ++r) {
+    if (threshold > 0 && win.is_exponent_row(r) && count[r] >= threshold) {
+      exps.push_back(static_cast<uint16_t>(win.lo + r));
     }
   }
   put_varint(out, exps.size());
@@ -157,72 +247,54 @@ void encode_words([[maybe_unused]] Kernel kernel, const uint8_t* rp, const uint8
   }
   const ContextMap map = make_context_map(dt, exps);
   const unsigned nc = map.contexts;
-  const size_t hsize = size_t(nc) * w * 256;
-  std::vector<uint32_t> hist(hsize, 0);
-  {
-    // Pass 2, one plane at a time (its counters stay in L1), two copies so
-    // runs of one symbol do not serialize on one counter; the first also
-    // looks up each element's context.
-    const uint8_t* __restrict ctx_of = map.ctx_of.data();
-    std::vector<uint32_t> h2(2 * size_t(nc) * 256);
-    for (unsigned j = 0; j < w; ++j) {
-      std::fill(h2.begin(), h2.end(), 0u);
-      uint32_t* __restrict h0 = h2.data();
-      uint32_t* __restrict h1 = h2.data() + size_t(nc) * 256;
-      if (j == 0) {
-        size_t k = 0;
-        for (; k + 1 < n; k += 2) {
-          const uint8_t c0 = ctx_of[es[k]], c1 = ctx_of[es[k + 1]];
-          cs[k] = c0;
-          cs[k + 1] = c1;
-          h0[size_t(c0) << 8 | static_cast<uint8_t>(zs[k])]++;
-          h1[size_t(c1) << 8 | static_cast<uint8_t>(zs[k + 1])]++;
-        }
-        for (; k < n; ++k) {
-          cs[k] = ctx_of[es[k]];
-          h0[size_t(cs[k]) << 8 | static_cast<uint8_t>(zs[k])]++;
-        }
-      } else {
-        size_t k = 0;
-        for (; k + 1 < n; k += 2) {
-          h0[size_t(cs[k]) << 8 | static_cast<uint8_t>(zs[k] >> (8 * j))]++;
-          h1[size_t(cs[k + 1]) << 8 | static_cast<uint8_t>(zs[k + 1] >> (8 * j))]++;
-        }
-        for (; k < n; ++k) {
-          h0[size_t(cs[k]) << 8 | static_cast<uint8_t>(zs[k] >> (8 * j))]++;
-        }
-      }
-      for (unsigned c = 0; c < nc; ++c) {
-        for (unsigned v = 0; v < 256; ++v) {
-          hist[(size_t(c) * w + j) * 256 + v] = h0[c * 256 + v] + h1[c * 256 + v];
-        }
-      }
+  // Each row's context (the other row: context 0).
+  std::array<uint8_t, k_rows> ctx_of_row{};
+  for (unsigned r = zlo; r < zhi; ++r) {
+    ctx_of_row[r] = win.is_exponent_row(r) ? map.ctx_of[win.lo + r] : 0;
+  }
+  std::vector<uint32_t> hist(size_t(nc) * row_size, 0);
+  for (unsigned r = zlo; r < zhi; ++r) {
+    if (count[r] == 0) {
+      continue;
+    }
+    uint32_t* to = hist.data() + ctx_of_row[r] * row_size;
+    const uint32_t* row = h0 + r * row_size;
+    for (size_t v = 0; v < row_size; ++v) {
+      to[v] += row[v];
     }
   }
-  EncTables et;
-  et.rcp.assign(hsize, 0);
-  et.packed.assign(hsize, 0);
+  // The contexts' tables, then copied to every row in use.
+  std::vector<uint64_t> ctx_entries(size_t(nc) * row_size, 0);
+  EncTables& et = sc.et;
+  et.entry.resize(k_rows * row_size);
   std::array<uint32_t, 256> freq{};
   for (unsigned c = 0; c < nc; ++c) {
     uint64_t total = 0;
     for (unsigned s = 0; s < 256; ++s) {
-      total += hist[size_t(c) * w * 256 + s];
+      total += hist[size_t(c) * row_size + s];
     }
     for (unsigned j = 0; j < w; ++j) {
-      const uint32_t* count = hist.data() + (size_t(c) * w + j) * 256;
+      const uint32_t* cnt = hist.data() + size_t(c) * row_size + j * 256;
       if (total == 0) {
         put_varint(out, 0);
         continue;
       }
-      normalize(count, total, freq.data());
+      normalize(cnt, total, freq.data());
       put_table(freq.data(), out);
       uint32_t cum = 0;
       for (unsigned s = 0; s < 256; ++s) {
         if (freq[s]) {
-          et.set((size_t(c) * w + j) * 256 + s, make_symbol(cum, freq[s]), freq[s]);
+          ctx_entries[size_t(c) * row_size + j * 256 + s] =
+              EncTables::make(make_symbol(cum, freq[s]), freq[s]);
           cum += freq[s];
         }
       }
+    }
+  }
+  for (unsigned r = zlo; r < zhi; ++r) {
+    if (count[r] > 0) {
+      std::copy_n(ctx_entries.data() + ctx_of_row[r] * row_size, row_size,
+                  et.entry.data() + r * row_size);
     }
   }
   // Encode in exactly the reverse of the decoder's order (blocks of 32
@@ -236,21 +308,21 @@ void encode_words([[maybe_unused]] Kernel kernel, const uint8_t* rp, const uint8
   uint16_t* const words_end = reinterpret_cast<uint16_t*>(sc.words.data()) + n * w + 8;
   uint16_t* p = words_end;
   const size_t full = n / k_lanes;
-  p = scalar_encode_blocks<W>(zs, cs, n, full, (n + k_lanes - 1) / k_lanes, et, st.data(), p);
+  p = scalar_encode_blocks<W>(zs, es, n, full, (n + k_lanes - 1) / k_lanes, et, st.data(), p);
   size_t left = full;
 #ifdef ZIPLLM_X86
   if constexpr (w == 2) {
     if (kernel == Kernel::Avx512) {
-      p = avx512_encode_blocks_w2(reinterpret_cast<const uint16_t*>(zs), cs, full, et, st.data(),
+      p = avx512_encode_blocks_w2(reinterpret_cast<const uint16_t*>(zs), es, full, et, st.data(),
                                   p);
       left = 0;
     } else if (kernel == Kernel::Avx2) {
-      p = avx2_encode_blocks_w2(reinterpret_cast<const uint16_t*>(zs), cs, full, et, st.data(), p);
+      p = avx2_encode_blocks_w2(reinterpret_cast<const uint16_t*>(zs), es, full, et, st.data(), p);
       left = 0;
     }
   }
 #endif
-  p = scalar_encode_blocks<W>(zs, cs, n, 0, left, et, st.data(), p);
+  p = scalar_encode_blocks<W>(zs, es, n, 0, left, et, st.data(), p);
   for (unsigned k = 0; k < w * k_lanes; ++k) {
     put_u32(out, st[k]);
   }

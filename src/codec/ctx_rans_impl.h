@@ -40,15 +40,17 @@ struct ContextMap {
   unsigned contexts = 1;
 };
 
-// The encoder's symbol constants, in two arrays indexed by
-// (context * w + plane) * 256 + symbol so the vector kernel can gather
-// them: the reciprocal, and freq | shift << 13 | bias << 17.
+// The encoder's symbol constants, indexed by (row * w + plane) * 256 +
+// symbol, where an element's row is its base exponent (ctx_rans.cpp):
+// rcp | packed << 32, where packed = freq | shift << 13 | bias << 17. One
+// 64-bit entry per symbol, so the vector kernels gather once per symbol,
+// not twice (a gather costs per element on both vendors).
 struct EncTables {
-  std::vector<uint32_t> rcp;
-  std::vector<uint32_t> packed;
-  void set(size_t at, const EncSymbol& s, uint32_t freq) {
-    rcp[at] = s.rcp;
-    packed[at] = freq | uint32_t(s.shift) << 13 | s.bias << 17;
+  std::vector<uint64_t> entry;
+  static uint32_t rcp(uint64_t e) { return static_cast<uint32_t>(e); }
+  static uint32_t packed(uint64_t e) { return static_cast<uint32_t>(e >> 32); }
+  static uint64_t make(const EncSymbol& s, uint32_t freq) {
+    return s.rcp | uint64_t(freq | uint32_t(s.shift) << 13 | s.bias << 17) << 32;
   }
 };
 
@@ -97,9 +99,9 @@ ZIPLLM_AVX512 size_t avx512_delta_w2(const uint8_t* rp, const uint8_t* bp, size_
                                      uint32_t emask, uint16_t* z, uint16_t* e);
 ZIPLLM_AVX2 size_t avx2_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n, unsigned shift,
                                  uint32_t emask, uint16_t* z, uint16_t* e);
-ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint8_t* ctx, size_t full,
+ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
                                                 const EncTables& et, uint32_t* st, uint16_t* p);
-ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint8_t* ctx, size_t full,
+ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
                                             const EncTables& et, uint32_t* st, uint16_t* p);
 ZIPLLM_AVX512 size_t avx512_decode_blocks_w2(DecodeState& d, const DecodeTables& t,
                                              const ContextMap& map, const uint8_t* bp, uint8_t* op,

@@ -39,8 +39,14 @@ ZIPLLM_AVX2 inline void store_states(uint32_t* st, const __m256i (&x)[8]) {
 
 ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTables& et,
                                            uint16_t*& p) {
-  const __m512i rcp = _mm512_i32gather_epi32(at, et.rcp.data(), 4);
-  const __m512i pk = _mm512_i32gather_epi32(at, et.packed.data(), 4);
+  // Lanes 0-7 and 8-15's entries (rcp, packed pairs), then the rcps and
+  // the packed words each in lane order.
+  const __m512i g0 = _mm512_i32gather_epi64(_mm512_castsi512_si256(at), et.entry.data(), 8);
+  const __m512i g1 = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(at, 1), et.entry.data(), 8);
+  const __m512i rcp = _mm512_permutex2var_epi32(
+      g0, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), g1);
+  const __m512i pk = _mm512_permutex2var_epi32(
+      g0, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), g1);
   const __m512i freq = _mm512_and_si512(pk, _mm512_set1_epi32(0x1fff));
   const __mmask16 emit = _mm512_cmpge_epu32_mask(x, _mm512_slli_epi32(freq, 31 - k_prob_bits));
   p -= std::popcount(static_cast<unsigned>(emit));
@@ -57,7 +63,7 @@ ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTable
 
 // Blocks [0, full) of 2-byte words in reverse order, 16 lanes at a time
 // (lanes 16..31 before 0..15, as the scalar loop goes).
-ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint8_t* ctx, size_t full,
+ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
                                                 const EncTables& et, uint32_t* st, uint16_t* p) {
   __m512i x[4];
   load_states(st, x);
@@ -68,11 +74,12 @@ ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint8_t
         _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z + i0)));
     const __m512i z1 =
         _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z + i0 + 16)));
-    // (ctx * 2 + plane) * 256 + byte
+    // (row * 2 + plane) * 256 + byte
     const __m512i c0 = _mm512_slli_epi32(
-        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ctx + i0))), 9);
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i0))), 9);
     const __m512i c1 = _mm512_slli_epi32(
-        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ctx + i0 + 16))), 9);
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i0 + 16))),
+        9);
     const __m512i plane1 = _mm512_set1_epi32(256);
     x[3] = encode_step16(
         x[3], _mm512_add_epi32(_mm512_add_epi32(c1, plane1), _mm512_srli_epi32(z1, 8)), et, p);
@@ -134,8 +141,16 @@ ZIPLLM_AVX2 size_t avx2_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n,
 }
 
 ZIPLLM_AVX2 inline __m256i encode_step8(__m256i x, __m256i at, const EncTables& et, uint16_t*& p) {
-  const __m256i rcp = _mm256_i32gather_epi32(reinterpret_cast<const int*>(et.rcp.data()), at, 4);
-  const __m256i pk = _mm256_i32gather_epi32(reinterpret_cast<const int*>(et.packed.data()), at, 4);
+  // Lanes 0-3 and 4-7's entries (rcp, packed pairs), then the rcps and the
+  // packed words each in lane order.
+  const auto* base = reinterpret_cast<const long long*>(et.entry.data());
+  const __m256i g0 = _mm256_i32gather_epi64(base, _mm256_castsi256_si128(at), 8);
+  const __m256i g1 = _mm256_i32gather_epi64(base, _mm256_extracti128_si256(at, 1), 8);
+  const __m256i split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+  const __m256i s0 = _mm256_permutevar8x32_epi32(g0, split);  // rcp 0-3 | packed 0-3
+  const __m256i s1 = _mm256_permutevar8x32_epi32(g1, split);  // rcp 4-7 | packed 4-7
+  const __m256i rcp = _mm256_permute2x128_si256(s0, s1, 0x20);
+  const __m256i pk = _mm256_permute2x128_si256(s0, s1, 0x31);
   const __m256i freq = _mm256_and_si256(pk, _mm256_set1_epi32(0x1fff));
   // x >= freq << 19, as (x >> 19) >= freq (no signed-compare overflow).
   const __m256i keep = _mm256_cmpgt_epi32(freq, _mm256_srli_epi32(x, 31 - k_prob_bits));
@@ -158,7 +173,7 @@ ZIPLLM_AVX2 inline __m256i encode_step8(__m256i x, __m256i at, const EncTables& 
                           _mm256_mullo_epi32(q, _mm256_sub_epi32(_mm256_set1_epi32(k_prob), freq)));
 }
 
-ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint8_t* ctx, size_t full,
+ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
                                             const EncTables& et, uint32_t* st, uint16_t* p) {
   __m256i x[8];
   load_states(st, x);
@@ -169,10 +184,10 @@ ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint8_t* ct
     for (int h = 0; h < 4; ++h) {
       zz[h] =
           _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(z + i0 + 8 * h)));
-      // (ctx * 2 + plane) * 256 + byte
-      c[h] = _mm256_slli_epi32(
-          _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ctx + i0 + 8 * h))),
-          9);
+      // (row * 2 + plane) * 256 + byte
+      c[h] = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(
+                                   reinterpret_cast<const __m128i*>(row + i0 + 8 * h))),
+                               9);
     }
     for (int h = 3; h >= 0; --h) {
       x[4 + h] = encode_step8(x[4 + h],

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <thread>
 
 #include "codec/ctx_rans.h"
 #include "helpers.h"
@@ -212,6 +213,61 @@ TEST_CASE(
       std::vector<uint8_t> again;
       encode_with(k, fine.data(), base.data(), n, dt, 1, again);
       CHECK(again == enc);
+    }
+  }
+}
+
+TEST_CASE("context coder: a chunk's encoding does not depend on what the thread encoded before") {
+  // The encoder keeps its counters per thread and zeroes only the rows
+  // (exponents) a chunk uses, as they come into use sub-block by
+  // sub-block. A chunk whose exponents first fall and then rise brings in
+  // new rows below and above in later sub-blocks; encoded after a chunk
+  // that used every row, it must come out as on a fresh thread.
+  for (const char* name : {"BF16", "F64"}) {
+    CAPTURE(name);
+    const auto& dt = *format::dtype_by_name(name);
+    const size_t n = 70000;  // several sub-blocks
+    auto noise = test::random_bytes(n * dt.word, 3);
+    auto fine_noise = noise;
+    for (size_t i = 0; i < fine_noise.size(); i += dt.word) {
+      fine_noise[i] = static_cast<uint8_t>(fine_noise[i] + (i % 5));
+    }
+    // Exponent e(i): 100 at the start, down to 60 at n/2, up to 140.
+    std::vector<uint8_t> base(n * dt.word), fine(n * dt.word);
+    const unsigned ebits = dt.exp_bits, mbits = dt.mant_bits;
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t e = i < n / 2 ? 100 - 40 * i / (n / 2) : 60 + 80 * (i - n / 2) / (n / 2);
+      const uint64_t biased = e + ((uint64_t(1) << (ebits - 1)) - 128);  // near 1.0 for any width
+      uint64_t g = 0, f = 0;
+      for (unsigned j = 0; j < dt.word; ++j) {
+        g |= uint64_t(noise[i * dt.word + j]) << (8 * j);
+        f |= uint64_t(fine_noise[i * dt.word + j]) << (8 * j);
+      }
+      const uint64_t mant = (uint64_t(1) << mbits) - 1;
+      g = (g & mant) | biased << mbits;
+      f = (f & mant) | biased << mbits;
+      for (unsigned j = 0; j < dt.word; ++j) {
+        base[i * dt.word + j] = static_cast<uint8_t>(g >> (8 * j));
+        fine[i * dt.word + j] = static_cast<uint8_t>(f >> (8 * j));
+      }
+    }
+    for (Kernel k : {Kernel::Scalar, Kernel::Avx2, Kernel::Avx512, Kernel::Neon}) {
+      CAPTURE(static_cast<int>(k));
+      std::vector<uint8_t> fresh;
+      std::thread([&] { encode_with(k, fine.data(), base.data(), n, dt, 64, fresh); }).join();
+      std::vector<uint8_t> after;
+      std::thread([&] {
+        std::vector<uint8_t> first;
+        auto rb = test::random_bytes(n * dt.word, 4);
+        auto rf = test::random_bytes(n * dt.word, 5);
+        encode_with(k, rf.data(), rb.data(), n, dt, 1, first);
+        encode_with(k, fine.data(), base.data(), n, dt, 64, after);
+      }).join();
+      CHECK(after == fresh);
+      std::vector<uint8_t> out(fine.size());
+      size_t pos = 0;
+      REQUIRE(decode_with(k, after, pos, base.data(), n, dt, out.data()));
+      CHECK(out == fine);
     }
   }
 }
