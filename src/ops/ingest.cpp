@@ -7,6 +7,7 @@
 
 #include "ops/safetensors_file.h"
 #include "store/object_io.h"
+#include "util/async_digest.h"
 #include "util/buffer.h"
 
 namespace zipllm::ops {
@@ -41,7 +42,8 @@ class Ingest {
         m_sink(sink),
         m_pool(pool),
         m_opts(opts),
-        m_report(report) {}
+        m_report(report),
+        m_digest(opts.expect_content_id.has_value(), k_digest_queue) {}
 
   ~Ingest() {
     // Jobs refer to this object: never leave while one still runs.
@@ -81,43 +83,58 @@ class Ingest {
   const IngestOptions& m_opts;
   IngestReport& m_report;
 
-  // Every byte of the file goes through here once, in file order.
-  void digest(ByteView b) {
-    m_sha.update(b);
-    if (m_opts.expect_content_id) {
-      m_content.update(b);
-    }
+  // Every byte of the file goes to the digest once, in file order; it hashes
+  // on its own thread (the reader does not wait for the SHA-256).
+  void digest(ByteView b) { m_digest.add_copy(b); }
+  void digest(const std::shared_ptr<ScratchBytes>& owner) {
+    m_digest.add(owner, ByteView(owner->data(), owner->size()));
   }
-  Status check_content() {
-    if (m_opts.expect_content_id && m_content.finish() != *m_opts.expect_content_id) {
+  // The file's SHA-256, once the digest has every byte; an error if the
+  // bytes read are not those the caller expected.
+  Result<std::array<uint8_t, 32>> finish_digest() {
+    const AsyncDigest::Digests d = m_digest.finish();
+    if (m_opts.expect_content_id && d.content != *m_opts.expect_content_id) {
       return make_error(
           Errc::IoError,
           "the file changed while it was being added (what was read differs from what "
           "was received); try again");
     }
-    return {};
+    return d.sha256;
   }
 
-  Sha256 m_sha;
-  IdHasher m_content;
+  // At most this many bytes wait for the digest thread.
+  static constexpr uint64_t k_digest_queue = 64u << 20;
+  AsyncDigest m_digest;
   uint64_t m_read = 0;
   std::deque<Pending> m_pending;
   uint64_t m_inflight = 0;
   std::optional<store::ObjectWriter> m_writer;
   std::unordered_set<ObjectId, ObjectIdHash> m_written;
-  // Chunk buffers whose jobs are done, and pass 1's: reused, never given
-  // back (in a VM fresh pages cost more than the reads into them).
+  // Chunk buffers whose jobs are done: reused, never given back (in a VM
+  // fresh pages cost more than the reads into them).
   std::vector<std::shared_ptr<ScratchBytes>> m_free;
-  ScratchBytes m_pass1;
+  // Pass 1's buffers (large tensors), each reused once the digest is done
+  // with it.
+  std::vector<std::shared_ptr<ScratchBytes>> m_pass1;
+  std::shared_ptr<ScratchBytes> pass1_buffer() {
+    for (const auto& b : m_pass1) {
+      if (b.use_count() == 1) {
+        return b;
+      }
+    }
+    m_pass1.push_back(std::make_shared<ScratchBytes>());
+    return m_pass1.back();
+  }
   // Whole small tensors (up to keep_limit) held from hashing to encoding:
-  // two buffers, each reused once no job holds it any more.
+  // three buffers (one being read, one being coded, one for the digest to
+  // lag behind), each reused once neither a job nor the digest holds it.
   std::shared_ptr<ScratchBytes> kept_buffer() {
     for (const auto& b : m_kept) {
       if (b.use_count() == 1) {
         return b;
       }
     }
-    if (m_kept.size() < 2) {
+    if (m_kept.size() < 3) {
       m_kept.push_back(std::make_shared<ScratchBytes>());
       return m_kept.back();
     }
@@ -263,16 +280,16 @@ Status Ingest::add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
     kept->resize(t.size());
     TRY_STATUS(read_exact_at(f.fd->get(), start, *kept, m_path));
     hasher.update(*kept);
-    digest(*kept);
+    digest(kept);
   } else {
-    ScratchBytes& buf = m_pass1;
     for (uint64_t off = 0; off < t.size(); off += cs) {
-      buf.resize(std::min<uint64_t>(cs, t.size() - off));
-      TRY_STATUS(read_exact_at(f.fd->get(), start + off, buf, m_path));
-      hasher.update(buf);
+      std::shared_ptr<ScratchBytes> buf = pass1_buffer();
+      buf->resize(std::min<uint64_t>(cs, t.size() - off));
+      TRY_STATUS(read_exact_at(f.fd->get(), start + off, *buf, m_path));
+      hasher.update(*buf);
       digest(buf);
       if (m_opts.on_progress) {
-        m_opts.on_progress(m_read + off + buf.size());
+        m_opts.on_progress(m_read + off + buf->size());
       }
     }
   }
@@ -373,9 +390,8 @@ Result<format::Manifest> Ingest::run_generic() {
     }
   }
   TRY_STATUS(drain(0));
-  TRY_STATUS(check_content());
+  m.sha256 = TRY(finish_digest());
   TRY_STATUS(m_sink.finish());
-  m.sha256 = m_sha.finish();
   return m;
 }
 
@@ -414,9 +430,8 @@ Result<format::Manifest> Ingest::run() {
     TRY_STATUS(add_blob(tail, m.tail_id));
   }
   TRY_STATUS(drain(0));
-  TRY_STATUS(check_content());
+  m.sha256 = TRY(finish_digest());
   TRY_STATUS(m_sink.finish());
-  m.sha256 = m_sha.finish();
   return m;
 }
 

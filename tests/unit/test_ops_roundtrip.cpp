@@ -109,6 +109,39 @@ TEST_CASE("ops: the manifest is a pure function of the file's bytes") {
   CHECK(format::serialize_manifest(*a) == format::serialize_manifest(*b));
 }
 
+TEST_CASE(
+    "ops: the manifest's SHA-256 covers every byte; a file that changed while read is refused") {
+  // Tensors over keep_limit are read twice (hashed in chunk-sized pieces,
+  // then coded), the others once: both feed the digest, in file order.
+  Env e;
+  auto fine = model(7, true);
+  test::write_file(e.dir.path("fine.safetensors"), fine);
+  Sha256 sha;
+  sha.update(fine);
+  const auto want = sha.finish();
+  for (uint64_t keep_limit : {uint64_t(1) << 30, uint64_t(1000)}) {
+    CAPTURE(keep_limit);
+    e.opts.keep_limit = keep_limit;
+    auto store = *store::LocalStore::open(e.dir.path("store" + std::to_string(keep_limit)));
+    store::Resolver r;
+    r.add_source(store.get());
+    e.opts.expect_content_id = object_id_of(fine);
+    auto m = ops::ingest_file(e.dir.path("fine.safetensors"), nullptr, r, *store, e.pool, e.opts,
+                              nullptr);
+    REQUIRE(m);
+    CHECK(m->sha256 == want);
+    // What the caller was sent is not what the file holds.
+    auto other = fine;
+    other.back() ^= 1;
+    e.opts.expect_content_id = object_id_of(other);
+    auto bad = ops::ingest_file(e.dir.path("fine.safetensors"), nullptr, r, *store, e.pool, e.opts,
+                                nullptr);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("changed while it was being added") != std::string::npos);
+  }
+  e.opts.expect_content_id.reset();
+}
+
 TEST_CASE("ops: store chain base -> ft1 -> ft2 restores from the store alone") {
   Env e;
   auto s = *store::LocalStore::open(e.dir.path("store"));
