@@ -13,7 +13,11 @@
 // the mode git would give them (umask, executable bit from the index).
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdio>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "cli/commands.h"
 #include "git/base_resolution.h"
@@ -279,42 +283,117 @@ Status run(const Args& a) {
   }
   const std::string tmp_dir = store->local->root() + "/tmp";
   TRY_STATUS(make_dirs(tmp_dir));
+  // Several files at once (as many as there are cores): a restore ends with
+  // the file's SHA-256, which is sequential and, for files that decode fast
+  // (shards stored whole), what it mostly waits on. Each restore still
+  // spreads its chunks over the pool.
+  std::vector<Status> outcome(todo.size());
+  std::vector<bool> ready(todo.size(), false);
+  for (size_t i = 0; i < todo.size(); ++i) {
+    if (Status s = prepare_parents(*wd, todo[i].path); !s) {
+      problems.push_back(s.error().message);
+    } else {
+      ready[i] = true;
+    }
+  }
+  const size_t runners =
+      std::min<size_t>(todo.size(), std::max<unsigned>(1, ThreadPool::default_threads()));
+  uint64_t total_bytes = 0;
+  for (const auto& t : todo) {
+    total_bytes += t.m.size;
+  }
+  std::mutex mu;                     // the shared progress line, messages, the clean cache
+  std::optional<Progress> together;  // one line for all, when files go at once
+  if (runners > 1) {
+    std::fprintf(stderr, "git-zipllm: restoring %zu files (%s), %zu at a time\n", todo.size(),
+                 human_bytes(total_bytes).c_str(), runners);
+    together.emplace("checkout", total_bytes);
+  }
+  // Every file restored is dated when the checkout began (see
+  // RestoreOptions::mtime): recording the index entries then waits for the
+  // next second only if the whole checkout took less than one.
+  timespec began{};
+  ::clock_gettime(CLOCK_REALTIME, &began);
+  std::vector<uint64_t> done_of(todo.size(), 0);
+  uint64_t done_all = 0;
+  size_t files_done = 0;
+  std::atomic<size_t> next{0};
+  auto restore_one = [&](size_t i) -> Status {
+    const Todo& t = todo[i];
+    const std::string target = *wd + "/" + t.path;
+    {
+      std::lock_guard lock(mu);
+      if (!together) {
+        std::fprintf(stderr, "git-zipllm: restoring %s (%s)\n", t.path.c_str(),
+                     human_bytes(t.m.size).c_str());
+      }
+    }
+    std::optional<Progress> own;
+    if (!together) {
+      own.emplace(t.path, t.m.size);
+    }
+    ops::RestoreOptions opts;
+    opts.on_progress = [&](uint64_t done) {
+      if (own) {
+        own->update(done);
+        return;
+      }
+      std::lock_guard lock(mu);
+      done_all += done - done_of[i];
+      done_of[i] = done;
+      together->update(done_all, files_done, todo.size(), "files");
+    };
+    opts.mode = ((t.mode & 0111) ? 0777u : 0666u) & ~process_umask();
+    opts.tmp_dir = tmp_dir;
+    opts.mtime = began;
+    ObjectId content_id;
+    opts.content_id = &content_id;
+    TRY_STATUS(ops::restore_file(t.m, store->resolver, target, pool, opts));
+    std::lock_guard lock(mu);
+    ++files_done;
+    // The index refresh below re-cleans the file: make that a cache hit.
+    git::clean_cache_store(*store, content_id, format::serialize_manifest(t.m));
+    return {};
+  };
+  auto runner = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
+      if (!ready[i]) {
+        continue;
+      }
+      outcome[i] = restore_one(i);
+      if (outcome[i]) {
+        // Later files may read its tensors instead of decoding them.
+        offer(todo[i].path, todo[i].m);
+      }
+    }
+  };
+  {
+    std::vector<std::thread> threads;
+    for (size_t k = 1; k < runners; ++k) {
+      threads.emplace_back(runner);
+    }
+    runner();
+    for (auto& th : threads) {
+      th.join();
+    }
+  }
+  together.reset();
   std::vector<git::Repo::WrittenFile> written;
   uint64_t written_bytes = 0;
   size_t restored = 0, failed = 0;
-  for (const auto& t : todo) {
-    std::string target = *wd + "/" + t.path;
-    if (Status s = prepare_parents(*wd, t.path); !s) {
-      problems.push_back(s.error().message);
+  for (size_t i = 0; i < todo.size(); ++i) {
+    if (!ready[i]) {
       continue;
     }
-    std::fprintf(stderr, "git-zipllm: restoring %s (%s)\n", t.path.c_str(),
-                 human_bytes(t.m.size).c_str());
-    Status s;
-    {
-      Progress progress(t.path, t.m.size);
-      ops::RestoreOptions opts;
-      opts.on_progress = [&](uint64_t done) { progress.update(done); };
-      opts.mode = ((t.mode & 0111) ? 0777u : 0666u) & ~process_umask();
-      opts.tmp_dir = tmp_dir;
-      ObjectId content_id;
-      opts.content_id = &content_id;
-      s = ops::restore_file(t.m, store->resolver, target, pool, opts);
-      if (s) {
-        // The index refresh below re-cleans the file: make that a cache hit.
-        git::clean_cache_store(*store, content_id, format::serialize_manifest(t.m));
-      }
-    }
-    if (!s) {
-      std::fprintf(stderr, "git-zipllm: error: %s: %s\n", t.path.c_str(),
-                   s.error().message.c_str());
+    if (!outcome[i]) {
+      std::fprintf(stderr, "git-zipllm: error: %s: %s\n", todo[i].path.c_str(),
+                   outcome[i].error().message.c_str());
       ++failed;
       continue;
     }
     ++restored;
-    written.push_back({t.path, t.blob});
-    written_bytes += t.m.size;
-    offer(t.path, t.m);
+    written.push_back({todo[i].path, todo[i].blob});
+    written_bytes += todo[i].m.size;
   }
   // git would re-clean (read through the filter) every file just written
   // to refresh its index entry: a third of a large checkout. The entries

@@ -1,5 +1,9 @@
 #include "ops/restore.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -292,6 +296,13 @@ Status restore_file(const format::Manifest& m, const store::Resolver& resolver,
   {
     Restore r(m, resolver, pool, opts);
     TRY_STATUS(r.run(out));
+  }
+  if (opts.mtime) {
+    const timespec times[2] = {{0, UTIME_OMIT}, *opts.mtime};
+    if (::futimens(out.fd(), times) != 0) {
+      return make_error(Errc::IoError,
+                        out_path + ": cannot set its modification time: " + std::strerror(errno));
+    }
   }
   return out.commit();
 }

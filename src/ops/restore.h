@@ -10,7 +10,9 @@
 // decoded bytes. Errors do not name `out_path` (often a temp file); callers add context.
 #pragma once
 
+#include <ctime>
 #include <functional>
+#include <optional>
 
 #include "format/manifest.h"
 #include "store/resolver.h"
@@ -40,6 +42,11 @@ struct RestoreOptions {
   // place from the start of the file.
   std::function<void(int fd)> on_file;
   bool check_chunks = false;
+  // If set, the file's modification time, stamped before it is published.
+  // Checkout gives the time it began: git trusts an index entry's stat data
+  // only for files older (in whole seconds) than the index, so a file dated
+  // when it was written would keep the index waiting for the next second.
+  std::optional<timespec> mtime;
 };
 
 Status restore_file(const format::Manifest& m, const store::Resolver& resolver,

@@ -10,12 +10,13 @@
 namespace zipllm::store {
 
 const RawTensor* Resolver::raw_tensor(const ObjectId& id) const {
+  std::shared_lock lock(*m_raw_mu);
   auto it = m_raw.find(id);
   return it == m_raw.end() ? nullptr : &it->second;
 }
 
 bool Resolver::contains(const ObjectId& id) const {
-  if (m_raw.count(id)) {
+  if (raw_tensor(id)) {
     return true;
   }
   return std::any_of(m_sources.begin(), m_sources.end(),
@@ -34,7 +35,7 @@ Result<ObjectReader> Resolver::open(const ObjectId& id) const {
 }
 
 Result<uint8_t> Resolver::depth_of(const ObjectId& id) const {
-  if (m_raw.count(id) || verified_candidate(id)) {
+  if (raw_tensor(id) || verified_candidate(id)) {
     return uint8_t{0};
   }
   ObjectReader r = TRY(open(id));
@@ -50,6 +51,7 @@ Result<uint64_t> Resolver::raw_size(const ObjectId& id) const {
 }
 
 void Resolver::add_raw_candidate(const ObjectId& id, RawTensor t) {
+  std::unique_lock lock(*m_raw_mu);
   if (m_raw.count(id) || m_candidates.count(id)) {
     return;
   }
@@ -59,11 +61,16 @@ void Resolver::add_raw_candidate(const ObjectId& id, RawTensor t) {
 }
 
 const RawTensor* Resolver::verified_candidate(const ObjectId& id) const {
-  auto it = m_candidates.find(id);
-  if (it == m_candidates.end()) {
-    return nullptr;
+  Candidate* found = nullptr;
+  {
+    std::shared_lock lock(*m_raw_mu);
+    auto it = m_candidates.find(id);
+    if (it == m_candidates.end()) {
+      return nullptr;
+    }
+    found = it->second.get();
   }
-  Candidate& c = *it->second;
+  Candidate& c = *found;  // hashed once, outside the lock
   std::call_once(c.checked, [&] {
     const RawTensor& t = c.tensor;
     auto got = hash_file_range(t.fd->get(), t.offset, t.size, t.where);

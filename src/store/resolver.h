@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -34,7 +35,12 @@ class Resolver {
   // Appended to the error for an object no source has: where was looked
   // and how to point the repository at the right store.
   void set_missing_hint(std::string hint) { m_missing_hint = std::move(hint); }
-  void add_raw(const ObjectId& id, RawTensor t) { m_raw.emplace(id, std::move(t)); }
+  // Raw tensors and candidates may be added while other threads read
+  // (checkout restores several files at once and offers each one restored).
+  void add_raw(const ObjectId& id, RawTensor t) {
+    std::unique_lock lock(*m_raw_mu);
+    m_raw.emplace(id, std::move(t));
+  }
   // A place that may still hold the tensor's raw bytes (a model file in the
   // work tree). Checked once, on first use, by hashing it against `id`; used
   // instead of decoding the stored object only if it matches. Reading a
@@ -78,6 +84,9 @@ class Resolver {
   std::vector<const ObjectSource*> m_sources;
 
   std::string m_missing_hint;
+  // Guards the two maps (their nodes never move); a pointer so the
+  // resolver stays movable.
+  std::unique_ptr<std::shared_mutex> m_raw_mu = std::make_unique<std::shared_mutex>();
   std::unordered_map<ObjectId, RawTensor, ObjectIdHash> m_raw;
   std::unordered_map<ObjectId, std::unique_ptr<Candidate>, ObjectIdHash> m_candidates;
 };

@@ -364,6 +364,34 @@ t_split_index() {
   cd ..
 }
 
+# Issue 14: checkout restores several files at once (one per core). Each
+# still lands whole or not at all: with one of four files' objects damaged,
+# the other three are restored byte-exact, the damaged one is named and
+# nothing of it is left in the work tree.
+t_several_files_at_once() {
+  expect_ok git zipllm install
+  git init -q r && cd r
+  expect_ok git zipllm track '*.safetensors'
+  for i in 1 2 3 4; do
+    make_model "m$i.safetensors" $(((i + 2) << 20))
+    cp "m$i.safetensors" "../m$i.orig"
+  done
+  git add . && git commit -qm four
+  local id; id=$(tensor_id HEAD:m3.safetensors w)
+  flip_byte "$(object_path "$id")" 3000
+  rm m?.safetensors
+  expect_fail env GIT_ZIPLLM_THREADS=2 git zipllm checkout
+  expect_log 'm3.safetensors'
+  expect_log '1 file\(s\) could not be restored'
+  for i in 1 2 4; do
+    expect_same "m$i.safetensors" "../m$i.orig"
+  done
+  expect_false test -e m3.safetensors
+  expect_eq "$(ls -A | grep -v -E '^(\.git|\.gitattributes|m[124]\.safetensors)$' || true)" "" "stray files"
+  expect_eq "$(ls -A .git/zipllm/tmp 2>/dev/null || true)" "" "temp files"
+  expect_eq "$(git status --porcelain -- m1.safetensors m2.safetensors m4.safetensors)" ""
+}
+
 test_case "checkout and pull keep files with local changes" t_local_changes_are_kept
 test_case "checkout of a path that matches nothing fails" t_unknown_path
 test_case "checkout in a clone without install configures the filter" t_checkout_installs_the_filter
@@ -379,4 +407,5 @@ test_case "ls-files lists models with their delta bases" t_ls_files
 test_case "fetch/pull/checkout --include/--exclude and zipllm.fetchinclude/fetchexclude" t_include_exclude
 test_case "the progress line in an 80-column tmux pane, -q, and in a log" t_progress_line_in_80_columns
 test_case "a split index (core.splitIndex): checkout, status, verify" t_split_index
+test_case "several files restored at once: one damaged, the others whole, nothing stray" t_several_files_at_once
 finish

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <set>
@@ -140,6 +141,27 @@ TEST_CASE(
     CHECK(bad.error().message.find("changed while it was being added") != std::string::npos);
   }
   e.opts.expect_content_id.reset();
+}
+
+TEST_CASE("ops: a restore can date the file (checkout dates files when it began)") {
+  Env e;
+  auto fine = model(7, true);
+  test::write_file(e.dir.path("fine.safetensors"), fine);
+  auto store = *store::LocalStore::open(e.dir.path("store"));
+  store::Resolver r;
+  r.add_source(store.get());
+  auto m =
+      ops::ingest_file(e.dir.path("fine.safetensors"), nullptr, r, *store, e.pool, e.opts, nullptr);
+  REQUIRE(m);
+  ops::RestoreOptions opts;
+  opts.mtime = timespec{1'000'000'000, 123'000'000};
+  const std::string out = e.dir.path("dated.safetensors");
+  REQUIRE(ops::restore_file(*m, r, out, e.pool, opts));
+  CHECK(*read_whole_file(out, 1 << 24) == fine);
+  struct stat st {};
+  REQUIRE(::stat(out.c_str(), &st) == 0);
+  CHECK(st.st_mtim.tv_sec == 1'000'000'000);
+  CHECK(st.st_mtim.tv_nsec == 123'000'000);
 }
 
 TEST_CASE("ops: store chain base -> ft1 -> ft2 restores from the store alone") {
