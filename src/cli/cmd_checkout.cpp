@@ -13,11 +13,13 @@
 // the mode git would give them (umask, executable bit from the index).
 #include <sys/stat.h>
 
-#include <atomic>
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "cli/commands.h"
 #include "git/base_resolution.h"
@@ -317,7 +319,6 @@ Status run(const Args& a) {
   std::vector<uint64_t> done_of(todo.size(), 0);
   uint64_t done_all = 0;
   size_t files_done = 0;
-  std::atomic<size_t> next{0};
   auto restore_one = [&](size_t i) -> Status {
     const Todo& t = todo[i];
     const std::string target = *wd + "/" + t.path;
@@ -355,16 +356,81 @@ Status run(const Args& a) {
     git::clean_cache_store(*store, content_id, format::serialize_manifest(t.m));
     return {};
   };
+  // A file whose tensors are coded against another's (a fine-tune and its
+  // base checked out together) waits for that one: restored and offered
+  // first, its tensors are read from the work tree instead of decoded a
+  // second time.
+  std::vector<std::vector<size_t>> needs(todo.size());
+  if (runners > 1) {
+    std::unordered_map<ObjectId, size_t, ObjectIdHash> file_of;
+    for (size_t i = 0; i < todo.size(); ++i) {
+      for (const auto& t : todo[i].m.tensors) {
+        file_of.emplace(t.id, i);
+      }
+    }
+    for (size_t i = 0; i < todo.size(); ++i) {
+      for (const auto& t : todo[i].m.tensors) {
+        auto r = store->resolver.open(t.id);
+        if (!r || !r->header().has_base()) {
+          continue;
+        }
+        auto it = file_of.find(r->header().base_id);
+        if (it != file_of.end() && it->second != i &&
+            std::find(needs[i].begin(), needs[i].end(), it->second) == needs[i].end()) {
+          needs[i].push_back(it->second);
+        }
+      }
+    }
+  }
+  enum class Run { Waiting, Running, Done };
+  std::vector<Run> run(todo.size(), Run::Waiting);
+  for (size_t i = 0; i < todo.size(); ++i) {
+    if (!ready[i]) {
+      run[i] = Run::Done;
+    }
+  }
+  std::condition_variable changed;
+  // The next file whose bases are done; none left: nullopt. With files
+  // waiting on each other and none running (a cycle), the first waiting.
+  auto pick = [&]() -> std::optional<size_t> {
+    std::unique_lock lock(mu);
+    for (;;) {
+      std::optional<size_t> first_waiting;
+      bool running = false;
+      for (size_t i = 0; i < todo.size(); ++i) {
+        running |= run[i] == Run::Running;
+        if (run[i] != Run::Waiting) {
+          continue;
+        }
+        first_waiting = first_waiting.value_or(i);
+        if (std::all_of(needs[i].begin(), needs[i].end(),
+                        [&](size_t j) { return run[j] == Run::Done; })) {
+          run[i] = Run::Running;
+          return i;
+        }
+      }
+      if (!first_waiting) {
+        return std::nullopt;
+      }
+      if (!running) {
+        run[*first_waiting] = Run::Running;
+        return first_waiting;
+      }
+      changed.wait(lock);
+    }
+  };
   auto runner = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
-      if (!ready[i]) {
-        continue;
-      }
-      outcome[i] = restore_one(i);
-      if (outcome[i]) {
+    while (auto i = pick()) {
+      outcome[*i] = restore_one(*i);
+      if (outcome[*i]) {
         // Later files may read its tensors instead of decoding them.
-        offer(todo[i].path, todo[i].m);
+        offer(todo[*i].path, todo[*i].m);
       }
+      {
+        std::lock_guard lock(mu);
+        run[*i] = Run::Done;
+      }
+      changed.notify_all();
     }
   };
   {

@@ -376,20 +376,28 @@ t_several_files_at_once() {
     make_model "m$i.safetensors" $(((i + 2) << 20))
     cp "m$i.safetensors" "../m$i.orig"
   done
+  # A base and a fine-tune coded against it: the fine-tune waits for it.
+  cp "$S/base.bf16.safetensors" base.safetensors
   git add . && git commit -qm four
+  cp "$S/ftA_licenses.bf16.safetensors" ft.safetensors
+  git add ft.safetensors && git commit -qm ft
+  expect_ok git zipllm ls-files
+  expect_log 'ft.safetensors.*base.safetensors'
   local id; id=$(tensor_id HEAD:m3.safetensors w)
   flip_byte "$(object_path "$id")" 3000
-  rm m?.safetensors
+  rm m?.safetensors base.safetensors ft.safetensors
   expect_fail env GIT_ZIPLLM_THREADS=2 git zipllm checkout
   expect_log 'm3.safetensors'
   expect_log '1 file\(s\) could not be restored'
   for i in 1 2 4; do
     expect_same "m$i.safetensors" "../m$i.orig"
   done
+  expect_same base.safetensors "$S/base.bf16.safetensors"
+  expect_same ft.safetensors "$S/ftA_licenses.bf16.safetensors"
   expect_false test -e m3.safetensors
-  expect_eq "$(ls -A | grep -v -E '^(\.git|\.gitattributes|m[124]\.safetensors)$' || true)" "" "stray files"
+  expect_eq "$(ls -A | grep -v -E '^(\.git|\.gitattributes|m[124]\.safetensors|base\.safetensors|ft\.safetensors)$' || true)" "" "stray files"
   expect_eq "$(ls -A .git/zipllm/tmp 2>/dev/null || true)" "" "temp files"
-  expect_eq "$(git status --porcelain -- m1.safetensors m2.safetensors m4.safetensors)" ""
+  expect_eq "$(git status --porcelain -- m1.safetensors m2.safetensors m4.safetensors base.safetensors ft.safetensors)" ""
 }
 
 test_case "checkout and pull keep files with local changes" t_local_changes_are_kept
