@@ -25,11 +25,10 @@ struct EncodedChunk {
 // One step of the in-order write queue.
 struct Pending {
   enum Kind { Begin, Chunk, Finish } kind;
-  format::ObjectHeader header;           // Begin
-  std::future<EncodedChunk> chunk;       // Chunk
-  uint64_t raw_bytes = 0;                // Chunk
-  size_t report_index = SIZE_MAX;        // Finish: which TensorReport gets the size
-  std::shared_ptr<ScratchBytes> buffer;  // Chunk: its raw bytes, reused once it is coded
+  format::ObjectHeader header;      // Begin
+  std::future<EncodedChunk> chunk;  // Chunk
+  uint64_t raw_bytes = 0;           // Chunk
+  size_t report_index = SIZE_MAX;   // Finish: which TensorReport gets the size
 };
 
 class Ingest {
@@ -110,36 +109,30 @@ class Ingest {
   uint64_t m_inflight = 0;
   std::optional<store::ObjectWriter> m_writer;
   std::unordered_set<ObjectId, ObjectIdHash> m_written;
-  // Chunk buffers whose jobs are done: reused, never given back (in a VM
-  // fresh pages cost more than the reads into them).
-  std::vector<std::shared_ptr<ScratchBytes>> m_free;
-  // Pass 1's buffers (large tensors), each reused once the digest is done
-  // with it.
-  std::vector<std::shared_ptr<ScratchBytes>> m_pass1;
-  std::shared_ptr<ScratchBytes> pass1_buffer() {
-    for (const auto& b : m_pass1) {
+  // A buffer of `pool` nobody else holds any more (the jobs and the digest
+  // drop theirs when done with the bytes; a job's task object may outlive
+  // its result for a moment), else a new one, pooled while the pool has
+  // fewer than `max`. Never given back: in a VM fresh pages cost more than
+  // the reads into them.
+  static std::shared_ptr<ScratchBytes> idle_buffer(std::vector<std::shared_ptr<ScratchBytes>>& pool,
+                                                   size_t max = SIZE_MAX) {
+    for (const auto& b : pool) {
       if (b.use_count() == 1) {
         return b;
       }
     }
-    m_pass1.push_back(std::make_shared<ScratchBytes>());
-    return m_pass1.back();
+    if (pool.size() >= max) {
+      return std::make_shared<ScratchBytes>();
+    }
+    pool.push_back(std::make_shared<ScratchBytes>());
+    return pool.back();
   }
+  // Chunk-sized buffers: pass 1's reads of large tensors (held by the
+  // digest) and pass 2's (held by their jobs).
+  std::vector<std::shared_ptr<ScratchBytes>> m_chunks;
   // Whole small tensors (up to keep_limit) held from hashing to encoding:
-  // three buffers (one being read, one being coded, one for the digest to
-  // lag behind), each reused once neither a job nor the digest holds it.
-  std::shared_ptr<ScratchBytes> kept_buffer() {
-    for (const auto& b : m_kept) {
-      if (b.use_count() == 1) {
-        return b;
-      }
-    }
-    if (m_kept.size() < 3) {
-      m_kept.push_back(std::make_shared<ScratchBytes>());
-      return m_kept.back();
-    }
-    return std::make_shared<ScratchBytes>();
-  }
+  // three pooled (one being read, one being coded, one for the digest to
+  // lag behind).
   std::vector<std::shared_ptr<ScratchBytes>> m_kept;
 };
 
@@ -171,7 +164,7 @@ void Ingest::queue_chunk(std::shared_ptr<const ScratchBytes> raw, size_t raw_off
         out.bytes = std::move(enc);
         return out;
       });
-  m_pending.push_back(Pending{Pending::Chunk, {}, std::move(fut), len, SIZE_MAX, {}});
+  m_pending.push_back(Pending{Pending::Chunk, {}, std::move(fut), len, SIZE_MAX});
   m_inflight += len;
 }
 
@@ -188,11 +181,6 @@ Status Ingest::drain(uint64_t keep_bytes) {
       case Pending::Chunk: {
         EncodedChunk c = p.chunk.get();
         m_inflight -= p.raw_bytes;
-        // The job is done with the bytes unless it still holds them (its
-        // task object may outlive the result for a moment).
-        if (p.buffer && p.buffer.use_count() == 1) {
-          m_free.push_back(std::move(p.buffer));
-        }
         if (!c.bytes) {
           return std::move(c.bytes).error();
         }
@@ -254,7 +242,7 @@ Status Ingest::add_blob(ByteView data, ObjectId id, bool bulk) {
   h.raw_size = data.size();
   h.chunk_size = m_opts.chunk_size;
   h.id = id;
-  m_pending.push_back(Pending{Pending::Begin, h, {}, 0, SIZE_MAX, {}});
+  m_pending.push_back(Pending{Pending::Begin, h, {}, 0, SIZE_MAX});
   auto buf = std::make_shared<const ScratchBytes>(data.begin(), data.end());
   codec::EncodeOptions copts = m_opts.codec;
   // JSON and odd bytes: zstd often wins; bulk data must also be fast.
@@ -263,7 +251,7 @@ Status Ingest::add_blob(ByteView data, ObjectId id, bool bulk) {
     uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(h.chunk_size, data.size() - off));
     queue_chunk(buf, off, len, format::dtype_info(format::Dtype::U8), std::nullopt, 0, 0, copts);
   }
-  m_pending.push_back(Pending{Pending::Finish, {}, {}, 0, SIZE_MAX, {}});
+  m_pending.push_back(Pending{Pending::Finish, {}, {}, 0, SIZE_MAX});
   return drain(m_opts.max_inflight);
 }
 
@@ -276,14 +264,14 @@ Status Ingest::add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
   IdHasher hasher;
   std::shared_ptr<ScratchBytes> kept;
   if (keep) {
-    kept = kept_buffer();
+    kept = idle_buffer(m_kept, 3);
     kept->resize(t.size());
     TRY_STATUS(read_exact_at(f.fd->get(), start, *kept, m_path));
     hasher.update(*kept);
     digest(kept);
   } else {
     for (uint64_t off = 0; off < t.size(); off += cs) {
-      std::shared_ptr<ScratchBytes> buf = pass1_buffer();
+      std::shared_ptr<ScratchBytes> buf = idle_buffer(m_chunks);
       buf->resize(std::min<uint64_t>(cs, t.size() - off));
       TRY_STATUS(read_exact_at(f.fd->get(), start + off, *buf, m_path));
       hasher.update(*buf);
@@ -338,36 +326,29 @@ Status Ingest::add_tensor(const SafetensorsFile& f, const format::TensorInfo& t,
   }
   m_report.tensors.push_back(rep);
   size_t report_index = m_report.tensors.size() - 1;
-  m_pending.push_back(Pending{Pending::Begin, h, {}, 0, SIZE_MAX, {}});
+  m_pending.push_back(Pending{Pending::Begin, h, {}, 0, SIZE_MAX});
   // Pass 2: encode chunk by chunk.
   for (uint64_t off = 0; off < t.size(); off += cs) {
     uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(cs, t.size() - off));
     std::shared_ptr<const ScratchBytes> raw;
-    std::shared_ptr<ScratchBytes> reusable;
     size_t raw_off = 0;
     if (keep) {
       raw = kept;
       raw_off = off;
     } else {
-      if (m_free.empty()) {
-        reusable = std::make_shared<ScratchBytes>();
-      } else {
-        reusable = std::move(m_free.back());
-        m_free.pop_back();
-      }
-      reusable->resize(len);
-      TRY_STATUS(read_exact_at(f.fd->get(), start + off, *reusable, m_path));
-      raw = reusable;
+      std::shared_ptr<ScratchBytes> buf = idle_buffer(m_chunks);
+      buf->resize(len);
+      TRY_STATUS(read_exact_at(f.fd->get(), start + off, *buf, m_path));
+      raw = std::move(buf);
     }
     uint32_t base_len = 0;
     if (base_id && off < h.base_size) {
       base_len = static_cast<uint32_t>(std::min<uint64_t>(len, h.base_size - off));
     }
     queue_chunk(std::move(raw), raw_off, len, dt, base_id, off, base_len, m_opts.codec);
-    m_pending.back().buffer = std::move(reusable);
     TRY_STATUS(drain(m_opts.max_inflight));
   }
-  m_pending.push_back(Pending{Pending::Finish, {}, {}, 0, report_index, {}});
+  m_pending.push_back(Pending{Pending::Finish, {}, {}, 0, report_index});
   return drain(m_opts.max_inflight);
 }
 
