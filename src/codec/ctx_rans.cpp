@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
+#include <cstring>
 #include <string>
 
 #include "codec/ctx_rans_impl.h"
@@ -157,16 +159,17 @@ void encode_words([[maybe_unused]] Kernel kernel, const uint8_t* rp, const uint8
   unsigned zlo = 0, zhi = 0;
   for (size_t s = 0; s < n; s += k_sub_block) {
     const size_t end = std::min(n, s + k_sub_block);
-    // Delta words and base exponents (rows).
+    // Delta words and base exponents (rows), and the range of rows.
     size_t i = s;
+    RowRange used;
 #ifdef ZIPLLM_X86
     if constexpr (w == 2) {
       if (kernel == Kernel::Avx512) {
         i += avx512_delta_w2(rp + 2 * s, bp + 2 * s, end - s, shift, emask,
-                             reinterpret_cast<uint16_t*>(zs) + s, es + s);
+                             reinterpret_cast<uint16_t*>(zs) + s, es + s, used);
       } else if (kernel == Kernel::Avx2) {
         i += avx2_delta_w2(rp + 2 * s, bp + 2 * s, end - s, shift, emask,
-                           reinterpret_cast<uint16_t*>(zs) + s, es + s);
+                           reinterpret_cast<uint16_t*>(zs) + s, es + s, used);
       }
     }
 #endif
@@ -174,7 +177,7 @@ void encode_words([[maybe_unused]] Kernel kernel, const uint8_t* rp, const uint8
     if constexpr (w == 2) {
       if (kernel == Kernel::Neon) {
         i += neon_delta_w2(rp + 2 * s, bp + 2 * s, end - s, shift, emask,
-                           reinterpret_cast<uint16_t*>(zs) + s, es + s);
+                           reinterpret_cast<uint16_t*>(zs) + s, es + s, used);
       }
     }
 #endif
@@ -182,29 +185,21 @@ void encode_words([[maybe_unused]] Kernel kernel, const uint8_t* rp, const uint8
       W g = load_word<W>(bp + i * w);
       zs[i] = delta_word<W, true>(load_word<W>(rp + i * w), g);
       es[i] = win.row(static_cast<uint32_t>(g >> shift) & emask);
+      used.add(es[i]);
     }
-    // The rows this sub-block uses, zeroed if new. Rows are below 256, so
-    // signed 16-bit minima and maxima serve (SSE2 has those, and so the
-    // loop vectorizes; written with ternaries, as std::min's does not).
-    const auto* rs = reinterpret_cast<const int16_t*>(es);
-    int lo = rs[s], hi = rs[s];
-    for (size_t k = s; k < end; ++k) {
-      const int v = rs[k];
-      lo = v < lo ? v : lo;
-      hi = v > hi ? v : hi;
-    }
+    // The rows this sub-block uses, zeroed if new.
+    const unsigned lo = used.lo, hi = used.hi;
     if (zlo == zhi) {
-      zlo = zhi = static_cast<unsigned>(lo);
+      zlo = zhi = lo;
     }
-    for (auto [from, to] : {std::pair<unsigned, unsigned>{static_cast<unsigned>(lo), zlo},
-                            {zhi, static_cast<unsigned>(hi) + 1u}}) {
+    for (auto [from, to] : {std::pair<unsigned, unsigned>{lo, zlo}, {zhi, hi + 1u}}) {
       if (from < to) {
         std::fill(h0 + from * row_size, h0 + to * row_size, 0u);
         std::fill(h1 + from * row_size, h1 + to * row_size, 0u);
       }
     }
-    zlo = std::min(zlo, static_cast<unsigned>(lo));
-    zhi = std::max(zhi, static_cast<unsigned>(hi) + 1u);
+    zlo = std::min(zlo, lo);
+    zhi = std::max(zhi, hi + 1u);
     // Counted while the sub-block is in the cache.
     size_t k = s;
     for (; k + 1 < end; k += 2) {
@@ -330,9 +325,14 @@ void encode_words([[maybe_unused]] Kernel kernel, const uint8_t* rp, const uint8
   put_u32(out, static_cast<uint32_t>(nwords));
   const size_t at = out.size();
   out.resize(at + 2 * nwords);
-  for (size_t k = 0; k < nwords; ++k) {
-    out[at + 2 * k] = static_cast<uint8_t>(p[k]);
-    out[at + 2 * k + 1] = static_cast<uint8_t>(p[k] >> 8);
+  uint8_t* __restrict o = out.data() + at;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(o, p, 2 * nwords);
+  } else {
+    for (size_t k = 0; k < nwords; ++k) {
+      o[2 * k] = static_cast<uint8_t>(p[k]);
+      o[2 * k + 1] = static_cast<uint8_t>(p[k] >> 8);
+    }
   }
 }
 

@@ -91,14 +91,26 @@ void put_table(const uint32_t* freq, std::vector<uint8_t>& out);
 Result<unsigned> get_table(ByteView enc, size_t& pos, uint32_t* freq);
 Status read_tables(ByteView enc, size_t& pos, unsigned w, const ContextMap& map, DecodeTables& t);
 
+// The smallest and largest row (base exponent) the encoder's delta pass
+// has seen; lo > hi until it has seen one.
+struct RowRange {
+  uint16_t lo = 0xffff;
+  uint16_t hi = 0;
+  void add(uint16_t r) {
+    lo = r < lo ? r : lo;
+    hi = r > hi ? r : hi;
+  }
+};
+
 #ifdef ZIPLLM_X86
 // The x86 kernels for 2-byte words (ctx_rans_x86.cpp). Each returns how far
 // it got (elements of the delta pass, the next write position of the
-// encoder, blocks decoded); the scalar kernels do the rest.
+// encoder, blocks decoded); the scalar kernels do the rest. The delta
+// passes widen `rows` to the rows they wrote.
 ZIPLLM_AVX512 size_t avx512_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n, unsigned shift,
-                                     uint32_t emask, uint16_t* z, uint16_t* e);
+                                     uint32_t emask, uint16_t* z, uint16_t* e, RowRange& rows);
 ZIPLLM_AVX2 size_t avx2_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n, unsigned shift,
-                                 uint32_t emask, uint16_t* z, uint16_t* e);
+                                 uint32_t emask, uint16_t* z, uint16_t* e, RowRange& rows);
 ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
                                                 const EncTables& et, uint32_t* st, uint16_t* p);
 ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
@@ -115,7 +127,7 @@ ZIPLLM_AVX2 size_t avx2_decode_blocks_w2(DecodeState& d, const DecodeTables& t,
 // The NEON kernels for 2-byte words (ctx_rans_neon.cpp), returning how far
 // they got as the x86 ones do.
 size_t neon_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n, unsigned shift, uint32_t emask,
-                     uint16_t* z, uint16_t* e);
+                     uint16_t* z, uint16_t* e, RowRange& rows);
 size_t neon_decode_blocks_w2(DecodeState& d, const DecodeTables& t, const ContextMap& map,
                              const uint8_t* bp, uint8_t* op, size_t nfull);
 #endif

@@ -79,10 +79,11 @@ inline uint16x8_t undelta8(uint16x8_t z, uint16x8_t g) {
 }  // namespace
 
 size_t neon_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n, unsigned shift, uint32_t emask,
-                     uint16_t* z, uint16_t* e) {
+                     uint16_t* z, uint16_t* e, RowRange& rows) {
   const uint16x8_t sign = vdupq_n_u16(0x8000);
   const uint16x8_t vemask = vdupq_n_u16(static_cast<uint16_t>(emask));
   const int16x8_t vshift = vdupq_n_s16(static_cast<int16_t>(-static_cast<int>(shift)));
+  uint16x8_t lo = vdupq_n_u16(0xffff), hi = vdupq_n_u16(0);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const uint16x8_t f = vreinterpretq_u16_u8(vld1q_u8(rp + 2 * i));
@@ -94,7 +95,14 @@ size_t neon_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n, unsigned sh
     const uint16x8_t d = vsubq_u16(kf, kg);
     vst1q_u16(z + i, veorq_u16(vshlq_n_u16(d, 1),
                                vreinterpretq_u16_s16(vshrq_n_s16(vreinterpretq_s16_u16(d), 15))));
-    vst1q_u16(e + i, vandq_u16(vshlq_u16(g, vshift), vemask));
+    const uint16x8_t r = vandq_u16(vshlq_u16(g, vshift), vemask);
+    vst1q_u16(e + i, r);
+    lo = vminq_u16(lo, r);
+    hi = vmaxq_u16(hi, r);
+  }
+  if (i > 0) {
+    rows.add(vminvq_u16(lo));
+    rows.add(vmaxvq_u16(hi));
   }
   return i;
 }

@@ -121,10 +121,11 @@ struct CompressTable {
 constexpr CompressTable k_compress{};
 
 ZIPLLM_AVX2 size_t avx2_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n, unsigned shift,
-                                 uint32_t emask, uint16_t* z, uint16_t* e) {
+                                 uint32_t emask, uint16_t* z, uint16_t* e, RowRange& rows) {
   const __m256i sign = _mm256_set1_epi16(static_cast<short>(0x8000));
   const __m256i vemask = _mm256_set1_epi16(static_cast<short>(emask));
   const __m128i vshift = _mm_cvtsi32_si128(static_cast<int>(shift));
+  __m256i lo = _mm256_set1_epi16(-1), hi = _mm256_setzero_si256();
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m256i f = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rp + 2 * i));
@@ -134,8 +135,17 @@ ZIPLLM_AVX2 size_t avx2_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n,
     const __m256i d = _mm256_sub_epi16(kf, kg);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(z + i),
                         _mm256_xor_si256(_mm256_slli_epi16(d, 1), _mm256_srai_epi16(d, 15)));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(e + i),
-                        _mm256_and_si256(_mm256_srl_epi16(g, vshift), vemask));
+    const __m256i r = _mm256_and_si256(_mm256_srl_epi16(g, vshift), vemask);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(e + i), r);
+    lo = _mm256_min_epu16(lo, r);
+    hi = _mm256_max_epu16(hi, r);
+  }
+  alignas(32) uint16_t l[16], h[16];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(l), lo);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(h), hi);
+  for (unsigned k = 0; k < 16 && i > 0; ++k) {
+    rows.add(l[k]);
+    rows.add(h[k]);
   }
   return i;
 }
@@ -206,10 +216,11 @@ ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint16_t* r
 // Pass 1 of the encoder for 2-byte floats, 32 elements at a time: the
 // zigzagged key difference and the base exponent. Returns the elements done.
 ZIPLLM_AVX512 size_t avx512_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n, unsigned shift,
-                                     uint32_t emask, uint16_t* z, uint16_t* e) {
+                                     uint32_t emask, uint16_t* z, uint16_t* e, RowRange& rows) {
   const __m512i sign = _mm512_set1_epi16(static_cast<short>(0x8000));
   const __m512i vemask = _mm512_set1_epi16(static_cast<short>(emask));
   const __m128i vshift = _mm_cvtsi32_si128(static_cast<int>(shift));
+  __m512i lo = _mm512_set1_epi16(-1), hi = _mm512_setzero_si512();
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
     const __m512i f = _mm512_loadu_si512(rp + 2 * i);
@@ -219,7 +230,17 @@ ZIPLLM_AVX512 size_t avx512_delta_w2(const uint8_t* rp, const uint8_t* bp, size_
     const __m512i d = _mm512_sub_epi16(kf, kg);
     const __m512i zz = _mm512_xor_si512(_mm512_slli_epi16(d, 1), _mm512_srai_epi16(d, 15));
     _mm512_storeu_si512(z + i, zz);
-    _mm512_storeu_si512(e + i, _mm512_and_si512(_mm512_srl_epi16(g, vshift), vemask));
+    const __m512i r = _mm512_and_si512(_mm512_srl_epi16(g, vshift), vemask);
+    _mm512_storeu_si512(e + i, r);
+    lo = _mm512_min_epu16(lo, r);
+    hi = _mm512_max_epu16(hi, r);
+  }
+  alignas(64) uint16_t l[32], h[32];
+  _mm512_store_si512(l, lo);
+  _mm512_store_si512(h, hi);
+  for (unsigned k = 0; k < 32 && i > 0; ++k) {
+    rows.add(l[k]);
+    rows.add(h[k]);
   }
   return i;
 }
