@@ -10,8 +10,8 @@
 # git-zipllm restore is compared byte for byte with its original.
 # --speed: on a generated BF16 pair of that size, ingest and restore against
 # zstd -3 -T2 and zstd -d, interleaved for --rounds rounds (default 3), with
-# wall and CPU (user + sys) seconds, writing to tmpfs (/dev/shm, when it has
-# room) and to disk ($WORK).
+# wall and CPU (user + sys; sys alone in brackets) seconds, writing to tmpfs
+# (/dev/shm, when it has room) and to disk ($WORK).
 # --scaling: with --speed, also our ingest and restore on one core
 # (taskset -c 0) and on all, interleaved, to tmpfs (disk without room), with
 # the medians' speed-up. --no-tmpfs: disk only (an 8 GiB pair's inputs and
@@ -52,9 +52,17 @@ fam=$(awk -F': ' '/^cpu family/ {f=$2} /^model\t/ {m=$2} END {print "family " f 
 flags=$(grep -m1 -o -w -E 'avx2|avx512bw|avx512vbmi2|sha_ni|asimd|sha2' /proc/cpuinfo | sort -u | tr '\n' ' ' || true)
 echo "machine: ${cpu:-unknown CPU} ($fam; $flags)"
 echo "cores usable: $(nproc) of $(nproc --all); kernel $(uname -r); $("$BIN" env | awk '/^codec kernel/ {print "codec kernel " $3}')"
+# A VM whose balloon device takes free page reports gives memory freed in
+# the guest back to the host; the next write to such a page faults in the
+# host. Every tool below pays that as system time, unevenly from run to run
+# (the restores and zstd -d write 2 GiB of fresh pages), so say when it is on.
+order=/sys/module/page_reporting/parameters/page_reporting_order
+if [ -r "$order" ] && compgen -G '/sys/bus/virtio/drivers/virtio_balloon/virtio*' >/dev/null; then
+  echo "free page reporting: on (blocks of $((4 << $(cat "$order"))) KiB) — freed memory goes back to the host; sys time varies with it"
+fi
 
 # measure OUTVAR_PREFIX CMD...: sets ${prefix}_s (wall seconds), ${prefix}_cpu
-# (user + sys seconds) and ${prefix}_rss (MiB).
+# (user + sys seconds), ${prefix}_sys (sys seconds) and ${prefix}_rss (MiB).
 # Every tool starts from the same state: the outputs of earlier runs are
 # removed (no tool pays for truncating another's 2 GiB file) and dirty pages
 # are flushed (none pays for the writeback of the one before it).
@@ -66,6 +74,7 @@ measure() {
   read -r s us ss kb < "$WORK/time"
   printf -v "${prefix}_s" '%s' "$s"
   printf -v "${prefix}_cpu" '%s' "$(awk -v u="$us" -v k="$ss" 'BEGIN { printf "%.2f", u + k }')"
+  printf -v "${prefix}_sys" '%s' "$ss"
   printf -v "${prefix}_rss" '%s' "$((kb / 1024))"
 }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.01; printf "%.0f", b / s / 1e6 }'; }
@@ -148,7 +157,7 @@ speed_rounds() {
     measure zi zstd -q -f -3 -T2 "$f" -o "$dir/zl.zst"
     measure zo zstd -q -f -d "$dir/zl.zst" -o "$dir/zl.zout"
     rm -f "$dir/zl.zst" "$dir/zl.zout"
-    echo "| ${mib} MiB → $where | $r | $ci_s / $ci_cpu | $zi_s / $zi_cpu | $co_s / $co_cpu | $zo_s / $zo_cpu | $ci_rss / $co_rss |"
+    echo "| ${mib} MiB → $where | $r | $ci_s / $ci_cpu ($ci_sys) | $zi_s / $zi_cpu ($zi_sys) | $co_s / $co_cpu ($co_sys) | $zo_s / $zo_cpu ($zo_sys) | $ci_rss / $co_rss |"
     rows+=("$ci_s $ci_cpu $zi_s $zi_cpu $co_s $co_cpu $zo_s $zo_cpu")
   done
   local m=() k
@@ -169,7 +178,7 @@ scaling_rounds() {
   local mib=$1 dir=$2 where=$3
   local all; all=$(seq -s, 0 $(($(nproc) - 1)))
   echo
-  echo "| ${mib} MiB → $where | round | cores | ingest s wall / CPU | restore s wall / CPU |"
+  echo "| ${mib} MiB → $where | round | cores | ingest s wall / CPU (sys) | restore s wall / CPU (sys) |"
   echo "|---|---|---|---|---|"
   local rows=()
   for r in $(seq "$ROUNDS"); do
@@ -179,7 +188,7 @@ scaling_rounds() {
       measure co taskset -c "$cores" "$BIN" decompress "$dir/zl.zpk" --base "$b" -o "$dir/zl.out"
       cmp -s "$dir/zl.out" "$f" || { echo "RESTORE MISMATCH (${mib} MiB, $where)" >&2; exit 1; }
       rm -f "$dir"/zl.zpk "$dir"/zl.out
-      echo "| | $r | $cores | $ci_s / $ci_cpu | $co_s / $co_cpu |"
+      echo "| | $r | $cores | $ci_s / $ci_cpu ($ci_sys) | $co_s / $co_cpu ($co_sys) |"
       rows+=("$cores $ci_s $co_s")
     done
   done
@@ -195,7 +204,7 @@ scaling_rounds() {
 
 if [ ${#SPEED[@]} -gt 0 ]; then
   echo
-  echo "| pair → output | round | ingest s wall / CPU | zstd -3 -T2 | restore s wall / CPU | zstd -d | peak RSS ingest / restore MiB |"
+  echo "| pair → output | round | ingest s wall / CPU (sys) | zstd -3 -T2 | restore s wall / CPU (sys) | zstd -d | peak RSS ingest / restore MiB |"
   echo "|---|---|---|---|---|---|---|"
 fi
 for mib in "${SPEED[@]}"; do
