@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "codec/chunk.h"
+#include "codec/ctx_rans.h"
 #include "format/safetensors.h"
 #include "ops/safetensors_file.h"
 #include "util/hash.h"
@@ -49,6 +51,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: codec_speed BASE FINE\n");
     return 1;
   }
+  // GIT_ZIPLLM_SIMD=scalar|avx2 caps the kernel, as it does for git-zipllm.
+  if (const char* simd = std::getenv("GIT_ZIPLLM_SIMD")) {
+    if (std::strcmp(simd, "scalar") == 0) {
+      codec::ctx_rans::cap_kernel(codec::ctx_rans::Kernel::Scalar);
+    } else if (std::strcmp(simd, "avx2") == 0) {
+      codec::ctx_rans::cap_kernel(codec::ctx_rans::Kernel::Avx2);
+    }
+  }
+  std::printf("codec kernel %s\n", codec::ctx_rans::kernel_name(codec::ctx_rans::active_kernel()));
   auto base = ops::open_safetensors(argv[1]);
   auto fine = ops::open_safetensors(argv[2]);
   if (!base || !fine) {

@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include <bit>
+#include <cstring>
 
 namespace zipllm::codec::ctx_rans::detail {
 
@@ -41,8 +42,13 @@ ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTable
                                            uint16_t*& p) {
   // Lanes 0-7 and 8-15's entries (rcp, packed pairs), then the rcps and
   // the packed words each in lane order.
-  const __m512i g0 = _mm512_i32gather_epi64(_mm512_castsi512_si256(at), et.entry.data(), 8);
-  const __m512i g1 = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(at, 1), et.entry.data(), 8);
+  const auto* e = reinterpret_cast<const long long*>(et.entry.data());
+  alignas(64) uint32_t a[16];
+  _mm512_store_si512(a, at);
+  const __m512i g0 =
+      _mm512_setr_epi64(e[a[0]], e[a[1]], e[a[2]], e[a[3]], e[a[4]], e[a[5]], e[a[6]], e[a[7]]);
+  const __m512i g1 = _mm512_setr_epi64(e[a[8]], e[a[9]], e[a[10]], e[a[11]], e[a[12]], e[a[13]],
+                                       e[a[14]], e[a[15]]);
   const __m512i rcp = _mm512_permutex2var_epi32(
       g0, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), g1);
   const __m512i pk = _mm512_permutex2var_epi32(
@@ -154,8 +160,10 @@ ZIPLLM_AVX2 inline __m256i encode_step8(__m256i x, __m256i at, const EncTables& 
   // Lanes 0-3 and 4-7's entries (rcp, packed pairs), then the rcps and the
   // packed words each in lane order.
   const auto* base = reinterpret_cast<const long long*>(et.entry.data());
-  const __m256i g0 = _mm256_i32gather_epi64(base, _mm256_castsi256_si128(at), 8);
-  const __m256i g1 = _mm256_i32gather_epi64(base, _mm256_extracti128_si256(at, 1), 8);
+  alignas(32) uint32_t a[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(a), at);
+  const __m256i g0 = _mm256_setr_epi64x(base[a[0]], base[a[1]], base[a[2]], base[a[3]]);
+  const __m256i g1 = _mm256_setr_epi64x(base[a[4]], base[a[5]], base[a[6]], base[a[7]]);
   const __m256i split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
   const __m256i s0 = _mm256_permutevar8x32_epi32(g0, split);  // rcp 0-3 | packed 0-3
   const __m256i s1 = _mm256_permutevar8x32_epi32(g1, split);  // rcp 4-7 | packed 4-7
@@ -363,7 +371,12 @@ ZIPLLM_AVX2 inline __m256i rans_step8(__m256i& x, __m256i off, const uint32_t* t
                                       const uint8_t*& wp) {
   const __m256i slot_mask = _mm256_set1_epi32(k_prob - 1);
   __m256i idx = _mm256_add_epi32(off, _mm256_and_si256(x, slot_mask));
-  __m256i e = _mm256_i32gather_epi32(reinterpret_cast<const int*>(tab), idx, 4);
+  alignas(32) uint32_t at[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(at), idx);
+  __m256i e = _mm256_setr_epi32(static_cast<int>(tab[at[0]]), static_cast<int>(tab[at[1]]),
+                                static_cast<int>(tab[at[2]]), static_cast<int>(tab[at[3]]),
+                                static_cast<int>(tab[at[4]]), static_cast<int>(tab[at[5]]),
+                                static_cast<int>(tab[at[6]]), static_cast<int>(tab[at[7]]));
   __m256i f =
       _mm256_add_epi32(_mm256_and_si256(_mm256_srli_epi32(e, 8), slot_mask), _mm256_set1_epi32(1));
   x = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_srli_epi32(x, k_prob_bits)),
@@ -400,8 +413,8 @@ ZIPLLM_AVX2 size_t avx2_decode_blocks_w2(DecodeState& d, const DecodeTables& t,
                                          size_t nfull) {
   const uint32_t* arena = t.arena.data();
   const int* exp_off = reinterpret_cast<const int*>(t.exp_off.data());
-  const __m256i vshift = _mm256_set1_epi32(static_cast<int>(map.shift));
-  const __m256i vemask = _mm256_set1_epi32(static_cast<int>(map.emask));
+  const unsigned shift = map.shift;
+  const uint32_t emask = map.emask;
   const __m256i vpoison = _mm256_set1_epi32(static_cast<int>(t.poison_off));
   __m256i x[8];
   load_states(d.st.data(), x);
@@ -413,9 +426,13 @@ ZIPLLM_AVX2 size_t avx2_decode_blocks_w2(DecodeState& d, const DecodeTables& t,
     const uint8_t* gb = bp + b * 64;
     __m256i g[4], off[4], sym[2][4];
     for (int h = 0; h < 4; ++h) {
+      auto o = [&](int k) {
+        uint16_t v;
+        std::memcpy(&v, gb + 16 * h + 2 * k, 2);
+        return exp_off[(v >> shift) & emask];
+      };
       g[h] = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + 16 * h)));
-      off[h] = _mm256_i32gather_epi32(exp_off,
-                                      _mm256_and_si256(_mm256_srlv_epi32(g[h], vshift), vemask), 4);
+      off[h] = _mm256_setr_epi32(o(0), o(1), o(2), o(3), o(4), o(5), o(6), o(7));
       poisoned = _mm256_or_si256(poisoned, _mm256_cmpeq_epi32(off[h], vpoison));
     }
     for (int j = 0; j < 2; ++j) {
