@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: codec_speed BASE FINE\n");
     return 1;
   }
-  // GIT_ZIPLLM_SIMD=scalar|avx2 caps the kernel, as it does for git-zipllm.
+  // GIT_ZIPLLM_SIMD=scalar|avx2 caps the kernel and GIT_ZIPLLM_GATHER=on|off
+  // chooses the lookups, as they do for git-zipllm.
   if (const char* simd = std::getenv("GIT_ZIPLLM_SIMD")) {
     if (std::strcmp(simd, "scalar") == 0) {
       codec::ctx_rans::cap_kernel(codec::ctx_rans::Kernel::Scalar);
@@ -59,7 +60,15 @@ int main(int argc, char** argv) {
       codec::ctx_rans::cap_kernel(codec::ctx_rans::Kernel::Avx2);
     }
   }
-  std::printf("codec kernel %s\n", codec::ctx_rans::kernel_name(codec::ctx_rans::active_kernel()));
+  if (const char* gather = std::getenv("GIT_ZIPLLM_GATHER")) {
+    if (std::strcmp(gather, "on") == 0 || std::strcmp(gather, "off") == 0) {
+      codec::ctx_rans::set_lookup(std::strcmp(gather, "on") == 0 ? codec::ctx_rans::Lookup::Gather
+                                                                 : codec::ctx_rans::Lookup::Loads);
+    }
+  }
+  std::printf("codec kernel %s, table lookups by %s\n",
+              codec::ctx_rans::kernel_name(codec::ctx_rans::active_kernel()),
+              codec::ctx_rans::use_gathers() ? "gather" : "loads");
   auto base = ops::open_safetensors(argv[1]);
   auto fine = ops::open_safetensors(argv[2]);
   if (!base || !fine) {

@@ -38,6 +38,8 @@ Status run() {
   row("git-zipllm", ZIPLLM_VERSION);
   row("codec kernel", std::string(codec::ctx_rans::kernel_name(codec::ctx_rans::active_kernel())) +
                           " (GIT_ZIPLLM_SIMD=scalar|avx2 caps it)");
+  row("codec table lookups", std::string(codec::ctx_rans::use_gathers() ? "gather" : "loads") +
+                                 " (GIT_ZIPLLM_GATHER=on|off)");
   row("threads",
       std::to_string(ThreadPool::default_threads()) +
           " (GIT_ZIPLLM_THREADS; cores usable: " + std::to_string(ThreadPool::usable_cores()) +

@@ -110,6 +110,11 @@ int main(int argc, char** argv) {
     namespace cr = zipllm::codec::ctx_rans;
     cr::cap_kernel(*simd == "scalar" ? cr::Kernel::Scalar : cr::Kernel::Avx2);
   }
+  if (auto gather = zipllm::env::string(zipllm::env::Var::Gather);
+      gather && (*gather == "on" || *gather == "off")) {
+    namespace cr = zipllm::codec::ctx_rans;
+    cr::set_lookup(*gather == "on" ? cr::Lookup::Gather : cr::Lookup::Loads);
+  }
   CLI::App app{"git-zipllm: deduplicated, delta-compressed storage of safetensors models in git"};
   app.name("git-zipllm");  // in usage lines, whatever the path it was run by
   app.require_subcommand(1);

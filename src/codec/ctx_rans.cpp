@@ -19,6 +19,7 @@ using namespace detail;
 namespace {
 
 std::atomic<int> g_kernel_cap{static_cast<int>(Kernel::Neon)};
+std::atomic<int> g_lookup{static_cast<int>(Lookup::Auto)};
 
 // The best kernel this CPU has.
 Kernel hardware_kernel() {
@@ -308,11 +309,12 @@ void encode_words([[maybe_unused]] Kernel kernel, const uint8_t* rp, const uint8
 #ifdef ZIPLLM_X86
   if constexpr (w == 2) {
     if (kernel == Kernel::Avx512) {
-      p = avx512_encode_blocks_w2(reinterpret_cast<const uint16_t*>(zs), es, full, et, st.data(),
-                                  p);
+      p = avx512_encode_blocks_w2(reinterpret_cast<const uint16_t*>(zs), es, full, et, st.data(), p,
+                                  use_gathers());
       left = 0;
     } else if (kernel == Kernel::Avx2) {
-      p = avx2_encode_blocks_w2(reinterpret_cast<const uint16_t*>(zs), es, full, et, st.data(), p);
+      p = avx2_encode_blocks_w2(reinterpret_cast<const uint16_t*>(zs), es, full, et, st.data(), p,
+                                use_gathers());
       left = 0;
     }
   }
@@ -444,7 +446,7 @@ Status decode_words([[maybe_unused]] Kernel kernel, ByteView enc, size_t& pos, c
     if (kernel == Kernel::Avx512) {
       b = avx512_decode_blocks_w2(d, t, map, base, out, n / k_lanes);
     } else if (kernel == Kernel::Avx2) {
-      b = avx2_decode_blocks_w2(d, t, map, base, out, n / k_lanes);
+      b = avx2_decode_blocks_w2(d, t, map, base, out, n / k_lanes, use_gathers());
     }
   }
 #endif
@@ -500,6 +502,27 @@ void encode(const uint8_t* raw, const uint8_t* base, size_t n, const format::Dty
 
 void cap_kernel(Kernel max) {
   g_kernel_cap.store(static_cast<int>(max), std::memory_order_relaxed);
+}
+
+void set_lookup(Lookup how) {
+  g_lookup.store(static_cast<int>(how), std::memory_order_relaxed);
+}
+
+bool use_gathers() {
+  switch (static_cast<Lookup>(g_lookup.load(std::memory_order_relaxed))) {
+    case Lookup::Gather:
+      return true;
+    case Lookup::Loads:
+      return false;
+    case Lookup::Auto:
+      break;
+  }
+#ifdef ZIPLLM_X86
+  static const bool amd = __builtin_cpu_is("amd");
+  return !amd;
+#else
+  return false;
+#endif
 }
 
 Kernel active_kernel() {

@@ -59,6 +59,17 @@ const char* kernel_name(Kernel k);
 // AVX-512 CPU to AVX2, anything else is no cap. main sets it from
 // GIT_ZIPLLM_SIMD, before any coding starts.
 void cap_kernel(Kernel max);
+// How the x86 kernels look up their tables: gather instructions or scalar
+// loads assembled into vectors (the same bytes either way). A gather costs
+// more than the loads on AMD's Zen (measured on Zen 5: the AVX-512 encoder
+// 650 -> 920 MB/s, the AVX2 decoder 600 -> 1290 MB/s with loads); Intel's
+// were measured fast with gathers, so Auto keeps them there. The AVX-512
+// decoder always gathers (its lookup is on the state's dependency chain,
+// where the loads measured slower). main sets it from GIT_ZIPLLM_GATHER.
+enum class Lookup { Auto = 0, Gather = 1, Loads = 2 };
+void set_lookup(Lookup how);
+// Whether the kernels gather now.
+bool use_gathers();
 void encode_with(Kernel k, const uint8_t* raw, const uint8_t* base, size_t n,
                  const format::DtypeInfo& dt, uint32_t threshold, std::vector<uint8_t>& out);
 Status decode_with(Kernel k, ByteView enc, size_t& pos, const uint8_t* base, size_t n,

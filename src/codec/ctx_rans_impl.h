@@ -111,16 +111,20 @@ ZIPLLM_AVX512 size_t avx512_delta_w2(const uint8_t* rp, const uint8_t* bp, size_
                                      uint32_t emask, uint16_t* z, uint16_t* e, RowRange& rows);
 ZIPLLM_AVX2 size_t avx2_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n, unsigned shift,
                                  uint32_t emask, uint16_t* z, uint16_t* e, RowRange& rows);
+// `gather`: table lookups by gather instructions, else by scalar loads
+// (the same results; see use_gathers).
 ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
-                                                const EncTables& et, uint32_t* st, uint16_t* p);
+                                                const EncTables& et, uint32_t* st, uint16_t* p,
+                                                bool gather);
 ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
-                                            const EncTables& et, uint32_t* st, uint16_t* p);
+                                            const EncTables& et, uint32_t* st, uint16_t* p,
+                                            bool gather);
 ZIPLLM_AVX512 size_t avx512_decode_blocks_w2(DecodeState& d, const DecodeTables& t,
                                              const ContextMap& map, const uint8_t* bp, uint8_t* op,
                                              size_t nfull);
 ZIPLLM_AVX2 size_t avx2_decode_blocks_w2(DecodeState& d, const DecodeTables& t,
                                          const ContextMap& map, const uint8_t* bp, uint8_t* op,
-                                         size_t nfull);
+                                         size_t nfull, bool gather);
 #endif
 
 #ifdef ZIPLLM_NEON

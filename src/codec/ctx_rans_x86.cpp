@@ -11,7 +11,6 @@
 #include <immintrin.h>
 
 #include <bit>
-#include <cstring>
 
 namespace zipllm::codec::ctx_rans::detail {
 
@@ -38,17 +37,31 @@ ZIPLLM_AVX2 inline void store_states(uint32_t* st, const __m256i (&x)[8]) {
   }
 }
 
+// Sixteen (or eight) 64-bit table entries by one gather each, or by scalar
+// loads assembled into a vector: which is faster depends on the CPU (see
+// use_gathers in ctx_rans.cpp).
+template <bool Gather>
+ZIPLLM_AVX512 inline void lookup16(__m512i at, const EncTables& et, __m512i& g0, __m512i& g1) {
+  const auto* e = reinterpret_cast<const long long*>(et.entry.data());
+  if constexpr (Gather) {
+    g0 = _mm512_i32gather_epi64(_mm512_castsi512_si256(at), e, 8);
+    g1 = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(at, 1), e, 8);
+  } else {
+    alignas(64) uint32_t a[16];
+    _mm512_store_si512(a, at);
+    g0 = _mm512_setr_epi64(e[a[0]], e[a[1]], e[a[2]], e[a[3]], e[a[4]], e[a[5]], e[a[6]], e[a[7]]);
+    g1 = _mm512_setr_epi64(e[a[8]], e[a[9]], e[a[10]], e[a[11]], e[a[12]], e[a[13]], e[a[14]],
+                           e[a[15]]);
+  }
+}
+
+template <bool Gather>
 ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTables& et,
                                            uint16_t*& p) {
   // Lanes 0-7 and 8-15's entries (rcp, packed pairs), then the rcps and
   // the packed words each in lane order.
-  const auto* e = reinterpret_cast<const long long*>(et.entry.data());
-  alignas(64) uint32_t a[16];
-  _mm512_store_si512(a, at);
-  const __m512i g0 =
-      _mm512_setr_epi64(e[a[0]], e[a[1]], e[a[2]], e[a[3]], e[a[4]], e[a[5]], e[a[6]], e[a[7]]);
-  const __m512i g1 = _mm512_setr_epi64(e[a[8]], e[a[9]], e[a[10]], e[a[11]], e[a[12]], e[a[13]],
-                                       e[a[14]], e[a[15]]);
+  __m512i g0, g1;
+  lookup16<Gather>(at, et, g0, g1);
   const __m512i rcp = _mm512_permutex2var_epi32(
       g0, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), g1);
   const __m512i pk = _mm512_permutex2var_epi32(
@@ -69,8 +82,9 @@ ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTable
 
 // Blocks [0, full) of 2-byte words in reverse order, 16 lanes at a time
 // (lanes 16..31 before 0..15, as the scalar loop goes).
-ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
-                                                const EncTables& et, uint32_t* st, uint16_t* p) {
+template <bool Gather>
+ZIPLLM_AVX512 uint16_t* avx512_encode_blocks(const uint16_t* z, const uint16_t* row, size_t full,
+                                             const EncTables& et, uint32_t* st, uint16_t* p) {
   __m512i x[4];
   load_states(st, x);
   const __m512i lo8 = _mm512_set1_epi32(0xff);
@@ -87,15 +101,22 @@ ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint16_
         _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i0 + 16))),
         9);
     const __m512i plane1 = _mm512_set1_epi32(256);
-    x[3] = encode_step16(
+    x[3] = encode_step16<Gather>(
         x[3], _mm512_add_epi32(_mm512_add_epi32(c1, plane1), _mm512_srli_epi32(z1, 8)), et, p);
-    x[2] = encode_step16(
+    x[2] = encode_step16<Gather>(
         x[2], _mm512_add_epi32(_mm512_add_epi32(c0, plane1), _mm512_srli_epi32(z0, 8)), et, p);
-    x[1] = encode_step16(x[1], _mm512_add_epi32(c1, _mm512_and_si512(z1, lo8)), et, p);
-    x[0] = encode_step16(x[0], _mm512_add_epi32(c0, _mm512_and_si512(z0, lo8)), et, p);
+    x[1] = encode_step16<Gather>(x[1], _mm512_add_epi32(c1, _mm512_and_si512(z1, lo8)), et, p);
+    x[0] = encode_step16<Gather>(x[0], _mm512_add_epi32(c0, _mm512_and_si512(z0, lo8)), et, p);
   }
   store_states(st, x);
   return p;
+}
+
+ZIPLLM_AVX512 uint16_t* avx512_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
+                                                const EncTables& et, uint32_t* st, uint16_t* p,
+                                                bool gather) {
+  return gather ? avx512_encode_blocks<true>(z, row, full, et, st, p)
+                : avx512_encode_blocks<false>(z, row, full, et, st, p);
 }
 
 // The AVX2 encoder for 2-byte words: pass 1 with 16-lane vectors, the
@@ -156,14 +177,26 @@ ZIPLLM_AVX2 size_t avx2_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n,
   return i;
 }
 
+template <bool Gather>
+ZIPLLM_AVX2 inline void lookup8(__m256i at, const EncTables& et, __m256i& g0, __m256i& g1) {
+  const auto* e = reinterpret_cast<const long long*>(et.entry.data());
+  if constexpr (Gather) {
+    g0 = _mm256_i32gather_epi64(e, _mm256_castsi256_si128(at), 8);
+    g1 = _mm256_i32gather_epi64(e, _mm256_extracti128_si256(at, 1), 8);
+  } else {
+    alignas(32) uint32_t a[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(a), at);
+    g0 = _mm256_setr_epi64x(e[a[0]], e[a[1]], e[a[2]], e[a[3]]);
+    g1 = _mm256_setr_epi64x(e[a[4]], e[a[5]], e[a[6]], e[a[7]]);
+  }
+}
+
+template <bool Gather>
 ZIPLLM_AVX2 inline __m256i encode_step8(__m256i x, __m256i at, const EncTables& et, uint16_t*& p) {
   // Lanes 0-3 and 4-7's entries (rcp, packed pairs), then the rcps and the
   // packed words each in lane order.
-  const auto* base = reinterpret_cast<const long long*>(et.entry.data());
-  alignas(32) uint32_t a[8];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(a), at);
-  const __m256i g0 = _mm256_setr_epi64x(base[a[0]], base[a[1]], base[a[2]], base[a[3]]);
-  const __m256i g1 = _mm256_setr_epi64x(base[a[4]], base[a[5]], base[a[6]], base[a[7]]);
+  __m256i g0, g1;
+  lookup8<Gather>(at, et, g0, g1);
   const __m256i split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
   const __m256i s0 = _mm256_permutevar8x32_epi32(g0, split);  // rcp 0-3 | packed 0-3
   const __m256i s1 = _mm256_permutevar8x32_epi32(g1, split);  // rcp 4-7 | packed 4-7
@@ -191,8 +224,9 @@ ZIPLLM_AVX2 inline __m256i encode_step8(__m256i x, __m256i at, const EncTables& 
                           _mm256_mullo_epi32(q, _mm256_sub_epi32(_mm256_set1_epi32(k_prob), freq)));
 }
 
-ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
-                                            const EncTables& et, uint32_t* st, uint16_t* p) {
+template <bool Gather>
+ZIPLLM_AVX2 uint16_t* avx2_encode_blocks(const uint16_t* z, const uint16_t* row, size_t full,
+                                         const EncTables& et, uint32_t* st, uint16_t* p) {
   __m256i x[8];
   load_states(st, x);
   const __m256i lo8 = _mm256_set1_epi32(0xff);
@@ -208,17 +242,26 @@ ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint16_t* r
                                9);
     }
     for (int h = 3; h >= 0; --h) {
-      x[4 + h] = encode_step8(x[4 + h],
-                              _mm256_add_epi32(_mm256_add_epi32(c[h], _mm256_set1_epi32(256)),
-                                               _mm256_srli_epi32(zz[h], 8)),
-                              et, p);
+      x[4 + h] =
+          encode_step8<Gather>(x[4 + h],
+                               _mm256_add_epi32(_mm256_add_epi32(c[h], _mm256_set1_epi32(256)),
+                                                _mm256_srli_epi32(zz[h], 8)),
+                               et, p);
     }
     for (int h = 3; h >= 0; --h) {
-      x[h] = encode_step8(x[h], _mm256_add_epi32(c[h], _mm256_and_si256(zz[h], lo8)), et, p);
+      x[h] =
+          encode_step8<Gather>(x[h], _mm256_add_epi32(c[h], _mm256_and_si256(zz[h], lo8)), et, p);
     }
   }
   store_states(st, x);
   return p;
+}
+
+ZIPLLM_AVX2 uint16_t* avx2_encode_blocks_w2(const uint16_t* z, const uint16_t* row, size_t full,
+                                            const EncTables& et, uint32_t* st, uint16_t* p,
+                                            bool gather) {
+  return gather ? avx2_encode_blocks<true>(z, row, full, et, st, p)
+                : avx2_encode_blocks<false>(z, row, full, et, st, p);
 }
 
 // Pass 1 of the encoder for 2-byte floats, 32 elements at a time: the
@@ -367,16 +410,25 @@ struct ExpandTable {
 };
 constexpr ExpandTable k_expand{};
 
+// Eight 32-bit entries of `tab`, by gather or by scalar loads.
+template <bool Gather>
+ZIPLLM_AVX2 inline __m256i lookup8(const int* tab, __m256i idx) {
+  if constexpr (Gather) {
+    return _mm256_i32gather_epi32(tab, idx, 4);
+  } else {
+    alignas(32) uint32_t at[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(at), idx);
+    return _mm256_setr_epi32(tab[at[0]], tab[at[1]], tab[at[2]], tab[at[3]], tab[at[4]], tab[at[5]],
+                             tab[at[6]], tab[at[7]]);
+  }
+}
+
+template <bool Gather>
 ZIPLLM_AVX2 inline __m256i rans_step8(__m256i& x, __m256i off, const uint32_t* tab,
                                       const uint8_t*& wp) {
   const __m256i slot_mask = _mm256_set1_epi32(k_prob - 1);
   __m256i idx = _mm256_add_epi32(off, _mm256_and_si256(x, slot_mask));
-  alignas(32) uint32_t at[8];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(at), idx);
-  __m256i e = _mm256_setr_epi32(static_cast<int>(tab[at[0]]), static_cast<int>(tab[at[1]]),
-                                static_cast<int>(tab[at[2]]), static_cast<int>(tab[at[3]]),
-                                static_cast<int>(tab[at[4]]), static_cast<int>(tab[at[5]]),
-                                static_cast<int>(tab[at[6]]), static_cast<int>(tab[at[7]]));
+  __m256i e = lookup8<Gather>(reinterpret_cast<const int*>(tab), idx);
   __m256i f =
       _mm256_add_epi32(_mm256_and_si256(_mm256_srli_epi32(e, 8), slot_mask), _mm256_set1_epi32(1));
   x = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_srli_epi32(x, k_prob_bits)),
@@ -408,13 +460,13 @@ ZIPLLM_AVX2 inline __m256i undelta8(__m256i z, __m256i g) {
   return _mm256_and_si256(_mm256_xor_si256(k, low), lo16);
 }
 
-ZIPLLM_AVX2 size_t avx2_decode_blocks_w2(DecodeState& d, const DecodeTables& t,
-                                         const ContextMap& map, const uint8_t* bp, uint8_t* op,
-                                         size_t nfull) {
+template <bool Gather>
+ZIPLLM_AVX2 size_t avx2_decode_blocks(DecodeState& d, const DecodeTables& t, const ContextMap& map,
+                                      const uint8_t* bp, uint8_t* op, size_t nfull) {
   const uint32_t* arena = t.arena.data();
   const int* exp_off = reinterpret_cast<const int*>(t.exp_off.data());
-  const unsigned shift = map.shift;
-  const uint32_t emask = map.emask;
+  const __m256i vshift = _mm256_set1_epi32(static_cast<int>(map.shift));
+  const __m256i vemask = _mm256_set1_epi32(static_cast<int>(map.emask));
   const __m256i vpoison = _mm256_set1_epi32(static_cast<int>(t.poison_off));
   __m256i x[8];
   load_states(d.st.data(), x);
@@ -426,18 +478,13 @@ ZIPLLM_AVX2 size_t avx2_decode_blocks_w2(DecodeState& d, const DecodeTables& t,
     const uint8_t* gb = bp + b * 64;
     __m256i g[4], off[4], sym[2][4];
     for (int h = 0; h < 4; ++h) {
-      auto o = [&](int k) {
-        uint16_t v;
-        std::memcpy(&v, gb + 16 * h + 2 * k, 2);
-        return exp_off[(v >> shift) & emask];
-      };
       g[h] = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb + 16 * h)));
-      off[h] = _mm256_setr_epi32(o(0), o(1), o(2), o(3), o(4), o(5), o(6), o(7));
+      off[h] = lookup8<Gather>(exp_off, _mm256_and_si256(_mm256_srlv_epi32(g[h], vshift), vemask));
       poisoned = _mm256_or_si256(poisoned, _mm256_cmpeq_epi32(off[h], vpoison));
     }
     for (int j = 0; j < 2; ++j) {
       for (int h = 0; h < 4; ++h) {
-        sym[j][h] = rans_step8(x[4 * j + h], off[h], arena + j * k_prob, wp);
+        sym[j][h] = rans_step8<Gather>(x[4 * j + h], off[h], arena + j * k_prob, wp);
       }
     }
     __m256i r[4];
@@ -454,6 +501,13 @@ ZIPLLM_AVX2 size_t avx2_decode_blocks_w2(DecodeState& d, const DecodeTables& t,
   d.wp = wp;
   d.poisoned |= !_mm256_testz_si256(poisoned, poisoned);
   return b;
+}
+
+ZIPLLM_AVX2 size_t avx2_decode_blocks_w2(DecodeState& d, const DecodeTables& t,
+                                         const ContextMap& map, const uint8_t* bp, uint8_t* op,
+                                         size_t nfull, bool gather) {
+  return gather ? avx2_decode_blocks<true>(d, t, map, bp, op, nfull)
+                : avx2_decode_blocks<false>(d, t, map, bp, op, nfull);
 }
 
 ZIPLLM_AVX512 size_t avx512_decode_blocks_w2(DecodeState& d, const DecodeTables& t,

@@ -20,6 +20,9 @@ const std::vector<Info>& table() {
        "smudge leaves manifests in the work tree (then `git zipllm checkout` writes the files)"},
       {Var::Simd, "GIT_ZIPLLM_SIMD", "string", "best",
        "cap the context coder's kernel: scalar or avx2 (for measuring)"},
+      {Var::Gather, "GIT_ZIPLLM_GATHER", "string", "auto",
+       "x86 kernels' table lookups: on (gather instructions) or off (scalar loads); auto: "
+       "loads on AMD, gathers elsewhere (for measuring)"},
       {Var::ConnectTimeoutMs, "GIT_ZIPLLM_CONNECT_TIMEOUT_MS", "number", "10000",
        "HTTP connect timeout, ms"},
       {Var::PingTimeoutMs, "GIT_ZIPLLM_PING_TIMEOUT_MS", "number", "10000",

@@ -21,6 +21,7 @@ enum class Var {
   Trace,                 // trace lines on stderr
   SkipSmudge,            // smudge passes manifests through
   Simd,                  // cap the context coder's kernel
+  Gather,                // x86 kernels: gathers or scalar loads
   ConnectTimeoutMs,      // HTTP connect timeout
   PingTimeoutMs,         // how long a store's first answer may take
   StallSeconds,          // below 1 byte/s this long: a transfer error

@@ -15,13 +15,18 @@ t_env_table_documented() {
 }
 
 # env names the machine facts a speed report needs: the codec kernel in
-# use (and that GIT_ZIPLLM_SIMD caps it) and the threads, counting only
-# the CPUs the process may run on (taskset; before, all the machine's).
+# use (and that GIT_ZIPLLM_SIMD caps it), how its tables are looked up
+# (GIT_ZIPLLM_GATHER) and the threads, counting only the CPUs the process
+# may run on (taskset; before, all the machine's).
 t_env_machine() {
   expect_ok git zipllm env
   expect_true grep -Eq '^codec kernel +(scalar|avx2|avx512) ' "$LOG"
   expect_ok env GIT_ZIPLLM_SIMD=scalar git zipllm env
   expect_true grep -Eq '^codec kernel +scalar ' "$LOG"
+  expect_ok env GIT_ZIPLLM_GATHER=on git zipllm env
+  expect_true grep -Eq '^codec table lookups +gather ' "$LOG"
+  expect_ok env GIT_ZIPLLM_GATHER=off git zipllm env
+  expect_true grep -Eq '^codec table lookups +loads ' "$LOG"
   expect_ok taskset -c 0 git zipllm env
   expect_true grep -Eq '^threads +1 .*cores usable: 1 of' "$LOG"
   expect_ok env GIT_ZIPLLM_THREADS=3 taskset -c 0 git zipllm env

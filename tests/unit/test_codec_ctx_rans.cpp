@@ -148,6 +148,29 @@ TEST_CASE("context coder: every word size and length round-trips, with both kern
 #endif
 }
 
+TEST_CASE("context coder: the x86 kernels write and read the same bytes by gather and by loads") {
+  // Lookup::Auto picks one of the two by CPU vendor; both must agree with
+  // the scalar kernels whichever the machine running the tests would pick.
+  for (Lookup how : {Lookup::Gather, Lookup::Loads}) {
+    set_lookup(how);
+    CHECK(use_gathers() == (how == Lookup::Gather));
+    for (size_t n : {size_t(31), size_t(32), size_t(1000), size_t(20011), size_t(70000)}) {
+      CAPTURE(how == Lookup::Gather);
+      CAPTURE(n);
+      Pair p = float_pair(n, 2, 300 + n);
+      auto scalar = encode_pair(p, n, 2, Kernel::Scalar);
+      CHECK(scalar == encode_pair(p, n, 2, Kernel::Avx2));
+      CHECK(scalar == encode_pair(p, n, 2, Kernel::Avx512));
+      std::vector<uint8_t> out;
+      REQUIRE(decode_pair(scalar, p, n, 2, Kernel::Avx2, out));
+      CHECK(out == p.fine);
+      REQUIRE(decode_pair(scalar, p, n, 2, Kernel::Avx512, out));
+      CHECK(out == p.fine);
+    }
+  }
+  set_lookup(Lookup::Auto);
+}
+
 TEST_CASE("context coder: compresses small deltas well below their raw size") {
   const size_t n = 100000;
   Pair p = float_pair(n, 2, 5);
