@@ -334,6 +334,10 @@ Status run(const Args& a) {
       own.emplace(t.path, t.m.size);
     }
     ops::RestoreOptions opts;
+    // The restores share what one alone may hold: 128 MiB of chunks in
+    // flight and 128 chunks (open objects), at least 16 MiB and 8 each.
+    opts.max_inflight = std::max<uint64_t>(16u << 20, (128u << 20) / runners);
+    opts.max_pending_chunks = std::max<size_t>(8, 128 / runners);
     opts.on_progress = [&](uint64_t done) {
       if (own) {
         own->update(done);

@@ -95,7 +95,8 @@ class Restore {
 };
 
 Status Restore::drain(uint64_t keep) {
-  while (!m_pending.empty() && (keep == 0 || m_inflight > keep)) {
+  while (!m_pending.empty() &&
+         (keep == 0 || m_inflight > keep || m_pending.size() > m_opts.max_pending_chunks)) {
     PendingChunk p = std::move(m_pending.front());
     m_pending.pop_front();
     Status done = p.done.get();

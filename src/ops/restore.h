@@ -22,6 +22,11 @@ namespace zipllm::ops {
 
 struct RestoreOptions {
   uint64_t max_inflight = 64u << 20;
+  // Chunks in flight at most, whatever their size: each holds its object
+  // open (a loose object is a file of its own), and a model of thousands of
+  // tiny tensors fits thousands of chunks in max_inflight — past the usual
+  // limit of 1024 open files. Restores running side by side share it out.
+  size_t max_pending_chunks = 64;
   unsigned mode = 0644;
   // Where the file is written until it is verified (AtomicFile's tmp_dir):
   // empty for beside `out_path`.

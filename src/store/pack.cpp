@@ -152,11 +152,20 @@ Result<std::optional<ObjectLocation>> PackReader::locate(const ObjectId& id) con
   if (it == m_index.end()) {
     return std::optional<ObjectLocation>();
   }
-  // Opened per lookup, not held: a store may have thousands of packs, more
-  // than a process may keep open.
-  Fd fd = TRY(open_read(m_path));
-  return std::optional<ObjectLocation>(ObjectLocation{std::make_shared<const Fd>(std::move(fd)),
-                                                      it->second.first, it->second.second, m_path});
+  // Held only while a location uses it: a store may have thousands of
+  // packs, more than a process may keep open; and shared meanwhile, for a
+  // restore of thousands of small tensors has hundreds of them in flight.
+  std::shared_ptr<const Fd> fd;
+  {
+    std::lock_guard lock(m_fd_mu);
+    fd = m_fd.lock();
+    if (!fd) {
+      fd = std::make_shared<const Fd>(TRY(open_read(m_path)));
+      m_fd = fd;
+    }
+  }
+  return std::optional<ObjectLocation>(
+      ObjectLocation{std::move(fd), it->second.first, it->second.second, m_path});
 }
 
 }  // namespace zipllm::store

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "store/object_source.h"
@@ -54,6 +56,10 @@ class PackReader : public ObjectSource {
   std::string m_path;
   std::string m_manifest;
   std::map<ObjectId, std::pair<uint64_t, uint64_t>> m_index;
+  // The pack's file while some location still holds it: every object
+  // located in the meantime shares it (one descriptor, not one per object).
+  mutable std::mutex m_fd_mu;
+  mutable std::weak_ptr<const Fd> m_fd;
 };
 
 }  // namespace zipllm::store

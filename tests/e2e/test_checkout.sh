@@ -400,6 +400,46 @@ t_several_files_at_once() {
   expect_eq "$(git status --porcelain -- m1.safetensors m2.safetensors m4.safetensors base.safetensors ft.safetensors)" ""
 }
 
+# make_many_tensors FILE COUNT SEED: a model of COUNT tiny F32 tensors (as
+# exported graphs have: maxim's 11,590), random contents.
+make_many_tensors() {
+  python3 - "$@" <<'PY'
+import json, random, struct, sys
+path, count, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(seed)
+hdr, data = {}, bytearray()
+for i in range(count):
+    n = rng.choice([1, 4, 16, 64])
+    hdr["t%05d" % i] = {"dtype": "F32", "shape": [n], "data_offsets": [len(data), len(data) + 4 * n]}
+    data += bytes(rng.getrandbits(8) for _ in range(4 * n))
+h = json.dumps(hdr).encode()
+h += b" " * (-len(h) % 8)
+open(path, "wb").write(struct.pack("<Q", len(h)) + h + bytes(data))
+PY
+}
+
+# A restore held an open object (a file descriptor) for every chunk in
+# flight, and with tiny tensors 64 MiB in flight is thousands of them: an
+# 11,590-tensor model failed with "Too many open files" under the usual
+# limit of 1024, two such files at once even under 20,000.
+t_many_tensors_within_the_fd_limit() {
+  expect_ok git zipllm install
+  git init -q r && cd r
+  expect_ok git zipllm track '*.safetensors'
+  make_many_tensors a.safetensors 3000 1
+  make_many_tensors b.safetensors 3000 2
+  cp a.safetensors ../a.orig && cp b.safetensors ../b.orig
+  expect_ok bash -c 'ulimit -n 128 && git add . && git commit -qm many'
+  rm a.safetensors b.safetensors
+  expect_ok bash -c 'ulimit -n 128 && GIT_ZIPLLM_THREADS=2 git zipllm checkout'
+  expect_same a.safetensors ../a.orig
+  expect_same b.safetensors ../b.orig
+  rm a.safetensors
+  expect_ok bash -c 'ulimit -n 128 && GIT_ZIPLLM_THREADS=1 git zipllm checkout a.safetensors'
+  expect_same a.safetensors ../a.orig
+  expect_eq "$(git status --porcelain)" ""
+}
+
 test_case "checkout and pull keep files with local changes" t_local_changes_are_kept
 test_case "checkout of a path that matches nothing fails" t_unknown_path
 test_case "checkout in a clone without install configures the filter" t_checkout_installs_the_filter
@@ -416,4 +456,5 @@ test_case "fetch/pull/checkout --include/--exclude and zipllm.fetchinclude/fetch
 test_case "the progress line in an 80-column tmux pane, -q, and in a log" t_progress_line_in_80_columns
 test_case "a split index (core.splitIndex): checkout, status, verify" t_split_index
 test_case "several files restored at once: one damaged, the others whole, nothing stray" t_several_files_at_once
+test_case "models of thousands of tensors restore within a small open-file limit" t_many_tensors_within_the_fd_limit
 finish
