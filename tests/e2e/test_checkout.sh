@@ -438,6 +438,16 @@ t_many_tensors_within_the_fd_limit() {
   expect_ok bash -c 'ulimit -n 128 && GIT_ZIPLLM_THREADS=1 git zipllm checkout a.safetensors'
   expect_same a.safetensors ../a.orig
   expect_eq "$(git status --porcelain)" ""
+  # A clone's pull: fetched objects are loose, a file each (the chunks in
+  # flight, not the pack, are what is bounded).
+  git config zipllm.url "$SCRATCH/team"
+  expect_ok git zipllm push
+  cd .. && GIT_ZIPLLM_SKIP_SMUDGE=1 git clone -q r c && cd c
+  git config zipllm.url "$SCRATCH/team"
+  expect_ok bash -c 'ulimit -n 256 && GIT_ZIPLLM_THREADS=2 git zipllm pull'
+  expect_true [ "$(find .git/zipllm/objects -type f | wc -l)" -ge 6000 ]
+  expect_same a.safetensors ../a.orig
+  expect_same b.safetensors ../b.orig
 }
 
 test_case "checkout and pull keep files with local changes" t_local_changes_are_kept
