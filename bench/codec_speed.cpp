@@ -9,13 +9,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #include "codec/chunk.h"
 #include "codec/ctx_rans.h"
 #include "format/safetensors.h"
 #include "ops/safetensors_file.h"
+#include "util/env.h"
 #include "util/hash.h"
 
 using namespace zipllm;
@@ -53,19 +53,8 @@ int main(int argc, char** argv) {
   }
   // GIT_ZIPLLM_SIMD=scalar|avx2 caps the kernel and GIT_ZIPLLM_GATHER=on|off
   // chooses the lookups, as they do for git-zipllm.
-  if (const char* simd = std::getenv("GIT_ZIPLLM_SIMD")) {
-    if (std::strcmp(simd, "scalar") == 0) {
-      codec::ctx_rans::cap_kernel(codec::ctx_rans::Kernel::Scalar);
-    } else if (std::strcmp(simd, "avx2") == 0) {
-      codec::ctx_rans::cap_kernel(codec::ctx_rans::Kernel::Avx2);
-    }
-  }
-  if (const char* gather = std::getenv("GIT_ZIPLLM_GATHER")) {
-    if (std::strcmp(gather, "on") == 0 || std::strcmp(gather, "off") == 0) {
-      codec::ctx_rans::set_lookup(std::strcmp(gather, "on") == 0 ? codec::ctx_rans::Lookup::Gather
-                                                                 : codec::ctx_rans::Lookup::Loads);
-    }
-  }
+  codec::ctx_rans::apply_settings(env::string(env::Var::Simd).value_or(""),
+                                  env::string(env::Var::Gather).value_or(""));
   std::printf("codec kernel %s, table lookups by %s\n",
               codec::ctx_rans::kernel_name(codec::ctx_rans::active_kernel()),
               codec::ctx_rans::use_gathers() ? "gather" : "loads");

@@ -105,16 +105,9 @@ int main(int argc, char** argv) {
   // A closed pipe is an error to report, not a reason to die silently.
   std::signal(SIGPIPE, SIG_IGN);
   (void)zipllm::process_umask();  // read while single-threaded
-  if (auto simd = zipllm::env::string(zipllm::env::Var::Simd);
-      simd && (*simd == "scalar" || *simd == "avx2")) {
-    namespace cr = zipllm::codec::ctx_rans;
-    cr::cap_kernel(*simd == "scalar" ? cr::Kernel::Scalar : cr::Kernel::Avx2);
-  }
-  if (auto gather = zipllm::env::string(zipllm::env::Var::Gather);
-      gather && (*gather == "on" || *gather == "off")) {
-    namespace cr = zipllm::codec::ctx_rans;
-    cr::set_lookup(*gather == "on" ? cr::Lookup::Gather : cr::Lookup::Loads);
-  }
+  zipllm::codec::ctx_rans::apply_settings(
+      zipllm::env::string(zipllm::env::Var::Simd).value_or(""),
+      zipllm::env::string(zipllm::env::Var::Gather).value_or(""));
   CLI::App app{"git-zipllm: deduplicated, delta-compressed storage of safetensors models in git"};
   app.name("git-zipllm");  // in usage lines, whatever the path it was run by
   app.require_subcommand(1);

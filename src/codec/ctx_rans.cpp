@@ -525,6 +525,15 @@ bool use_gathers() {
 #endif
 }
 
+void apply_settings(std::string_view simd, std::string_view gather) {
+  if (simd == "scalar" || simd == "avx2") {
+    cap_kernel(simd == "scalar" ? Kernel::Scalar : Kernel::Avx2);
+  }
+  if (gather == "on" || gather == "off") {
+    set_lookup(gather == "on" ? Lookup::Gather : Lookup::Loads);
+  }
+}
+
 Kernel active_kernel() {
   return best_kernel();
 }

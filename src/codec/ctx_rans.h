@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "format/dtype.h"
@@ -70,6 +71,10 @@ enum class Lookup { Auto = 0, Gather = 1, Loads = 2 };
 void set_lookup(Lookup how);
 // Whether the kernels gather now.
 bool use_gathers();
+// Applies the values of GIT_ZIPLLM_SIMD ("scalar", "avx2": cap_kernel) and
+// GIT_ZIPLLM_GATHER ("on", "off": set_lookup), which the caller reads; an
+// empty or unknown value changes nothing.
+void apply_settings(std::string_view simd, std::string_view gather);
 void encode_with(Kernel k, const uint8_t* raw, const uint8_t* base, size_t n,
                  const format::DtypeInfo& dt, uint32_t threshold, std::vector<uint8_t>& out);
 Status decode_with(Kernel k, ByteView enc, size_t& pos, const uint8_t* base, size_t n,

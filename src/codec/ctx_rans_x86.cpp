@@ -37,11 +37,11 @@ ZIPLLM_AVX2 inline void store_states(uint32_t* st, const __m256i (&x)[8]) {
   }
 }
 
-// Sixteen (or eight) 64-bit table entries by one gather each, or by scalar
-// loads assembled into a vector: which is faster depends on the CPU (see
-// use_gathers in ctx_rans.cpp).
+// The encoder's entries of sixteen (AVX2: eight) symbols, lanes 0-7 in g0
+// and 8-15 in g1, by gathers or by scalar loads assembled into vectors:
+// which is faster depends on the CPU (see use_gathers in ctx_rans.cpp).
 template <bool Gather>
-ZIPLLM_AVX512 inline void lookup16(__m512i at, const EncTables& et, __m512i& g0, __m512i& g1) {
+ZIPLLM_AVX512 inline void enc_entries16(__m512i at, const EncTables& et, __m512i& g0, __m512i& g1) {
   const auto* e = reinterpret_cast<const long long*>(et.entry.data());
   if constexpr (Gather) {
     g0 = _mm512_i32gather_epi64(_mm512_castsi512_si256(at), e, 8);
@@ -61,7 +61,7 @@ ZIPLLM_AVX512 inline __m512i encode_step16(__m512i x, __m512i at, const EncTable
   // Lanes 0-7 and 8-15's entries (rcp, packed pairs), then the rcps and
   // the packed words each in lane order.
   __m512i g0, g1;
-  lookup16<Gather>(at, et, g0, g1);
+  enc_entries16<Gather>(at, et, g0, g1);
   const __m512i rcp = _mm512_permutex2var_epi32(
       g0, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), g1);
   const __m512i pk = _mm512_permutex2var_epi32(
@@ -178,7 +178,7 @@ ZIPLLM_AVX2 size_t avx2_delta_w2(const uint8_t* rp, const uint8_t* bp, size_t n,
 }
 
 template <bool Gather>
-ZIPLLM_AVX2 inline void lookup8(__m256i at, const EncTables& et, __m256i& g0, __m256i& g1) {
+ZIPLLM_AVX2 inline void enc_entries8(__m256i at, const EncTables& et, __m256i& g0, __m256i& g1) {
   const auto* e = reinterpret_cast<const long long*>(et.entry.data());
   if constexpr (Gather) {
     g0 = _mm256_i32gather_epi64(e, _mm256_castsi256_si128(at), 8);
@@ -196,7 +196,7 @@ ZIPLLM_AVX2 inline __m256i encode_step8(__m256i x, __m256i at, const EncTables& 
   // Lanes 0-3 and 4-7's entries (rcp, packed pairs), then the rcps and the
   // packed words each in lane order.
   __m256i g0, g1;
-  lookup8<Gather>(at, et, g0, g1);
+  enc_entries8<Gather>(at, et, g0, g1);
   const __m256i split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
   const __m256i s0 = _mm256_permutevar8x32_epi32(g0, split);  // rcp 0-3 | packed 0-3
   const __m256i s1 = _mm256_permutevar8x32_epi32(g1, split);  // rcp 4-7 | packed 4-7

@@ -4,7 +4,8 @@
 // not parse fall back to the default.
 //
 // Lower layers never read the environment themselves where they can be
-// told: codec's kernel cap (GIT_ZIPLLM_SIMD) is set by main.
+// told: main hands GIT_ZIPLLM_SIMD and GIT_ZIPLLM_GATHER to codec
+// (ctx_rans::apply_settings).
 #pragma once
 
 #include <cstdint>
